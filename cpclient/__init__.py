@@ -1,0 +1,1 @@
+"""cpclient: the practitioners' desktop client for the ContactPoint directory."""

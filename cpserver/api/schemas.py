@@ -1,0 +1,256 @@
+"""Request and response schemas: what comes in (`...Create`, `...Request`) and what goes out (`...Public`).
+
+The outgoing schema is where a field is left out: a shielded record is a different type,
+`ShieldedRecordPublic`, which has no field that could carry an address or contact detail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Short = Annotated[str, StringConstraints(max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Gender = Literal["female", "male", "not_specified"]
+Role = Literal["practitioner", "cmt", "national"]
+
+
+class Incoming(BaseModel):
+    """Incoming bodies reject unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    # For a problem with one field of the request: which one (e.g. "family").
+    field: str | None = None
+
+
+class ErrorPublic(BaseModel):
+    error: ErrorDetail
+
+
+# --- sessions ------------------------------------------------------------------------------------
+
+
+class SessionCreate(Incoming):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    otp: Annotated[str, StringConstraints(min_length=1, max_length=12)]
+    workstation: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class ContactPublic(BaseModel):
+    """How to reach a management team (or a manager)."""
+
+    name: str
+    telephone: str
+    email: str
+
+
+class UserPublic(BaseModel):
+    username: str
+    display_name: str
+    role: Role
+    job_title: str
+    organisation: str
+    local_authority: str | None
+    management_contact: ContactPublic | None
+
+
+class SessionPublic(BaseModel):
+    token: str
+    expires_at: dt.datetime
+    idle_timeout_seconds: int
+    user: UserPublic
+
+
+# --- meta ----------------------------------------------------------------------------------------
+
+
+class ReasonPublic(BaseModel):
+    code: str
+    label: str
+    needs_text: bool
+
+
+class ServiceTypePublic(BaseModel):
+    code: str
+    label: str
+    sensitive: bool
+
+
+class PolicyPublic(BaseModel):
+    idle_timeout_seconds: int
+    session_lifetime_seconds: int
+    search_max_results: int
+    search_max_dob_range_days: int
+    reason_text_min_length: int
+    crb_valid_years: int
+
+
+class MetaPublic(BaseModel):
+    training: bool
+    service_name: str
+    reasons: list[ReasonPublic]
+    service_types: list[ServiceTypePublic]
+    involvement_guidance: str
+    policy: PolicyPublic
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+class SearchRequest(Incoming):
+    family: Name | None = None
+    given: Name | None = None
+    date_of_birth: dt.date | None = None
+    date_of_birth_from: dt.date | None = None
+    date_of_birth_to: dt.date | None = None
+    gender: Gender | None = None
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10)] | None = None
+    # False (the default) also finds names that sound alike; True finds exact names only.
+    exact: bool = False
+
+
+class SearchResultPublic(BaseModel):
+    id: str
+    given: str
+    family: str
+    date_of_birth: dt.date
+    gender: Gender
+    # Town or district; null for a shielded child.
+    locality: str | None
+    shielded: bool
+    exact_match: bool
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResultPublic]
+    # True when more children matched than were returned: the user should add detail.
+    more: bool
+    max_results: int
+
+
+# --- record views --------------------------------------------------------------------------------
+
+
+class ViewRequest(Incoming):
+    reason: Short | None = None
+    reason_text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class AddressPublic(BaseModel):
+    line1: str
+    line2: str
+    town: str
+    postcode: str
+
+
+class CarerPublic(BaseModel):
+    name: str
+    relationship: str
+    parental_responsibility: bool
+    address: AddressPublic | None
+    telephone: str | None
+
+
+class SettingPublic(BaseModel):
+    """An education setting or GP practice."""
+
+    name: str
+    address: str
+    postcode: str
+    telephone: str
+    start_date: dt.date | None = None
+
+
+class InvolvementPublic(BaseModel):
+    id: int
+    practitioner_name: str
+    role: str
+    organisation: str
+    telephone: str
+    email: str
+    service_type: str
+    service_label: str
+    sensitive: bool
+    started_on: dt.date
+    ended_on: dt.date | None
+    lead_professional: bool
+    assessment_completed: bool
+    # True when this involvement was recorded by the user who is viewing it.
+    mine: bool
+
+
+class RecordPublic(BaseModel):
+    """A full record: everything Schedule 1 holds, as this user may see it."""
+
+    kind: Literal["full"] = "full"
+    id: str
+    given: str
+    middle_names: str
+    family: str
+    former_names: list[str]
+    gender: Gender
+    date_of_birth: dt.date
+    shielded: bool
+    # True when a management team member is seeing a shielded record's details (audited).
+    shielded_access: bool
+    address_status: Literal["current", "last_known", "none"]
+    address: AddressPublic | None
+    telephone: str | None
+    left_england: bool
+    carers: list[CarerPublic]
+    education: SettingPublic | None
+    gp: SettingPublic | None
+    involvements: list[InvolvementPublic]
+    management_contact: ContactPublic
+    local_authority: str
+    view_id: int
+
+
+class ShieldedCarerPublic(BaseModel):
+    name: str
+    relationship: str
+
+
+class ShieldedRecordPublic(BaseModel):
+    """A shielded record for a user who may not see its details: no address, no contact detail."""
+
+    kind: Literal["shielded"] = "shielded"
+    id: str
+    given: str
+    middle_names: str
+    family: str
+    gender: Gender
+    date_of_birth: dt.date
+    shielded: Literal[True] = True
+    carers: list[ShieldedCarerPublic]
+    management_contact: ContactPublic
+    local_authority: str
+    # What was withheld, by section, so the client can say so in place of each.
+    withheld: list[str]
+    view_id: int
+
+
+RecordResponse = Annotated[RecordPublic | ShieldedRecordPublic, Field(discriminator="kind")]
+
+
+# --- involvements --------------------------------------------------------------------------------
+
+
+class InvolvementCreate(Incoming):
+    service_type: Short
+    started_on: dt.date | None = None
+    lead_professional: bool = False
+    assessment_completed: bool = False
+    # Sensitive services (sexual health, mental health, substance misuse) need recorded consent.
+    consent_recorded: bool = False

@@ -1,0 +1,1 @@
+"""The audit trail: every access, written before data leaves."""

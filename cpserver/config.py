@@ -1,0 +1,50 @@
+"""Server settings and the policy values the client receives through `GET /meta`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./cpserver.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, read from `CPSERVER_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="CPSERVER_", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    # True when this server serves a training database (fictitious data only).
+    training: bool = False
+    # Production hides the OpenAPI document and the interactive docs.
+    production: bool = False
+
+    # Sessions
+    session_idle_minutes: int = Field(default=15, ge=1)
+    session_absolute_hours: int = Field(default=8, ge=1)
+
+    # Authorised users (rule 1)
+    crb_valid_years: int = 3
+
+    # Throttling of failed logins (rule 2)
+    throttle_window_minutes: int = 15
+    throttle_account_failures: int = 5
+    throttle_address_failures: int = 20
+    throttle_base_seconds: int = 30
+    throttle_max_seconds: int = 900
+
+    # Search (criteria and result size)
+    search_max_results: int = 50
+    search_max_dob_range_days: int = 366 * 2
+
+    # Retention (rule 9)
+    retention_age_years: int = 18
+    retention_consent_age_years: int = 25
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings` and pass them in)."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The rules of MISSION.md as plain functions, independent of HTTP."""

@@ -1,0 +1,58 @@
+"""The fixed list of reasons for opening a record (rule 3); the server owns it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+OTHER = "other"
+MIN_OTHER_TEXT = 10
+MAX_REASON_TEXT = 500
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    label: str
+    needs_text: bool = False
+
+
+REASONS: tuple[Reason, ...] = (
+    Reason("providing_service", "Providing or arranging a service for this child"),
+    Reason("who_else_involved", "Finding out who else is working with this child"),
+    Reason("safeguarding", "Safeguarding or child protection enquiry"),
+    Reason("recording_involvement", "Recording or updating my involvement"),
+    Reason("continuity_after_move", "Continuity of service after a move"),
+    Reason("missing_education", "Children missing education enquiry"),
+    Reason("serious_case_review", "Serious case review or statutory enquiry"),
+    Reason(OTHER, "Other (explain)", needs_text=True),
+)
+BY_CODE = {reason.code: reason for reason in REASONS}
+
+
+class ReasonProblem(ValueError):
+    """The stated reason is not acceptable; `code` is the API error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def check_reason(code: str | None, text: str | None) -> tuple[str, str | None]:
+    """The reason code and cleaned explanation, or `ReasonProblem` saying what to fix."""
+    if not code:
+        raise ReasonProblem("reason_required", "Choose a reason for opening this record.")
+    reason = BY_CODE.get(code)
+    if reason is None:
+        raise ReasonProblem("reason_unknown", "Choose a reason from the list.")
+    cleaned = " ".join((text or "").split()) or None
+    if cleaned is not None and len(cleaned) > MAX_REASON_TEXT:
+        raise ReasonProblem(
+            "reason_text_too_long", f"Keep the explanation to {MAX_REASON_TEXT} characters or fewer."
+        )
+    if reason.needs_text and (cleaned is None or len(cleaned) < MIN_OTHER_TEXT):
+        raise ReasonProblem(
+            "reason_text_required",
+            f"Explain why you need this record (at least {MIN_OTHER_TEXT} characters).",
+        )
+    return reason.code, cleaned

@@ -1,0 +1,298 @@
+"""The database tables: Schedule 1 of the 2007 Regulations, accounts, sessions and the audit trail.
+
+Nothing here holds case notes, assessments, opinions or financial data: a child's record is
+identifying information and contact details, nothing more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cpserver.store.types import UtcDateTime
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints predictably."""
+
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+Base.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class SystemSetting(Base):
+    """Key/value facts about this database: its mode (training or live), lockdown state."""
+
+    __tablename__ = "system_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1000))
+
+
+class LocalAuthority(Base):
+    """A local authority; its ContactPoint management team (CMT) is the contact for shielded records."""
+
+    __tablename__ = "local_authorities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cmt_name: Mapped[str] = mapped_column(String(200))
+    cmt_telephone: Mapped[str] = mapped_column(String(40))
+    cmt_email: Mapped[str] = mapped_column(String(200))
+
+
+class Organisation(Base):
+    """An employing organisation; its users may work only while it is accredited."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authorities.id"))
+    accredited: Mapped[bool] = mapped_column(Boolean, default=False)
+    accredited_on: Mapped[dt.date | None] = mapped_column(Date)
+    local_authority: Mapped[LocalAuthority | None] = relationship()
+
+
+class User(Base):
+    """An account: practitioner, management team (cmt) or national team."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    # The last accepted TOTP time step: a code works once.
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    role: Mapped[str] = mapped_column(String(20))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    job_title: Mapped[str] = mapped_column(String(200), default="")
+    telephone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    home_postcode: Mapped[str] = mapped_column(String(10), default="")
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authorities.id"))
+    manager_name: Mapped[str] = mapped_column(String(200), default="")
+    manager_email: Mapped[str] = mapped_column(String(200), default="")
+    # Accreditation of the person (rule 1)
+    crb_checked_on: Mapped[dt.date | None] = mapped_column(Date)
+    training_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    procedures_received: Mapped[bool] = mapped_column(Boolean, default=False)
+    agreement_signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended_reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    local_authority: Mapped[LocalAuthority | None] = relationship()
+
+    @property
+    def display_name(self) -> str:
+        """The name shown to colleagues and on the watermark."""
+        return f"{self.given_name} {self.family_name}"
+
+
+class Session(Base):
+    """A login session; the bearer token is stored only as its SHA-256."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    workstation: Mapped[str] = mapped_column(String(100))
+    client_address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed-login counters, one row per key (an account name's hash, or a client address)."""
+
+    __tablename__ = "login_throttles"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+
+class EducationSetting(Base):
+    """A school or other education setting."""
+
+    __tablename__ = "education_settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    postcode: Mapped[str] = mapped_column(String(10))
+    telephone: Mapped[str] = mapped_column(String(40))
+    local_authority_id: Mapped[int] = mapped_column(ForeignKey("local_authorities.id"))
+
+
+class GpPractice(Base):
+    """A GP practice."""
+
+    __tablename__ = "gp_practices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    postcode: Mapped[str] = mapped_column(String(10))
+    telephone: Mapped[str] = mapped_column(String(40))
+
+
+class Child(Base):
+    """A child's record: basic identifying information and contact details, nothing more."""
+
+    __tablename__ = "children"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The ContactPoint ID, the only identifier the API exposes.
+    cp_id: Mapped[str] = mapped_column(String(20), unique=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    middle_names: Mapped[str] = mapped_column(String(200), default="")
+    family_name: Mapped[str] = mapped_column(String(100))
+    former_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Search keys: normalised names and their phonetic (Soundex) codes.
+    family_norm: Mapped[str] = mapped_column(String(100))
+    family_key: Mapped[str] = mapped_column(String(8))
+    given_norm: Mapped[str] = mapped_column(String(100))
+    given_key: Mapped[str] = mapped_column(String(8))
+    gender: Mapped[str] = mapped_column(String(16))
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    address_status: Mapped[str] = mapped_column(String(16), default="current")
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    town: Mapped[str] = mapped_column(String(100), default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    postcode_norm: Mapped[str] = mapped_column(String(10), default="")
+    telephone: Mapped[str] = mapped_column(String(40), default="")
+    left_england: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_to_25: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_authority_id: Mapped[int] = mapped_column(ForeignKey("local_authorities.id"))
+    education_setting_id: Mapped[int | None] = mapped_column(ForeignKey("education_settings.id"))
+    education_start_date: Mapped[dt.date | None] = mapped_column(Date)
+    gp_practice_id: Mapped[int | None] = mapped_column(ForeignKey("gp_practices.id"))
+    # Shielding (rule 5)
+    shielded: Mapped[bool] = mapped_column(Boolean, default=False)
+    shield_ground: Mapped[str | None] = mapped_column(String(40))
+    shield_review_date: Mapped[dt.date | None] = mapped_column(Date)
+    # Retention (rule 9)
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    local_authority: Mapped[LocalAuthority] = relationship()
+    education_setting: Mapped[EducationSetting | None] = relationship()
+    gp_practice: Mapped[GpPractice | None] = relationship()
+    carers: Mapped[list[Carer]] = relationship(back_populates="child", order_by="Carer.id")
+    involvements: Mapped[list[Involvement]] = relationship(
+        back_populates="child", order_by="Involvement.id"
+    )
+
+    __table_args__ = (
+        Index("ix_children_family_key_dob", "family_key", "date_of_birth"),
+        Index("ix_children_family_norm_dob", "family_norm", "date_of_birth"),
+        Index("ix_children_postcode_norm", "postcode_norm"),
+        Index("ix_children_la_education", "local_authority_id", "education_setting_id"),
+    )
+
+
+class Carer(Base):
+    """A parent or carer of a child."""
+
+    __tablename__ = "carers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    relationship_to_child: Mapped[str] = mapped_column(String(60))
+    parental_responsibility: Mapped[bool] = mapped_column(Boolean, default=False)
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    town: Mapped[str] = mapped_column(String(100), default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    telephone: Mapped[str] = mapped_column(String(40), default="")
+
+    child: Mapped[Child] = relationship(back_populates="carers")
+
+
+class Involvement(Base):
+    """A service or practitioner working with a child.
+
+    The practitioner's contact details are copied from their profile when the involvement is
+    recorded. `assessment_completed` only says that a CAF exists; the assessment is never stored.
+    """
+
+    __tablename__ = "involvements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    practitioner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    practitioner_name: Mapped[str] = mapped_column(String(200))
+    practitioner_role: Mapped[str] = mapped_column(String(200))
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    telephone: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(200))
+    service_type: Mapped[str] = mapped_column(String(40))
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_on: Mapped[dt.date] = mapped_column(Date)
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
+    lead_professional: Mapped[bool] = mapped_column(Boolean, default=False)
+    assessment_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    child: Mapped[Child] = relationship(back_populates="involvements")
+
+
+class AuditEvent(Base):
+    """One row of the audit trail: who did what, when, to which record, why, from where.
+
+    A record view writes its row in the same transaction as, and before, the disclosure.
+    """
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20), default="")
+    local_authority_id: Mapped[int | None] = mapped_column(Integer)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"))
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    workstation: Mapped[str] = mapped_column(String(100), default="")
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    shielded: Mapped[bool] = mapped_column(Boolean, default=False)
+    shown: Mapped[list[str]] = mapped_column(JSON, default=list)
+    withheld: Mapped[list[str]] = mapped_column(JSON, default=list)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (
+        Index("ix_audit_events_user_time", "user_id", "occurred_at"),
+        Index("ix_audit_events_child_time", "child_id", "occurred_at"),
+    )
