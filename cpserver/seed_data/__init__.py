@@ -1,0 +1,1 @@
+"""Invented name and place lists for the synthetic (fictitious) data that `cpserver.seed` writes."""
