@@ -238,6 +238,8 @@ class ShieldedRecordPublic(BaseModel):
     local_authority: str
     # What was withheld, by section, so the client can say so in place of each.
     withheld: list[str]
+    # The viewer's own involvements (their own contact details only), so they can end them.
+    own_involvements: list[InvolvementPublic]
     view_id: int
 
 

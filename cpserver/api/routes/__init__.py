@@ -1,1 +1,1 @@
-"""routes."""
+"""HTTP routes, one module per resource; each stays thin."""

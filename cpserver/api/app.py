@@ -1,0 +1,61 @@
+"""The FastAPI application: routes under `/api/v1`, errors, headers, and the start-up checks."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from cpserver.api import errors
+from cpserver.api.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from cpserver.api.routes import children, meta, searches, sessions
+from cpserver.config import Settings, get_settings
+from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.migrate import is_current
+from cpserver.store.system import get_mode
+
+API_PREFIX = "/api/v1"
+
+
+class StartupRefused(RuntimeError):
+    """The server must not start on this database (wrong mode, or schema not migrated)."""
+
+
+def check_database(engine: Engine, settings: Settings) -> None:
+    """Refuse a training database as live, a live one as training, and an unmigrated one."""
+    if not is_current(engine):
+        raise StartupRefused("The database schema is not up to date: run `cpserver migrate` first.")
+    factory = make_session_factory(engine)
+    with factory() as session:
+        mode = get_mode(session)
+    wanted = "training" if settings.training else "live"
+    if mode is None:
+        raise StartupRefused("The database has not been set up: run `cpserver seed` (or load live data) first.")
+    if mode != wanted:
+        raise StartupRefused(
+            f"This is a {mode} database; a {wanted} server refuses to serve it."
+            + (" Start the server with --training." if mode == "training" else "")
+        )
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The application for `settings` (the environment's by default) on `engine` (or its URL)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    check_database(engine, settings)
+    app = FastAPI(
+        title="cpserver",
+        version="1",
+        description="The ContactPoint directory's backend API.",
+        openapi_url=None if settings.production else "/openapi.json",
+        docs_url=None if settings.production else "/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    errors.install(app)
+    for module in (sessions, meta, searches, children):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(NoStoreMiddleware)
+    return app

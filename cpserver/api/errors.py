@@ -1,0 +1,84 @@
+"""Every failure as `{"error": {"code", "message"}}` with a stable code, and no input echoed back."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cpserver.api.middleware import SECURITY_HEADERS
+from cpserver.domain.errors import DomainError
+
+log = logging.getLogger("cpserver")
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, str] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    # The 500 handler runs outside the middleware stack, so the no-store headers are set here too.
+    all_headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    all_headers.update(headers or {})
+    return JSONResponse({"error": body}, status_code=status, headers=all_headers)
+
+
+def _field_of(location: tuple[object, ...] | list[object]) -> str | None:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    field = _field_of(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    # Only the location and pydantic's generic text: never the value that was sent.
+    text = str(first.get("msg", "is not valid"))
+    message = f"The request is not valid: {field or 'body'}: {text}."
+    return error_response(422, "invalid_request", message, field)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
+    message = {
+        404: "There is nothing at this address.",
+        405: "This address does not accept that method.",
+    }.get(exc.status_code, "The request could not be handled.")
+    return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    # The exception type only: its text may hold data.
+    log.error("unexpected error: %s", type(exc).__name__)
+    return error_response(500, "internal_error", "Something went wrong on the server. Try again later.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,79 @@
+"""`POST /children/{id}/views` (open a record, with a reason) and own involvements."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep
+from cpserver.api.schemas import (
+    ErrorPublic,
+    InvolvementCreate,
+    InvolvementPublic,
+    RecordPublic,
+    RecordResponse,
+    ShieldedRecordPublic,
+    ViewRequest,
+)
+from cpserver.domain.involvements import add_involvement, end_involvement
+from cpserver.domain.record_view import Viewer, involvement_public, open_record
+
+router = APIRouter(tags=["children"])
+
+ChildId = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 503)
+}
+
+
+@router.post("/children/{child_id}/views", response_model=RecordResponse, responses=ERRORS)
+def view_record(
+    child_id: ChildId, body: ViewRequest, actor: CurrentActor, db: SessionDep, settings: SettingsDep
+) -> RecordPublic | ShieldedRecordPublic:
+    """Open a record. The audit row is committed before the record is sent; there is no GET."""
+    return open_record(
+        db,
+        Viewer(user=actor.user, origin=actor.origin),
+        child_id,
+        body.reason,
+        body.reason_text,
+        today=actor.today,
+        age=settings.retention_age_years,
+        consent_age=settings.retention_consent_age_years,
+    )
+
+
+@router.post(
+    "/children/{child_id}/involvements", status_code=status.HTTP_201_CREATED, responses=ERRORS
+)
+def create_involvement(
+    child_id: ChildId, body: InvolvementCreate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
+) -> InvolvementPublic:
+    """A practitioner records their own involvement with the child."""
+    involvement = add_involvement(
+        db,
+        actor.user,
+        actor.origin,
+        child_id,
+        service_type=body.service_type,
+        started_on=body.started_on,
+        lead_professional=body.lead_professional,
+        assessment_completed=body.assessment_completed,
+        consent_recorded=body.consent_recorded,
+        today=actor.today,
+        age=settings.retention_age_years,
+        consent_age=settings.retention_consent_age_years,
+    )
+    db.commit()
+    return involvement_public(involvement, actor.user)
+
+
+@router.delete("/involvements/{involvement_id}", responses=ERRORS)
+def delete_involvement(
+    involvement_id: Annotated[int, Path(ge=1, le=2**62)], actor: CurrentActor, db: SessionDep
+) -> InvolvementPublic:
+    """A practitioner ends their own involvement; it stays on the record with its end date."""
+    involvement = end_involvement(db, actor.user, actor.origin, involvement_id, today=actor.today)
+    db.commit()
+    return involvement_public(involvement, actor.user)

@@ -1,0 +1,54 @@
+"""`POST /searches`: find children by name and date of birth (criteria never go in a URL)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep
+from cpserver.api.schemas import ErrorPublic, SearchRequest, SearchResponse, SearchResultPublic
+from cpserver.audit import trail
+from cpserver.domain.search import Criteria, check_criteria, find_children
+
+router = APIRouter(tags=["search"])
+
+
+@router.post("/searches", responses={400: {"model": ErrorPublic}, 401: {"model": ErrorPublic}})
+def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: SettingsDep) -> SearchResponse:
+    """At most `max_results` children; shielded children are never matched on postcode."""
+    criteria = Criteria(**body.model_dump())
+    check_criteria(criteria, max_range_days=settings.search_max_dob_range_days, today=actor.today)
+    outcome = find_children(
+        db,
+        criteria,
+        today=actor.today,
+        age=settings.retention_age_years,
+        consent_age=settings.retention_consent_age_years,
+        max_results=settings.search_max_results,
+    )
+    # The criteria are kept in the audit trail (never in logs) for misuse investigations.
+    trail.record(
+        db,
+        action="search",
+        outcome="results" if outcome.results else "no_results",
+        origin=actor.origin,
+        user=actor.user,
+        detail={"criteria": body.model_dump(mode="json", exclude_none=True), "count": len(outcome.results)},
+    )
+    db.commit()
+    return SearchResponse(
+        results=[
+            SearchResultPublic(
+                id=found.cp_id,
+                given=found.given,
+                family=found.family,
+                date_of_birth=found.date_of_birth,
+                gender=found.gender,  # type: ignore[arg-type]
+                locality=found.locality,
+                shielded=found.shielded,
+                exact_match=found.exact_match,
+            )
+            for found in outcome.results
+        ],
+        more=outcome.more,
+        max_results=settings.search_max_results,
+    )

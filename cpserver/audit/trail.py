@@ -1,0 +1,57 @@
+"""Writing audit rows. A disclosure's row is added and flushed before the data is built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cpserver.store.models import AuditEvent, User, utcnow
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from: the workstation the client enrolled and its network address."""
+
+    workstation: str
+    client_address: str
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    outcome: str,
+    origin: Origin,
+    user: User | None = None,
+    child_id: int | None = None,
+    reason_code: str | None = None,
+    reason_text: str | None = None,
+    shielded: bool = False,
+    shown: list[str] | None = None,
+    withheld: list[str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one audit row and flush it, so a failure to write it stops the caller there."""
+    event = AuditEvent(
+        occurred_at=utcnow(),
+        action=action,
+        outcome=outcome,
+        user_id=user.id if user is not None else None,
+        username=user.username if user is not None else "",
+        role=user.role if user is not None else "",
+        local_authority_id=user.local_authority_id if user is not None else None,
+        child_id=child_id,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        workstation=origin.workstation,
+        client_address=origin.client_address,
+        shielded=shielded,
+        shown=shown or [],
+        withheld=withheld or [],
+        detail=detail or {},
+    )
+    session.add(event)
+    session.flush()
+    return event

@@ -1,0 +1,150 @@
+"""Finding a child: minimum criteria, exact and phonetic name matching, shielded children protected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Select, case, select
+from sqlalchemy.orm import Session
+
+from cpserver.domain.errors import DomainError
+from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
+from cpserver.domain.retention import in_service_clause
+from cpserver.store.models import Child, LocalAuthority
+
+ENOUGH = (
+    "Enter the family name and date of birth (or a date range), "
+    "or the given name, family name and either date of birth or postcode."
+)
+
+
+@dataclass(frozen=True)
+class Criteria:
+    family: str | None = None
+    given: str | None = None
+    date_of_birth: dt.date | None = None
+    date_of_birth_from: dt.date | None = None
+    date_of_birth_to: dt.date | None = None
+    gender: str | None = None
+    postcode: str | None = None
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class Found:
+    cp_id: str
+    given: str
+    family: str
+    date_of_birth: dt.date
+    gender: str
+    locality: str | None
+    shielded: bool
+    exact_match: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    results: list[Found]
+    more: bool
+
+
+def _too_broad(message: str, field: str | None = None) -> DomainError:
+    return DomainError(400, "search_too_broad", message, field=field)
+
+
+def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -> None:
+    """Raise 400 saying what to add or fix when the criteria are not enough or not valid."""
+    family = normalise_name(criteria.family or "")
+    given = normalise_name(criteria.given or "")
+    has_range = criteria.date_of_birth_from is not None or criteria.date_of_birth_to is not None
+    if criteria.date_of_birth is not None and has_range:
+        raise DomainError(
+            400, "invalid_request", "Enter either a date of birth or a date range, not both.",
+            field="date_of_birth",
+        )
+    if has_range:
+        start, end = criteria.date_of_birth_from, criteria.date_of_birth_to
+        if start is None or end is None:
+            field = "date_of_birth_from" if start is None else "date_of_birth_to"
+            raise DomainError(400, "invalid_request", "Enter both ends of the date range.", field=field)
+        if start > end:
+            raise DomainError(
+                400, "invalid_request", "The start of the date range must be before its end.",
+                field="date_of_birth_from",
+            )
+        if (end - start).days > max_range_days:
+            raise _too_broad(
+                f"The date range is too wide: make it {max_range_days} days or fewer.", "date_of_birth_from"
+            )
+    for value, field in ((criteria.date_of_birth, "date_of_birth"), (criteria.date_of_birth_from, "date_of_birth_from")):
+        if value is not None and value > today:
+            raise DomainError(400, "invalid_request", "The date of birth cannot be in the future.", field=field)
+    postcode = normalise_postcode(criteria.postcode or "")
+    if criteria.postcode and not 5 <= len(postcode) <= 7:
+        raise DomainError(400, "invalid_request", "Enter a full postcode, like ZZ1 2AB.", field="postcode")
+    if criteria.family and not family:
+        raise DomainError(400, "invalid_request", "The family name must contain letters.", field="family")
+    if criteria.given and not given:
+        raise DomainError(400, "invalid_request", "The given name must contain letters.", field="given")
+    has_dob = criteria.date_of_birth is not None or has_range
+    if not family:
+        raise _too_broad(f"Add the family name. {ENOUGH}", "family")
+    if has_dob or (given and postcode):
+        return
+    if given:
+        raise _too_broad(f"Add the date of birth or the postcode. {ENOUGH}", "date_of_birth")
+    raise _too_broad(f"Add the date of birth. {ENOUGH}", "date_of_birth")
+
+
+def build_query(criteria: Criteria, *, today: dt.date, age: int, consent_age: int, limit: int) -> Select[tuple[Child, str]]:
+    """The search as one indexed query (family key + date of birth), best matches first."""
+    family = normalise_name(criteria.family or "")
+    given = normalise_name(criteria.given or "")
+    exact_family = Child.family_norm == family
+    query = select(Child, LocalAuthority.name).join(LocalAuthority, Child.local_authority_id == LocalAuthority.id)
+    query = query.where(Child.family_norm == family) if criteria.exact else query.where(
+        Child.family_key == phonetic_key(family)
+    )
+    if criteria.date_of_birth is not None:
+        query = query.where(Child.date_of_birth == criteria.date_of_birth)
+    elif criteria.date_of_birth_from is not None and criteria.date_of_birth_to is not None:
+        query = query.where(Child.date_of_birth.between(criteria.date_of_birth_from, criteria.date_of_birth_to))
+    exact_given = Child.given_norm == given
+    if given:
+        query = query.where(exact_given if criteria.exact else Child.given_key == phonetic_key(given))
+    if criteria.gender is not None:
+        query = query.where(Child.gender == criteria.gender)
+    if criteria.postcode:
+        # A shielded child's postcode is a hidden field: never matched on it.
+        query = query.where(
+            Child.postcode_norm == normalise_postcode(criteria.postcode), Child.shielded.is_(False)
+        )
+    query = query.where(in_service_clause(today, age, consent_age))
+    rank = case((exact_family, 0), else_=1) + (case((exact_given, 0), else_=1) if given else 0)
+    return query.order_by(rank, Child.family_name, Child.given_name, Child.date_of_birth, Child.id).limit(limit)
+
+
+def find_children(
+    session: Session, criteria: Criteria, *, today: dt.date, age: int, consent_age: int, max_results: int
+) -> Outcome:
+    """At most `max_results` children matching `criteria`, and whether there were more."""
+    rows = session.execute(
+        build_query(criteria, today=today, age=age, consent_age=consent_age, limit=max_results + 1)
+    ).all()
+    family = normalise_name(criteria.family or "")
+    given = normalise_name(criteria.given or "")
+    results = [
+        Found(
+            cp_id=child.cp_id,
+            given=child.given_name,
+            family=child.family_name,
+            date_of_birth=child.date_of_birth,
+            gender=child.gender,
+            locality=None if child.shielded else (child.town or la_name),
+            shielded=child.shielded,
+            exact_match=child.family_norm == family and (not given or child.given_norm == given),
+        )
+        for child, la_name in rows[:max_results]
+    ]
+    return Outcome(results=results, more=len(rows) > max_results)
