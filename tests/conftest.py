@@ -1,0 +1,63 @@
+"""Shared fixtures for every test: no real keychain, no real user settings, GUI tests marked ``gui``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+_GUI_FIXTURES = frozenset({"qtbot", "qapp"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a QApplication as ``gui``, so ``pytest -m "not gui"`` is fast."""
+    for item in items:
+        if _GUI_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring backend holding passwords in a dict, so no test touches the OS keychain."""
+
+    priority = 1  # type: ignore[assignment]  # keyring declares it as a class property
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        try:
+            del self.passwords[(service, username)]
+        except KeyError:
+            raise PasswordDeleteError(username) from None
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Install an empty in-memory keyring for each test (Vorta does the same)."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Send user-scope QSettings (window geometry) to a temporary folder, never the real profile."""
+    from PySide6.QtCore import QSettings
+
+    folder = tmp_path_factory.mktemp("user-settings")
+    for settings_format in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(settings_format, QSettings.Scope.UserScope, str(folder))
+    yield folder
