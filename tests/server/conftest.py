@@ -135,7 +135,7 @@ def fresh_code(db: Session, username: str) -> str:
     return pyotp.TOTP(world.TOTP_SECRET).now()
 
 
-def login_body(db: Session, username: str, **overrides: Any) -> dict[str, Any]:
+def login_body(db: Session, username: str, /, **overrides: Any) -> dict[str, Any]:
     body = {
         "username": username,
         "password": world.PASSWORD,
