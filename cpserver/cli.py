@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the API")
-    serve.add_argument("--database", default=DEFAULT_DATABASE_URL, help="database URL (SQLite file by default)")
+    serve.add_argument(
+        "--database", default=DEFAULT_DATABASE_URL, help="database URL (SQLite file by default)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--training", action="store_true", help="serve a training database")

@@ -29,7 +29,9 @@ def check_database(engine: Engine, settings: Settings) -> None:
         mode = get_mode(session)
     wanted = "training" if settings.training else "live"
     if mode is None:
-        raise StartupRefused("The database has not been set up: run `cpserver seed` (or load live data) first.")
+        raise StartupRefused(
+            "The database has not been set up: run `cpserver seed` (or load live data) first."
+        )
     if mode != wanted:
         raise StartupRefused(
             f"This is a {mode} database; a {wanted} server refuses to serve it."

@@ -31,9 +31,7 @@ def not_authenticated(message: str = "Sign in to use ContactPoint.") -> DomainEr
 
 
 def session_expired() -> DomainError:
-    return DomainError(
-        401, "session_expired", "Your session has ended. Sign in again to carry on."
-    )
+    return DomainError(401, "session_expired", "Your session has ended. Sign in again to carry on.")
 
 
 def role_not_permitted() -> DomainError:

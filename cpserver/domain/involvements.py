@@ -50,7 +50,9 @@ def add_involvement(
         )
     start = started_on or today
     if start > today:
-        raise DomainError(400, "invalid_request", "The start date cannot be in the future.", field="started_on")
+        raise DomainError(
+            400, "invalid_request", "The start date cannot be in the future.", field="started_on"
+        )
     open_same = session.scalar(
         select(Involvement.id).where(
             Involvement.child_id == child.id,
@@ -81,8 +83,14 @@ def add_involvement(
     session.add(involvement)
     session.flush()
     trail.record(
-        session, action="involvement_added", outcome="recorded", origin=origin, user=user,
-        child_id=child.id, shielded=child.shielded, detail={"involvement_id": involvement.id},
+        session,
+        action="involvement_added",
+        outcome="recorded",
+        origin=origin,
+        user=user,
+        child_id=child.id,
+        shielded=child.shielded,
+        detail={"involvement_id": involvement.id},
     )
     return involvement
 
@@ -100,7 +108,12 @@ def end_involvement(
         raise DomainError(409, "involvement_already_ended", "This involvement has already ended.")
     involvement.ended_on = max(today, involvement.started_on)
     trail.record(
-        session, action="involvement_ended", outcome="recorded", origin=origin, user=user,
-        child_id=involvement.child_id, detail={"involvement_id": involvement.id},
+        session,
+        action="involvement_ended",
+        outcome="recorded",
+        origin=origin,
+        user=user,
+        child_id=involvement.child_id,
+        detail={"involvement_id": involvement.id},
     )
     return involvement

@@ -58,7 +58,10 @@ def log_in(
 
     if user.role != "national" and is_locked_down(session):
         _refuse(
-            session, user, origin, "service_locked_down",
+            session,
+            user,
+            origin,
+            "service_locked_down",
             "ContactPoint is closed to all users while a security incident is dealt with. "
             "Access will be restored when it is resolved; your management team will tell you.",
         )
@@ -69,8 +72,12 @@ def log_in(
 
     throttle.clear(session, keys[0])
     new = start_session(
-        session, user, workstation=origin.workstation, client_address=origin.client_address,
-        settings=settings, now=now,
+        session,
+        user,
+        workstation=origin.workstation,
+        client_address=origin.client_address,
+        settings=settings,
+        now=now,
     )
     trail.record(session, action="login", outcome="success", origin=origin, user=user)
     return new, user

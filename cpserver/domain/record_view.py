@@ -1,4 +1,4 @@
-"""Opening a record (rules 3, 4, 5): reason checked, audit row written, then the record as this user may see it."""
+"""Opening a record (rules 3, 4, 5): reason checked, audit row written, then the record this user may see."""
 
 from __future__ import annotations
 
@@ -197,11 +197,11 @@ def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
         middle_names=child.middle_names,
         family=child.family_name,
         former_names=list(child.former_names or []),
-        gender=child.gender,  # type: ignore[arg-type]
+        gender=child.gender,
         date_of_birth=child.date_of_birth,
         shielded=child.shielded,
         shielded_access=child.shielded,
-        address_status=child.address_status,  # type: ignore[arg-type]
+        address_status=child.address_status,
         address=_address(child.address_line1, child.address_line2, child.town, child.postcode),
         telephone=child.telephone or None,
         left_england=child.left_england,
@@ -216,12 +216,17 @@ def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
             for carer in child.carers
         ],
         education=SettingPublic(
-            name=school.name, address=school.address, postcode=school.postcode,
-            telephone=school.telephone, start_date=child.education_start_date,
-        ) if school is not None else None,
-        gp=SettingPublic(
-            name=gp.name, address=gp.address, postcode=gp.postcode, telephone=gp.telephone
-        ) if gp is not None else None,
+            name=school.name,
+            address=school.address,
+            postcode=school.postcode,
+            telephone=school.telephone,
+            start_date=child.education_start_date,
+        )
+        if school is not None
+        else None,
+        gp=SettingPublic(name=gp.name, address=gp.address, postcode=gp.postcode, telephone=gp.telephone)
+        if gp is not None
+        else None,
         involvements=[
             involvement_public(involvement, user)
             for involvement in child.involvements
@@ -243,7 +248,7 @@ def shielded_record(child: Child, user: User, view_id: int) -> ShieldedRecordPub
         given=child.given_name,
         middle_names=child.middle_names,
         family=child.family_name,
-        gender=child.gender,  # type: ignore[arg-type]
+        gender=child.gender,
         date_of_birth=child.date_of_birth,
         carers=[
             ShieldedCarerPublic(

@@ -60,7 +60,9 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
     has_range = criteria.date_of_birth_from is not None or criteria.date_of_birth_to is not None
     if criteria.date_of_birth is not None and has_range:
         raise DomainError(
-            400, "invalid_request", "Enter either a date of birth or a date range, not both.",
+            400,
+            "invalid_request",
+            "Enter either a date of birth or a date range, not both.",
             field="date_of_birth",
         )
     if has_range:
@@ -70,16 +72,23 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
             raise DomainError(400, "invalid_request", "Enter both ends of the date range.", field=field)
         if start > end:
             raise DomainError(
-                400, "invalid_request", "The start of the date range must be before its end.",
+                400,
+                "invalid_request",
+                "The start of the date range must be before its end.",
                 field="date_of_birth_from",
             )
         if (end - start).days > max_range_days:
             raise _too_broad(
                 f"The date range is too wide: make it {max_range_days} days or fewer.", "date_of_birth_from"
             )
-    for value, field in ((criteria.date_of_birth, "date_of_birth"), (criteria.date_of_birth_from, "date_of_birth_from")):
+    for value, field in (
+        (criteria.date_of_birth, "date_of_birth"),
+        (criteria.date_of_birth_from, "date_of_birth_from"),
+    ):
         if value is not None and value > today:
-            raise DomainError(400, "invalid_request", "The date of birth cannot be in the future.", field=field)
+            raise DomainError(
+                400, "invalid_request", "The date of birth cannot be in the future.", field=field
+            )
     postcode = normalise_postcode(criteria.postcode or "")
     if criteria.postcode and not 5 <= len(postcode) <= 7:
         raise DomainError(400, "invalid_request", "Enter a full postcode, like ZZ1 2AB.", field="postcode")
@@ -97,19 +106,27 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
     raise _too_broad(f"Add the date of birth. {ENOUGH}", "date_of_birth")
 
 
-def build_query(criteria: Criteria, *, today: dt.date, age: int, consent_age: int, limit: int) -> Select[tuple[Child, str]]:
+def build_query(
+    criteria: Criteria, *, today: dt.date, age: int, consent_age: int, limit: int
+) -> Select[tuple[Child, str]]:
     """The search as one indexed query (family key + date of birth), best matches first."""
     family = normalise_name(criteria.family or "")
     given = normalise_name(criteria.given or "")
     exact_family = Child.family_norm == family
-    query = select(Child, LocalAuthority.name).join(LocalAuthority, Child.local_authority_id == LocalAuthority.id)
-    query = query.where(Child.family_norm == family) if criteria.exact else query.where(
-        Child.family_key == phonetic_key(family)
+    query = select(Child, LocalAuthority.name).join(
+        LocalAuthority, Child.local_authority_id == LocalAuthority.id
+    )
+    query = (
+        query.where(Child.family_norm == family)
+        if criteria.exact
+        else query.where(Child.family_key == phonetic_key(family))
     )
     if criteria.date_of_birth is not None:
         query = query.where(Child.date_of_birth == criteria.date_of_birth)
     elif criteria.date_of_birth_from is not None and criteria.date_of_birth_to is not None:
-        query = query.where(Child.date_of_birth.between(criteria.date_of_birth_from, criteria.date_of_birth_to))
+        query = query.where(
+            Child.date_of_birth.between(criteria.date_of_birth_from, criteria.date_of_birth_to)
+        )
     exact_given = Child.given_norm == given
     if given:
         query = query.where(exact_given if criteria.exact else Child.given_key == phonetic_key(given))
@@ -122,7 +139,9 @@ def build_query(criteria: Criteria, *, today: dt.date, age: int, consent_age: in
         )
     query = query.where(in_service_clause(today, age, consent_age))
     rank = case((exact_family, 0), else_=1) + (case((exact_given, 0), else_=1) if given else 0)
-    return query.order_by(rank, Child.family_name, Child.given_name, Child.date_of_birth, Child.id).limit(limit)
+    return query.order_by(rank, Child.family_name, Child.given_name, Child.date_of_birth, Child.id).limit(
+        limit
+    )
 
 
 def find_children(

@@ -32,7 +32,13 @@ class NewSession:
 
 
 def start_session(
-    session: Session, user: User, *, workstation: str, client_address: str, settings: Settings, now: dt.datetime
+    session: Session,
+    user: User,
+    *,
+    workstation: str,
+    client_address: str,
+    settings: Settings,
+    now: dt.datetime,
 ) -> NewSession:
     """Create a session; the token is returned once and only its hash is stored."""
     token = secrets.token_urlsafe(32)
@@ -78,7 +84,9 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
         select(LoginSession)
         .where(LoginSession.token_hash == token_hash(token))
         .options(
-            joinedload(LoginSession.user).joinedload(User.organisation).joinedload(Organisation.local_authority),
+            joinedload(LoginSession.user)
+            .joinedload(User.organisation)
+            .joinedload(Organisation.local_authority),
             joinedload(LoginSession.user).joinedload(User.local_authority),
         )
     )
@@ -99,7 +107,9 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
         session.commit()
         if ended_because == "lockdown":
             raise DomainError(
-                401, "service_locked_down", "ContactPoint is closed to all users while a security incident is dealt with."
+                401,
+                "service_locked_down",
+                "ContactPoint is closed to all users while a security incident is dealt with.",
             )
         raise session_expired()
     if now - row.last_seen_at >= TOUCH_EVERY:

@@ -38,9 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url` with the pragmas or pool settings this service needs."""
     url = normalise_url(url)
     if is_sqlite(url):
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
-        )
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_size", 10)

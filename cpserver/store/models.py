@@ -7,7 +7,7 @@ identifying information and contact details, nothing more.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -28,7 +28,7 @@ from cpserver.store.types import UtcDateTime
 class Base(DeclarativeBase):
     """Declarative base with a naming convention so migrations name constraints predictably."""
 
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
 
 
 Base.metadata.naming_convention = {
@@ -209,9 +209,7 @@ class Child(Base):
     education_setting: Mapped[EducationSetting | None] = relationship()
     gp_practice: Mapped[GpPractice | None] = relationship()
     carers: Mapped[list[Carer]] = relationship(back_populates="child", order_by="Carer.id")
-    involvements: Mapped[list[Involvement]] = relationship(
-        back_populates="child", order_by="Involvement.id"
-    )
+    involvements: Mapped[list[Involvement]] = relationship(back_populates="child", order_by="Involvement.id")
 
     __table_args__ = (
         Index("ix_children_family_key_dob", "family_key", "date_of_birth"),

@@ -14,7 +14,7 @@ MODE_KEY = "mode"
 
 
 def get_mode(session: Session) -> Mode | None:
-    """"training", "live", or None for a database never seeded or marked."""
+    """ "training", "live", or None for a database never seeded or marked."""
     value = session.scalar(select(SystemSetting.value).where(SystemSetting.key == MODE_KEY))
     if value == "training":
         return "training"

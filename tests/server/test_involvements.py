@@ -24,8 +24,9 @@ def test_add_own_involvement_with_contact_details_from_the_profile(client, db, a
     assert body["organisation"] == "Northmere Children's Services"
     assert body["mine"] is True and body["lead_professional"] is True
     assert body["started_on"] == dt.date.today().isoformat()
-    record = client.post(f"/api/v1/children/{world.ORDINARY}/views", json={"reason": "recording_involvement"},
-                         headers=headers).json()
+    record = client.post(
+        f"/api/v1/children/{world.ORDINARY}/views", json={"reason": "recording_involvement"}, headers=headers
+    ).json()
     assert any(i["id"] == body["id"] and i["mine"] for i in record["involvements"])
     assert db.query(AuditEvent).filter_by(action="involvement_added").count() == 1
 
@@ -35,11 +36,14 @@ def test_contact_details_cannot_be_supplied_by_the_client(client, as_role):
     assert response.status_code == 422
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    ({"service_type": "chess_club"}, "service_type_unknown"),
-    ({"service_type": "sexual_health"}, "consent_required"),
-    ({"service_type": "family_support", "started_on": "2999-01-01"}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"service_type": "chess_club"}, "service_type_unknown"),
+        ({"service_type": "sexual_health"}, "consent_required"),
+        ({"service_type": "family_support", "started_on": "2999-01-01"}, "invalid_request"),
+    ],
+)
 def test_refusals(client, as_role, body, code):
     response = add(client, as_role("practitioner"), **body)
     assert response.status_code == 400

@@ -32,7 +32,11 @@ def ids(response):
     [
         ({"family": world.ORDINARY_FAMILY}, "date_of_birth", "Add the date of birth"),
         ({"given": "Amelia", "date_of_birth": DOB}, "family", "Add the family name"),
-        ({"given": "Amelia", "family": world.ORDINARY_FAMILY}, "date_of_birth", "date of birth or the postcode"),
+        (
+            {"given": "Amelia", "family": world.ORDINARY_FAMILY},
+            "date_of_birth",
+            "date of birth or the postcode",
+        ),
         ({"postcode": world.ORDINARY_POSTCODE, "date_of_birth": DOB}, "family", "Add the family name"),
         ({}, "family", "Add the family name"),
     ],
@@ -47,7 +51,9 @@ def test_too_broad_criteria_get_a_400_saying_what_to_add(client, practitioner, c
 
 
 def test_family_and_date_of_birth_is_enough(client, practitioner):
-    assert world.ORDINARY in ids(search(client, practitioner, family=world.ORDINARY_FAMILY, date_of_birth=DOB))
+    assert world.ORDINARY in ids(
+        search(client, practitioner, family=world.ORDINARY_FAMILY, date_of_birth=DOB)
+    )
 
 
 def test_given_family_and_postcode_is_enough(client, practitioner):
@@ -67,11 +73,20 @@ def test_phonetic_match_finds_a_misspelling_and_exact_does_not(client, practitio
 def test_exact_matches_come_first(client, db, practitioner):
     la = db.query(LocalAuthority).first()
     for family in ("Thistlewode", "Thistelwood"):
-        db.add(Child(
-            cp_id=f"CPX{family}"[:20], given_name="Amelia", family_name=family, family_norm=normalise_name(family),
-            family_key=phonetic_key(family), given_norm="amelia", given_key=phonetic_key("Amelia"), gender="female",
-            date_of_birth=world.ORDINARY_DOB, local_authority_id=la.id,
-        ))
+        db.add(
+            Child(
+                cp_id=f"CPX{family}"[:20],
+                given_name="Amelia",
+                family_name=family,
+                family_norm=normalise_name(family),
+                family_key=phonetic_key(family),
+                given_norm="amelia",
+                given_key=phonetic_key("Amelia"),
+                gender="female",
+                date_of_birth=world.ORDINARY_DOB,
+                local_authority_id=la.id,
+            )
+        )
     db.commit()
     response = search(client, practitioner, family=world.ORDINARY_FAMILY, date_of_birth=DOB)
     results = response.json()["results"]
@@ -82,17 +97,33 @@ def test_exact_matches_come_first(client, db, practitioner):
 def test_date_of_birth_range(client, practitioner):
     start = (world.ORDINARY_DOB - dt.timedelta(days=10)).isoformat()
     end = (world.ORDINARY_DOB + dt.timedelta(days=10)).isoformat()
-    found = ids(search(client, practitioner, family=world.ORDINARY_FAMILY, date_of_birth_from=start, date_of_birth_to=end))
+    found = ids(
+        search(
+            client, practitioner, family=world.ORDINARY_FAMILY, date_of_birth_from=start, date_of_birth_to=end
+        )
+    )
     assert world.ORDINARY in found
 
 
 @pytest.mark.parametrize(
     ("criteria", "code", "field"),
     [
-        ({"date_of_birth_from": "2015-01-01", "date_of_birth_to": "2019-01-01"}, "search_too_broad", "date_of_birth_from"),
+        (
+            {"date_of_birth_from": "2015-01-01", "date_of_birth_to": "2019-01-01"},
+            "search_too_broad",
+            "date_of_birth_from",
+        ),
         ({"date_of_birth_from": "2015-01-01"}, "invalid_request", "date_of_birth_to"),
-        ({"date_of_birth_from": "2016-01-01", "date_of_birth_to": "2015-01-01"}, "invalid_request", "date_of_birth_from"),
-        ({"date_of_birth": DOB, "date_of_birth_from": DOB, "date_of_birth_to": DOB}, "invalid_request", "date_of_birth"),
+        (
+            {"date_of_birth_from": "2016-01-01", "date_of_birth_to": "2015-01-01"},
+            "invalid_request",
+            "date_of_birth_from",
+        ),
+        (
+            {"date_of_birth": DOB, "date_of_birth_from": DOB, "date_of_birth_to": DOB},
+            "invalid_request",
+            "date_of_birth",
+        ),
         ({"date_of_birth": "2999-01-01"}, "invalid_request", "date_of_birth"),
     ],
 )
@@ -135,11 +166,20 @@ def test_invalid_bodies_get_a_422_with_a_stable_code(client, practitioner, body)
 def test_at_most_fifty_results_with_a_flag_when_there_were_more(client, db, practitioner):
     la = db.query(LocalAuthority).first()
     for n in range(60):
-        db.add(Child(
-            cp_id=f"CPMANY{n:04d}", given_name=f"Child{n}", family_name="Manyfold", family_norm="manyfold",
-            family_key=phonetic_key("Manyfold"), given_norm=f"child{n}", given_key="C400", gender="male",
-            date_of_birth=world.ORDINARY_DOB, local_authority_id=la.id,
-        ))
+        db.add(
+            Child(
+                cp_id=f"CPMANY{n:04d}",
+                given_name=f"Child{n}",
+                family_name="Manyfold",
+                family_norm="manyfold",
+                family_key=phonetic_key("Manyfold"),
+                given_norm=f"child{n}",
+                given_key="C400",
+                gender="male",
+                date_of_birth=world.ORDINARY_DOB,
+                local_authority_id=la.id,
+            )
+        )
     db.commit()
     response = search(client, practitioner, family="Manyfold", date_of_birth=DOB)
     assert len(response.json()["results"]) == 50
@@ -148,7 +188,9 @@ def test_at_most_fifty_results_with_a_flag_when_there_were_more(client, db, prac
 
 
 def test_shielded_child_is_found_by_name_without_locality(client, practitioner):
-    response = search(client, practitioner, family=world.SHIELDED_FAMILY, date_of_birth=world.SHIELDED_DOB.isoformat())
+    response = search(
+        client, practitioner, family=world.SHIELDED_FAMILY, date_of_birth=world.SHIELDED_DOB.isoformat()
+    )
     results = {r["id"]: r for r in response.json()["results"]}
     assert results[world.SHIELDED]["shielded"] is True
     assert results[world.SHIELDED]["locality"] is None
@@ -173,8 +215,15 @@ def test_ordinary_child_shows_locality(client, practitioner):
 def test_children_past_18_leave_search_unless_consent_to_25(client, practitioner):
     start = (world.TODAY - dt.timedelta(days=366 * 2)).replace(year=world.TODAY.year - 21)
     end = start + dt.timedelta(days=366 * 2)
-    found = ids(search(client, practitioner, family=world.ORDINARY_FAMILY,
-                       date_of_birth_from=start.isoformat(), date_of_birth_to=end.isoformat()))
+    found = ids(
+        search(
+            client,
+            practitioner,
+            family=world.ORDINARY_FAMILY,
+            date_of_birth_from=start.isoformat(),
+            date_of_birth_to=end.isoformat(),
+        )
+    )
     assert world.CONSENT_25 in found
     assert world.PAST_18 not in found
 
@@ -191,4 +240,6 @@ def test_every_search_is_audited_with_its_criteria(client, db, practitioner):
 
 def test_postcode_is_normalised(client, practitioner):
     assert normalise_postcode(" zz1 4ab ") == "ZZ14AB"
-    assert ids(search(client, practitioner, given="amelia", family="THISTLEWOOD", postcode=" zz1 4ab ")) == [world.ORDINARY]
+    assert ids(search(client, practitioner, given="amelia", family="THISTLEWOOD", postcode=" zz1 4ab ")) == [
+        world.ORDINARY
+    ]

@@ -64,7 +64,9 @@ def test_crb_check_is_valid_until_its_third_anniversary(client, db):
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(client, db):
     wrong = client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER, password="nope"))
-    unknown = client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username="no.such.user"))
+    unknown = client.post(
+        "/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username="no.such.user")
+    )
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
     assert wrong.json()["error"]["code"] == "invalid_credentials"
@@ -73,7 +75,9 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, db):
 def test_unknown_user_takes_as_long_as_a_wrong_password(client, db):
     def timed(username: str) -> float:
         start = time.perf_counter()
-        client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username=username, password="x"))
+        client.post(
+            "/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username=username, password="x")
+        )
         return time.perf_counter() - start
 
     known = [timed(u) for u in (world.PRACTITIONER, world.PRACTITIONER_2, world.CMT, world.NATIONAL)]
@@ -121,14 +125,18 @@ def test_hundred_wrong_passwords_then_the_right_one_is_still_throttled(client, d
 
 def test_unknown_usernames_are_throttled_like_known_ones(client, db):
     for _ in range(5):
-        client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username="ghost", password="x"))
+        client.post(
+            "/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username="ghost", password="x")
+        )
     response = client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username="ghost"))
     assert response.status_code == 429
 
 
 def test_per_address_throttle(client, db):
     for n in range(20):
-        client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username=f"ghost{n}", password="x"))
+        client.post(
+            "/api/v1/sessions", json=login_body(db, world.PRACTITIONER, username=f"ghost{n}", password="x")
+        )
     response = client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER_2))
     assert response.status_code == 429
 
@@ -150,7 +158,10 @@ def test_idle_session_ends(client, db):
     headers = log_in(client, db, world.PRACTITIONER)
     assert client.post("/api/v1/searches", json=SEARCH, headers=headers).status_code == 200
     _age_session(db, last_seen_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16))
-    assert client.post("/api/v1/searches", json=SEARCH, headers=headers).json()["error"]["code"] == "session_expired"
+    assert (
+        client.post("/api/v1/searches", json=SEARCH, headers=headers).json()["error"]["code"]
+        == "session_expired"
+    )
     assert db.scalar(sa.select(LoginSession.end_reason)) == "idle"
 
 

@@ -11,6 +11,8 @@ def test_login_search_view(client, db, as_role):
     assert found.status_code == 200, found.json()
     ids = [r["id"] for r in found.json()["results"]]
     assert world.ORDINARY in ids
-    record = client.post(f"/api/v1/children/{world.ORDINARY}/views", json={"reason": "safeguarding"}, headers=headers)
+    record = client.post(
+        f"/api/v1/children/{world.ORDINARY}/views", json={"reason": "safeguarding"}, headers=headers
+    )
     assert record.status_code == 200, record.json()
     assert record.json()["kind"] == "full"

@@ -21,7 +21,9 @@ def view(client, headers, cp_id=world.ORDINARY, **body):
 
 def views_in(db, outcome_prefix="disclosed"):
     return db.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == "view", AuditEvent.outcome.startswith(outcome_prefix))
+        sa.select(AuditEvent).where(
+            AuditEvent.action == "view", AuditEvent.outcome.startswith(outcome_prefix)
+        )
     ).all()
 
 
@@ -112,19 +114,25 @@ def test_child_kept_to_25_with_consent_can_be_opened(client, practitioner):
 def _break_audit_store(db):
     """Make every insert into the audit table fail, as a full disk or lost store would."""
     if db.bind.dialect.name == "sqlite":
-        db.execute(sa.text(
-            "CREATE TRIGGER audit_store_down BEFORE INSERT ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
-        ))
+        db.execute(
+            sa.text(
+                "CREATE TRIGGER audit_store_down BEFORE INSERT ON audit_events "
+                "BEGIN SELECT RAISE(ABORT, 'audit store unavailable'); END"
+            )
+        )
     else:
-        db.execute(sa.text(
-            "CREATE FUNCTION audit_store_down() RETURNS trigger AS $$ "
-            "BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$ LANGUAGE plpgsql"
-        ))
-        db.execute(sa.text(
-            "CREATE TRIGGER audit_store_down BEFORE INSERT ON audit_events "
-            "FOR EACH ROW EXECUTE FUNCTION audit_store_down()"
-        ))
+        db.execute(
+            sa.text(
+                "CREATE FUNCTION audit_store_down() RETURNS trigger AS $$ "
+                "BEGIN RAISE EXCEPTION 'audit store unavailable'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        db.execute(
+            sa.text(
+                "CREATE TRIGGER audit_store_down BEFORE INSERT ON audit_events "
+                "FOR EACH ROW EXECUTE FUNCTION audit_store_down()"
+            )
+        )
     db.commit()
 
 

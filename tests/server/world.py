@@ -101,16 +101,24 @@ def build_world(session: Session) -> None:
     """Fill an empty, migrated database with the world above (a live database)."""
     set_mode(session, "live")
     north = LocalAuthority(
-        code="NMR", name="Northmere Council", cmt_name="Northmere ContactPoint Management Team",
-        cmt_telephone="01632 960100", cmt_email="contactpoint@northmere.example",
+        code="NMR",
+        name="Northmere Council",
+        cmt_name="Northmere ContactPoint Management Team",
+        cmt_telephone="01632 960100",
+        cmt_email="contactpoint@northmere.example",
     )
     south = LocalAuthority(
-        code="SWV", name="Southwold Vale Council", cmt_name="Southwold Vale ContactPoint Management Team",
-        cmt_telephone="01632 960200", cmt_email="contactpoint@southwold.example",
+        code="SWV",
+        name="Southwold Vale Council",
+        cmt_name="Southwold Vale ContactPoint Management Team",
+        cmt_telephone="01632 960200",
+        cmt_email="contactpoint@southwold.example",
     )
     session.add_all([north, south])
     session.flush()
-    org_north = Organisation(name="Northmere Children's Services", local_authority_id=north.id, accredited=True)
+    org_north = Organisation(
+        name="Northmere Children's Services", local_authority_id=north.id, accredited=True
+    )
     org_south = Organisation(name="Southwold Vale Health", local_authority_id=south.id, accredited=True)
     org_national = Organisation(name="National ContactPoint Team", accredited=True)
     org_bad = Organisation(name="Unaccredited Test Org", local_authority_id=north.id, accredited=False)
@@ -119,7 +127,9 @@ def build_world(session: Session) -> None:
 
     password_hash = hash_password(PASSWORD)
 
-    def user(username: str, role: str, org: Organisation, la: LocalAuthority | None, family: str, **kw: object) -> None:
+    def user(
+        username: str, role: str, org: Organisation, la: LocalAuthority | None, family: str, **kw: object
+    ) -> None:
         values: dict[str, object] = {
             "crb_checked_on": TODAY - dt.timedelta(days=200),
             "training_completed": True,
@@ -129,11 +139,21 @@ def build_world(session: Session) -> None:
         values.update(kw)
         session.add(
             User(
-                username=username, password_hash=password_hash, totp_secret=TOTP_SECRET, role=role,
-                given_name="Test", family_name=family, job_title="Family support worker",
-                telephone="01632 960555", email=f"{username}@staff.example", home_postcode="ZZ5 5ZZ",
-                organisation_id=org.id, local_authority_id=la.id if la else None,
-                manager_name="A Manager", manager_email="manager@staff.example", **values,
+                username=username,
+                password_hash=password_hash,
+                totp_secret=TOTP_SECRET,
+                role=role,
+                given_name="Test",
+                family_name=family,
+                job_title="Family support worker",
+                telephone="01632 960555",
+                email=f"{username}@staff.example",
+                home_postcode="ZZ5 5ZZ",
+                organisation_id=org.id,
+                local_authority_id=la.id if la else None,
+                manager_name="A Manager",
+                manager_email="manager@staff.example",
+                **values,
             )
         )
 
@@ -153,82 +173,166 @@ def build_world(session: Session) -> None:
     session.flush()
 
     school = EducationSetting(
-        name="Brambleford Primary School", address="1 School Lane, Brambleford", postcode="ZZ1 1AA",
-        telephone="01632 960300", local_authority_id=north.id,
+        name="Brambleford Primary School",
+        address="1 School Lane, Brambleford",
+        postcode="ZZ1 1AA",
+        telephone="01632 960300",
+        local_authority_id=north.id,
     )
-    gp = GpPractice(name="Brambleford Surgery", address="2 Surgery Road, Brambleford", postcode="ZZ1 1AB",
-                    telephone="01632 960400")
+    gp = GpPractice(
+        name="Brambleford Surgery",
+        address="2 Surgery Road, Brambleford",
+        postcode="ZZ1 1AB",
+        telephone="01632 960400",
+    )
     canary_school = EducationSetting(
-        name=CANARIES["school_name"], address=CANARIES["school_address"], postcode="ZZ97 7QX",
-        telephone=CANARIES["school_telephone"], local_authority_id=north.id,
+        name=CANARIES["school_name"],
+        address=CANARIES["school_address"],
+        postcode="ZZ97 7QX",
+        telephone=CANARIES["school_telephone"],
+        local_authority_id=north.id,
     )
-    canary_gp = GpPractice(name=CANARIES["gp_name"], address=CANARIES["gp_address"], postcode="ZZ96 6QX",
-                           telephone=CANARIES["gp_telephone"])
+    canary_gp = GpPractice(
+        name=CANARIES["gp_name"],
+        address=CANARIES["gp_address"],
+        postcode="ZZ96 6QX",
+        telephone=CANARIES["gp_telephone"],
+    )
     session.add_all([school, gp, canary_school, canary_gp])
     session.flush()
 
     def child(cp_id: str, given: str, family: str, dob: dt.date, la: LocalAuthority, **kw: object) -> Child:
         values: dict[str, object] = {
-            "address_line1": "3 Orchard Row", "address_line2": "", "town": "Brambleford",
-            "postcode": ORDINARY_POSTCODE, "telephone": "01632 960500",
-            "education_setting_id": school.id, "education_start_date": dob.replace(year=dob.year + 4),
-            "gp_practice_id": gp.id, "gender": "female",
+            "address_line1": "3 Orchard Row",
+            "address_line2": "",
+            "town": "Brambleford",
+            "postcode": ORDINARY_POSTCODE,
+            "telephone": "01632 960500",
+            "education_setting_id": school.id,
+            "education_start_date": dob.replace(year=dob.year + 4),
+            "gp_practice_id": gp.id,
+            "gender": "female",
         }
         values.update(kw)
         row = Child(
-            cp_id=cp_id, given_name=given, middle_names="", family_name=family,
-            family_norm=normalise_name(family), family_key=phonetic_key(family),
-            given_norm=normalise_name(given), given_key=phonetic_key(given),
-            date_of_birth=dob, local_authority_id=la.id,
-            postcode_norm=normalise_postcode(str(values["postcode"])), **values,
+            cp_id=cp_id,
+            given_name=given,
+            middle_names="",
+            family_name=family,
+            family_norm=normalise_name(family),
+            family_key=phonetic_key(family),
+            given_norm=normalise_name(given),
+            given_key=phonetic_key(given),
+            date_of_birth=dob,
+            local_authority_id=la.id,
+            postcode_norm=normalise_postcode(str(values["postcode"])),
+            **values,
         )
         session.add(row)
         session.flush()
         return row
 
-    ordinary = child(ORDINARY, "Amelia", ORDINARY_FAMILY, ORDINARY_DOB, north, former_names=["Amelia Oldname"])
+    ordinary = child(
+        ORDINARY, "Amelia", ORDINARY_FAMILY, ORDINARY_DOB, north, former_names=["Amelia Oldname"]
+    )
     shielded_kw: dict[str, object] = {
-        "address_line1": CANARIES["address_line1"], "address_line2": CANARIES["address_line2"],
-        "town": CANARIES["town"], "postcode": CANARIES["postcode"], "telephone": CANARIES["telephone"],
-        "education_setting_id": canary_school.id, "gp_practice_id": canary_gp.id, "shielded": True,
-        "shield_ground": "significant_harm", "shield_review_date": TODAY + dt.timedelta(days=180),
+        "address_line1": CANARIES["address_line1"],
+        "address_line2": CANARIES["address_line2"],
+        "town": CANARIES["town"],
+        "postcode": CANARIES["postcode"],
+        "telephone": CANARIES["telephone"],
+        "education_setting_id": canary_school.id,
+        "gp_practice_id": canary_gp.id,
+        "shielded": True,
+        "shield_ground": "significant_harm",
+        "shield_review_date": TODAY + dt.timedelta(days=180),
         "former_names": [CANARIES["former_name"]],
     }
     shielded = child(SHIELDED, "Rowan", SHIELDED_FAMILY, SHIELDED_DOB, north, **shielded_kw)
     shielded_south = child(SHIELDED_SOUTH, "Linden", SHIELDED_FAMILY, SHIELDED_DOB, south, **shielded_kw)
     child(PAST_18, "Old", ORDINARY_FAMILY, _years_ago(19), north)
     child(CONSENT_25, "Young", ORDINARY_FAMILY, _years_ago(20), north, consent_to_25=True)
-    child(NO_SCHOOL, "Nomad", "Wanderley", ORDINARY_DOB, north, education_setting_id=None, education_start_date=None)
+    child(
+        NO_SCHOOL,
+        "Nomad",
+        "Wanderley",
+        ORDINARY_DOB,
+        north,
+        education_setting_id=None,
+        education_start_date=None,
+    )
     sensitive = child(SENSITIVE, "Sage", "Hollowell", ORDINARY_DOB, north)
 
     for target in (shielded, shielded_south):
-        session.add(Carer(
-            child_id=target.id, given_name="Parent", family_name=SHIELDED_FAMILY, relationship_to_child="Mother",
-            parental_responsibility=True, address_line1=CANARIES["carer_address"], town=CANARIES["carer_town"],
-            postcode=CANARIES["carer_postcode"], telephone=CANARIES["carer_telephone"],
-        ))
-        session.add(Involvement(
-            child_id=target.id, practitioner_user_id=None, practitioner_name=CANARIES["practitioner_name"],
-            practitioner_role="Social worker", organisation_name=CANARIES["practitioner_org"],
-            telephone=CANARIES["practitioner_telephone"], email=CANARIES["practitioner_email"],
-            service_type="social_care", started_on=TODAY - dt.timedelta(days=30),
-            lead_professional=True, assessment_completed=True,
-        ))
-    session.add(Carer(
-        child_id=ordinary.id, given_name="Jo", family_name=ORDINARY_FAMILY, relationship_to_child="Father",
-        parental_responsibility=True, address_line1="3 Orchard Row", town="Brambleford", postcode=ORDINARY_POSTCODE,
-        telephone="01632 960501",
-    ))
-    session.add(Involvement(
-        child_id=ordinary.id, practitioner_user_id=None, practitioner_name="Pat Healthworker",
-        practitioner_role="Health visitor", organisation_name="Southwold Vale Health", telephone="01632 960600",
-        email="pat@health.example", service_type="health_visitor", started_on=TODAY - dt.timedelta(days=90),
-        lead_professional=True, assessment_completed=True,
-    ))
+        session.add(
+            Carer(
+                child_id=target.id,
+                given_name="Parent",
+                family_name=SHIELDED_FAMILY,
+                relationship_to_child="Mother",
+                parental_responsibility=True,
+                address_line1=CANARIES["carer_address"],
+                town=CANARIES["carer_town"],
+                postcode=CANARIES["carer_postcode"],
+                telephone=CANARIES["carer_telephone"],
+            )
+        )
+        session.add(
+            Involvement(
+                child_id=target.id,
+                practitioner_user_id=None,
+                practitioner_name=CANARIES["practitioner_name"],
+                practitioner_role="Social worker",
+                organisation_name=CANARIES["practitioner_org"],
+                telephone=CANARIES["practitioner_telephone"],
+                email=CANARIES["practitioner_email"],
+                service_type="social_care",
+                started_on=TODAY - dt.timedelta(days=30),
+                lead_professional=True,
+                assessment_completed=True,
+            )
+        )
+    session.add(
+        Carer(
+            child_id=ordinary.id,
+            given_name="Jo",
+            family_name=ORDINARY_FAMILY,
+            relationship_to_child="Father",
+            parental_responsibility=True,
+            address_line1="3 Orchard Row",
+            town="Brambleford",
+            postcode=ORDINARY_POSTCODE,
+            telephone="01632 960501",
+        )
+    )
+    session.add(
+        Involvement(
+            child_id=ordinary.id,
+            practitioner_user_id=None,
+            practitioner_name="Pat Healthworker",
+            practitioner_role="Health visitor",
+            organisation_name="Southwold Vale Health",
+            telephone="01632 960600",
+            email="pat@health.example",
+            service_type="health_visitor",
+            started_on=TODAY - dt.timedelta(days=90),
+            lead_professional=True,
+            assessment_completed=True,
+        )
+    )
     p2 = session.query(User).filter_by(username=PRACTITIONER_2).one()
-    session.add(Involvement(
-        child_id=sensitive.id, practitioner_user_id=p2.id, practitioner_name="Test Secondworker",
-        practitioner_role="Counsellor", organisation_name="Northmere Children's Services",
-        telephone="01632 960700", email="p.north2@staff.example", service_type="mental_health",
-        sensitive=True, consent_recorded=True, started_on=TODAY - dt.timedelta(days=10),
-    ))
+    session.add(
+        Involvement(
+            child_id=sensitive.id,
+            practitioner_user_id=p2.id,
+            practitioner_name="Test Secondworker",
+            practitioner_role="Counsellor",
+            organisation_name="Northmere Children's Services",
+            telephone="01632 960700",
+            email="p.north2@staff.example",
+            service_type="mental_health",
+            sensitive=True,
+            consent_recorded=True,
+            started_on=TODAY - dt.timedelta(days=10),
+        )
+    )

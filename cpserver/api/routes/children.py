@@ -44,9 +44,7 @@ def view_record(
     )
 
 
-@router.post(
-    "/children/{child_id}/involvements", status_code=status.HTTP_201_CREATED, responses=ERRORS
-)
+@router.post("/children/{child_id}/involvements", status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_involvement(
     child_id: ChildId, body: InvolvementCreate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> InvolvementPublic:

@@ -19,7 +19,9 @@ def get_meta(settings: SettingsDep) -> MetaPublic:
         training=settings.training,
         service_name="ContactPoint (training)" if settings.training else "ContactPoint",
         reasons=[ReasonPublic(code=r.code, label=r.label, needs_text=r.needs_text) for r in REASONS],
-        service_types=[ServiceTypePublic(code=s.code, label=s.label, sensitive=s.sensitive) for s in SERVICE_TYPES],
+        service_types=[
+            ServiceTypePublic(code=s.code, label=s.label, sensitive=s.sensitive) for s in SERVICE_TYPES
+        ],
         involvement_guidance=GUIDANCE,
         policy=PolicyPublic(
             idle_timeout_seconds=settings.session_idle_minutes * 60,

@@ -42,7 +42,7 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
                 given=found.given,
                 family=found.family,
                 date_of_birth=found.date_of_birth,
-                gender=found.gender,  # type: ignore[arg-type]
+                gender=found.gender,
                 locality=found.locality,
                 shielded=found.shielded,
                 exact_match=found.exact_match,

@@ -19,7 +19,7 @@ def user_public(user: User) -> UserPublic:
     return UserPublic(
         username=user.username,
         display_name=user.display_name,
-        role=user.role,  # type: ignore[arg-type]
+        role=user.role,
         job_title=user.job_title,
         organisation=user.organisation.name,
         local_authority=la.name if la else None,
@@ -34,12 +34,20 @@ def user_public(user: User) -> UserPublic:
     status_code=status.HTTP_201_CREATED,
     responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}, 429: {"model": ErrorPublic}},
 )
-def create_session(body: SessionCreate, request: Request, db: SessionDep, settings: SettingsDep) -> SessionPublic:
+def create_session(
+    body: SessionCreate, request: Request, db: SessionDep, settings: SettingsDep
+) -> SessionPublic:
     """Log in with password and one-time code from an enrolled workstation."""
     now = utcnow()
     origin = trail.Origin(workstation=body.workstation, client_address=client_address(request))
     new, user = log_in(
-        db, username=body.username, password=body.password, otp=body.otp, origin=origin, settings=settings, now=now
+        db,
+        username=body.username,
+        password=body.password,
+        otp=body.otp,
+        origin=origin,
+        settings=settings,
+        now=now,
     )
     db.commit()
     return SessionPublic(
@@ -50,7 +58,9 @@ def create_session(body: SessionCreate, request: Request, db: SessionDep, settin
     )
 
 
-@router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT, responses={401: {"model": ErrorPublic}})
+@router.delete(
+    "/sessions/current", status_code=status.HTTP_204_NO_CONTENT, responses={401: {"model": ErrorPublic}}
+)
 def delete_session(actor: CurrentActor, db: SessionDep) -> Response:
     """Log out: the token stops working at once."""
     end_session(actor.login, "logout", actor.now)
