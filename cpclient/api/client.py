@@ -7,6 +7,7 @@ anywhere. Every method blocks, so the UI runs them on a worker thread (see `cpcl
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -118,13 +119,25 @@ class ContactPointClient:
 
     def logout(self) -> None:
         """End the session on the server; the token is forgotten even if the server cannot be told."""
+        self.end_session()()
+
+    def end_session(self) -> Callable[[], None]:
+        """Forget the token now and return the blocking call that tells the server.
+
+        The token is dropped at once (on the caller's thread), so a new sign-in that happens while
+        the returned call is still queued cannot lose its own token to it.
+        """
         with self._lock:
             token, self._token = self._token, None
-        if token is None:
-            return
-        answer = self._transport.request("DELETE", "/sessions/current", token=token)
-        if answer.status not in (200, 204, 401):
-            raise error_for(answer.status, answer.headers, answer.body, "session")
+
+        def tell_server() -> None:
+            if token is None:
+                return
+            answer = self._transport.request("DELETE", "/sessions/current", token=token)
+            if answer.status not in (200, 204, 401):
+                raise error_for(answer.status, answer.headers, answer.body, "session")
+
+        return tell_server
 
     def search(self, criteria: SearchCriteria) -> SearchResults:
         """Children matching `criteria` (at most the server's maximum; `more` says there were more)."""

@@ -7,9 +7,6 @@ an error that reaches a log or a traceback never carries a server message, a req
 body (which could hold personal data).
 """
 
-# The names say what happened, in the words the brief and the UI use (SessionExpired, Throttled...).
-# ruff: noqa: N818
-
 from __future__ import annotations
 
 CONTACT_HELPDESK = "If this keeps happening, contact your ContactPoint management team."

@@ -34,7 +34,7 @@ CHUNK_BYTES = 64 * 1024
 USER_AGENT = "cpclient/0.1"
 
 
-class UnsafeServerUrl(ValueError):  # noqa: N818 (names the problem, like the api errors)
+class UnsafeServerUrl(ValueError):
     """The server URL is not https (plain http is allowed only on this computer's loopback)."""
 
 

@@ -1,1 +1,1 @@
-"""training."""
+"""Training mode: the embedded training server, the demo accounts and the example searches."""

@@ -1,0 +1,422 @@
+"""`MainWindow`: sign-in, search and record pages, the session (lock, sign out, expiry) and training mode.
+
+The session's life is decided here:
+- signing in shows the search page and starts the idle monitor;
+- signing out, locking and a server-side expiry all clear every model and widget holding record
+  data (search form and results, record view, open dialogs) and the clipboard;
+- the idle lock (or the Lock button) also ends the session on the server, so a locked workstation
+  holds no usable token. Unlocking is a new sign-in by the same person with their password and a
+  new one-time code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cpclient.api.client import ContactPointClient
+from cpclient.api.errors import ApiError
+from cpclient.api.models import Meta, Record, ShieldedRecord, SignedIn
+from cpclient.security.idle import IdleMonitor
+from cpclient.security.lockdown import ApplicationLockdown
+from cpclient.security.preferences import UserPreferences
+from cpclient.security.redaction import clear_sensitive
+from cpclient.ui.background import BackgroundCalls
+from cpclient.ui.client_mode import ClientMode
+from cpclient.ui.confirm_dialog import ConfirmDialog
+from cpclient.ui.error_summary import Problem
+from cpclient.ui.login_page import LoginPage
+from cpclient.ui.record_opener import RecordOpener
+from cpclient.ui.record_view import RecordView
+from cpclient.ui.search_page import SearchPage
+from cpclient.ui.session_bar import SessionBar
+from cpclient.ui.training_banner import TrainingBanner
+from cpclient.ui.training_help import DemoAccountsPanel, ScenariosPanel, TrainingKit
+
+log = logging.getLogger(__name__)
+
+SIGNED_OUT = "You have signed out."
+TRAINING_RESET = "The training data has been reset to its starting state. Sign in again."
+WINDOW_NAME = "main_window"
+DEFAULT_IDLE_SECONDS = 15 * 60
+LOGOUT_WAIT_SECONDS = 5.0
+
+
+class MainWindow(QMainWindow):
+    """The client's one main window.
+
+    Args:
+        api: the API client.
+        calls: runs API calls off the Qt thread.
+        workstation: this workstation's enrolment identifier.
+        mode: live or training.
+        policy_idle_seconds: the managed policy's idle timeout, if it sets one.
+        lockdown: the application lockdown (its refusals are shown in the status bar).
+        training: training mode's demo accounts, scenarios and embedded server.
+        preferences: where the window's size is remembered.
+
+    Signals:
+        closed(): the window was closed; the application should finish.
+    """
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        api: ContactPointClient,
+        calls: BackgroundCalls,
+        workstation: str,
+        mode: ClientMode,
+        *,
+        policy_idle_seconds: int | None = None,
+        lockdown: ApplicationLockdown | None = None,
+        training: TrainingKit | None = None,
+        preferences: UserPreferences | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(mode.app_title)
+        self.setAccessibleName(mode.app_title)
+        self.api = api
+        self.calls = calls
+        self.mode = mode
+        self.meta: Meta | None = None
+        self.session: SignedIn | None = None
+        self._policy_idle = policy_idle_seconds
+        self._lockdown = lockdown
+        self._training = training
+        self._preferences = preferences
+        self._pending_logouts: set[asyncio.Task[None]] = set()
+        self._connecting = False
+        self._reset_dialog: ConfirmDialog | None = None
+
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.banner: TrainingBanner | None = None
+        if mode.training:
+            self.banner = TrainingBanner(central, with_reset=bool(training and training.server))
+            self.banner.reset_requested.connect(self.confirm_training_reset)
+            column.addWidget(self.banner)
+        self.session_bar = SessionBar(central)
+        self.session_bar.hide()
+        column.addWidget(self.session_bar)
+
+        self.login = LoginPage(api, calls, workstation, central)
+        self.retry_button = QPushButton("&Try again", self.login)
+        self.retry_button.setAccessibleName("Try connecting again")
+        self.retry_button.setAutoDefault(False)
+        self.retry_button.clicked.connect(self.start)
+        self.retry_button.hide()
+        self.login.extras.addWidget(self.retry_button)
+        self.demo_accounts: DemoAccountsPanel | None = None
+        if training is not None:
+            self.demo_accounts = DemoAccountsPanel(training, self.login)
+            self.demo_accounts.account_chosen.connect(self._fill_demo_account)
+            self.login.extras.addWidget(self.demo_accounts)
+            if training.scenarios:
+                self.login.extras.addWidget(
+                    ScenariosPanel(training.scenarios, self.login, with_buttons=False)
+                )
+        self.login_scroll = QScrollArea(central)
+        self.login_scroll.setWidgetResizable(True)
+        self.login_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.login_scroll.setWidget(self.login)
+
+        self.search = SearchPage(api, calls, central)
+        self.record_view = RecordView(api, calls, mode, central)
+        self.work = QStackedWidget(central)
+        search_area: QWidget = self.search
+        if training is not None and training.scenarios:
+            splitter = QSplitter(Qt.Orientation.Horizontal, central)
+            splitter.setChildrenCollapsible(False)
+            splitter.addWidget(self.search)
+            scenarios = ScenariosPanel(training.scenarios, splitter, with_buttons=True)
+            scenarios.scenario_chosen.connect(lambda chosen: self.search.fill(chosen.criteria))
+            scenario_scroll = QScrollArea(splitter)
+            scenario_scroll.setWidgetResizable(True)
+            scenario_scroll.setWidget(scenarios)
+            splitter.addWidget(scenario_scroll)
+            splitter.setStretchFactor(0, 3)
+            splitter.setStretchFactor(1, 1)
+            search_area = splitter
+        self.work.addWidget(search_area)
+        self.work.addWidget(self.record_view)
+        self._search_area = search_area
+
+        self.pages = QStackedWidget(central)
+        self.pages.addWidget(self.login_scroll)
+        self.pages.addWidget(self.work)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.statusBar().setSizeGripEnabled(True)
+
+        self.opener = RecordOpener(api, calls, mode, self)
+        self.idle = IdleMonitor(policy_idle_seconds or DEFAULT_IDLE_SECONDS, self)
+
+        calls.session_ended.connect(self.session_ended)
+        self.login.signed_in.connect(self._signed_in)
+        self.login.sign_out_requested.connect(self._sign_out_from_lock)
+        self.session_bar.lock_requested.connect(self.lock)
+        self.session_bar.sign_out_requested.connect(self.sign_out)
+        self.search.open_requested.connect(self.opener.request_open)
+        self.opener.opening.connect(self._record_opening)
+        self.opener.opened.connect(self._record_opened)
+        self.opener.failed.connect(self._record_failed)
+        self.record_view.back_requested.connect(self.show_search)
+        self.record_view.status.connect(self.show_status)
+        self.idle.idle.connect(self.lock)
+        if lockdown is not None:
+            lockdown.blocked.connect(self.show_status)
+
+        self.resize(self.fontMetrics().averageCharWidth() * 150, self.fontMetrics().lineSpacing() * 48)
+        if preferences is not None:
+            preferences.restore_window(WINDOW_NAME, self)
+
+    # --- connecting ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the training server if there is one, then check the server and allow signing in."""
+        if not self._connecting:
+            self.calls.start(self._connect())
+
+    async def _connect(self, notice: str = "", *, reset: bool = False) -> None:
+        self._connecting = True
+        self.retry_button.hide()
+        self.login.summary.clear()
+        server = self._training.server if self._training else None
+        try:
+            if server is not None:
+                preparing = "Resetting" if reset else "Preparing"
+                self.login.set_ready(False, f"{preparing} the fictitious training data…")
+                try:
+                    await self.calls.run(server.reset if reset else server.start)
+                except ApiError:
+                    raise
+                except Exception as error:  # any failure to start is shown, not raised
+                    log.error("training server did not start: %s", type(error).__name__)
+                    self._connection_problem(
+                        "The training server could not be started on this computer. Close cpclient and "
+                        "start it again; if it keeps happening, contact your IT service desk."
+                    )
+                    return
+            self.login.set_ready(False, "Connecting to ContactPoint…")
+            try:
+                meta: Meta = await self.calls.run(partial(self.api.check_server, training=self.mode.training))
+            except ApiError as error:
+                self._connection_problem(error.message)
+                return
+            self.meta = meta
+            self.opener.set_meta(meta)
+            self.login.set_ready(True, "")
+            self.login.show_notice(notice)
+            self.login.focus_first_field()
+        finally:
+            self._connecting = False
+
+    def _connection_problem(self, message: str) -> None:
+        self.login.set_ready(False, "")
+        self.login.summary.show_problems([Problem(message)])
+        self.retry_button.show()
+
+    # --- the session -----------------------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> bool:
+        """True while someone is signed in (not locked)."""
+        return self.session is not None
+
+    def _signed_in(self, session: SignedIn) -> None:
+        if self.meta is None:
+            return
+        self.login.unlock_mode_off()
+        self.session = session
+        self.session_bar.set_user(session.user)
+        self.session_bar.show()
+        self.record_view.set_session(session.user, self.meta)
+        self.pages.setCurrentWidget(self.work)
+        self.show_search()
+        self.search.focus_first_field()
+        self.idle.set_timeout(self._idle_seconds(session))
+        self.idle.start()
+        self.show_status(f"Signed in as {session.user.display_name}.")
+
+    def _idle_seconds(self, session: SignedIn) -> int:
+        candidates = [session.idle_timeout_seconds]
+        if self.meta is not None:
+            candidates.append(self.meta.policy.idle_timeout_seconds)
+        if self._policy_idle:
+            candidates.append(self._policy_idle)
+        usable = [value for value in candidates if value > 0]
+        return min(usable) if usable else DEFAULT_IDLE_SECONDS
+
+    def clear_record_data(self) -> None:
+        """Forget every piece of record data the window holds, and the clipboard."""
+        self.opener.cancel()
+        self.search.clear()
+        self.record_view.clear()
+        clear_sensitive()
+        if self._lockdown is not None:
+            self._lockdown.clear_clipboard()
+
+    def _end_session(self, *, tell_server: bool) -> None:
+        self.idle.stop()
+        self.clear_record_data()
+        self.record_view.forget_session()
+        send = self.api.end_session()
+        if tell_server:
+            task = self.calls.start(self._tell_server(send))
+            self._pending_logouts.add(task)
+            task.add_done_callback(self._pending_logouts.discard)
+        self.session = None
+        self.session_bar.set_user(None)
+        self.session_bar.hide()
+
+    async def _tell_server(self, send: Callable[[], None]) -> None:
+        try:
+            await self.calls.run(send)
+        except ApiError as error:
+            log.info("the server was not told of the sign-out: %s", error)
+
+    def lock(self) -> None:
+        """Hide and forget record data, end the server session, and ask for the password again."""
+        if self.session is None:
+            return
+        username = self.session.user.username
+        self._end_session(tell_server=True)
+        self.login.lock_for(username)
+        self.pages.setCurrentWidget(self.login_scroll)
+        self.login.focus_first_field()
+        self.show_status("ContactPoint is locked.")
+
+    @property
+    def locked(self) -> bool:
+        """True while the unlock form is showing."""
+        return self.login.locked_user is not None
+
+    def sign_out(self) -> None:
+        """End the session and return to the sign-in page."""
+        if self.session is None:
+            return
+        self._end_session(tell_server=True)
+        self._show_login(SIGNED_OUT)
+
+    def _sign_out_from_lock(self) -> None:
+        self._show_login(SIGNED_OUT)
+
+    def session_ended(self, message: str) -> None:
+        """The server ended the session: clear everything and say why on the sign-in page."""
+        if self.session is None and not self.locked:
+            return
+        self._end_session(tell_server=False)
+        self._show_login(message)
+
+    def _show_login(self, notice: str) -> None:
+        self.login.unlock_mode_off()
+        self.login.show_notice(notice)
+        self.pages.setCurrentWidget(self.login_scroll)
+        self.login.focus_first_field()
+
+    # --- records ---------------------------------------------------------------------------------
+
+    def show_search(self) -> None:
+        """Show the search page (the record view keeps nothing once left)."""
+        self.record_view.clear()
+        self.work.setCurrentWidget(self._search_area)
+        if self.search.model.rowCount() > 0:
+            self.search.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.search.focus_first_field()
+
+    def _record_opening(self, message: str) -> None:
+        self.search.status.setText(message)
+
+    def _record_opened(self, record: Record | ShieldedRecord) -> None:
+        if self.session is None:
+            return
+        self.search.status.clear()
+        self.record_view.show_record(record)
+        self.work.setCurrentWidget(self.record_view)
+        self.record_view.details.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _record_failed(self, message: str) -> None:
+        if self.session is None:
+            return
+        self.search.status.clear()
+        self.search.summary.show_problems([Problem(message)])
+
+    def show_status(self, message: str) -> None:
+        """Show `message` in the status bar for a while."""
+        self.statusBar().showMessage(message, 8000)
+
+    # --- training --------------------------------------------------------------------------------
+
+    def _fill_demo_account(self, username: str) -> None:
+        if self._training is not None:
+            self.login.fill(username, self._training.password, self._training.code())
+
+    def confirm_training_reset(self) -> None:
+        """Ask, then restore the training data to its starting state."""
+        if self._training is None or self._training.server is None or self._reset_dialog is not None:
+            return
+        dialog = ConfirmDialog(
+            "Reset training data",
+            "Reset the training data?",
+            "Everyone using this training server is signed out, and every fictitious record, "
+            "involvement and audit entry returns to its starting state.",
+            "&Reset training data",
+            self.mode,
+            self,
+        )
+        self._reset_dialog = dialog
+        dialog.finished.connect(partial(self._reset_answered, dialog))
+        dialog.open()
+
+    def _reset_answered(self, dialog: ConfirmDialog, result: int) -> None:
+        self._reset_dialog = None
+        dialog.deleteLater()
+        if result == ConfirmDialog.DialogCode.Accepted:
+            self.calls.start(self.reset_training())
+
+    async def reset_training(self) -> None:
+        """Sign out, rebuild the training database, and offer the sign-in page again."""
+        if self._training is None or self._training.server is None:
+            return
+        self._end_session(tell_server=False)
+        self._show_login("")
+        await self._connect(TRAINING_RESET, reset=True)
+
+    # --- closing ---------------------------------------------------------------------------------
+
+    async def shutdown(self) -> None:
+        """Clear record data, sign out on the server (waiting a few seconds at most), stop the workers."""
+        if self.session is not None:
+            self._end_session(tell_server=True)
+        self.clear_record_data()
+        pending = [task for task in self._pending_logouts if not task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=LOGOUT_WAIT_SECONDS)
+        self.calls.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        if self._preferences is not None:
+            self._preferences.save_window(WINDOW_NAME, self)
+        self.idle.stop()
+        self.clear_record_data()
+        super().closeEvent(event)
+        self.closed.emit()

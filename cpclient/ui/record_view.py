@@ -1,0 +1,519 @@
+"""`RecordView`: one child's record on screen, and the practitioner's own involvements added or ended from it.
+
+A full record shows the child, carers, education setting, GP, services involved (with the lead
+professional and assessment flags) and the management team. A shielded record shows the
+`ShieldedContactBanner` at the top and in place of every withheld section. Record data lives only in
+the widgets built by `show_record`; `clear()` destroys them and forgets the record. The view is
+marked as record data (no copy, drag or context menu) and carries the watermark.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cpclient.api.client import ContactPointClient
+from cpclient.api.errors import ApiError
+from cpclient.api.models import (
+    GENDER_LABELS,
+    Address,
+    Carer,
+    Contact,
+    Involvement,
+    InvolvementDraft,
+    Meta,
+    Record,
+    Setting,
+    ShieldedRecord,
+    User,
+    full_name,
+)
+from cpclient.security.lockdown import mark_record_data
+from cpclient.security.redaction import register_sensitive
+from cpclient.security.watermark import Watermark
+from cpclient.ui.background import BackgroundCalls
+from cpclient.ui.client_mode import ClientMode
+from cpclient.ui.confirm_dialog import ConfirmDialog
+from cpclient.ui.date_entry import format_long_date
+from cpclient.ui.error_summary import ErrorSummary, Problem
+from cpclient.ui.heading import Heading
+from cpclient.ui.involvement_dialog import InvolvementDialog
+from cpclient.ui.shielded_banner import ShieldedAccessNotice, ShieldedContactBanner
+
+NOT_RECORDED = "Not recorded"
+
+
+def yes_no(value: bool) -> str:
+    """Yes or No."""
+    return "Yes" if value else "No"
+
+
+def value_label(text: str, parent: QWidget, name: str) -> QLabel:
+    """A read-only value whose accessible name says what it is."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setAccessibleName(f"{name}: {text}")
+    return label
+
+
+class Section(QGroupBox):
+    """A titled part of the record, holding label/value rows."""
+
+    def __init__(self, title: str, parent: QWidget) -> None:
+        super().__init__(title, parent)
+        self.setAccessibleName(title)
+        self.outer = QVBoxLayout(self)
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.outer.addLayout(self.form)
+
+    def row(self, name: str, text: str) -> QLabel:
+        """Add a row `name: text`."""
+        value = value_label(text, self, name)
+        caption = QLabel(name, self)
+        caption.setAccessibleName(name)
+        self.form.addRow(caption, value)
+        return value
+
+    def widget(self, widget: QWidget) -> None:
+        """Add a widget across the section."""
+        self.outer.addWidget(widget)
+
+
+class RecordView(QWidget):
+    """Shows one record at a time.
+
+    Args:
+        api: the API client (for the practitioner's own involvements).
+        calls: runs API calls off the Qt thread.
+        mode: live or training.
+
+    Signals:
+        back_requested(): the person wants to go back to the search results.
+        status(str): a message for the status bar.
+    """
+
+    back_requested = Signal()
+    status = Signal(str)
+
+    def __init__(
+        self,
+        api: ContactPointClient,
+        calls: BackgroundCalls,
+        mode: ClientMode,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("recordView")
+        self.setAccessibleName("Child's record")
+        self._api = api
+        self._calls = calls
+        self._mode = mode
+        self._meta: Meta | None = None
+        self._user: User | None = None
+        self.record: Record | ShieldedRecord | None = None
+        self._dialog: InvolvementDialog | None = None
+        self._confirm: ConfirmDialog | None = None
+        self.add_button: QPushButton | None = None
+
+        self.back_button = QPushButton("&Back to results", self)
+        self.back_button.setAccessibleName("Back to results")
+        self.back_button.clicked.connect(self.back_requested)
+        self.heading = Heading("", 1, self)
+        top = QHBoxLayout()
+        top.addWidget(self.back_button)
+        top.addWidget(self.heading, 1)
+        self.summary = ErrorSummary(self)
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Record status")
+
+        self.details = QScrollArea(self)
+        self.details.setWidgetResizable(True)
+        self.details.setFrameShape(QFrame.Shape.NoFrame)
+        self.details.setAccessibleName("Record details")
+        self.details.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.content: QWidget | None = None
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.message)
+        layout.addWidget(self.details, 1)
+        mark_record_data(self)
+        self.watermark = Watermark(self)
+
+    # --- showing ---------------------------------------------------------------------------------
+
+    def set_session(self, user: User, meta: Meta) -> None:
+        """The signed-in user (for the watermark and what they may do) and the server's lists."""
+        self._user = user
+        self._meta = meta
+        self.watermark.set_user(user.display_name)
+
+    def show_record(self, record: Record | ShieldedRecord) -> None:
+        """Show `record` (replacing any other)."""
+        self._drop_content()
+        self.record = record
+        for text in record_names(record):
+            register_sensitive(text)
+        self.summary.clear()
+        self.message.clear()
+        name = full_name(record)
+        self.heading.set_heading(name + (" — shielded record" if record.shielded else ""))
+        content = QWidget()
+        content.setObjectName("recordContent")
+        column = QVBoxLayout(content)
+        if isinstance(record, ShieldedRecord):
+            self._build_shielded(record, content, column)
+        else:
+            self._build_full(record, content, column)
+        column.addStretch(1)
+        self.details.setWidget(content)
+        self.content = content
+        mark_record_data(content)
+        self.watermark.raise_()
+        self.details.verticalScrollBar().setValue(0)
+
+    def clear(self) -> None:
+        """Destroy every widget holding record data and forget the record (logout, lock, expiry)."""
+        for dialog in (self._dialog, self._confirm):
+            if dialog is not None:
+                dialog.reject()
+        self._dialog = None
+        self._confirm = None
+        self._drop_content()
+        self.record = None
+        self.heading.set_heading("")
+        self.summary.clear()
+        self.message.clear()
+
+    def forget_session(self) -> None:
+        """Clear the record and the signed-in user."""
+        self.clear()
+        self._user = None
+        self.watermark.set_user("")
+
+    def _drop_content(self) -> None:
+        old = self.details.takeWidget()
+        if old is not None:
+            old.hide()
+            old.deleteLater()
+        self.content = None
+
+    # --- full record -----------------------------------------------------------------------------
+
+    def _build_full(self, record: Record, parent: QWidget, column: QVBoxLayout) -> None:
+        if record.shielded_access:
+            column.addWidget(ShieldedAccessNotice(parent))
+        child = Section("Child", parent)
+        self._identity_rows(child, record)
+        child.row("Former names", ", ".join(record.former_names) if record.former_names else "None recorded")
+        child.row(self._address_caption(record), self._address_text(record))
+        child.row("Telephone", record.telephone or NOT_RECORDED)
+        if record.left_england:
+            child.row("Left England", "Yes: this child is recorded as having left England")
+        child.row("Local authority", record.local_authority)
+        column.addWidget(child)
+
+        carers = Section("Parents and carers", parent)
+        if not record.carers:
+            carers.widget(value_label("No parents or carers recorded.", carers, "Parents and carers"))
+        for number, carer in enumerate(record.carers, start=1):
+            carers.widget(self._carer_box(carer, number, carers))
+        column.addWidget(carers)
+
+        column.addWidget(self._setting_section("Education setting", record.education, parent, school=True))
+        column.addWidget(self._setting_section("GP practice", record.gp, parent, school=False))
+
+        services = Section("Services working with this child", parent)
+        current = [item for item in record.involvements if item.ended_on is None]
+        ended = [item for item in record.involvements if item.ended_on is not None]
+        if not record.involvements:
+            services.widget(value_label("No services are recorded.", services, "Services"))
+        for involvement in current + ended:
+            services.widget(self._involvement_box(involvement, services))
+        if self._may_add_involvement():
+            add = QPushButton("&Add my involvement…", services)
+            add.setAccessibleName("Add my involvement")
+            add.clicked.connect(self.add_involvement)
+            holder = QHBoxLayout()
+            holder.addWidget(add)
+            holder.addStretch(1)
+            services.outer.addLayout(holder)
+            self.add_button = add
+        else:
+            self.add_button = None
+        column.addWidget(services)
+        column.addWidget(self._contact_section(record.management_contact, record.local_authority, parent))
+
+    def _identity_rows(self, section: Section, record: Record | ShieldedRecord) -> None:
+        section.row("Name", full_name(record))
+        section.row("ContactPoint ID", record.id)
+        section.row("Date of birth", format_long_date(record.date_of_birth))
+        section.row("Gender", GENDER_LABELS[record.gender])
+
+    @staticmethod
+    def _address_caption(record: Record) -> str:
+        return "Last known address" if record.address_status == "last_known" else "Address"
+
+    @staticmethod
+    def _address_text(record: Record) -> str:
+        if record.address_status == "none" or record.address is None:
+            return "No known address"
+        return address_text(record.address)
+
+    def _carer_box(self, carer: Carer, number: int, parent: QWidget) -> QGroupBox:
+        box = Section(f"{carer.relationship}: {carer.name}", parent)
+        box.setAccessibleName(f"Parent or carer {number}")
+        box.row("Name", carer.name)
+        box.row("Relationship", carer.relationship)
+        box.row("Parental responsibility", yes_no(carer.parental_responsibility))
+        box.row("Address", address_text(carer.address) if carer.address else NOT_RECORDED)
+        box.row("Telephone", carer.telephone or NOT_RECORDED)
+        return box
+
+    def _setting_section(
+        self, title: str, setting: Setting | None, parent: QWidget, *, school: bool
+    ) -> Section:
+        section = Section(title, parent)
+        if setting is None:
+            what = "No education setting is recorded." if school else "No GP practice is recorded."
+            section.widget(value_label(what, section, title))
+            return section
+        section.row("Name", setting.name)
+        section.row("Address", ", ".join(part for part in (setting.address, setting.postcode) if part))
+        section.row("Telephone", setting.telephone or NOT_RECORDED)
+        if school:
+            section.row(
+                "Started", format_long_date(setting.start_date) if setting.start_date else NOT_RECORDED
+            )
+        return section
+
+    def _involvement_box(self, involvement: Involvement, parent: QWidget) -> QGroupBox:
+        flags: list[str] = []
+        if involvement.lead_professional:
+            flags.append("Lead professional")
+        if involvement.ended_on is not None:
+            flags.append("Ended")
+        title = involvement.service_label + (f" ({', '.join(flags)})" if flags else "")
+        box = Section(title, parent)
+        box.setObjectName(f"involvement-{involvement.id}")
+        box.row("Service", involvement.service_label)
+        box.row("Practitioner", involvement.practitioner_name)
+        box.row("Role", involvement.role)
+        box.row("Organisation", involvement.organisation)
+        box.row("Telephone", involvement.telephone or NOT_RECORDED)
+        box.row("E-mail", involvement.email or NOT_RECORDED)
+        box.row("Involved since", format_long_date(involvement.started_on))
+        if involvement.ended_on is not None:
+            box.row("Ended", format_long_date(involvement.ended_on))
+        box.row("Lead professional", yes_no(involvement.lead_professional))
+        box.row("Assessment (CAF) completed", yes_no(involvement.assessment_completed))
+        if involvement.sensitive:
+            box.widget(
+                value_label(
+                    "Sensitive service: shown only to the practitioner who recorded it and the "
+                    "management team.",
+                    box,
+                    "Note",
+                )
+            )
+        if involvement.mine and involvement.ended_on is None:
+            end = QPushButton("&End my involvement…", box)
+            end.setAccessibleName(f"End my involvement: {involvement.service_label}")
+            end.clicked.connect(partial(self.end_involvement, involvement))
+            holder = QHBoxLayout()
+            holder.addWidget(end)
+            holder.addStretch(1)
+            box.outer.addLayout(holder)
+        return box
+
+    def _contact_section(self, contact: Contact, local_authority: str, parent: QWidget) -> Section:
+        section = Section("ContactPoint management team", parent)
+        section.row("Team", contact.name)
+        section.row("Local authority", local_authority)
+        section.row("Telephone", contact.telephone)
+        section.row("E-mail", contact.email)
+        return section
+
+    # --- shielded record -------------------------------------------------------------------------
+
+    def _build_shielded(self, record: ShieldedRecord, parent: QWidget, column: QVBoxLayout) -> None:
+        contact, authority = record.management_contact, record.local_authority
+        withheld = list(record.withheld)
+        column.addWidget(ShieldedContactBanner(contact, authority, None, parent))
+        child = Section("Child", parent)
+        self._identity_rows(child, record)
+        for code in ("address", "telephone"):
+            if code in withheld:
+                child.widget(ShieldedContactBanner(contact, authority, code, child))
+        child.row("Local authority", authority)
+        column.addWidget(child)
+
+        carers = Section("Parents and carers", parent)
+        if not record.carers:
+            carers.widget(value_label("No parents or carers recorded.", carers, "Parents and carers"))
+        for carer in record.carers:
+            carers.row(carer.relationship, carer.name)
+        if "carer_contacts" in withheld:
+            carers.widget(ShieldedContactBanner(contact, authority, "carer_contacts", carers))
+        column.addWidget(carers)
+
+        titles = {
+            "education": "Education setting",
+            "gp": "GP practice",
+            "involvements": "Services working with this child",
+        }
+        shown_in_place = ("address", "telephone", "carer_contacts")
+        for code in withheld:
+            if code in shown_in_place:
+                continue
+            part = Section(titles.get(code, "Other details"), parent)
+            part.widget(ShieldedContactBanner(contact, authority, code, part))
+            column.addWidget(part)
+        self.add_button = None
+        if self._may_add_involvement():
+            add = QPushButton("&Add my involvement…", parent)
+            add.setAccessibleName("Add my involvement")
+            add.clicked.connect(self.add_involvement)
+            holder = QHBoxLayout()
+            holder.addWidget(add)
+            holder.addStretch(1)
+            column.addLayout(holder)
+            self.add_button = add
+        column.addWidget(self._contact_section(contact, authority, parent))
+
+    # --- own involvements ------------------------------------------------------------------------
+
+    def _may_add_involvement(self) -> bool:
+        return self._user is not None and self._user.role == "practitioner" and self._meta is not None
+
+    def add_involvement(self) -> None:
+        """Ask for the details of the practitioner's involvement, then record it."""
+        if self.record is None or self._meta is None or self._dialog is not None:
+            return
+        dialog = InvolvementDialog(
+            self._meta.service_types,
+            self._meta.involvement_guidance,
+            full_name(self.record),
+            self._mode,
+            self,
+        )
+        self._dialog = dialog
+        child_id = self.record.id
+        dialog.finished.connect(partial(self._involvement_dialog_done, dialog, child_id))
+        dialog.open()
+
+    def _involvement_dialog_done(self, dialog: InvolvementDialog, child_id: str, result: int) -> None:
+        self._dialog = None
+        draft = dialog.draft() if result == InvolvementDialog.DialogCode.Accepted else None
+        dialog.deleteLater()
+        if draft is not None and self.record is not None and self.record.id == child_id:
+            self._calls.start(self._add(child_id, draft))
+
+    async def _add(self, child_id: str, draft: InvolvementDraft) -> None:
+        self.message.setText("Recording your involvement…")
+        try:
+            added: Involvement = await self._calls.run(partial(self._api.add_involvement, child_id, draft))
+        except ApiError as error:
+            self.message.clear()
+            self.summary.show_problems([Problem(error.message)])
+            return
+        record = self.record
+        if record is None or record.id != child_id:
+            return
+        if isinstance(record, Record):
+            self.show_record(record.model_copy(update={"involvements": [*record.involvements, added]}))
+        text = f"Your involvement ({added.service_label}) has been recorded."
+        self.message.setText(text)
+        self.status.emit(text)
+
+    def end_involvement(self, involvement: Involvement) -> None:
+        """Ask for confirmation, then end one of the practitioner's own involvements."""
+        if self.record is None or self._confirm is not None:
+            return
+        confirm = ConfirmDialog(
+            "End my involvement",
+            f"End your involvement ({involvement.service_label}) with this child today?",
+            "It stays on the record, with today's date as its end, so others can see who was involved.",
+            "&End involvement",
+            self._mode,
+            self,
+        )
+        self._confirm = confirm
+        child_id = self.record.id
+        confirm.finished.connect(partial(self._confirm_done, confirm, involvement, child_id))
+        confirm.open()
+
+    def _confirm_done(
+        self, confirm: ConfirmDialog, involvement: Involvement, child_id: str, result: int
+    ) -> None:
+        self._confirm = None
+        confirm.deleteLater()
+        if (
+            result == ConfirmDialog.DialogCode.Accepted
+            and self.record is not None
+            and self.record.id == child_id
+        ):
+            self._calls.start(self._end(child_id, involvement.id))
+
+    async def _end(self, child_id: str, involvement_id: int) -> None:
+        self.message.setText("Ending your involvement…")
+        try:
+            ended: Involvement = await self._calls.run(partial(self._api.end_involvement, involvement_id))
+        except ApiError as error:
+            self.message.clear()
+            self.summary.show_problems([Problem(error.message)])
+            return
+        record = self.record
+        if not isinstance(record, Record) or record.id != child_id:
+            return
+        involvements = [ended if item.id == ended.id else item for item in record.involvements]
+        self.show_record(record.model_copy(update={"involvements": involvements}))
+        when = format_long_date(ended.ended_on or dt.date.today())
+        text = f"Your involvement ({ended.service_label}) ended on {when}."
+        self.message.setText(text)
+        self.status.emit(text)
+
+    def texts(self) -> list[str]:
+        """Every text shown in the record area (labels and accessible names), for checks and tests."""
+        found: list[str] = []
+        if self.content is not None:
+            for widget in [self.content, *self.content.findChildren(QWidget)]:
+                if isinstance(widget, QLabel | QPushButton):
+                    found.append(widget.text())
+                if isinstance(widget, QGroupBox):
+                    found.append(widget.title())
+                found.append(widget.accessibleName())
+                found.append(widget.accessibleDescription())
+        return [text for text in found if text]
+
+
+def address_text(address: Address) -> str:
+    """An address on one line."""
+    return ", ".join(address.lines())
+
+
+def record_names(record: Record | ShieldedRecord) -> list[str]:
+    """The names in a record (the child's, former, carers'), so log redaction can remove them."""
+    names = [record.given, record.family, *record.middle_names.split()]
+    if isinstance(record, Record):
+        names.extend(record.former_names)
+    for carer in record.carers:
+        names.extend(carer.name.split())
+    return [name for name in names if name.strip()]

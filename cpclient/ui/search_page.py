@@ -1,0 +1,387 @@
+"""`SearchPage`: the search form, its hint of what is enough, and the results table.
+
+Enter in any field searches; while a search runs the form stays usable and Cancel discards it.
+Opening a result (button, Enter or double-click) only emits `open_requested`: the main window sends
+every such request through the reason dialog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from functools import partial
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cpclient.api.client import ContactPointClient
+from cpclient.api.errors import ApiError, RequestRejected
+from cpclient.api.models import Gender, SearchCriteria, SearchResult, SearchResults
+from cpclient.security.redaction import register_sensitive
+from cpclient.ui.background import BackgroundCalls
+from cpclient.ui.date_entry import FORMAT_HINT, DateNotUnderstood, parse_date
+from cpclient.ui.error_summary import ErrorSummary, Problem
+from cpclient.ui.heading import Heading
+from cpclient.ui.search_results import ResultsTable, SearchResultsModel
+
+ENOUGH_HINT = (
+    "Enter the family name and the date of birth (or a date range), or the given name, family name "
+    "and either the date of birth or the postcode. Names that sound alike are found too, unless you "
+    "choose exact spelling."
+)
+GENDERS: tuple[tuple[str, Gender | None], ...] = (
+    ("Any", None),
+    ("Female", "female"),
+    ("Male", "male"),
+    ("Not specified", "not_specified"),
+)
+
+
+class SearchPage(QWidget):
+    """The search form and results.
+
+    Args:
+        api: the API client.
+        calls: runs searches off the Qt thread.
+
+    Signals:
+        open_requested(SearchResult): the person asked to open this result's record.
+    """
+
+    open_requested = Signal(object)
+
+    def __init__(
+        self, api: ContactPointClient, calls: BackgroundCalls, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("searchPage")
+        self._api = api
+        self._calls = calls
+        self._task: asyncio.Task[None] | None = None
+        self.max_results = 50
+
+        self.heading = Heading("Find a child", 1, self)
+        self.hint = QLabel(ENOUGH_HINT, self)
+        self.hint.setWordWrap(True)
+        self.hint.setAccessibleName(ENOUGH_HINT)
+        self.summary = ErrorSummary(self)
+
+        self.family = self._line_edit("Family name", 100)
+        self.given = self._line_edit("Given name", 100)
+        self.date_of_birth = self._line_edit("Date of birth", 10, FORMAT_HINT)
+        self.born_from = self._line_edit("Born on or after", 10, FORMAT_HINT)
+        self.born_to = self._line_edit("Born on or before", 10, FORMAT_HINT)
+        self.postcode = self._line_edit("Postcode", 10)
+        self.gender = QComboBox(self)
+        self.gender.setAccessibleName("Gender")
+        for label, _code in GENDERS:
+            self.gender.addItem(label)
+        self.exact = QCheckBox("&Exact spelling only", self)
+        self.exact.setAccessibleName("Exact spelling only")
+        self.exact.setAccessibleDescription(
+            "Find only names spelt exactly as typed, not names that sound alike"
+        )
+
+        grid = QGridLayout()
+        self._add_row(grid, 0, "&Family name", self.family)
+        self._add_row(grid, 1, "&Given name", self.given)
+        self._add_row(grid, 2, "&Date of birth", self.date_of_birth, FORMAT_HINT)
+        range_row = QHBoxLayout()
+        range_row.addWidget(self.born_from)
+        and_label = QLabel("and", self)
+        range_row.addWidget(and_label)
+        range_row.addWidget(self.born_to)
+        between = QLabel("Or born &between", self)
+        between.setBuddy(self.born_from)
+        grid.addWidget(between, 3, 0)
+        grid.addLayout(range_row, 3, 1)
+        grid.addWidget(QLabel(FORMAT_HINT, self), 3, 2)
+        self._add_row(grid, 4, "Gende&r", self.gender)
+        self._add_row(grid, 5, "&Postcode", self.postcode)
+        grid.addWidget(self.exact, 6, 1)
+        grid.setColumnStretch(1, 1)
+
+        self.search_button = QPushButton("&Search", self)
+        self.search_button.setAccessibleName("Search")
+        self.search_button.setDefault(True)
+        self.search_button.clicked.connect(self.submit)
+        self.cancel_button = QPushButton("Cance&l search", self)
+        self.cancel_button.setAccessibleName("Cancel search")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.clear_button = QPushButton("Clear &form", self)
+        self.clear_button.setAccessibleName("Clear form")
+        self.clear_button.clicked.connect(self.clear)
+        buttons = QHBoxLayout()
+        for button in (self.search_button, self.cancel_button, self.clear_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        self.status = QLabel(self)
+        self.status.setObjectName("searchStatus")
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Search status")
+        self.more = QLabel(self)
+        self.more.setObjectName("moreMatches")
+        self.more.setWordWrap(True)
+        bold = self.more.font()
+        bold.setBold(True)
+        self.more.setFont(bold)
+        self.more.hide()
+
+        self.model = SearchResultsModel(self)
+        self.table = ResultsTable(self)
+        self.table.setModel(self.model)
+        self.table.open_requested.connect(self._open_row)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_open_button())
+        self.open_button = QPushButton("&Open record…", self)
+        self.open_button.setAccessibleName("Open record")
+        self.open_button.setAccessibleDescription(
+            "Asks for your reason, then opens the selected child's record"
+        )
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(lambda: self._open_row(self.table.current_row()))
+        results_label = Heading("Results", 2, self)
+        open_row = QHBoxLayout()
+        open_row.addWidget(self.open_button)
+        open_row.addStretch(1)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.summary)
+        layout.addLayout(grid)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(results_label)
+        layout.addWidget(self.more)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(open_row)
+
+        order: list[QWidget] = [
+            self.summary,
+            self.family,
+            self.given,
+            self.date_of_birth,
+            self.born_from,
+            self.born_to,
+            self.gender,
+            self.postcode,
+            self.exact,
+            self.search_button,
+            self.cancel_button,
+            self.clear_button,
+            self.table,
+            self.open_button,
+        ]
+        for first, second in itertools.pairwise(order):
+            self.setTabOrder(first, second)
+        self._fields = {
+            "family": self.family,
+            "given": self.given,
+            "date_of_birth": self.date_of_birth,
+            "date_of_birth_from": self.born_from,
+            "date_of_birth_to": self.born_to,
+            "gender": self.gender,
+            "postcode": self.postcode,
+            "exact": self.exact,
+        }
+
+    def _line_edit(self, name: str, max_length: int, placeholder: str = "") -> QLineEdit:
+        field = QLineEdit(self)
+        field.setAccessibleName(name)
+        field.setMaxLength(max_length)
+        if placeholder:
+            field.setPlaceholderText(placeholder)
+            field.setAccessibleDescription(f"Write the date as {placeholder}")
+        field.returnPressed.connect(self.submit)
+        return field
+
+    def _add_row(self, grid: QGridLayout, row: int, text: str, field: QWidget, hint: str = "") -> None:
+        label = QLabel(text, self)
+        label.setBuddy(field)
+        grid.addWidget(label, row, 0)
+        grid.addWidget(field, row, 1)
+        if hint:
+            grid.addWidget(QLabel(hint, self), row, 2)
+
+    # --- searching -------------------------------------------------------------------------------
+
+    @property
+    def searching(self) -> bool:
+        """True while a search is running."""
+        return self._task is not None and not self._task.done()
+
+    def submit(self) -> None:
+        """Check the form and search."""
+        if self.searching:
+            return
+        criteria, problems = self.criteria()
+        if problems:
+            self.summary.show_problems(problems)
+            return
+        assert criteria is not None
+        self._task = self._calls.start(self._search(criteria))
+
+    def criteria(self) -> tuple[SearchCriteria | None, list[Problem]]:
+        """The criteria in the form, or the problems that stop it being sent."""
+        problems: list[Problem] = []
+        dates: dict[str, dt.date | None] = {}
+        for name, field, label in (
+            ("date_of_birth", self.date_of_birth, "date of birth"),
+            ("date_of_birth_from", self.born_from, "start of the date range"),
+            ("date_of_birth_to", self.born_to, "end of the date range"),
+        ):
+            try:
+                dates[name] = parse_date(field.text())
+            except DateNotUnderstood:
+                dates[name] = None
+                problems.append(Problem(f"Enter the {label} as a real date, like 31/03/2009", field))
+        has_range = bool(self.born_from.text().strip() or self.born_to.text().strip())
+        if self.date_of_birth.text().strip() and has_range:
+            problems.append(
+                Problem("Enter either a date of birth or a date range, not both", self.date_of_birth)
+            )
+        if not self.family.text().strip():
+            problems.insert(0, Problem("Enter the family name", self.family))
+        if problems:
+            return None, problems
+        return (
+            SearchCriteria(
+                family=self.family.text(),
+                given=self.given.text(),
+                date_of_birth=dates["date_of_birth"],
+                date_of_birth_from=dates["date_of_birth_from"],
+                date_of_birth_to=dates["date_of_birth_to"],
+                gender=GENDERS[self.gender.currentIndex()][1],
+                postcode=self.postcode.text(),
+                exact=self.exact.isChecked(),
+            ),
+            [],
+        )
+
+    async def _search(self, criteria: SearchCriteria) -> None:
+        self._set_searching(True)
+        self.summary.clear()
+        self.status.setText("Searching…")
+        try:
+            found: SearchResults = await self._calls.run(partial(self._api.search, criteria))
+        except asyncio.CancelledError:
+            self.status.setText("Search cancelled. Nothing was changed.")
+            raise
+        except RequestRejected as error:
+            self.status.clear()
+            self.summary.show_problems([Problem(error.message, self._field_for(error.field))])
+        except ApiError as error:
+            self.status.clear()
+            self.summary.show_problems([Problem(error.message)])
+        else:
+            self._show(found)
+        finally:
+            self._set_searching(False)
+
+    def _field_for(self, name: str | None) -> QWidget | None:
+        return self._fields.get(name or "")
+
+    def _show(self, found: SearchResults) -> None:
+        self.max_results = found.max_results
+        for result in found.results:
+            register_sensitive(result.given)
+            register_sensitive(result.family)
+        self.model.set_results(found.results)
+        count = len(found.results)
+        if count == 0:
+            self.status.setText("No children matched. Check the details, or try without exact spelling.")
+        elif count == 1:
+            self.status.setText("1 child found.")
+        else:
+            self.status.setText(f"{count} children found.")
+        if found.more:
+            text = f"More than {found.max_results} matches: add detail to narrow the search."
+            self.more.setText(text)
+            self.more.setAccessibleName(text)
+            self.more.show()
+        else:
+            self.more.hide()
+        if count:
+            self.table.selectRow(0)
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        self._update_open_button()
+
+    def cancel(self) -> None:
+        """Cancel the running search; the form is usable again at once."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def _set_searching(self, searching: bool) -> None:
+        self.search_button.setEnabled(not searching)
+        self.cancel_button.setEnabled(searching)
+        if searching:
+            self.cancel_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif self.cancel_button.hasFocus():
+            self.search_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # --- results ---------------------------------------------------------------------------------
+
+    def _open_row(self, row: int) -> None:
+        result = self.model.result_at(row)
+        if result is not None:
+            self.open_requested.emit(result)
+
+    def _update_open_button(self) -> None:
+        self.open_button.setEnabled(self.table.current_row() >= 0)
+
+    def selected_result(self) -> SearchResult | None:
+        """The result selected in the table."""
+        return self.model.result_at(self.table.current_row())
+
+    def clear(self) -> None:
+        """Cancel any search and forget the form and the results (logout, lock)."""
+        self.cancel()
+        for field in (
+            self.family,
+            self.given,
+            self.date_of_birth,
+            self.born_from,
+            self.born_to,
+            self.postcode,
+        ):
+            field.clear()
+        self.gender.setCurrentIndex(0)
+        self.exact.setChecked(False)
+        self.summary.clear()
+        self.status.clear()
+        self.more.hide()
+        self.model.clear()
+        self._update_open_button()
+
+    def fill(self, criteria: SearchCriteria) -> None:
+        """Put `criteria` into the form (training scenarios)."""
+        self.clear()
+        self.family.setText(criteria.family)
+        self.given.setText(criteria.given)
+        for field, value in (
+            (self.date_of_birth, criteria.date_of_birth),
+            (self.born_from, criteria.date_of_birth_from),
+            (self.born_to, criteria.date_of_birth_to),
+        ):
+            field.setText(value.strftime("%d/%m/%Y") if value else "")
+        codes = [code for _label, code in GENDERS]
+        self.gender.setCurrentIndex(codes.index(criteria.gender))
+        self.postcode.setText(criteria.postcode)
+        self.exact.setChecked(criteria.exact)
+
+    def focus_first_field(self) -> None:
+        """Put the cursor in the family name."""
+        self.family.setFocus(Qt.FocusReason.OtherFocusReason)
