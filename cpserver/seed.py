@@ -40,15 +40,18 @@ NATIONAL_ORGANISATION: Final = "National ContactPoint Team"
 UNACCREDITED_ORGANISATION: Final = "Unaccredited Test Org"
 SHIELD_GROUNDS: Final = ("significant_harm", "adoption_placement", "adult_at_risk", "serious_crime")
 
+# Children named Smith planted in a training database within the "common_name" range.
+_COMMON_NAME_CHILDREN: Final = 60
+
 # Named example searches for trainers (training databases only). Each value holds search criteria in
 # the shape of `POST /api/v1/searches`; TRAINING_SCENARIO_NOTES says what each one demonstrates. All the
 # planted children live in the first authority (Northmere), the demo accounts' authority.
 TRAINING_SCENARIOS: Final[dict[str, dict[str, str]]] = {
     "ordinary": {"family": "Thistlewood", "date_of_birth": "2015-09-02"},
     "phonetic": {"family": "Thistlewud", "date_of_birth": "2015-09-02"},
-    "postcode": {"postcode": "ZZ1 4QT"},
+    "postcode": {"given": "Oliver", "family": "Thistlewood", "postcode": "ZZ1 4QT"},
     "shielded": {"family": "Wrenfield", "date_of_birth": "2016-05-14"},
-    "shielded_postcode": {"postcode": "ZZ3 2NX"},
+    "shielded_postcode": {"given": "Skye", "family": "Wrenfield", "postcode": "ZZ3 2NX"},
     "sensitive": {"family": "Brackenbury", "date_of_birth": "2012-06-30"},
     "missing_education": {"family": "Ellerby", "date_of_birth": "2013-02-07"},
     "common_name": {"family": "Smith", "date_of_birth_from": "2012-01-01", "date_of_birth_to": "2013-12-31"},
@@ -56,14 +59,16 @@ TRAINING_SCENARIOS: Final[dict[str, dict[str, str]]] = {
 TRAINING_SCENARIO_NOTES: Final[dict[str, str]] = {
     "ordinary": "Oliver Thistlewood: an ordinary record; demo.practitioner is his lead professional.",
     "phonetic": "A misspelt family name that sounds the same still finds Oliver Thistlewood.",
-    "postcode": "A postcode search finds Oliver Thistlewood's household.",
+    "postcode": "Given name, family name and postcode find Oliver Thistlewood without a date of birth.",
     "shielded": "Skye Wrenfield: a shielded record; practitioners see only the management team's contact.",
-    "shielded_postcode": "Skye Wrenfield's postcode finds nothing: shielded children are not matched on it.",
+    "shielded_postcode": "Skye Wrenfield's name with her postcode finds nothing: shielded children are "
+    "never matched on a hidden field.",
     "sensitive": "Maya Brackenbury: a sensitive involvement (recorded by demo.schoolnurse) is hidden from "
     "other practitioners and shown to the management team.",
     "missing_education": "Tom Ellerby: no education setting, so he is on Northmere's children-missing-"
     "education report.",
-    "common_name": "A common name over two years: too many matches, so the search asks for more detail.",
+    "common_name": "A common name over two years: more than a page of matches (at least "
+    f"{_COMMON_NAME_CHILDREN} are planted), so the search asks for more detail.",
 }
 
 # Demo accounts (training only). Each refused account shows one login refusal.
@@ -898,6 +903,17 @@ class _ChildStream:
         if self.training:
             for row_set in self._scenario_children(total):
                 self._add(batch, counts, *row_set)
+            common = TRAINING_SCENARIOS["common_name"]
+            window = (
+                (self.today - dt.date.fromisoformat(common["date_of_birth_to"])).days,
+                (self.today - dt.date.fromisoformat(common["date_of_birth_from"])).days,
+            )
+            planted = 0
+            while planted < _COMMON_NAME_CHILDREN and counts.children < total and window[0] >= 0:
+                room = min(total - counts.children, _COMMON_NAME_CHILDREN - planted)
+                for row_set in self._household(room, family=common["family"], born_days_ago=window):
+                    self._add(batch, counts, *row_set)
+                    planted += 1
         while counts.children < total:
             for child, carers, involvements in self._household(total - counts.children):
                 self._add(batch, counts, child, carers, involvements)
@@ -996,10 +1012,12 @@ class _ChildStream:
             )
         return carers
 
-    def _household(self, room: int) -> Iterator[tuple[Row, list[Row], list[Row]]]:
+    def _household(
+        self, room: int, *, family: str | None = None, born_days_ago: tuple[int, int] | None = None
+    ) -> Iterator[tuple[Row, list[Row], list[Row]]]:
         rng = self.rng
         authority = bisect(self.authority_cum, rng.random() * self.authority_cum[-1])
-        family = self._family_name()
+        family = family or self._family_name()
         address = self._address(authority)
         carers = self._carers(authority, family, address)
         roll = rng.random()
@@ -1011,7 +1029,9 @@ class _ChildStream:
             status, left = "current", 0
         size = _HOUSEHOLD_SIZES[bisect(self.household_cum, rng.random() * self.household_cum[-1])]
         for _ in range(min(size, room)):
-            yield self._child(authority, family, address, status, left=left, carers=carers)
+            yield self._child(
+                authority, family, address, status, left=left, carers=carers, born_days_ago=born_days_ago
+            )
 
     def _child(
         self,
@@ -1022,6 +1042,7 @@ class _ChildStream:
         *,
         left: int,
         carers: list[_Carer],
+        born_days_ago: tuple[int, int] | None = None,
     ) -> tuple[Row, list[Row], list[Row]]:
         rng = self.rng
         random_ = rng.random
@@ -1040,12 +1061,16 @@ class _ChildStream:
             middle = f"{names[self._below(len(names))]} {names[self._below(len(names))]}"
         else:
             middle = ""
-        if random_() < 0.1:
+        if random_() < 0.1 and born_days_ago is None:
             family = self._family_name()
         former: list[str] = []
         if random_() < 0.03:
             former.append(f"{given} {self._family_name()}")
-        age_days = self._below(self.max_days + 1)
+        if born_days_ago is None:
+            age_days = self._below(self.max_days + 1)
+        else:
+            earliest, latest = born_days_ago
+            age_days = min(self.max_days, earliest + self._below(latest - earliest + 1))
         age = self.age_years[age_days]
         consent = int(age_days >= self.eighteen_days and random_() < _CONSENT_TO_25_SHARE)
         telephone = _mobile(rng) if age >= 11 and random_() < 0.35 else ""
