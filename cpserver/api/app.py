@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from cpserver.api import errors
-from cpserver.api.middleware import BodyLimitMiddleware, NoStoreMiddleware
+from cpserver.api.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, NoStoreMiddleware
 from cpserver.api.routes import children, meta, searches, sessions
 from cpserver.config import Settings, get_settings
 from cpserver.store.database import make_engine, make_session_factory
@@ -42,9 +45,23 @@ def check_database(engine: Engine, settings: Settings) -> None:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The application for `settings` (the environment's by default) on `engine` (or its URL)."""
     settings = settings or get_settings()
+    own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
-    check_database(engine, settings)
+    try:
+        check_database(engine, settings)
+    except StartupRefused:
+        if own_engine:
+            engine.dispose()
+        raise
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if own_engine:
+            engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cpserver",
         version="1",
         description="The ContactPoint directory's backend API.",
@@ -60,4 +77,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NoStoreMiddleware)
+    # Outermost of ours (added last): nothing the app raises reaches uvicorn's logs.
+    app.add_middleware(ContainErrorsMiddleware)
     return app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -11,8 +9,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cpserver.api.middleware import SECURITY_HEADERS
 from cpserver.domain.errors import DomainError
-
-log = logging.getLogger("cpserver")
 
 HTTP_CODES = {
     400: "bad_request",
@@ -71,14 +67,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    # The exception type only: its text may hold data.
-    log.error("unexpected error: %s", type(exc).__name__)
-    return error_response(500, "internal_error", "Something went wrong on the server. Try again later.")
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

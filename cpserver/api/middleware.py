@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,10 +36,6 @@ class NoStoreMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Refuse request bodies over `limit` bytes with 413 `request_too_large`, before parsing."""
 
@@ -56,27 +53,37 @@ class BodyLimitMiddleware:
                 return
         received = 0
         started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused, started
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise BodyTooLarge
+                    # Answer 413 now; the app is told the client went away, so it stops reading.
+                    refused = True
+                    if not started:
+                        started = True
+                        await self._refuse(send)
+                    return {"type": "http.disconnect"}
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        except Exception:
+            if not refused:
+                raise
 
     @staticmethod
     async def _refuse(send: Send) -> None:
@@ -94,3 +101,45 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class ContainErrorsMiddleware:
+    """Answer an unexpected exception with a bare 500 here, so it never reaches the ASGI server.
+
+    Starlette re-raises after its own 500 handler, and uvicorn then logs the exception with its
+    text, which can quote personal data (a database error quotes its parameters). Only the
+    exception's type is logged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            logging.getLogger("cpserver").error("unexpected error: %s", type(error).__name__)
+            if started:
+                return
+            body = json.dumps(
+                {
+                    "error": {
+                        "code": "internal_error",
+                        "message": "Something went wrong on the server. Try again later.",
+                    }
+                }
+            ).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers + SECURITY_HEADERS})
+            await send({"type": "http.response.body", "body": body})

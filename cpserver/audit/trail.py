@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cpserver.audit import chain
 from cpserver.store.models import AuditEvent, User, utcnow
 
 
@@ -33,7 +34,7 @@ def record(
     withheld: list[str] | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one audit row and flush it, so a failure to write it stops the caller there."""
+    """Append one audit row to the chain and flush it, so a failure to write it stops the caller."""
     event = AuditEvent(
         occurred_at=utcnow(),
         action=action,
@@ -52,6 +53,4 @@ def record(
         withheld=withheld or [],
         detail=detail or {},
     )
-    session.add(event)
-    session.flush()
-    return event
+    return chain.append(session, event)

@@ -273,14 +273,19 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # The hash chain (cpserver.audit.chain): seq has no gaps; hash = SHA-256(canonical row ‖ prev_hash).
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     action: Mapped[str] = mapped_column(String(40))
     outcome: Mapped[str] = mapped_column(String(40))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # No foreign keys: audit rows outlive the records and accounts they speak of (rule 9 purges).
+    user_id: Mapped[int | None] = mapped_column(Integer)
     username: Mapped[str] = mapped_column(String(100), default="")
     role: Mapped[str] = mapped_column(String(20), default="")
     local_authority_id: Mapped[int | None] = mapped_column(Integer)
-    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"))
+    child_id: Mapped[int | None] = mapped_column(Integer)
     reason_code: Mapped[str | None] = mapped_column(String(40))
     reason_text: Mapped[str | None] = mapped_column(Text)
     workstation: Mapped[str] = mapped_column(String(100), default="")

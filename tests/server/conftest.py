@@ -49,7 +49,7 @@ def _pg_url(name: str) -> str:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}", sqlite_immediate=False)
     upgrade(engine)
     with make_session_factory(engine).begin() as session:
         world.build_world(session)
@@ -103,7 +103,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+    """The test's own engine, for arranging and checking; the app under test has its own.
+
+    Deferred transactions (not `BEGIN IMMEDIATE`), so a test that only looks never holds the
+    write lock the server's requests need.
+    """
+    engine = make_engine(database_url, sqlite_immediate=False)
     yield engine
     engine.dispose()
 
@@ -122,8 +127,8 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
-    app = create_app(settings, engine)
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
