@@ -1,0 +1,467 @@
+"""Server benchmark: seed N fictitious children, then time search and record views.
+
+    python bench/server.py [--children 1000000] [--database URL] [--samples 2000] [--reuse]
+
+Seeds a fresh database (by default a SQLite file under bench/; `--reuse` keeps one already seeded),
+reports the seeding time, then p50/p95/p99 latencies in milliseconds of:
+
+- search exact (family name and date of birth),
+- search phonetic (a misspelt family name with the same Soundex code, and date of birth),
+- record view (reason stated, audit row written and committed, record built),
+
+each measured twice: in-process through the server's domain functions on a Session ("domain"), and
+end to end over HTTP against a real uvicorn server on 127.0.0.1 ("http"), logged in as a practitioner
+the benchmark creates for itself. Search criteria are sampled from the seeded children.
+
+For PostgreSQL, pass e.g. `--database postgresql://postgres@127.0.0.1:5432/cpbench`: a database whose
+name starts with `cpbench` is dropped and created afresh unless `--reuse` is given; any other database
+must be empty (or `--reuse`d).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+import requests
+import sqlalchemy as sa
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from cpserver.audit.trail import Origin
+from cpserver.config import Settings
+from cpserver.domain.names import normalise_name, phonetic_key
+from cpserver.domain.passwords import hash_password
+from cpserver.domain.record_view import Viewer, open_record
+from cpserver.domain.retention import years_before
+from cpserver.domain.search import Criteria, find_children
+from cpserver.seed import seed_database
+from cpserver.store import models
+from cpserver.store.database import is_sqlite, make_engine, make_session_factory, normalise_url
+from cpserver.store.migrate import upgrade
+from cpserver.store.system import get_mode
+
+BENCH_DIR = Path(__file__).resolve().parent
+BENCH_USER = "bench.practitioner"
+WORKSTATION = "BENCH-WS-0001"
+REASON = "who_else_involved"
+VOWELS = "aeiou"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One seeded child the benchmark searches for and opens."""
+
+    cp_id: str
+    family: str
+    misspelt: str
+    date_of_birth: dt.date
+
+
+@dataclass(frozen=True)
+class Figures:
+    operation: str
+    path: str
+    timings_ms: list[float]
+
+    def percentile(self, p: int) -> float:
+        if len(self.timings_ms) < 2:
+            return self.timings_ms[0] if self.timings_ms else float("nan")
+        return statistics.quantiles(self.timings_ms, n=100, method="inclusive")[p - 1]
+
+
+# --- the database ---------------------------------------------------------------------------------
+
+
+def default_url(children: int) -> str:
+    return f"sqlite:///{BENCH_DIR / f'bench-{children}.sqlite3'}"
+
+
+def _database_name(url: str) -> str:
+    return sa.make_url(normalise_url(url)).database or ""
+
+
+def fresh_database(url: str, *, reuse: bool) -> bool:
+    """Prepare the database; True when it must be seeded, False when `--reuse` keeps a seeded one."""
+    if is_sqlite(url):
+        path = Path(_database_name(url))
+        if reuse and path.exists():
+            return False
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return True
+    name = _database_name(url)
+    admin_url = sa.make_url(normalise_url(url)).set(database="postgres")
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists and reuse:
+                return False
+            if exists and name.startswith("cpbench"):
+                connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                exists = None
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return True
+
+
+def seed(url: str, children: int) -> float:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        started = time.perf_counter()
+        step = max(1, children // 10)
+        next_report = [step]
+
+        def progress(done: int) -> None:
+            if done >= next_report[0] or done == children:
+                print(
+                    f"  seeded {done:>12,} children  {time.perf_counter() - started:7.1f} s", file=sys.stderr
+                )
+                next_report[0] = (done // step + 1) * step
+
+        summary = seed_database(engine, children=children, training=False, progress=progress)
+        return summary.seconds
+    finally:
+        engine.dispose()
+
+
+def ensure_bench_user(engine: Engine) -> tuple[str, str]:
+    """Create (or refresh) the benchmark's own accredited practitioner; return password and TOTP secret."""
+    password = secrets.token_urlsafe(16)
+    secret = pyotp.random_base32()
+    today = dt.date.today()
+    with Session(engine) as session, session.begin():
+        user = session.scalar(select(models.User).where(models.User.username == BENCH_USER))
+        if user is None:
+            authority = session.scalars(
+                select(models.LocalAuthority).order_by(models.LocalAuthority.id)
+            ).first()
+            assert authority is not None, "the database holds no local authorities: is it seeded?"
+            organisation = session.scalars(
+                select(models.Organisation)
+                .where(models.Organisation.local_authority_id == authority.id, models.Organisation.accredited)
+                .order_by(models.Organisation.id)
+            ).first()
+            assert organisation is not None
+            user = models.User(
+                username=BENCH_USER,
+                role="practitioner",
+                given_name="Bench",
+                family_name="Practitioner",
+                job_title="Benchmark practitioner",
+                telephone="01632 960000",
+                email="bench.practitioner@bench.example",
+                organisation_id=organisation.id,
+                local_authority_id=authority.id,
+                manager_name="Bench Manager",
+                manager_email="bench.manager@bench.example",
+                training_completed=True,
+                procedures_received=True,
+                agreement_signed=True,
+            )
+            session.add(user)
+        user.password_hash = hash_password(password)
+        user.totp_secret = secret
+        user.totp_last_step = 0
+        user.crb_checked_on = today - dt.timedelta(days=100)
+        user.suspended = False
+    return password, secret
+
+
+def misspell(family: str) -> str:
+    """A different spelling with the same Soundex code (vowels after the first letter do not count)."""
+    plain = normalise_name(family)
+    key = phonetic_key(plain)
+    for index in range(1, len(plain)):
+        if plain[index] in VOWELS:
+            for vowel in VOWELS:
+                candidate = plain[:index] + vowel + plain[index + 1 :]
+                if candidate != plain and phonetic_key(candidate) == key:
+                    return candidate.capitalize()
+    return (plain + "e").capitalize()
+
+
+def draw_samples(engine: Engine, count: int, rng: random.Random) -> list[Sample]:
+    """`count` random children still in service (under 18), with a misspelling of each family name."""
+    today = dt.date.today()
+    eighteen = years_before(today, 18)
+    with engine.connect() as connection:
+        highest = connection.execute(select(sa.func.max(models.Child.id))).scalar_one()
+        found: list[Sample] = []
+        while len(found) < count:
+            ids = [rng.randint(1, highest) for _ in range(min(5_000, 2 * (count - len(found))))]
+            rows = list(
+                connection.execute(
+                    select(
+                        models.Child.cp_id,
+                        models.Child.family_name,
+                        models.Child.date_of_birth,
+                    ).where(models.Child.id.in_(ids), models.Child.date_of_birth > eighteen)
+                ).all()
+            )
+            rows.sort()
+            rng.shuffle(rows)
+            found.extend(Sample(cp_id, family, misspell(family), born) for cp_id, family, born in rows)
+    return found[:count]
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+def timed(samples: list[Sample], run: Callable[[Sample], None], warmup: int) -> list[float]:
+    for sample in samples[:warmup]:
+        run(sample)
+    timings = []
+    for sample in samples:
+        started = time.perf_counter()
+        run(sample)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def measure_domain(engine: Engine, samples: list[Sample], warmup: int) -> list[Figures]:
+    settings = Settings(database_url=str(engine.url))
+    factory = make_session_factory(engine)
+    today = dt.date.today()
+    with factory() as session:
+        user = session.scalars(select(models.User).where(models.User.username == BENCH_USER)).one()
+        session.expunge(user)
+    viewer = Viewer(user=user, origin=Origin(workstation=WORKSTATION, client_address="127.0.0.1"))
+
+    def search(exact: bool) -> Callable[[Sample], None]:
+        def run(sample: Sample) -> None:
+            criteria = Criteria(
+                family=sample.family if exact else sample.misspelt,
+                date_of_birth=sample.date_of_birth,
+                exact=exact,
+            )
+            with factory() as session:
+                outcome = find_children(
+                    session,
+                    criteria,
+                    today=today,
+                    age=settings.retention_age_years,
+                    consent_age=settings.retention_consent_age_years,
+                    max_results=settings.search_max_results,
+                )
+            assert any(found.cp_id == sample.cp_id for found in outcome.results) or outcome.more
+
+        return run
+
+    def view(sample: Sample) -> None:
+        with factory() as session:
+            record = open_record(
+                session,
+                viewer,
+                sample.cp_id,
+                REASON,
+                None,
+                today=today,
+                age=settings.retention_age_years,
+                consent_age=settings.retention_consent_age_years,
+            )
+        assert record.id == sample.cp_id
+
+    return [
+        Figures("search exact", "domain", timed(samples, search(True), warmup)),
+        Figures("search phonetic", "domain", timed(samples, search(False), warmup)),
+        Figures("record view + audit", "domain", timed(samples, view, warmup)),
+    ]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def http_server(url: str) -> Iterator[str]:
+    """A real uvicorn server on a free loopback port, in its own process; yields its base URL."""
+    port = free_port()
+    environment = dict(os.environ, CPSERVER_DATABASE_URL=url, CPSERVER_TRAINING="false")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "cpserver.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=environment,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server stopped during start-up (exit code {process.returncode})")
+            try:
+                requests.get(f"{base}/api/v1/meta", timeout=2)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start within 60 seconds") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def measure_http(base: str, password: str, secret: str, samples: list[Sample], warmup: int) -> list[Figures]:
+    http = requests.Session()
+    response = http.post(
+        f"{base}/api/v1/sessions",
+        json={
+            "username": BENCH_USER,
+            "password": password,
+            "otp": pyotp.TOTP(secret).now(),
+            "workstation": WORKSTATION,
+        },
+        timeout=30,
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"login failed: {response.status_code} {response.text[:300]}")
+    http.headers["Authorization"] = f"Bearer {response.json()['token']}"
+
+    def search(exact: bool) -> Callable[[Sample], None]:
+        def run(sample: Sample) -> None:
+            body = {
+                "family": sample.family if exact else sample.misspelt,
+                "date_of_birth": sample.date_of_birth.isoformat(),
+                "exact": exact,
+            }
+            reply = http.post(f"{base}/api/v1/searches", json=body, timeout=30)
+            if reply.status_code != 200:
+                raise RuntimeError(f"search failed: {reply.status_code} {reply.text[:300]}")
+
+        return run
+
+    def view(sample: Sample) -> None:
+        reply = http.post(f"{base}/api/v1/children/{sample.cp_id}/views", json={"reason": REASON}, timeout=30)
+        if reply.status_code != 200:
+            raise RuntimeError(f"record view failed: {reply.status_code} {reply.text[:300]}")
+
+    figures = [
+        Figures("search exact", "http", timed(samples, search(True), warmup)),
+        Figures("search phonetic", "http", timed(samples, search(False), warmup)),
+        Figures("record view + audit", "http", timed(samples, view, warmup)),
+    ]
+    http.delete(f"{base}/api/v1/sessions/current", timeout=30)
+    return figures
+
+
+# --- reporting ------------------------------------------------------------------------------------
+
+
+def database_size(engine: Engine) -> str:
+    if engine.dialect.name == "sqlite":
+        path = Path(_database_name(str(engine.url)))
+        size = sum(
+            Path(f"{path}{suffix}").stat().st_size
+            for suffix in ("", "-wal")
+            if Path(f"{path}{suffix}").exists()
+        )
+    else:
+        with engine.connect() as connection:
+            size = connection.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one()
+    return f"{size / 1e9:.2f} GB"
+
+
+def report(title: str, figures: list[Figures]) -> None:
+    print()
+    print(title)
+    header = f"{'operation':<22}{'path':<8}{'n':>7}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}"
+    print(header)
+    print("-" * len(header))
+    for figure in figures:
+        print(
+            f"{figure.operation:<22}{figure.path:<8}{len(figure.timings_ms):>7}"
+            f"{figure.percentile(50):>10.2f}{figure.percentile(95):>10.2f}{figure.percentile(99):>10.2f}"
+            f"{statistics.fmean(figure.timings_ms):>10.2f}"
+        )
+    print(
+        "domain: the server's domain functions on a Session, in process (search: the query only; "
+        "view: audit row committed, then the record built)."
+    )
+    print("http: end to end through uvicorn on loopback (search also writes its audit row).")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--children", type=int, default=1_000_000)
+    parser.add_argument("--database", help="database URL (default: a SQLite file under bench/)")
+    parser.add_argument("--samples", type=int, default=2_000, help="timed operations of each kind")
+    parser.add_argument("--warmup", type=int, default=100, help="untimed operations first, of each kind")
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--no-http", action="store_true", help="measure the domain path only")
+    parser.add_argument("--random-seed", type=int, default=1, help="for sampling children")
+    args = parser.parse_args(argv)
+    url = args.database or default_url(args.children)
+
+    seeding: float | None = None
+    if fresh_database(url, reuse=args.reuse):
+        print(
+            f"Seeding {args.children:,} fictitious children into {_database_name(url)} ...", file=sys.stderr
+        )
+        seeding = seed(url, args.children)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            if get_mode(session) != "live":
+                raise SystemExit("the database is not a seeded live database: run without --reuse")
+            children = session.scalar(select(sa.func.count()).select_from(models.Child)) or 0
+        password, secret = ensure_bench_user(engine)
+        samples = draw_samples(engine, args.samples, random.Random(args.random_seed))
+        print(f"Measuring {len(samples):,} samples of each operation ...", file=sys.stderr)
+        figures = measure_domain(engine, samples, args.warmup)
+        if not args.no_http:
+            with http_server(url) as base:
+                figures += measure_http(base, password, secret, samples, args.warmup)
+        size = database_size(engine)
+    finally:
+        engine.dispose()
+
+    seeded = "reused (seeded earlier)" if seeding is None else f"seeded in {seeding:.1f} s"
+    report(
+        f"ContactPoint server benchmark: {children:,} children on {engine.dialect.name} "
+        f"({size}), {seeded}; {os.cpu_count()} CPUs",
+        figures,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
