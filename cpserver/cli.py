@@ -6,10 +6,14 @@ import argparse
 import logging
 import sys
 import time
+from pathlib import Path
 
 from cpserver.config import DEFAULT_DATABASE_URL, Settings
 
 log = logging.getLogger("cpserver")
+# Kept apart from the database on purpose: whoever can alter the database must not hold the key.
+DEFAULT_AUDIT_KEY = Path("./cpserver-audit-key.pem")
+DEFAULT_CHECKPOINTS = Path("./cpserver-checkpoints")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -17,7 +21,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     from cpserver.api.app import StartupRefused, create_app
 
-    settings = Settings(database_url=args.database, training=args.training, production=args.production)
+    settings = Settings(
+        database_url=args.database,
+        training=args.training,
+        production=args.production,
+        audit_key_file=args.audit_key,
+        checkpoint_dir=args.checkpoints,
+    )
     try:
         app = create_app(settings)
     except StartupRefused as refused:
@@ -65,6 +75,40 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from cpserver.audit.checkpoints import PUBLIC_KEY_NAME, load_public_key
+    from cpserver.audit.verify import verify
+    from cpserver.store.database import make_engine
+
+    public_key = None
+    key_path = args.public_key or (args.checkpoints / PUBLIC_KEY_NAME if args.checkpoints else None)
+    if key_path is not None and key_path.exists():
+        public_key = load_public_key(key_path)
+    engine = make_engine(args.database, sqlite_immediate=False)
+    report = verify(engine, args.checkpoints, public_key)
+    engine.dispose()
+    print(report.summary())
+    for problem in report.problems[1:20]:
+        print(f"  also at seq {problem.seq}: {problem.kind}: {problem.detail}")
+    return 0 if report.ok else 1
+
+
+def _audit_checkpoint(args: argparse.Namespace) -> int:
+    from cpserver.audit.checkpoints import ensure_key, write_checkpoint
+    from cpserver.store.database import make_engine
+
+    key = ensure_key(args.audit_key, args.checkpoints)
+    engine = make_engine(args.database, sqlite_immediate=False)
+    written = write_checkpoint(engine, key, args.checkpoints)
+    engine.dispose()
+    print(
+        "cpserver: the audit trail is empty"
+        if written is None
+        else f"cpserver: checkpoint at seq {written.seq}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cpserver", description="The ContactPoint backend API.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--training", action="store_true", help="serve a training database")
     serve.add_argument("--production", action="store_true", help="hide the OpenAPI document")
+    serve.add_argument(
+        "--audit-key", type=Path, default=DEFAULT_AUDIT_KEY, help="Ed25519 key for checkpoints"
+    )
+    serve.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS, help="where checkpoints go")
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
@@ -88,6 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--children", type=int, default=10_000)
     seed.add_argument("--training", action="store_true", help="a training database, with the demo accounts")
     seed.set_defaults(run=_seed)
+
+    audit = commands.add_parser("audit", help="check the audit trail").add_subparsers(
+        dest="audit", required=True
+    )
+    check = audit.add_parser("verify", help="verify the hash chain and the signed checkpoints")
+    check.add_argument("--database", default=DEFAULT_DATABASE_URL)
+    check.add_argument("--checkpoints", type=Path, default=None, help="folder of signed checkpoints")
+    check.add_argument("--public-key", type=Path, default=None, help="trusted public key (PEM)")
+    check.set_defaults(run=_audit_verify)
+    point = audit.add_parser("checkpoint", help="sign the chain's head now")
+    point.add_argument("--database", default=DEFAULT_DATABASE_URL)
+    point.add_argument("--audit-key", type=Path, default=DEFAULT_AUDIT_KEY)
+    point.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS)
+    point.set_defaults(run=_audit_checkpoint)
     return parser
 
 

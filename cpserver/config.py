@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,12 @@ class Settings(BaseSettings):
     # Search (criteria and result size)
     search_max_results: int = 50
     search_max_dob_range_days: int = 366 * 2
+
+    # Audit checkpoints: an Ed25519 key kept outside the database signs the chain's head
+    # every `checkpoint_interval_seconds` and at shut-down; None turns checkpoints off.
+    audit_key_file: Path | None = None
+    checkpoint_dir: Path | None = None
+    checkpoint_interval_seconds: int = Field(default=300, ge=5)
 
     # Retention (rule 9)
     retention_age_years: int = 18

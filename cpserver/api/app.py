@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from cpserver.api import errors
 from cpserver.api.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, NoStoreMiddleware
 from cpserver.api.routes import children, meta, searches, sessions
+from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
 from cpserver.store.database import make_engine, make_session_factory
 from cpserver.store.migrate import is_current
@@ -56,9 +57,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if own_engine:
-            engine.dispose()
+        checkpointing = start_checkpoints(engine, settings)
+        try:
+            yield
+        finally:
+            if checkpointing is not None:
+                await checkpointing.stop()
+            if own_engine:
+                engine.dispose()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -1,0 +1,220 @@
+"""The tamper-evident audit trail: every kind of tampering is found at the right place."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from cpserver.audit.checkpoints import PUBLIC_KEY_NAME, ensure_key, load_public_key, write_checkpoint
+from cpserver.audit.verify import verify
+from cpserver.cli import main
+from cpserver.store.models import AuditEvent
+from tests.server import world
+
+
+@pytest.fixture
+def trail(client, db, as_role):
+    """Twelve or so audit rows from real requests: logins, searches and views."""
+    for role in ("practitioner", "cmt"):
+        headers = as_role(role)
+        client.post(
+            "/api/v1/searches",
+            json={"family": world.ORDINARY_FAMILY, "date_of_birth": world.ORDINARY_DOB.isoformat()},
+            headers=headers,
+        )
+        for reason in ("safeguarding", "who_else_involved", "providing_service"):
+            client.post(f"/api/v1/children/{world.ORDINARY}/views", json={"reason": reason}, headers=headers)
+    return db.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+
+
+@pytest.fixture
+def signed(engine, tmp_path: Path):
+    """A signing key and checkpoint folder; returns (write a checkpoint, public key)."""
+    directory = tmp_path / "checkpoints"
+    key = ensure_key(tmp_path / "key.pem", directory)
+    return (
+        (lambda: write_checkpoint(engine, key, directory)),
+        directory,
+        load_public_key(directory / PUBLIC_KEY_NAME),
+    )
+
+
+def tamper(db, *statements: str) -> None:
+    """Change audit rows as someone with full database rights would: triggers out of the way."""
+    if db.bind.dialect.name == "sqlite":
+        db.execute(sa.text("DROP TRIGGER audit_events_no_update"))
+        db.execute(sa.text("DROP TRIGGER audit_events_no_delete"))
+    else:
+        db.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+    for statement in statements:
+        db.execute(sa.text(statement))
+    db.commit()
+
+
+def test_untouched_chain_verifies(engine, trail, signed):
+    checkpoint, directory, public = signed
+    assert checkpoint().seq == trail
+    report = verify(engine, directory, public)
+    assert report.ok, report.summary()
+    assert report.rows == trail and report.checkpoints == 1
+    assert report.summary().startswith(f"OK: {trail} audit rows")
+
+
+def test_sequence_is_contiguous_and_linked(db, trail):
+    rows = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [r.seq for r in rows] == list(range(1, trail + 1))
+    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+
+
+def test_modified_row_is_found_at_its_seq(engine, db, trail):
+    tamper(db, "UPDATE audit_events SET reason_code = 'other' WHERE seq = 5")
+    report = verify(engine)
+    assert (report.first_problem.seq, report.first_problem.kind) == (5, "modified_row")
+
+
+def test_deleted_row_is_a_gap(engine, db, trail):
+    tamper(db, "DELETE FROM audit_events WHERE seq = 7")
+    report = verify(engine)
+    assert report.first_problem.seq == 7
+    assert {p.kind for p in report.problems} >= {"missing_row", "chain_fork"}
+
+
+def test_deleted_last_rows_are_found_by_the_checkpoint(engine, db, trail, signed):
+    checkpoint, directory, public = signed
+    checkpoint()
+    tamper(db, f"DELETE FROM audit_events WHERE seq > {trail - 3}")
+    assert verify(engine).ok, "a bare chain cannot see a cut tail..."
+    report = verify(engine, directory, public)
+    assert (report.first_problem.seq, report.first_problem.kind) == (trail - 2, "truncated_tail")
+
+
+def test_reordered_rows_are_found(engine, db, trail):
+    tamper(
+        db,
+        "UPDATE audit_events SET seq = -1 WHERE seq = 3",
+        "UPDATE audit_events SET seq = 3 WHERE seq = 4",
+        "UPDATE audit_events SET seq = 4 WHERE seq = -1",
+    )
+    report = verify(engine)
+    assert report.first_problem.seq == 3
+    assert report.first_problem.kind in {"chain_fork", "modified_row"}
+
+
+def test_rewritten_chain_is_found_by_the_checkpoint(engine, db, trail, signed):
+    """Someone edits a row and recomputes every later hash: the chain looks whole, the checkpoint does not."""
+    from cpserver.audit.chain import canonical, chain_hash
+
+    checkpoint, directory, public = signed
+    checkpoint()
+    tamper(db, "UPDATE audit_events SET reason_code = 'other' WHERE seq = 2")
+    rows = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
+    prev = rows[0].hash
+    for row in rows[1:]:
+        row.prev_hash = prev
+        row.hash = chain_hash(canonical(row), prev)
+        prev = row.hash
+    db.commit()
+    assert verify(engine).ok
+    report = verify(engine, directory, public)
+    assert (report.first_problem.seq, report.first_problem.kind) == (trail, "chain_fork")
+
+
+def test_forged_checkpoint_has_a_bad_signature(engine, trail, signed, tmp_path):
+    checkpoint, directory, public = signed
+    written = checkpoint()
+    path = next(directory.glob("checkpoint-*.json"))
+    data = json.loads(path.read_text())
+    data["seq"] = written.seq + 100
+    path.write_text(json.dumps(data))
+    report = verify(engine, directory, public)
+    assert report.first_problem.kind == "bad_signature"
+    # Signed with some other key: refused just the same.
+    other = tmp_path / "other"
+    write_checkpoint(engine, Ed25519PrivateKey.generate(), other)
+    report = verify(engine, other, public)
+    assert report.first_problem.kind == "bad_signature"
+
+
+def test_unreadable_checkpoint_is_reported(engine, trail, signed):
+    _checkpoint, directory, public = signed
+    (directory / "checkpoint-000000000000001.json").write_text("not json")
+    assert verify(engine, directory, public).first_problem.kind == "bad_checkpoint"
+
+
+def test_audit_rows_cannot_be_changed_through_the_database(db, trail):
+    for statement in ("UPDATE audit_events SET reason_code = 'other'", "DELETE FROM audit_events"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            db.execute(sa.text(statement))
+        db.rollback()
+
+
+@pytest.mark.postgres
+def test_application_role_cannot_update_delete_or_truncate_audit_rows(db, trail):
+    if db.bind.dialect.name != "postgresql":
+        pytest.skip("database roles are a PostgreSQL matter")
+    for statement in (
+        "UPDATE audit_events SET reason_code = 'x'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ):
+        db.execute(sa.text("SET ROLE cpserver_app"))
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            db.execute(sa.text(statement))
+        db.rollback()
+    db.execute(sa.text("SET ROLE cpserver_app"))
+    assert db.scalar(sa.text("SELECT count(*) FROM audit_events")) == trail
+    db.rollback()
+
+
+def test_concurrent_writers_never_fork_the_chain(client, db, engine, as_role):
+    headers = [
+        as_role(name) for name in (world.PRACTITIONER, world.PRACTITIONER_2, world.CMT, world.NATIONAL)
+    ]
+    errors: list[int] = []
+
+    def views(h):
+        for _ in range(8):
+            status = client.post(
+                f"/api/v1/children/{world.ORDINARY}/views", json={"reason": "safeguarding"}, headers=h
+            ).status_code
+            if status != 200:
+                errors.append(status)
+
+    threads = [threading.Thread(target=views, args=(h,)) for h in headers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify(engine)
+    assert report.ok, report.summary()
+    assert db.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "view")) == 32
+
+
+def test_verify_command_exit_codes(database_url, db, trail, tmp_path, capsys):
+    directory = tmp_path / "cps"
+    assert (
+        main(
+            [
+                "audit",
+                "checkpoint",
+                "--database",
+                database_url,
+                "--audit-key",
+                str(tmp_path / "k.pem"),
+                "--checkpoints",
+                str(directory),
+            ]
+        )
+        == 0
+    )
+    assert main(["audit", "verify", "--database", database_url, "--checkpoints", str(directory)]) == 0
+    assert "OK:" in capsys.readouterr().out
+    tamper(db, "DELETE FROM audit_events WHERE seq = 2")
+    assert main(["audit", "verify", "--database", database_url, "--checkpoints", str(directory)]) == 1
+    assert "PROBLEM at seq 2" in capsys.readouterr().out
