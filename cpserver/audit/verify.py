@@ -41,7 +41,8 @@ class Report:
             return f"OK: {self.rows} audit rows, chain intact, {self.checkpoints} checkpoints verified"
         first = self.first_problem
         assert first is not None
-        return f"PROBLEM at seq {first.seq}: {first.kind}: {first.detail} ({len(self.problems)} problem(s) in all)"
+        count = len(self.problems)
+        return f"PROBLEM at seq {first.seq}: {first.kind}: {first.detail} ({count} problem(s) in all)"
 
 
 def verify(

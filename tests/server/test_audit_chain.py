@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_untouched_chain_verifies(engine, trail, signed):
 def test_sequence_is_contiguous_and_linked(db, trail):
     rows = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
     assert [r.seq for r in rows] == list(range(1, trail + 1))
-    assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
 
 
 def test_modified_row_is_found_at_its_seq(engine, db, trail):
