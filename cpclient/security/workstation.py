@@ -42,7 +42,7 @@ _UNAVAILABLE_MESSAGE = (
 )
 
 
-class KeyringUnavailable(Exception):  # noqa: N818 - the name the UI uses
+class KeyringUnavailable(Exception):
     """No usable keyring: the app shows this plain-English message instead of crashing."""
 
     def __init__(self, detail: str | None = None) -> None:
