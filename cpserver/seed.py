@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
 import random
+import threading
 import time
 from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
@@ -345,6 +347,8 @@ Row = tuple[Any, ...]
 
 @dataclass
 class _Batch:
+    # Children generated so far, this batch included (for progress reports).
+    done: int = 0
     children: list[Row] = field(default_factory=list)
     carers: list[Row] = field(default_factory=list)
     involvements: list[Row] = field(default_factory=list)
@@ -392,13 +396,13 @@ def seed_database(
     counts = _Counts()
     stream = _ChildStream(reference, training=training, random_seed=random_seed, today=today)
     with engine.connect() as connection, _BulkLoad(connection):
-        for batch in stream.batches(children, counts):
+        for batch in _in_background(stream.batches(children, counts)):
             with connection.begin():
                 _write_rows(connection, "children", _CHILD_COLUMNS, batch.children)
                 _write_rows(connection, "carers", _CARER_COLUMNS, batch.carers)
                 _write_rows(connection, "involvements", _INVOLVEMENT_COLUMNS, batch.involvements)
             if progress is not None:
-                progress(counts.children)
+                progress(batch.done)
 
     return SeedSummary(
         children=counts.children,
@@ -918,9 +922,11 @@ class _ChildStream:
             for child, carers, involvements in self._household(total - counts.children):
                 self._add(batch, counts, child, carers, involvements)
             if len(batch.children) >= BATCH_SIZE:
+                batch.done = counts.children
                 yield batch
                 batch = _Batch()
         if batch.children:
+            batch.done = counts.children
             yield batch
 
     def _add(
@@ -1435,6 +1441,47 @@ _PLANTED: Final = (
 
 
 # --- writing -------------------------------------------------------------------------------------
+
+
+def _in_background(batches: Iterator[_Batch], depth: int = 2) -> Iterator[_Batch]:
+    """Generate the next batches in a thread while this one is written.
+
+    The drivers release the GIL while the database works (SQLite's steps, PostgreSQL's network
+    round trips), so generating and writing overlap. One producer keeps the order, hence the data,
+    exactly as without the thread; memory stays bounded by `depth` batches waiting.
+    """
+    handoff: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: _Batch | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(None)
+        except BaseException as error:  # handed to the writer, which raises it
+            put(error)
+
+    producer = threading.Thread(target=produce, name="seed-generator", daemon=True)
+    producer.start()
+    try:
+        while (item := handoff.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join()
+
 
 _BULK_TABLES: Final = ("children", "carers", "involvements")
 _SEEDED_TABLES: Final = (
