@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cpserver.api.middleware import SECURITY_HEADERS
@@ -67,7 +69,22 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
+async def _store_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # The database cannot be reached or written (gone, read-only, full, timed out, or refusing
+    # writes: PostgreSQL reports a read-only transaction as an InternalError). Nothing is
+    # disclosed: a record view's audit row is written before any data, in the same transaction.
+    return error_response(
+        503,
+        "service_unavailable",
+        "ContactPoint cannot reach its database just now. Try again in a few minutes; "
+        "if it keeps happening, contact your service desk.",
+        headers={"Retry-After": "30"},
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in (OperationalError, InterfaceError, InternalError, SqlTimeoutError):
+        app.add_exception_handler(unavailable, _store_unavailable)
