@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from cpserver import seed
+from cpserver.domain.accreditation import accreditation_problems
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.passwords import verify_password
 from cpserver.domain.search import Criteria, find_children
@@ -276,26 +277,14 @@ def test_training_database_has_the_demo_accounts(new_engine: NewEngine) -> None:
             assert user.job_title and user.telephone and user.email.endswith(".example")
             assert user.manager_name and user.manager_email
 
-        def accredited(user: models.User) -> bool:
-            return (
-                user.organisation.accredited
-                and user.crb_checked_on is not None
-                and user.crb_checked_on > TODAY.replace(year=TODAY.year - 3)
-                and user.training_completed
-                and user.procedures_received
-                and user.agreement_signed
-                and not user.suspended
-            )
-
-        refused = {
-            "demo.suspended",
-            "demo.crbexpired",
-            "demo.untrained",
-            "demo.noagreement",
-            "demo.noprocedures",
-            "demo.unaccredited",
+        # Each refused account fails exactly one rule, the one it is named for.
+        problems = {
+            name: [problem.code for problem in accreditation_problems(user, today=TODAY, crb_valid_years=3)]
+            for name, user in users.items()
         }
-        assert {name for name, user in users.items() if not accredited(user)} == refused
+        assert {name: codes for name, codes in problems.items() if codes} == {
+            name: [code] for name, code in seed.DEMO_REFUSALS.items()
+        }
         assert users["demo.suspended"].suspended
         expired = users["demo.crbexpired"].crb_checked_on
         assert expired is not None and expired <= TODAY.replace(year=TODAY.year - 4)
