@@ -1,0 +1,361 @@
+"""The authorisation matrix: every endpoint × every caller against one expected allow/deny table.
+
+`EXPECTED` names, for each route of the app under `/api/v1`, who may call it: `PUBLIC` or the set of
+roles allowed. A route without an entry (a new endpoint nobody thought about) fails the test, and
+so does an entry without a route. Each route also has a plausible, valid sample request in
+`SAMPLES`, so a refusal is a refusal of the caller and not of a broken request.
+
+Callers: no token, a garbage token, an expired token, a logged-out token, a suspended user's token,
+and one user of each role.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastapi.routing
+import pytest
+import sqlalchemy as sa
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from cpserver.api.app import API_PREFIX
+from cpserver.domain.sessions import token_hash
+from cpserver.store.models import Involvement, User
+from cpserver.store.models import Session as LoginSession
+from tests.server import world
+from tests.server.conftest import login_body
+
+PUBLIC = "public"
+ROLES = ("practitioner", "cmt", "national")
+ALL_ROLES = frozenset(ROLES)
+UNAUTHENTICATED_CODES = {"not_authenticated", "session_expired"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may call a route; `denied_code` is what a role outside `allowed` receives (403)."""
+
+    allowed: str | frozenset[str]
+    denied_code: str = "role_not_permitted"
+    # Why a denial has another code than role_not_permitted, for the reader of a failure.
+    note: str = ""
+
+
+# (method, path template) -> who may call it. Every route must be here, and nothing else.
+EXPECTED: dict[tuple[str, str], Rule] = {
+    ("POST", "/api/v1/sessions"): Rule(PUBLIC),
+    ("GET", "/api/v1/meta"): Rule(PUBLIC),
+    ("DELETE", "/api/v1/sessions/current"): Rule(ALL_ROLES),
+    ("POST", "/api/v1/searches"): Rule(ALL_ROLES),
+    ("POST", "/api/v1/children/{child_id}/views"): Rule(ALL_ROLES),
+    ("POST", "/api/v1/children/{child_id}/involvements"): Rule(frozenset({"practitioner"})),
+    ("DELETE", "/api/v1/involvements/{involvement_id}"): Rule(
+        frozenset({"practitioner"}),
+        denied_code="not_your_involvement",
+        note="only practitioners own involvements: anyone else is refused by the ownership rule",
+    ),
+}
+
+
+# --- callers and sample requests ----------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    """One sample call: the concrete path, its JSON body, what an allowed caller gets."""
+
+    path: str
+    json: Any = None
+    # The status an allowed caller receives (a business 4xx would be named here, with why).
+    expect: int = 200
+    # A token to use instead of the caller's (logging out must not end the caller's session).
+    token: str | None = None
+
+
+@dataclass
+class World:
+    """The running app and the logged-in users of one test; each user logs in once."""
+
+    client: TestClient
+    db: Session
+    tokens: dict[str, str] = field(default_factory=dict)
+    owned_involvement: int | None = None
+    services: itertools.cycle[str] = field(
+        default_factory=lambda: itertools.cycle(["family_support", "education_welfare", "speech_language"])
+    )
+    children: itertools.cycle[str] = field(
+        default_factory=lambda: itertools.cycle([world.ORDINARY, world.NO_SCHOOL, world.SENSITIVE])
+    )
+
+    def log_in(self, username: str) -> str:
+        response = self.client.post(f"{API_PREFIX}/sessions", json=login_body(self.db, username))
+        assert response.status_code == 201, response.json()
+        token: str = response.json()["token"]
+        return token
+
+    def token(self, username: str) -> str:
+        if username not in self.tokens:
+            self.tokens[username] = self.log_in(username)
+        return self.tokens[username]
+
+    def new_involvement(self) -> int:
+        """An open involvement recorded by `world.PRACTITIONER` (through the API)."""
+        response = self.client.post(
+            f"{API_PREFIX}/children/{next(self.children)}/involvements",
+            json={"service_type": next(self.services)},
+            headers=bearer(self.token(world.PRACTITIONER)),
+        )
+        assert response.status_code == 201, response.json()
+        involvement_id: int = response.json()["id"]
+        return involvement_id
+
+    def practitioners_involvement(self) -> int:
+        """One open involvement of `world.PRACTITIONER` that other callers try (and fail) to end."""
+        if self.owned_involvement is None:
+            self.owned_involvement = self.new_involvement()
+        return self.owned_involvement
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token is not None else {}
+
+
+def _login_sample(w: World, _caller: str) -> Request:
+    # Public: anyone may try to log in, whatever they send in Authorization.
+    return Request(f"{API_PREFIX}/sessions", json=login_body(w.db, world.PRACTITIONER_2), expect=201)
+
+
+def _logout_sample(w: World, caller: str) -> Request:
+    # An allowed caller logs out a second session of their own, so their main token lives on.
+    token = w.log_in(world.ROLE_USERS[caller]) if caller in ROLES else None
+    return Request(f"{API_PREFIX}/sessions/current", expect=204, token=token)
+
+
+def _search_sample(_w: World, _caller: str) -> Request:
+    body = {"family": world.ORDINARY_FAMILY, "date_of_birth": world.ORDINARY_DOB.isoformat()}
+    return Request(f"{API_PREFIX}/searches", json=body)
+
+
+def _view_sample(_w: World, _caller: str) -> Request:
+    return Request(f"{API_PREFIX}/children/{world.ORDINARY}/views", json={"reason": "safeguarding"})
+
+
+def _add_involvement_sample(w: World, _caller: str) -> Request:
+    body = {"service_type": "youth_offending", "lead_professional": False}
+    return Request(f"{API_PREFIX}/children/{next(w.children)}/involvements", json=body, expect=201)
+
+
+def _end_involvement_sample(w: World, caller: str) -> Request:
+    # The practitioner ends one of their own; everyone else tries to end the practitioner's.
+    involvement_id = w.new_involvement() if caller == "practitioner" else w.practitioners_involvement()
+    return Request(f"{API_PREFIX}/involvements/{involvement_id}")
+
+
+SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
+    ("POST", "/api/v1/sessions"): _login_sample,
+    ("GET", "/api/v1/meta"): lambda _w, _c: Request(f"{API_PREFIX}/meta"),
+    ("DELETE", "/api/v1/sessions/current"): _logout_sample,
+    ("POST", "/api/v1/searches"): _search_sample,
+    ("POST", "/api/v1/children/{child_id}/views"): _view_sample,
+    ("POST", "/api/v1/children/{child_id}/involvements"): _add_involvement_sample,
+    ("DELETE", "/api/v1/involvements/{involvement_id}"): _end_involvement_sample,
+}
+
+
+def flat_routes(app: Any) -> list[Any]:
+    """The app's routes with included routers flattened (FastAPI ≥ 0.165 includes them lazily)."""
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    return list(iterate(app.routes)) if iterate is not None else list(app.routes)
+
+
+def api_routes(client: TestClient) -> set[tuple[str, str]]:
+    """Every (method, path template) the app serves under the API prefix, of any route class."""
+    found: set[tuple[str, str]] = set()
+    for route in flat_routes(client.app):
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if path and (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            assert methods, f"{path}: a route under the API with no HTTP methods (websocket or mount?)"
+            found.update((method, path) for method in set(methods) - {"HEAD", "OPTIONS"})
+    return found
+
+
+def test_the_route_enumeration_sees_fastapi_routes(client: TestClient) -> None:
+    originals = [getattr(route, "original_route", route) for route in flat_routes(client.app)]
+    assert any(isinstance(route, APIRoute) for route in originals)
+
+
+def call(w: World, key: tuple[str, str], caller: str, token: str | None) -> tuple[Request, Any]:
+    method, _template = key
+    sample = SAMPLES[key](w, caller)
+    headers = bearer(sample.token if sample.token is not None else token)
+    response = w.client.request(method, sample.path, json=sample.json, headers=headers)
+    return sample, response
+
+
+def error_code(response: Any) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        code = body["error"].get("code")
+        return code if isinstance(code, str) else None
+    return None
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def test_every_route_has_an_entry_and_every_entry_a_route(client: TestClient) -> None:
+    routes = api_routes(client)
+    assert routes, "no API routes found: the enumeration itself is broken"
+    missing = sorted(routes - EXPECTED.keys())
+    assert not missing, f"routes with no entry in the authorisation table (add one): {missing}"
+    stale = sorted(EXPECTED.keys() - routes)
+    assert not stale, f"table entries with no route (remove or fix them): {stale}"
+    no_sample = sorted(EXPECTED.keys() - SAMPLES.keys())
+    assert not no_sample, f"routes with no sample request in SAMPLES: {no_sample}"
+
+
+def assert_still_open(db: Session, involvement_id: int | None) -> None:
+    """The refused callers did not end the practitioner's involvement."""
+    assert involvement_id is not None, "the sample requests never used the practitioner's involvement"
+    db.rollback()
+    involvement = db.get(Involvement, involvement_id)
+    assert involvement is not None and involvement.ended_on is None, "a refused call ended the involvement"
+    db.rollback()
+
+
+def _expire(db: Session, token: str) -> None:
+    db.execute(
+        sa.update(LoginSession)
+        .where(LoginSession.token_hash == token_hash(token))
+        .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    )
+    db.commit()
+
+
+def _suspend(db: Session, username: str) -> None:
+    db.execute(
+        sa.update(User).where(User.username == username).values(suspended=True, suspended_reason="test")
+    )
+    db.commit()
+
+
+def test_unauthenticated_callers_are_refused_on_every_protected_route(
+    client: TestClient, db: Session
+) -> None:
+    w = World(client, db)
+    expired = w.log_in(world.PRACTITIONER_2)
+    _expire(db, expired)
+    logged_out = w.log_in(world.CMT_SOUTH)
+    assert client.delete(f"{API_PREFIX}/sessions/current", headers=bearer(logged_out)).status_code == 204
+    suspended = w.log_in(world.PRACTITIONER_SOUTH)
+    _suspend(db, world.PRACTITIONER_SOUTH)
+    callers: dict[str, str | None] = {
+        "no token": None,
+        "garbage token": "not-a-real-token-" + "x" * 30,
+        "expired token": expired,
+        "logged-out token": logged_out,
+        "suspended user": suspended,
+    }
+
+    failures: list[str] = []
+    for key in sorted(EXPECTED):
+        rule = EXPECTED[key]
+        for name, token in callers.items():
+            sample, response = call(w, key, name, token)
+            where = f"{key[0]} {key[1]} as {name}"
+            if rule.allowed == PUBLIC:
+                if response.status_code != sample.expect:
+                    failures.append(f"{where}: public route gave {response.status_code}, not {sample.expect}")
+                continue
+            code = error_code(response)
+            if response.status_code != 401 or code not in UNAUTHENTICATED_CODES:
+                failures.append(
+                    f"{where}: {response.status_code} {code}, expected 401 not_authenticated/expired"
+                )
+    assert not failures, "\n".join(failures)
+    assert_still_open(db, w.owned_involvement)
+
+
+def test_roles_against_the_table(client: TestClient, db: Session) -> None:
+    w = World(client, db)
+    failures: list[str] = []
+    for key in sorted(EXPECTED):
+        rule = EXPECTED[key]
+        for role in ROLES:
+            token = w.token(world.ROLE_USERS[role])
+            sample, response = call(w, key, role, token)
+            where = f"{key[0]} {key[1]} as {role}"
+            code = error_code(response)
+            if rule.allowed == PUBLIC or role in rule.allowed:
+                if response.status_code != sample.expect:
+                    failures.append(f"{where}: allowed, but got {response.status_code} {code}")
+            elif response.status_code != 403 or code != rule.denied_code:
+                why = f" ({rule.note})" if rule.note else ""
+                failures.append(
+                    f"{where}: {response.status_code} {code}, expected 403 {rule.denied_code}{why}"
+                )
+    assert not failures, "\n".join(failures)
+    assert_still_open(db, w.owned_involvement)
+    # The roles' own sessions are still alive (logout sampled a second session each).
+    for role in ROLES:
+        response = client.get(f"{API_PREFIX}/meta", headers=bearer(w.token(world.ROLE_USERS[role])))
+        assert response.status_code == 200
+        search = client.post(
+            f"{API_PREFIX}/searches",
+            json={"family": world.ORDINARY_FAMILY, "date_of_birth": world.ORDINARY_DOB.isoformat()},
+            headers=bearer(w.token(world.ROLE_USERS[role])),
+        )
+        assert search.status_code == 200, (role, search.json())
+
+
+def test_nobody_ends_another_practitioners_involvement(client: TestClient, db: Session) -> None:
+    w = World(client, db)
+    theirs = w.practitioners_involvement()
+    other = w.token(world.PRACTITIONER_2)
+    response = client.delete(f"{API_PREFIX}/involvements/{theirs}", headers=bearer(other))
+    assert response.status_code == 403
+    assert error_code(response) == "not_your_involvement"
+    assert_still_open(db, theirs)
+    # The owner still can; then it is ended, once.
+    mine = client.delete(f"{API_PREFIX}/involvements/{theirs}", headers=bearer(w.token(world.PRACTITIONER)))
+    assert mine.status_code == 200, mine.json()
+    assert mine.json()["ended_on"] is not None and mine.json()["mine"] is True
+    again = client.delete(f"{API_PREFIX}/involvements/{theirs}", headers=bearer(w.token(world.PRACTITIONER)))
+    assert again.status_code == 409 and error_code(again) == "involvement_already_ended"
+
+
+@pytest.mark.parametrize("how", ["suspended", "expired", "logged_out"])
+def test_a_dead_session_is_refused_on_the_very_next_request(
+    client: TestClient, db: Session, how: str
+) -> None:
+    w = World(client, db)
+    token = w.log_in(world.PRACTITIONER)
+    headers = bearer(token)
+    search = {"family": world.ORDINARY_FAMILY, "date_of_birth": world.ORDINARY_DOB.isoformat()}
+    assert client.post(f"{API_PREFIX}/searches", json=search, headers=headers).status_code == 200
+    if how == "suspended":
+        _suspend(db, world.PRACTITIONER)
+    elif how == "expired":
+        _expire(db, token)
+    else:
+        assert client.delete(f"{API_PREFIX}/sessions/current", headers=headers).status_code == 204
+    for _ in range(2):  # the next request, and the one after it
+        response = client.post(f"{API_PREFIX}/searches", json=search, headers=headers)
+        assert response.status_code == 401, response.json()
+        assert error_code(response) in UNAUTHENTICATED_CODES
+        assert b"results" not in response.content
+    db.rollback()
+    row = db.scalar(sa.select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    assert row is not None and row.ended_at is not None, "the server did not end the session"
+    if how == "suspended":
+        again = client.post(f"{API_PREFIX}/sessions", json=login_body(db, world.PRACTITIONER))
+        assert again.status_code == 403 and error_code(again) == "account_suspended"

@@ -1,0 +1,441 @@
+"""The shielding canary (rule 5).
+
+Every hidden field of the shielded children in `world` holds a unique marker. Every response that
+a user who may not see shielded details can obtain (login, meta, searches, views with every reason,
+refused views, involvements, errors) is collected as raw bytes, headers included, and scanned for
+the markers. The positive control proves the markers are real: the management team of the child's
+own authority does receive them, and its access is audited as shielded access.
+
+Also here: sensitive-service involvements are shown only to the recording practitioner and the
+management team; everyone else does not learn that they exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from cpserver.store.models import AuditEvent, Child, Involvement, User
+from tests.server import world
+from tests.server.conftest import login_body
+
+API = "/api/v1"
+SHIELDED_IDS = (world.SHIELDED, world.SHIELDED_SOUTH)
+CANARY_VALUES = [value.lower().encode() for value in world.CANARIES.values()]
+
+
+@dataclass
+class Collector:
+    """Every response one user obtained, labelled by the request that produced it."""
+
+    client: TestClient
+    username: str
+    # Fail at the first response holding a marker (off for a user who may see them).
+    scan: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+    seen: list[tuple[str, int, bytes]] = field(default_factory=list)
+
+    def keep(self, label: str, response: Any) -> Any:
+        header_bytes = b"\n".join(f"{name}: {value}".encode() for name, value in response.headers.items())
+        entry = (f"{self.username}: {label}", response.status_code, response.content + b"\n" + header_bytes)
+        self.seen.append(entry)
+        if self.scan:
+            found = leaks([entry])
+            assert not found, "canary markers reached a user who may not see them: " + "; ".join(found)
+        return response
+
+    def request(self, label: str, method: str, path: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("headers", self.headers)
+        return self.keep(label, self.client.request(method, API + path, **kwargs))
+
+
+def leaks(collected: list[tuple[str, int, bytes]]) -> list[str]:
+    """Which marker appeared in which request (the markers are fictitious: safe to print)."""
+    found: list[str] = []
+    for label, status, raw in collected:
+        lowered = raw.lower()
+        found.extend(
+            f"{marker.decode()!r} in {label} ({status})" for marker in world.CANARY_BYTES if marker in lowered
+        )
+    return found
+
+
+def log_in(collector: Collector, db: Session) -> None:
+    response = collector.request(
+        "login", "POST", "/sessions", json=login_body(db, collector.username), headers={}
+    )
+    assert response.status_code == 201, response.json()
+    collector.headers = {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def reasons(collector: Collector) -> list[dict[str, Any]]:
+    response = collector.request("meta", "GET", "/meta")
+    assert response.status_code == 200
+    listed: list[dict[str, Any]] = response.json()["reasons"]
+    assert listed and any(reason["needs_text"] for reason in listed)
+    return listed
+
+
+def searches(collector: Collector) -> None:
+    dob = world.SHIELDED_DOB
+    by_dob = collector.request(
+        "search family+dob",
+        "POST",
+        "/searches",
+        json={"family": world.SHIELDED_FAMILY, "date_of_birth": dob.isoformat()},
+    )
+    assert by_dob.status_code == 200, by_dob.json()
+    found = {result["id"]: result for result in by_dob.json()["results"]}
+    assert set(SHIELDED_IDS) <= found.keys(), (
+        "the shielded children must be findable by name and date of birth"
+    )
+    for cp_id in SHIELDED_IDS:
+        assert found[cp_id]["shielded"] is True
+        assert found[cp_id]["locality"] is None
+    for label, postcode in (
+        ("canary postcode", world.CANARIES["postcode"]),
+        ("canary postcode, no space", "zz999qx"),
+    ):
+        for given in ("Rowan", "Linden"):
+            response = collector.request(
+                f"search given+family+{label}",
+                "POST",
+                "/searches",
+                json={"given": given, "family": world.SHIELDED_FAMILY, "postcode": postcode},
+            )
+            assert response.status_code == 200, response.json()
+            ids = {result["id"] for result in response.json()["results"]}
+            assert not ids & set(SHIELDED_IDS), "a shielded child was found by its hidden postcode"
+    carer = collector.request(
+        "search by carer postcode",
+        "POST",
+        "/searches",
+        json={
+            "given": "Rowan",
+            "family": world.SHIELDED_FAMILY,
+            "postcode": world.CANARIES["carer_postcode"],
+        },
+    )
+    assert carer.status_code == 200 and not carer.json()["results"]
+    ranged = collector.request(
+        "search family+dob range",
+        "POST",
+        "/searches",
+        json={
+            "family": world.SHIELDED_FAMILY,
+            "date_of_birth_from": dob.replace(day=1).isoformat(),
+            "date_of_birth_to": dob.replace(day=28).isoformat(),
+        },
+    )
+    assert ranged.status_code == 200
+    assert {result["id"] for result in ranged.json()["results"]} >= set(SHIELDED_IDS)
+    phonetic = collector.request(
+        "search phonetic",
+        "POST",
+        "/searches",
+        json={"family": "Quilfeather", "date_of_birth": dob.isoformat()},
+    )
+    assert phonetic.status_code == 200
+    too_broad = collector.request(
+        "search too broad", "POST", "/searches", json={"family": world.SHIELDED_FAMILY}
+    )
+    assert too_broad.status_code == 400
+
+
+def views(collector: Collector, cp_id: str, listed: list[dict[str, Any]]) -> None:
+    """Every reason, and every way of getting the reason wrong."""
+    for reason in listed:
+        body = {"reason": reason["code"]}
+        if reason["needs_text"]:
+            body["reason_text"] = "Checking who to contact about a referral"
+        response = collector.request(
+            f"view {cp_id} reason {reason['code']}", "POST", f"/children/{cp_id}/views", json=body
+        )
+        assert response.status_code == 200, response.json()
+        record = response.json()
+        assert record["kind"] == "shielded" and record["shielded"] is True
+        assert "address" not in record and "involvements" not in record and "telephone" not in record
+        assert record["withheld"], "the response should say what was withheld"
+    wrong: list[tuple[str, Any, int]] = [
+        ("no reason", {}, 400),
+        ("null reason", {"reason": None}, 400),
+        ("unknown reason", {"reason": "curiosity"}, 400),
+        ("other without text", {"reason": "other"}, 400),
+        ("other, short text", {"reason": "other", "reason_text": "because"}, 400),
+        ("other, text too long", {"reason": "other", "reason_text": "x" * 600}, 400),
+        ("unknown field", {"reason": "safeguarding", "include": "address"}, 422),
+        ("wrong type", {"reason": ["safeguarding"]}, 422),
+        ("body is a list", ["safeguarding"], 422),
+    ]
+    for label, body, status in wrong:
+        response = collector.request(f"view {cp_id} {label}", "POST", f"/children/{cp_id}/views", json=body)
+        assert response.status_code == status, (label, response.status_code)
+    malformed = collector.request(
+        f"view {cp_id} malformed json",
+        "POST",
+        f"/children/{cp_id}/views",
+        content=b'{"reason": "safeguarding"',
+        headers={**collector.headers, "Content-Type": "application/json"},
+    )
+    assert malformed.status_code == 400
+
+
+def odd_requests(collector: Collector) -> None:
+    """404s for ids that do not exist, and validation errors on every route."""
+    for label, method, path, body in [
+        ("view unknown child", "POST", "/children/CP9999999999/views", {"reason": "safeguarding"}),
+        ("view bad id", "POST", "/children/not%20an%20id/views", {"reason": "safeguarding"}),
+        ("view id too long", "POST", "/children/" + "9" * 40 + "/views", {"reason": "safeguarding"}),
+        ("GET a record", "GET", f"/children/{world.SHIELDED}/views", None),
+        ("GET a record by id", "GET", f"/children/{world.SHIELDED}", None),
+        ("end unknown involvement", "DELETE", "/involvements/999999", None),
+        ("end involvement bad id", "DELETE", "/involvements/abc", None),
+        ("end involvement zero", "DELETE", "/involvements/0", None),
+        (
+            "add involvement unknown child",
+            "POST",
+            "/children/CP9999999999/involvements",
+            {"service_type": "social_care"},
+        ),
+        ("search wrong types", "POST", "/searches", {"family": 7, "date_of_birth": "soon"}),
+        ("search unknown field", "POST", "/searches", {"family": world.SHIELDED_FAMILY, "address": "x"}),
+        (
+            "search dob in the future",
+            "POST",
+            "/searches",
+            {"family": world.SHIELDED_FAMILY, "date_of_birth": "2999-01-01"},
+        ),
+    ]:
+        response = collector.request(label, method, path, json=body)
+        assert 400 <= response.status_code < 500, (label, response.status_code)
+
+
+def involvements(collector: Collector, db: Session, cp_id: str) -> None:
+    """A practitioner records, re-records (409), sees, and ends their own involvement on a shielded child."""
+    added = collector.request(
+        "add involvement", "POST", f"/children/{cp_id}/involvements", json={"service_type": "family_support"}
+    )
+    assert added.status_code == 201, added.json()
+    involvement = added.json()
+    assert involvement["mine"] is True
+    again = collector.request(
+        "add involvement again",
+        "POST",
+        f"/children/{cp_id}/involvements",
+        json={"service_type": "family_support"},
+    )
+    assert again.status_code == 409
+    for label, body in [
+        ("add unknown service", {"service_type": "chess_club"}),
+        ("add sensitive without consent", {"service_type": "mental_health"}),
+        ("add future start", {"service_type": "housing_support", "started_on": "2999-01-01"}),
+    ]:
+        assert (
+            collector.request(label, "POST", f"/children/{cp_id}/involvements", json=body).status_code == 400
+        )
+    view = collector.request(
+        "view after add", "POST", f"/children/{cp_id}/views", json={"reason": "recording_involvement"}
+    )
+    assert view.status_code == 200
+    own = view.json()["own_involvements"]
+    assert [item["id"] for item in own] == [involvement["id"]]
+    # The canary involvement is someone else's: trying to end it is refused and reveals nothing.
+    db.rollback()
+    theirs = db.scalar(
+        sa.select(Involvement.id)
+        .join(Child)
+        .where(Child.cp_id == cp_id, Involvement.practitioner_user_id.is_(None))
+    )
+    assert theirs is not None
+    refused = collector.request("end someone else's involvement", "DELETE", f"/involvements/{theirs}")
+    assert refused.status_code == 403
+    ended = collector.request("end own involvement", "DELETE", f"/involvements/{involvement['id']}")
+    assert ended.status_code == 200 and ended.json()["ended_on"] is not None
+    twice = collector.request("end own involvement again", "DELETE", f"/involvements/{involvement['id']}")
+    assert twice.status_code == 409
+    after = collector.request(
+        "view after end", "POST", f"/children/{cp_id}/views", json={"reason": "who_else_involved"}
+    )
+    assert after.status_code == 200 and after.json()["own_involvements"][0]["ended_on"] is not None
+
+
+def refused_involvements(collector: Collector, db: Session, cp_id: str) -> None:
+    """Management and national users may not add involvements, nor end anyone's."""
+    added = collector.request(
+        "add involvement (not a practitioner)",
+        "POST",
+        f"/children/{cp_id}/involvements",
+        json={"service_type": "social_care"},
+    )
+    assert added.status_code == 403
+    db.rollback()
+    theirs = db.scalar(sa.select(Involvement.id).join(Child).where(Child.cp_id == cp_id))
+    ended = collector.request("end an involvement (not a practitioner)", "DELETE", f"/involvements/{theirs}")
+    assert ended.status_code == 403
+
+
+def log_out(collector: Collector) -> None:
+    assert collector.request("logout", "DELETE", "/sessions/current").status_code == 204
+    after = collector.request(
+        "view after logout", "POST", f"/children/{world.SHIELDED}/views", json={"reason": "safeguarding"}
+    )
+    assert after.status_code == 401
+
+
+# Who may not see which shielded child's details.
+NO_ACCESS: dict[str, tuple[str, ...]] = {
+    world.PRACTITIONER: SHIELDED_IDS,
+    world.PRACTITIONER_SOUTH: SHIELDED_IDS,
+    world.NATIONAL: SHIELDED_IDS,
+    # Southwold Vale's management team may see its own shielded child, but not Northmere's.
+    world.CMT_SOUTH: (world.SHIELDED,),
+}
+
+
+def test_no_canary_in_any_response_a_user_without_access_can_obtain(client: TestClient, db: Session) -> None:
+    collected: list[tuple[str, int, bytes]] = []
+    for username, shielded_from in NO_ACCESS.items():
+        collector = Collector(client, username)
+        log_in(collector, db)
+        listed = reasons(collector)
+        searches(collector)
+        for cp_id in shielded_from:
+            views(collector, cp_id, listed)
+            if username in (world.PRACTITIONER, world.PRACTITIONER_SOUTH):
+                involvements(collector, db, cp_id)
+            else:
+                refused_involvements(collector, db, cp_id)
+        odd_requests(collector)
+        log_out(collector)
+        assert len(collector.seen) > 40
+        collected.extend(collector.seen)
+
+    found = leaks(collected)
+    assert not found, "canary markers reached a user who may not see them:\n" + "\n".join(found)
+
+    # Every view they made was of a shielded child, audited as such, with the withheld sections listed.
+    db.rollback()
+    for username in NO_ACCESS:
+        rows = db.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.username == username,
+                AuditEvent.action == "view",
+                AuditEvent.outcome == "disclosed",
+            )
+        ).all()
+        assert rows, username
+        for row in rows:
+            assert row.shielded is True, username
+            assert row.detail.get("shielded_access") is False, username
+            assert set(row.withheld) >= {"address", "telephone", "carer_contacts", "involvements"}, username
+
+
+def test_the_childs_own_management_team_receives_the_details(client: TestClient, db: Session) -> None:
+    """The positive control: the markers are real, and the authority's team sees them, audited."""
+    collector = Collector(client, world.CMT, scan=False)
+    log_in(collector, db)
+    response = collector.request(
+        "cmt view", "POST", f"/children/{world.SHIELDED}/views", json={"reason": "safeguarding"}
+    )
+    assert response.status_code == 200, response.json()
+    record = response.json()
+    assert record["kind"] == "full"
+    assert record["shielded"] is True and record["shielded_access"] is True
+    assert record["address"]["postcode"] == world.CANARIES["postcode"]
+    assert record["telephone"] == world.CANARIES["telephone"]
+    assert record["carers"][0]["telephone"] == world.CANARIES["carer_telephone"]
+    assert record["former_names"] == [world.CANARIES["former_name"]]
+    raw = response.content.lower()
+    missing = [value.decode() for value in CANARY_VALUES if value not in raw]
+    assert not missing, f"markers the management team should have received: {missing}"
+    assert leaks(collector.seen), "the scanner must find the markers in a response that holds them"
+
+    db.rollback()
+    cmt = db.scalar(sa.select(User).where(User.username == world.CMT))
+    child = db.scalar(sa.select(Child).where(Child.cp_id == world.SHIELDED))
+    assert cmt is not None and child is not None
+    audit = db.scalars(
+        sa.select(AuditEvent).where(
+            AuditEvent.user_id == cmt.id, AuditEvent.child_id == child.id, AuditEvent.action == "view"
+        )
+    ).all()
+    assert len(audit) == 1
+    assert audit[0].outcome == "disclosed"
+    assert audit[0].shielded is True
+    assert audit[0].detail["shielded_access"] is True
+    assert audit[0].reason_code == "safeguarding"
+    assert audit[0].id == record["view_id"]
+
+    # And a practitioner's view of the same child is audited with what was withheld.
+    practitioner = Collector(client, world.PRACTITIONER)
+    log_in(practitioner, db)
+    shielded = practitioner.request(
+        "view", "POST", f"/children/{world.SHIELDED}/views", json={"reason": "safeguarding"}
+    )
+    assert shielded.json()["kind"] == "shielded"
+    db.rollback()
+    row = db.get(AuditEvent, shielded.json()["view_id"])
+    assert row is not None and row.shielded is True and row.detail["shielded_access"] is False
+    assert row.withheld and set(row.withheld) >= {"address", "telephone", "carer_contacts", "education", "gp"}
+    assert not leaks(practitioner.seen), leaks(practitioner.seen)
+
+
+# --- sensitive involvements -----------------------------------------------------------------------
+
+SENSITIVE_MARKERS = [b"mental_health", b"camhs", b"secondworker", b"01632 960700", b"p.north2@staff.example"]
+
+
+def test_sensitive_involvements_only_for_the_recorder_and_the_management_team(
+    client: TestClient, db: Session
+) -> None:
+    users = {
+        world.PRACTITIONER_2: True,
+        world.CMT: True,
+        world.PRACTITIONER: False,
+        world.PRACTITIONER_SOUTH: False,
+        world.NATIONAL: False,
+        world.CMT_SOUTH: False,
+    }
+    for username, sees in users.items():
+        collector = Collector(client, username)
+        log_in(collector, db)
+        response = collector.request(
+            "view sensitive",
+            "POST",
+            f"/children/{world.SENSITIVE}/views",
+            json={"reason": "who_else_involved"},
+        )
+        assert response.status_code == 200, response.json()
+        record = response.json()
+        assert record["kind"] == "full"
+        sensitive = [item for item in record["involvements"] if item["sensitive"]]
+        if sees:
+            assert [item["service_type"] for item in sensitive] == ["mental_health"], username
+            assert sensitive[0]["mine"] is (username == world.PRACTITIONER_2)
+            continue
+        assert record["involvements"] == [], (
+            f"{username}: a sensitive involvement (or a trace of it) was sent"
+        )
+        raw = response.content.lower()
+        assert not [marker for marker in SENSITIVE_MARKERS if marker in raw], username
+
+    # Recording the same service reveals nothing either: no 409 from someone else's involvement,
+    # and afterwards the practitioner sees their own only.
+    collector = Collector(client, world.PRACTITIONER)
+    log_in(collector, db)
+    mine = collector.request(
+        "add sensitive",
+        "POST",
+        f"/children/{world.SENSITIVE}/involvements",
+        json={"service_type": "mental_health", "consent_recorded": True},
+    )
+    assert mine.status_code == 201, mine.json()
+    again = collector.request(
+        "view again", "POST", f"/children/{world.SENSITIVE}/views", json={"reason": "who_else_involved"}
+    )
+    assert [item["id"] for item in again.json()["involvements"]] == [mine.json()["id"]]
+    assert b"secondworker" not in again.content.lower()
