@@ -46,6 +46,27 @@ class Settings(BaseSettings):
     checkpoint_dir: Path | None = None
     checkpoint_interval_seconds: int = Field(default=300, ge=5)
 
+    # Notifying a suspended user's manager (rule 7)
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "contactpoint-noreply@contactpoint.example"
+
+    # Misuse detection (rule 7): thresholds for the rules in cpserver.domain.detection
+    working_hours_start: int = Field(default=7, ge=0, le=23)
+    working_hours_end: int = Field(default=19, ge=1, le=24)
+    working_days: str = "0,1,2,3,4"  # Monday = 0
+    working_timezone: str = "Europe/London"
+    volume_hour_minimum: int = 30
+    volume_day_minimum: int = 150
+    volume_baseline_factor: float = 3.0
+    other_reason_limit_per_day: int = 3
+    outside_authority_limit_per_day: int = 3
+    browsing_search_limit: int = 8
+    browsing_window_minutes: int = 10
+    shared_workstation_minutes: int = 10
+    # Rules of high severity suspend the account at once (the alert says so).
+    auto_suspend_high: bool = True
+
     # Retention (rule 9)
     retention_age_years: int = 18
     retention_consent_age_years: int = 25

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -36,6 +38,10 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=all_headers)
 
 
+# Our own field names (and list positions): anything else in a location is not echoed back.
+_KNOWN_FIELD = re.compile(r"[a-z_]{1,40}(\.[a-z0-9_]{1,40})*")
+
+
 def _field_of(location: tuple[object, ...] | list[object]) -> str | None:
     parts = [str(part) for part in location if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or None
@@ -53,6 +59,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     field = _field_of(first.get("loc", ()))
     if first.get("type") == "json_invalid":
         return error_response(400, "malformed_json", "The request body is not valid JSON.")
+    if first.get("type") == "extra_forbidden" or (field is not None and not _KNOWN_FIELD.fullmatch(field)):
+        # An unknown field's name was chosen by the sender and may itself be personal data.
+        return error_response(422, "invalid_request", "The request has a field this call does not accept.")
     # Only the location and pydantic's generic text: never the value that was sent.
     text = str(first.get("msg", "is not valid"))
     message = f"The request is not valid: {field or 'body'}: {text}."

@@ -145,6 +145,9 @@ class SearchResponse(BaseModel):
 class ViewRequest(Incoming):
     reason: Short | None = None
     reason_text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    # Only for users allowed to override shielding, after the client's warning: raises an
+    # alert at once and starts an investigation.
+    override_shield: bool = False
 
 
 class AddressPublic(BaseModel):

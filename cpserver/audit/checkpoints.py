@@ -104,10 +104,17 @@ def read_checkpoints(checkpoint_dir: Path) -> list[tuple[Path, Checkpoint | None
     for path in sorted(checkpoint_dir.glob("checkpoint-*.json")):
         try:
             data = json.loads(path.read_text())
-            found.append((path, Checkpoint(
-                seq=int(data["seq"]), head_hash=str(data["head_hash"]),
-                time=str(data["time"]), signature=str(data["signature"]),
-            )))  # fmt: skip
+            found.append(
+                (
+                    path,
+                    Checkpoint(
+                        seq=int(data["seq"]),
+                        head_hash=str(data["head_hash"]),
+                        time=str(data["time"]),
+                        signature=str(data["signature"]),
+                    ),
+                )
+            )
         except (ValueError, KeyError, TypeError):
             found.append((path, None))
     return found

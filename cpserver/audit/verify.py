@@ -59,13 +59,17 @@ def verify(
         for row in rows:
             report.rows += 1
             if row.seq != expected_seq:
-                report.problems.append(Problem(
-                    expected_seq, "missing_row", f"rows {expected_seq} to {row.seq - 1} are missing (a gap)"
-                ))  # fmt: skip
+                report.problems.append(
+                    Problem(
+                        expected_seq,
+                        "missing_row",
+                        f"rows {expected_seq} to {row.seq - 1} are missing (a gap)",
+                    )
+                )
             if row.prev_hash != prev_hash:
-                report.problems.append(Problem(
-                    row.seq, "chain_fork", "its previous-hash link does not match the row before it"
-                ))  # fmt: skip
+                report.problems.append(
+                    Problem(row.seq, "chain_fork", "its previous-hash link does not match the row before it")
+                )
             if chain_hash(canonical(row), row.prev_hash) != row.hash:
                 report.problems.append(
                     Problem(row.seq, "modified_row", "its content does not match its hash")
@@ -81,19 +85,28 @@ def verify(
             continue
         report.checkpoints += 1
         if public_key is None or not signature_valid(checkpoint, public_key):
-            report.problems.append(Problem(
-                checkpoint.seq, "bad_signature", f"{path.name} is not signed by the audit signing key"
-            ))  # fmt: skip
+            report.problems.append(
+                Problem(
+                    checkpoint.seq, "bad_signature", f"{path.name} is not signed by the audit signing key"
+                )
+            )
             continue
         if checkpoint.seq > report.last_seq:
-            report.problems.append(Problem(
-                report.last_seq + 1, "truncated_tail",
-                f"a checkpoint signed at {checkpoint.time} covers rows up to {checkpoint.seq}, "
-                f"but the chain ends at {report.last_seq}",
-            ))  # fmt: skip
+            report.problems.append(
+                Problem(
+                    report.last_seq + 1,
+                    "truncated_tail",
+                    f"a checkpoint signed at {checkpoint.time} covers rows up to {checkpoint.seq}, "
+                    f"but the chain ends at {report.last_seq}",
+                )
+            )
         elif hash_at.get(checkpoint.seq) != checkpoint.head_hash:
-            report.problems.append(Problem(
-                checkpoint.seq, "chain_fork",
-                f"the row's hash differs from the one signed at {checkpoint.time}: the chain was rewritten",
-            ))  # fmt: skip
+            report.problems.append(
+                Problem(
+                    checkpoint.seq,
+                    "chain_fork",
+                    f"the row's hash differs from the one signed at {checkpoint.time}: "
+                    "the chain was rewritten",
+                )
+            )
     return report

@@ -1,11 +1,17 @@
-"""Rule 8: national lockdown state (the national team's controls come with the oversight work)."""
+"""Rule 8: the national team stops access for everyone else; restoring it takes two people."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cpserver.store.models import SystemSetting
+from cpserver.audit import trail
+from cpserver.domain.errors import DomainError
+from cpserver.domain.oversight_scope import require_national
+from cpserver.store.models import LockdownAction, SystemSetting, User
+from cpserver.store.models import Session as LoginSession
 
 LOCKDOWN_KEY = "lockdown"
 
@@ -14,3 +20,105 @@ def is_locked_down(session: Session) -> bool:
     """True while the national team has stopped access for all other users."""
     value = session.scalar(select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY))
     return value == "on"
+
+
+def current_lock(session: Session) -> LockdownAction | None:
+    """The action that started the lockdown in force, if any."""
+    if not is_locked_down(session):
+        return None
+    return session.scalar(
+        select(LockdownAction)
+        .where(LockdownAction.action == "locked")
+        .order_by(LockdownAction.id.desc())
+        .limit(1)
+    )
+
+
+def pending_request(session: Session) -> LockdownAction | None:
+    lock = current_lock(session)
+    if lock is None:
+        return None
+    return session.scalar(
+        select(LockdownAction)
+        .where(LockdownAction.action == "restore_requested", LockdownAction.id > lock.id)
+        .order_by(LockdownAction.id.desc())
+        .limit(1)
+    )
+
+
+def lock(
+    session: Session, actor: User, origin: trail.Origin, reason: str, now: dt.datetime
+) -> LockdownAction:
+    """Stop access for every user but the national team; their sessions end at once."""
+    require_national(actor)
+    if is_locked_down(session):
+        raise DomainError(409, "already_locked_down", "ContactPoint is already locked down.")
+    setting = session.get(SystemSetting, LOCKDOWN_KEY, with_for_update=True)
+    if setting is None:
+        session.add(SystemSetting(key=LOCKDOWN_KEY, value="on"))
+    else:
+        setting.value = "on"
+    national = select(User.id).where(User.role == "national")
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.ended_at.is_(None), LoginSession.user_id.not_in(national))
+        .values(ended_at=now, end_reason="lockdown")
+    )
+    action = LockdownAction(at=now, action="locked", user_id=actor.id, reason=reason)
+    session.add(action)
+    session.flush()
+    trail.record(
+        session, action="lockdown", outcome="locked", origin=origin, user=actor, detail={"reason": reason}
+    )
+    return action
+
+
+def request_restore(
+    session: Session, actor: User, origin: trail.Origin, reason: str, now: dt.datetime
+) -> LockdownAction:
+    require_national(actor)
+    if not is_locked_down(session):
+        raise DomainError(409, "not_locked_down", "ContactPoint is not locked down.")
+    if pending_request(session) is not None:
+        raise DomainError(409, "restore_already_requested", "A restore is already waiting for confirmation.")
+    action = LockdownAction(at=now, action="restore_requested", user_id=actor.id, reason=reason)
+    session.add(action)
+    session.flush()
+    trail.record(
+        session,
+        action="lockdown",
+        outcome="restore_requested",
+        origin=origin,
+        user=actor,
+        detail={"reason": reason},
+    )
+    return action
+
+
+def confirm_restore(
+    session: Session, actor: User, origin: trail.Origin, request_id: int, reason: str, now: dt.datetime
+) -> LockdownAction:
+    """A second national-team member restores access; both are recorded."""
+    require_national(actor)
+    request = pending_request(session)
+    if request is None or request.id != request_id:
+        raise DomainError(404, "restore_request_not_found", "There is no restore waiting with that number.")
+    if request.user_id == actor.id:
+        raise DomainError(
+            403, "second_person_required", "Another member of the national team must confirm the restore."
+        )
+    setting = session.get(SystemSetting, LOCKDOWN_KEY, with_for_update=True)
+    assert setting is not None
+    setting.value = "off"
+    action = LockdownAction(at=now, action="restored", user_id=actor.id, reason=reason, request_id=request.id)
+    session.add(action)
+    session.flush()
+    trail.record(
+        session,
+        action="lockdown",
+        outcome="restored",
+        origin=origin,
+        user=actor,
+        detail={"reason": reason, "requested_by": request.user_id},
+    )
+    return action

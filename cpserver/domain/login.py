@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import throttle
+from cpserver.domain import detection, throttle
 from cpserver.domain.accreditation import accreditation_problems, whom_to_contact
 from cpserver.domain.errors import DomainError
 from cpserver.domain.lockdown import is_locked_down
@@ -80,6 +80,7 @@ def log_in(
         now=now,
     )
     trail.record(session, action="login", outcome="success", origin=origin, user=user)
+    detection.after_login(session, settings, user, new.row, now)
     return new, user
 
 

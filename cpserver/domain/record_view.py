@@ -20,6 +20,8 @@ from cpserver.api.schemas import (
     ShieldedRecordPublic,
 )
 from cpserver.audit import trail
+from cpserver.config import Settings
+from cpserver.domain import detection
 from cpserver.domain.errors import DomainError
 from cpserver.domain.reasons import ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
@@ -85,15 +87,17 @@ def open_record(
     reason: str | None,
     reason_text: str | None,
     *,
-    today: dt.date,
-    age: int,
-    consent_age: int,
+    settings: Settings,
+    now: dt.datetime,
+    override_shield: bool = False,
 ) -> RecordPublic | ShieldedRecordPublic:
     """Check the reason, write the audit row, commit it, and only then build the disclosure.
 
     A refused attempt is audited too (and committed) before the refusal is raised. If the audit
     row cannot be written, the call fails with 503 and nothing is disclosed.
     """
+    today = now.date()
+    age, consent_age = settings.retention_age_years, settings.retention_consent_age_years
     child = load_child(session, cp_id)
     if child is not None and not in_service(child, today, age, consent_age):
         child = None
@@ -106,7 +110,18 @@ def open_record(
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
         raise DomainError(404, "child_not_found", "There is no record with that ContactPoint ID.")
 
-    full = not child.shielded or sees_shielded_details(viewer.user, child)
+    ordinary_access = not child.shielded or sees_shielded_details(viewer.user, child)
+    if override_shield and ordinary_access:
+        override_shield = False  # nothing to override
+    if override_shield and not viewer.user.may_override_shield:
+        _deny(session, viewer, child, "override_not_permitted", code)
+        raise DomainError(403, "override_not_permitted", "Your account cannot override shielding.")
+    full = ordinary_access or override_shield
+    detail: dict[str, object] = {"shielded_access": child.shielded and full}
+    if override_shield:
+        detail["shield_override"] = True
+    if detection.outside_authority(session, viewer.user, child):
+        detail["outside_authority"] = True
     try:
         event = trail.record(
             session,
@@ -120,8 +135,9 @@ def open_record(
             shielded=child.shielded,
             shown=FULL_SECTIONS if full else SHIELDED_SECTIONS,
             withheld=[] if full else SHIELDED_WITHHELD,
-            detail={"shielded_access": child.shielded and full},
+            detail=detail,
         )
+        detection.after_view(session, settings, viewer.user, child, event, now, override=override_shield)
         session.commit()
     except SQLAlchemyError:
         session.rollback()

@@ -52,6 +52,8 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
             serialises audit-chain appends. Tools and tests that only look may turn it off.
     """
     url = normalise_url(url)
+    # Database errors must not quote their parameters: they may hold names, addresses, reasons.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,6 +106,8 @@ class User(Base):
     agreement_signed: Mapped[bool] = mapped_column(Boolean, default=False)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     suspended_reason: Mapped[str] = mapped_column(String(500), default="")
+    # May open a shielded record's details in an emergency; every override raises an alert.
+    may_override_shield: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
@@ -299,3 +302,71 @@ class AuditEvent(Base):
         Index("ix_audit_events_user_time", "user_id", "occurred_at"),
         Index("ix_audit_events_child_time", "child_id", "occurred_at"),
     )
+
+
+class Alert(Base):
+    """Unusual activity noticed by a detection rule (rule 7), for the management team to act on."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    rule: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    local_authority_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # What was seen, in words that hold no child's details, and the audit rows behind it.
+    summary: Mapped[str] = mapped_column(String(500))
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    auto_suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    justification: Mapped[str | None] = mapped_column(String(1000))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class Incident(Base):
+    """A suspected misuse under investigation: the user is suspended, their manager told, the
+    national team informed. Notes are about the investigation, never about a child."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    local_authority_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    summary: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    manager_notified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    manager_notification: Mapped[str] = mapped_column(String(200), default="")
+    reported_nationally_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    notes: Mapped[list[IncidentNote]] = relationship(order_by="IncidentNote.id")
+
+
+class IncidentNote(Base):
+    """A note on an investigation."""
+
+    __tablename__ = "incident_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    written_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(String(2000))
+
+
+class LockdownAction(Base):
+    """Rule 8: each lock, restore request and confirmation, with who and why."""
+
+    __tablename__ = "lockdown_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    action: Mapped[str] = mapped_column(String(20))  # locked, restore_requested, restored
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(1000))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("lockdown_actions.id"))

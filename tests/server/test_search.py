@@ -243,3 +243,14 @@ def test_postcode_is_normalised(client, practitioner):
     assert ids(search(client, practitioner, given="amelia", family="THISTLEWOOD", postcode=" zz1 4ab ")) == [
         world.ORDINARY
     ]
+
+
+def test_an_unknown_field_name_is_not_echoed(client, practitioner):
+    response = client.post(
+        "/api/v1/searches",
+        json={"family": "X", "date_of_birth": DOB, "Amelia Thistlewood ZZ1 4AB": 1},
+        headers=practitioner,
+    )
+    assert response.status_code == 422
+    assert b"Amelia" not in response.content and b"ZZ1" not in response.content
+    assert response.json()["error"]["code"] == "invalid_request"

@@ -38,9 +38,9 @@ def view_record(
         child_id,
         body.reason,
         body.reason_text,
-        today=actor.today,
-        age=settings.retention_age_years,
-        consent_age=settings.retention_consent_age_years,
+        settings=settings,
+        now=actor.now,
+        override_shield=body.override_shield,
     )
 
 

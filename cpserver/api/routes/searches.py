@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep
 from cpserver.api.schemas import ErrorPublic, SearchRequest, SearchResponse, SearchResultPublic
 from cpserver.audit import trail
+from cpserver.domain import detection
 from cpserver.domain.search import Criteria, check_criteria, find_children
 
 router = APIRouter(tags=["search"])
@@ -26,7 +27,7 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
         max_results=settings.search_max_results,
     )
     # The criteria are kept in the audit trail (never in logs) for misuse investigations.
-    trail.record(
+    event = trail.record(
         db,
         action="search",
         outcome="results" if outcome.results else "no_results",
@@ -34,6 +35,7 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
         user=actor.user,
         detail={"criteria": body.model_dump(mode="json", exclude_none=True), "count": len(outcome.results)},
     )
+    detection.after_search(db, settings, actor.user, event, body.family, actor.now)
     db.commit()
     return SearchResponse(
         results=[

@@ -1,0 +1,85 @@
+"""Reviewing the audit trail: a management team its authority's users and children, the national
+team everything. Looking at the audit trail is itself audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cpserver.audit import trail
+from cpserver.domain.errors import DomainError
+from cpserver.domain.oversight_scope import require_overseer
+from cpserver.store.models import AuditEvent, Child, User
+
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    username: str | None = None
+    child_id: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    reason: str | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    event: AuditEvent
+    child_cp_id: str | None
+    child_name: str | None
+
+
+def review(session: Session, actor: User, origin: trail.Origin, filters: Filters) -> tuple[list[Row], bool]:
+    """Audit rows matching `filters` (newest first, at most 500) and whether there were more."""
+    require_overseer(actor)
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise DomainError(
+            400, "invalid_request", "The start date must be before the end date.", field="date_from"
+        )
+    query = select(AuditEvent, Child.cp_id, Child.given_name, Child.family_name).outerjoin(
+        Child, Child.id == AuditEvent.child_id
+    )
+    if actor.role == "cmt":
+        # The authority's own users, and anything done to the authority's children.
+        query = query.where(
+            or_(
+                AuditEvent.local_authority_id == actor.local_authority_id,
+                Child.local_authority_id == actor.local_authority_id,
+            )
+        )
+    if filters.username:
+        query = query.where(AuditEvent.username == filters.username.strip().lower())
+    if filters.child_id:
+        query = query.where(Child.cp_id == filters.child_id.strip())
+    if filters.date_from:
+        start = dt.datetime.combine(filters.date_from, dt.time.min, tzinfo=dt.UTC)
+        query = query.where(AuditEvent.occurred_at >= start)
+    if filters.date_to:
+        end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+        query = query.where(AuditEvent.occurred_at < end)
+    if filters.reason:
+        query = query.where(AuditEvent.reason_code == filters.reason)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    found = session.execute(query.order_by(AuditEvent.seq.desc()).limit(PAGE + 1)).all()
+    trail.record(
+        session,
+        action="audit_reviewed",
+        outcome="shown",
+        origin=origin,
+        user=actor,
+        detail={
+            "filters": {k: str(v) for k, v in filters.__dict__.items() if v is not None},
+            "rows": len(found[:PAGE]),
+        },
+    )
+    rows = [
+        Row(event=event, child_cp_id=cp_id, child_name=f"{given} {family}" if cp_id else None)
+        for event, cp_id, given, family in found[:PAGE]
+    ]
+    return rows, len(found) > PAGE

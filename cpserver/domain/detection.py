@@ -1,0 +1,361 @@
+"""Rule 7: unusual activity is noticed on every access, in the same transaction as its audit row.
+
+Each alert names the rule, the user, the evidence (audit sequence numbers, counts; never a child's
+details) and a severity. High-severity alerts suspend the account at once and say so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from cpserver.config import Settings
+from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
+from cpserver.domain.sessions import end_sessions_of
+from cpserver.store.models import Alert, AuditEvent, Child, Involvement, User
+from cpserver.store.models import Session as LoginSession
+
+DEDUPE = dt.timedelta(hours=24)
+
+
+def raise_alert(
+    session: Session,
+    settings: Settings,
+    user: User,
+    *,
+    rule: str,
+    severity: str,
+    summary: str,
+    evidence: Mapping[str, object],
+    now: dt.datetime,
+    always: bool = False,
+) -> Alert | None:
+    """Record an alert (once a day per user and rule, unless `always`); high severity suspends."""
+    if not always:
+        recent = session.scalar(
+            select(Alert.id).where(
+                Alert.user_id == user.id,
+                Alert.rule == rule,
+                Alert.status == "open",
+                Alert.raised_at > now - DEDUPE,
+            )
+        )
+        if recent is not None:
+            return None
+    suspend = severity == "high" and settings.auto_suspend_high and not user.suspended
+    alert = Alert(
+        raised_at=now,
+        rule=rule,
+        severity=severity,
+        user_id=user.id,
+        local_authority_id=user.local_authority_id,
+        summary=summary + (" The account was suspended automatically." if suspend else ""),
+        evidence=dict(evidence),
+        status="open",
+        auto_suspended=suspend,
+    )
+    session.add(alert)
+    if suspend:
+        user.suspended = True
+        user.suspended_reason = f"Suspended automatically: {rule} alert"
+        end_sessions_of(session, user.id, "suspended", now)
+    session.flush()
+    return alert
+
+
+def _count(session: Session, user: User, since: dt.datetime, *conditions: ColumnElement[bool]) -> int:
+    query = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.user_id == user.id, AuditEvent.occurred_at >= since, *conditions)
+    )
+    return session.scalar(query) or 0
+
+
+def _views(session: Session, user: User, since: dt.datetime) -> int:
+    return _count(session, user, since, AuditEvent.action == "view", AuditEvent.outcome == "disclosed")
+
+
+def out_of_hours(settings: Settings, now: dt.datetime) -> bool:
+    local = now.astimezone(ZoneInfo(settings.working_timezone))
+    days = {int(day) for day in settings.working_days.split(",") if day.strip()}
+    return (
+        local.weekday() not in days
+        or not settings.working_hours_start <= local.hour < settings.working_hours_end
+    )
+
+
+def after_search(
+    session: Session, settings: Settings, user: User, event: AuditEvent, family: str | None, now: dt.datetime
+) -> None:
+    """Family-name searches and browsing (many near-identical searches in a short time)."""
+    if family and user.family_name and normalise_name(family) == normalise_name(user.family_name):
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="family_name_search",
+            severity="medium",
+            summary="Searched for the user's own family name (possible family member).",
+            evidence={"audit_seq": [event.seq]},
+            now=now,
+        )
+    if family:
+        window = now - dt.timedelta(minutes=settings.browsing_window_minutes)
+        recent = session.execute(
+            select(AuditEvent.seq, AuditEvent.detail).where(
+                AuditEvent.user_id == user.id, AuditEvent.action == "search", AuditEvent.occurred_at >= window
+            )
+        ).all()
+        key = phonetic_key(family)
+        similar = [
+            seq
+            for seq, detail in recent
+            if phonetic_key(str(detail.get("criteria", {}).get("family", ""))) == key
+        ]
+        if len(similar) >= settings.browsing_search_limit:
+            raise_alert(
+                session,
+                settings,
+                user,
+                rule="browsing",
+                severity="medium",
+                summary=f"{len(similar)} near-identical searches in "
+                f"{settings.browsing_window_minutes} minutes.",
+                evidence={"audit_seq": similar[-20:]},
+                now=now,
+            )
+    _out_of_hours(session, settings, user, event, now)
+
+
+def _out_of_hours(
+    session: Session, settings: Settings, user: User, event: AuditEvent, now: dt.datetime
+) -> None:
+    if out_of_hours(settings, now):
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="out_of_hours",
+            severity="low",
+            summary="Used ContactPoint outside working hours.",
+            evidence={"audit_seq": [event.seq]},
+            now=now,
+        )
+
+
+def after_view(
+    session: Session,
+    settings: Settings,
+    user: User,
+    child: Child,
+    event: AuditEvent,
+    now: dt.datetime,
+    *,
+    override: bool = False,
+) -> None:
+    """Family members, volume, out of hours, repeated "other", outside the authority, overrides."""
+    seq: dict[str, object] = {"audit_seq": [event.seq], "child": child.cp_id}
+    if override:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="shield_override",
+            severity="high",
+            summary="Overrode a shielded record to see its details; an investigation must follow.",
+            evidence=seq,
+            now=now,
+            always=True,
+        )
+    same_name = bool(user.family_name) and child.family_norm == normalise_name(user.family_name)
+    home = normalise_postcode(user.home_postcode or "")
+    same_home = bool(home) and child.postcode_norm == home
+    if same_name and same_home:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="family_member",
+            severity="high",
+            summary="Opened the record of a child with the user's family name at the user's own postcode.",
+            evidence=seq,
+            now=now,
+            always=True,
+        )
+    elif same_name or same_home:
+        what = "family name" if same_name else "home postcode"
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="family_member",
+            severity="medium",
+            summary=f"Opened the record of a child sharing the user's {what}.",
+            evidence=seq,
+            now=now,
+        )
+    _volume(session, settings, user, now)
+    _out_of_hours(session, settings, user, event, now)
+    if event.reason_code == "other":
+        others = _count(
+            session,
+            user,
+            now - dt.timedelta(days=1),
+            AuditEvent.action == "view",
+            AuditEvent.reason_code == "other",
+        )
+        if others >= settings.other_reason_limit_per_day:
+            raise_alert(
+                session,
+                settings,
+                user,
+                rule="repeated_other",
+                severity="low",
+                summary=f'Gave the reason "Other" {others} times in a day.',
+                evidence=seq,
+                now=now,
+            )
+    if event.detail.get("outside_authority"):
+        outside = _count(
+            session,
+            user,
+            now - dt.timedelta(days=1),
+            AuditEvent.action == "view",
+            AuditEvent.detail["outside_authority"].as_boolean().is_(True),
+        )
+        if outside >= settings.outside_authority_limit_per_day:
+            raise_alert(
+                session,
+                settings,
+                user,
+                rule="outside_authority",
+                severity="medium",
+                summary=f"Opened {outside} records outside the user's authority "
+                "with no involvement in a day.",
+                evidence=seq,
+                now=now,
+            )
+
+
+def outside_authority(session: Session, user: User, child: Child) -> bool:
+    """A practitioner opening a child of another authority with whom they have no involvement."""
+    if user.role != "practitioner" or child.local_authority_id == user.local_authority_id:
+        return False
+    involved = session.scalar(
+        select(Involvement.id).where(
+            Involvement.child_id == child.id, Involvement.practitioner_user_id == user.id
+        )
+    )
+    return involved is None
+
+
+def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) -> None:
+    """Opens in the last hour or day far above the user's own baseline and the authority's norm."""
+    for span, minimum, label in (
+        (dt.timedelta(hours=1), settings.volume_hour_minimum, "hour"),
+        (dt.timedelta(days=1), settings.volume_day_minimum, "day"),
+    ):
+        count = _views(session, user, now - span)
+        if count < minimum:  # the cheap check first: most views stop here
+            continue
+        month_ago = now - dt.timedelta(days=30)
+        periods = dt.timedelta(days=29) / span
+        own = _count(
+            session, user, month_ago, AuditEvent.occurred_at < now - span, AuditEvent.action == "view"
+        )
+        authority_views = (
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(
+                    AuditEvent.local_authority_id == user.local_authority_id,
+                    AuditEvent.action == "view",
+                    AuditEvent.occurred_at >= month_ago,
+                    AuditEvent.occurred_at < now - span,
+                )
+            )
+            or 0
+        )
+        users = (
+            session.scalar(
+                select(func.count())
+                .select_from(User)
+                .where(User.local_authority_id == user.local_authority_id)
+            )
+            or 1
+        )
+        limit = max(
+            minimum,
+            settings.volume_baseline_factor * own / periods,
+            settings.volume_baseline_factor * authority_views / users / periods,
+        )
+        if count > limit:
+            raise_alert(
+                session,
+                settings,
+                user,
+                rule="volume",
+                severity="medium",
+                summary=f"Opened {count} records in the last {label}, far above the usual.",
+                evidence={"views": count, "threshold": round(limit, 1), "period": label},
+                now=now,
+            )
+
+
+def after_login(
+    session: Session, settings: Settings, user: User, login: LoginSession, now: dt.datetime
+) -> None:
+    """Shared access details: one account on two workstations, or a workstation passed between users."""
+    active_since = now - dt.timedelta(minutes=settings.session_idle_minutes)
+    elsewhere = session.scalar(
+        select(LoginSession.id).where(
+            LoginSession.user_id == user.id,
+            LoginSession.id != login.id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.last_seen_at >= active_since,
+            LoginSession.workstation != login.workstation,
+        )
+    )
+    if elsewhere is not None:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="two_workstations",
+            severity="medium",
+            summary="The account is active on two workstations at once (shared access details?).",
+            evidence={"sessions": [elsewhere, login.id]},
+            now=now,
+        )
+    recent = now - dt.timedelta(minutes=settings.shared_workstation_minutes)
+    other_user = session.scalar(
+        select(LoginSession.user_id).where(
+            LoginSession.workstation == login.workstation,
+            LoginSession.user_id != user.id,
+            LoginSession.created_at >= recent,
+        )
+    )
+    first_time_here = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginSession)
+            .where(LoginSession.user_id == user.id, LoginSession.workstation == login.workstation)
+        )
+        or 0
+    ) <= 1
+    if other_user is not None and first_time_here:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="shared_workstation",
+            severity="medium",
+            summary="Signed in from a new workstation minutes after another user signed in on it.",
+            evidence={"workstation": login.workstation[:100], "sessions": [login.id]},
+            now=now,
+        )

@@ -1,0 +1,47 @@
+"""Who oversees whom: a management team its own authority, the national team every authority (read)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from cpserver.domain.errors import DomainError, role_not_permitted
+from cpserver.store.models import User
+
+
+def require_overseer(user: User) -> None:
+    """Management teams and the national team only."""
+    if user.role not in ("cmt", "national"):
+        raise role_not_permitted()
+
+
+def require_cmt(user: User) -> int:
+    """A management team member; returns their authority's id."""
+    if user.role != "cmt" or user.local_authority_id is None:
+        raise role_not_permitted()
+    return user.local_authority_id
+
+
+def require_national(user: User) -> None:
+    if user.role != "national":
+        raise role_not_permitted()
+
+
+def authority_filter(
+    user: User, column: InstrumentedAttribute[int | None] | InstrumentedAttribute[int]
+) -> ColumnElement[bool]:
+    """SQL condition limiting rows to what `user` oversees (everything for the national team)."""
+    require_overseer(user)
+    if user.role == "national":
+        return true()
+    return column == user.local_authority_id
+
+
+def require_own_authority(user: User, local_authority_id: int | None, what: str = "record") -> None:
+    """A management team acts only within its own authority."""
+    if user.role != "cmt" or local_authority_id != user.local_authority_id:
+        raise DomainError(
+            403,
+            "outside_your_authority",
+            f"This {what} belongs to another local authority's management team.",
+        )
