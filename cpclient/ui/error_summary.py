@@ -73,6 +73,11 @@ class ErrorSummary(QFrame):
                 item = label
             self._layout.addWidget(item)
             self._items.append(item)
+        previous: QWidget = self
+        for link in self.links:
+            # Tab goes from the summary through its links, then on to the form.
+            QWidget.setTabOrder(previous, link)
+            previous = link
         self.setAccessibleDescription(" ".join(problem.message for problem in problems))
         self.show()
         if take_focus:

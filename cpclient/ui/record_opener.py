@@ -74,7 +74,8 @@ class RecordOpener(QObject):
             self._mode,
             self._window,
         )
-        mark_record_data(dialog)
+        # The child's name in the question is record data (the explanation field stays editable).
+        mark_record_data(dialog.heading)
         self.dialog = dialog
         dialog.finished.connect(partial(self._reason_given, dialog, result.id))
         dialog.open()
@@ -83,6 +84,7 @@ class RecordOpener(QObject):
         self.dialog = None
         reason = dialog.stated_reason() if result == ReasonDialog.DialogCode.Accepted else None
         dialog.deleteLater()
+        self._window.activateWindow()
         if reason is not None:
             self._task = self._calls.start(self._open(child_id, reason))
 

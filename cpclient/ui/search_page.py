@@ -13,6 +13,7 @@ import itertools
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from cpclient.api.client import ContactPointClient
 from cpclient.api.errors import ApiError, RequestRejected
 from cpclient.api.models import Gender, SearchCriteria, SearchResult, SearchResults
+from cpclient.security.lockdown import mark_record_data
 from cpclient.security.redaction import register_sensitive
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.date_entry import FORMAT_HINT, DateNotUnderstood, parse_date
@@ -69,6 +71,7 @@ class SearchPage(QWidget):
         self._api = api
         self._calls = calls
         self._task: asyncio.Task[None] | None = None
+        self._quiet_cancel = False
         self.max_results = 50
 
         self.heading = Heading("Find a child", 1, self)
@@ -107,7 +110,7 @@ class SearchPage(QWidget):
         grid.addWidget(between, 3, 0)
         grid.addLayout(range_row, 3, 1)
         grid.addWidget(QLabel(FORMAT_HINT, self), 3, 2)
-        self._add_row(grid, 4, "Gende&r", self.gender)
+        self._add_row(grid, 4, "Ge&nder", self.gender)
         self._add_row(grid, 5, "&Postcode", self.postcode)
         grid.addWidget(self.exact, 6, 1)
         grid.setColumnStretch(1, 1)
@@ -116,11 +119,16 @@ class SearchPage(QWidget):
         self.search_button.setAccessibleName("Search")
         self.search_button.setDefault(True)
         self.search_button.clicked.connect(self.submit)
-        self.cancel_button = QPushButton("Cance&l search", self)
+        self.cancel_button = QPushButton("&Cancel search", self)
         self.cancel_button.setAccessibleName("Cancel search")
+        self.cancel_button.setToolTip("Stop waiting for this search (Escape)")
         self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.clear_button = QPushButton("Clear &form", self)
+        self.cancel_button.clicked.connect(self.cancel_by_person)
+        # Escape cancels a running search (and is left alone at other times).
+        self._escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel_by_person)
+        self._escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._escape.setEnabled(False)
+        self.clear_button = QPushButton("Clea&r form", self)
         self.clear_button.setAccessibleName("Clear form")
         self.clear_button.clicked.connect(self.clear)
         buttons = QHBoxLayout()
@@ -143,6 +151,7 @@ class SearchPage(QWidget):
         self.model = SearchResultsModel(self)
         self.table = ResultsTable(self)
         self.table.setModel(self.model)
+        mark_record_data(self.table)
         self.table.open_requested.connect(self._open_row)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_open_button())
         self.open_button = QPushButton("&Open record…", self)
@@ -232,7 +241,12 @@ class SearchPage(QWidget):
             self.summary.show_problems(problems)
             return
         assert criteria is not None
-        self._task = self._calls.start(self._search(criteria))
+        self._set_searching(True)
+        self.summary.clear()
+        self.status.setText("Searching…")
+        task = self._calls.start(self._search(criteria))
+        task.add_done_callback(self._search_done)
+        self._task = task
 
     def criteria(self) -> tuple[SearchCriteria | None, list[Problem]]:
         """The criteria in the form, or the problems that stop it being sent."""
@@ -272,14 +286,8 @@ class SearchPage(QWidget):
         )
 
     async def _search(self, criteria: SearchCriteria) -> None:
-        self._set_searching(True)
-        self.summary.clear()
-        self.status.setText("Searching…")
         try:
             found: SearchResults = await self._calls.run(partial(self._api.search, criteria))
-        except asyncio.CancelledError:
-            self.status.setText("Search cancelled. Nothing was changed.")
-            raise
         except RequestRejected as error:
             self.status.clear()
             self.summary.show_problems([Problem(error.message, self._field_for(error.field))])
@@ -288,8 +296,15 @@ class SearchPage(QWidget):
             self.summary.show_problems([Problem(error.message)])
         else:
             self._show(found)
-        finally:
-            self._set_searching(False)
+
+    def _search_done(self, task: asyncio.Task[None]) -> None:
+        # Runs however the search ended, even when it was cancelled before it started.
+        if task is not self._task:
+            return
+        self._set_searching(False)
+        if task.cancelled() and not self._quiet_cancel:
+            self.status.setText("Search cancelled. Nothing was changed.")
+        self._quiet_cancel = False
 
     def _field_for(self, name: str | None) -> QWidget | None:
         return self._fields.get(name or "")
@@ -319,17 +334,25 @@ class SearchPage(QWidget):
             self.table.setFocus(Qt.FocusReason.OtherFocusReason)
         self._update_open_button()
 
-    def cancel(self) -> None:
-        """Cancel the running search; the form is usable again at once."""
+    def cancel(self, *, quiet: bool = False) -> None:
+        """Cancel the running search; the form is usable again at once (`quiet`: say nothing)."""
         if self._task is not None and not self._task.done():
+            self._quiet_cancel = quiet
             self._task.cancel()
+            self._set_searching(False)
+            if not quiet:
+                self.status.setText("Search cancelled. Nothing was changed.")
+
+    def cancel_by_person(self) -> None:
+        """Cancel, as asked by the person (Cancel button or Escape)."""
+        self.cancel()
 
     def _set_searching(self, searching: bool) -> None:
+        had_focus = self.cancel_button.hasFocus()
         self.search_button.setEnabled(not searching)
         self.cancel_button.setEnabled(searching)
-        if searching:
-            self.cancel_button.setFocus(Qt.FocusReason.OtherFocusReason)
-        elif self.cancel_button.hasFocus():
+        self._escape.setEnabled(searching)
+        if had_focus and not searching:
             self.search_button.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # --- results ---------------------------------------------------------------------------------
@@ -348,7 +371,7 @@ class SearchPage(QWidget):
 
     def clear(self) -> None:
         """Cancel any search and forget the form and the results (logout, lock)."""
-        self.cancel()
+        self.cancel(quiet=True)
         for field in (
             self.family,
             self.given,
