@@ -38,8 +38,10 @@ def authority_filter(
 
 
 def require_own_authority(user: User, local_authority_id: int | None, what: str = "record") -> None:
-    """A management team acts only within its own authority."""
-    if user.role != "cmt" or local_authority_id != user.local_authority_id:
+    """A management team acts only within its own authority; other roles do not act at all."""
+    if user.role != "cmt":
+        raise role_not_permitted()
+    if local_authority_id != user.local_authority_id:
         raise DomainError(
             403,
             "outside_your_authority",

@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session
 
 from cpserver.api.app import API_PREFIX
 from cpserver.domain.sessions import token_hash
-from cpserver.store.models import Involvement, User
+from cpserver.store.models import (
+    Alert,
+    Incident,
+    Involvement,
+    LockdownAction,
+    Organisation,
+    SystemSetting,
+    User,
+)
 from cpserver.store.models import Session as LoginSession
 from tests.server import world
 from tests.server.conftest import login_body
@@ -35,6 +43,9 @@ PUBLIC = "public"
 ROLES = ("practitioner", "cmt", "national")
 ALL_ROLES = frozenset(ROLES)
 UNAUTHENTICATED_CODES = {"not_authenticated", "session_expired"}
+OVERSEERS = frozenset({"cmt", "national"})
+CMT_ONLY = frozenset({"cmt"})
+NATIONAL_ONLY = frozenset({"national"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,33 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         denied_code="not_your_involvement",
         note="only practitioners own involvements: anyone else is refused by the ownership rule",
     ),
+    # Oversight: the management team acts in its authority; the national team reads every one.
+    ("GET", "/api/v1/users"): Rule(OVERSEERS),
+    ("GET", "/api/v1/users/expiring-checks"): Rule(OVERSEERS),
+    ("POST", "/api/v1/users"): Rule(CMT_ONLY),
+    ("PUT", "/api/v1/users/{user_id}/accreditation"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/users/{user_id}/suspension"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/users/{user_id}/reinstatement"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/audit-queries"): Rule(OVERSEERS),
+    ("GET", "/api/v1/alerts"): Rule(OVERSEERS),
+    ("POST", "/api/v1/alerts/{alert_id}/dismissal"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/alerts/{alert_id}/incident"): Rule(CMT_ONLY),
+    ("GET", "/api/v1/incidents"): Rule(OVERSEERS),
+    ("POST", "/api/v1/incidents"): Rule(CMT_ONLY),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/incidents/{incident_id}/notes"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/children/{child_id}/shield"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/children/{child_id}/unshield"): Rule(CMT_ONLY),
+    ("GET", "/api/v1/shield-reviews"): Rule(OVERSEERS),
+    ("GET", "/api/v1/reports/children-missing-education"): Rule(OVERSEERS),
+    ("GET", "/api/v1/reports/yearly-figures"): Rule(NATIONAL_ONLY),
+    ("GET", "/api/v1/organisations"): Rule(NATIONAL_ONLY),
+    ("POST", "/api/v1/organisations/{organisation_id}/accreditation"): Rule(NATIONAL_ONLY),
+    ("POST", "/api/v1/organisations/{organisation_id}/withdrawal"): Rule(NATIONAL_ONLY),
+    ("GET", "/api/v1/lockdown"): Rule(NATIONAL_ONLY),
+    ("POST", "/api/v1/lockdown"): Rule(NATIONAL_ONLY),
+    ("POST", "/api/v1/lockdown/restore-requests"): Rule(NATIONAL_ONLY),
+    ("POST", "/api/v1/lockdown/restore-requests/{request_id}/confirmation"): Rule(NATIONAL_ONLY),
 }
 
 
@@ -76,6 +114,8 @@ class Request:
     expect: int = 200
     # A token to use instead of the caller's (logging out must not end the caller's session).
     token: str | None = None
+    # Undo what an allowed call changed that would spoil later samples (e.g. a lockdown).
+    after: Callable[[], None] | None = None
 
 
 @dataclass
@@ -86,6 +126,7 @@ class World:
     db: Session
     tokens: dict[str, str] = field(default_factory=dict)
     owned_involvement: int | None = None
+    added_users: int = 0
     services: itertools.cycle[str] = field(
         default_factory=lambda: itertools.cycle(["family_support", "education_welfare", "speech_language"])
     )
@@ -168,6 +209,186 @@ SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
 }
 
 
+# --- oversight samples: each arranges what it needs through the database ------------------------
+
+REASON = {"reason": "Recorded for the authorisation matrix test."}
+
+
+def _user_id(w: World, username: str) -> int:
+    w.db.rollback()
+    user_id: int = w.db.scalar(sa.select(User.id).where(User.username == username))
+    return user_id
+
+
+def _new_alert(w: World) -> int:
+    subject = w.db.scalar(sa.select(User).where(User.username == world.NO_PROCEDURES))
+    alert = Alert(
+        rule="browsing",
+        severity="medium",
+        user_id=subject.id,
+        local_authority_id=subject.local_authority_id,
+        summary="test",
+        evidence={},
+    )
+    w.db.add(alert)
+    w.db.commit()
+    return alert.id
+
+
+def _new_incident(w: World) -> int:
+    subject = w.db.scalar(sa.select(User).where(User.username == world.NO_PROCEDURES))
+    incident = Incident(
+        opened_by_id=_user_id(w, world.CMT),
+        user_id=subject.id,
+        local_authority_id=subject.local_authority_id,
+        summary="test incident",
+    )
+    w.db.add(incident)
+    w.db.commit()
+    return incident.id
+
+
+def _lock_in_db(w: World, requested_by: str | None = None) -> int | None:
+    """A lockdown (and perhaps a restore request) as if the national team had made them."""
+    locker = _user_id(w, world.NATIONAL_2)
+    requester = _user_id(w, requested_by) if requested_by is not None else None
+    w.db.merge(SystemSetting(key="lockdown", value="on"))
+    w.db.add(LockdownAction(action="locked", user_id=locker, reason="test"))
+    w.db.flush()
+    request = None
+    if requester is not None:
+        request = LockdownAction(action="restore_requested", user_id=requester, reason="test")
+        w.db.add(request)
+    w.db.commit()
+    return request.id if request is not None else None
+
+
+def _unlock_in_db(w: World) -> None:
+    w.db.merge(SystemSetting(key="lockdown", value="off"))
+    w.db.commit()
+    w.tokens.clear()  # the lockdown ended the other roles' sessions: they log in again
+
+
+def _organisation_id(w: World, name: str) -> int:
+    organisation_id: int = w.db.scalar(sa.select(Organisation.id).where(Organisation.name == name))
+    return organisation_id
+
+
+def _add_user_sample(w: World, _caller: str) -> Request:
+    w.added_users += 1
+    body = {
+        "username": f"new.user{w.added_users}",
+        "given_name": "New",
+        "family_name": "Starter",
+        "role": "practitioner",
+        "job_title": "Youth worker",
+        "telephone": "01632 960999",
+        "email": "new@staff.example",
+        "organisation_id": _organisation_id(w, "Northmere Children's Services"),
+        "manager_name": "A Manager",
+        "manager_email": "manager@staff.example",
+    }
+    return Request(f"{API_PREFIX}/users", json=body, expect=201)
+
+
+def _accreditation_sample(w: World, _caller: str) -> Request:
+    body = {
+        "crb_checked_on": world.TODAY.isoformat(),
+        "training_completed": True,
+        "procedures_received": True,
+        "agreement_signed": True,
+    }
+    return Request(f"{API_PREFIX}/users/{_user_id(w, world.NO_AGREEMENT)}/accreditation", json=body)
+
+
+def _lockdown_sample(w: World, caller: str) -> Request:
+    after = (lambda: _unlock_in_db(w)) if caller == "national" else None
+    return Request(f"{API_PREFIX}/lockdown", json=REASON, expect=201, after=after)
+
+
+def _restore_request_sample(w: World, caller: str) -> Request:
+    if caller != "national":
+        return Request(f"{API_PREFIX}/lockdown/restore-requests", json=REASON, expect=201)
+    _lock_in_db(w)
+    return Request(
+        f"{API_PREFIX}/lockdown/restore-requests", json=REASON, expect=201, after=lambda: _unlock_in_db(w)
+    )
+
+
+def _restore_confirmation_sample(w: World, caller: str) -> Request:
+    request_id = _lock_in_db(w, requested_by=world.NATIONAL_2) if caller == "national" else 1
+    return Request(
+        f"{API_PREFIX}/lockdown/restore-requests/{request_id}/confirmation",
+        json=REASON,
+        after=(lambda: _unlock_in_db(w)) if caller == "national" else None,
+    )
+
+
+OVERSIGHT_SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
+    ("GET", "/api/v1/users"): lambda _w, _c: Request(f"{API_PREFIX}/users"),
+    ("GET", "/api/v1/users/expiring-checks"): lambda _w, _c: Request(f"{API_PREFIX}/users/expiring-checks"),
+    ("POST", "/api/v1/users"): _add_user_sample,
+    ("PUT", "/api/v1/users/{user_id}/accreditation"): _accreditation_sample,
+    ("POST", "/api/v1/users/{user_id}/suspension"): lambda w, _c: Request(
+        f"{API_PREFIX}/users/{_user_id(w, world.UNTRAINED)}/suspension", json=REASON
+    ),
+    ("POST", "/api/v1/users/{user_id}/reinstatement"): lambda w, _c: Request(
+        f"{API_PREFIX}/users/{_user_id(w, world.SUSPENDED)}/reinstatement", json=REASON
+    ),
+    ("POST", "/api/v1/audit-queries"): lambda _w, _c: Request(f"{API_PREFIX}/audit-queries", json={}),
+    ("GET", "/api/v1/alerts"): lambda _w, _c: Request(f"{API_PREFIX}/alerts"),
+    ("POST", "/api/v1/alerts/{alert_id}/dismissal"): lambda w, _c: Request(
+        f"{API_PREFIX}/alerts/{_new_alert(w)}/dismissal", json={"justification": "Checked with the manager."}
+    ),
+    ("POST", "/api/v1/alerts/{alert_id}/incident"): lambda w, _c: Request(
+        f"{API_PREFIX}/alerts/{_new_alert(w)}/incident", json={"summary": "Opened from an alert."}, expect=201
+    ),
+    ("GET", "/api/v1/incidents"): lambda _w, _c: Request(f"{API_PREFIX}/incidents"),
+    ("POST", "/api/v1/incidents"): lambda w, _c: Request(
+        f"{API_PREFIX}/incidents",
+        expect=201,
+        json={"user_id": _user_id(w, world.NO_PROCEDURES), "summary": "Reported by a colleague."},
+    ),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): lambda w, _c: Request(
+        f"{API_PREFIX}/incidents/{_new_incident(w)}", json={"status": "investigating"}
+    ),
+    ("POST", "/api/v1/incidents/{incident_id}/notes"): lambda w, _c: Request(
+        f"{API_PREFIX}/incidents/{_new_incident(w)}/notes",
+        json={"text": "Interviewed the user today."},
+        expect=201,
+    ),
+    ("POST", "/api/v1/children/{child_id}/shield"): lambda _w, _c: Request(
+        f"{API_PREFIX}/children/{world.NO_SCHOOL}/shield",
+        json={
+            "ground": "significant_harm",
+            "review_date": (world.TODAY + dt.timedelta(days=90)).isoformat(),
+            "reason": "Police advice received today.",
+        },
+    ),
+    ("POST", "/api/v1/children/{child_id}/unshield"): lambda _w, _c: Request(
+        f"{API_PREFIX}/children/{world.SHIELDED}/unshield", json=REASON
+    ),
+    ("GET", "/api/v1/shield-reviews"): lambda _w, _c: Request(f"{API_PREFIX}/shield-reviews"),
+    ("GET", "/api/v1/reports/children-missing-education"): lambda _w, _c: Request(
+        f"{API_PREFIX}/reports/children-missing-education"
+    ),
+    ("GET", "/api/v1/reports/yearly-figures"): lambda _w, _c: Request(f"{API_PREFIX}/reports/yearly-figures"),
+    ("GET", "/api/v1/organisations"): lambda _w, _c: Request(f"{API_PREFIX}/organisations"),
+    ("POST", "/api/v1/organisations/{organisation_id}/accreditation"): lambda w, _c: Request(
+        f"{API_PREFIX}/organisations/{_organisation_id(w, 'Unaccredited Test Org')}/accreditation",
+        json=REASON,
+    ),
+    ("POST", "/api/v1/organisations/{organisation_id}/withdrawal"): lambda w, _c: Request(
+        f"{API_PREFIX}/organisations/{_organisation_id(w, 'Southwold Vale Health')}/withdrawal", json=REASON
+    ),
+    ("GET", "/api/v1/lockdown"): lambda _w, _c: Request(f"{API_PREFIX}/lockdown"),
+    ("POST", "/api/v1/lockdown"): _lockdown_sample,
+    ("POST", "/api/v1/lockdown/restore-requests"): _restore_request_sample,
+    ("POST", "/api/v1/lockdown/restore-requests/{request_id}/confirmation"): _restore_confirmation_sample,
+}
+SAMPLES.update(OVERSIGHT_SAMPLES)
+
+
 def flat_routes(app: Any) -> list[Any]:
     """The app's routes with included routers flattened (FastAPI ≥ 0.165 includes them lazily)."""
     iterate = getattr(fastapi.routing, "iter_route_contexts", None)
@@ -195,6 +416,8 @@ def call(w: World, key: tuple[str, str], caller: str, token: str | None) -> tupl
     sample = SAMPLES[key](w, caller)
     headers = bearer(sample.token if sample.token is not None else token)
     response = w.client.request(method, sample.path, json=sample.json, headers=headers)
+    if sample.after is not None:
+        sample.after()
     return sample, response
 
 

@@ -63,6 +63,7 @@ PRACTITIONER_SOUTH = "p.south"  # practitioner in Southwold Vale
 CMT = "cmt.north"  # management team, Northmere
 CMT_SOUTH = "cmt.south"  # management team, Southwold Vale
 NATIONAL = "national.one"
+NATIONAL_2 = "national.two"
 SUSPENDED = "p.suspended"
 CRB_EXPIRED = "p.crbexpired"
 CRB_MISSING = "p.crbmissing"
@@ -163,6 +164,7 @@ def build_world(session: Session) -> None:
     user(CMT, "cmt", org_north, north, "Manager")
     user(CMT_SOUTH, "cmt", org_south, south, "Southmanager")
     user(NATIONAL, "national", org_national, None, "National")
+    user(NATIONAL_2, "national", org_national, None, "Nationaltwo")
     user(SUSPENDED, "practitioner", org_north, north, "Suspended", suspended=True, suspended_reason="test")
     user(CRB_EXPIRED, "practitioner", org_north, north, "Expired", crb_checked_on=_years_ago(3, 1))
     user(CRB_MISSING, "practitioner", org_north, north, "Missing", crb_checked_on=None)

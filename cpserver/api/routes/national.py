@@ -1,0 +1,139 @@
+"""The national team's calls: organisation accreditation, lockdown and its two-person restore,
+and the yearly figures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from cpserver.api.deps import CurrentActor, SessionDep
+from cpserver.api.oversight_schemas import LockdownPublic, OrganisationPublic, ReasonBody, YearFigures
+from cpserver.api.schemas import ErrorPublic
+from cpserver.audit import trail
+from cpserver.domain import lockdown, reports
+from cpserver.domain.errors import DomainError
+from cpserver.domain.oversight_scope import require_national, require_overseer
+from cpserver.store.models import Organisation, User
+
+router = APIRouter(tags=["national"])
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 422)
+}
+Id = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def organisations(db: SessionDep) -> list[OrganisationPublic]:
+    counts = dict(
+        db.execute(select(User.organisation_id, func.count()).group_by(User.organisation_id)).tuples().all()
+    )
+    rows = db.scalars(
+        select(Organisation).options(joinedload(Organisation.local_authority)).order_by(Organisation.name)
+    )
+    return [
+        OrganisationPublic(
+            id=o.id,
+            name=o.name,
+            local_authority=o.local_authority.name if o.local_authority else None,
+            accredited=o.accredited,
+            accredited_on=o.accredited_on,
+            users=counts.get(o.id, 0),
+        )
+        for o in rows
+    ]
+
+
+@router.get("/organisations", responses=ERRORS)
+def list_organisations(actor: CurrentActor, db: SessionDep) -> list[OrganisationPublic]:
+    require_national(actor.user)
+    return organisations(db)
+
+
+def _set_accreditation(
+    actor: CurrentActor, db: SessionDep, organisation_id: int, accredited: bool, reason: str
+) -> OrganisationPublic:
+    require_national(actor.user)
+    organisation = db.get(Organisation, organisation_id, with_for_update=True)
+    if organisation is None:
+        raise DomainError(404, "organisation_not_found", "There is no organisation with that number.")
+    organisation.accredited = accredited
+    organisation.accredited_on = actor.today if accredited else None
+    trail.record(
+        db,
+        action="organisation_accredited" if accredited else "organisation_withdrawn",
+        outcome="recorded",
+        origin=actor.origin,
+        user=actor.user,
+        detail={"organisation_id": organisation.id, "reason": reason},
+    )
+    db.commit()
+    return next(o for o in organisations(db) if o.id == organisation_id)
+
+
+@router.post("/organisations/{organisation_id}/accreditation", responses=ERRORS)
+def accredit(
+    organisation_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep
+) -> OrganisationPublic:
+    return _set_accreditation(actor, db, organisation_id, True, body.reason)
+
+
+@router.post("/organisations/{organisation_id}/withdrawal", responses=ERRORS)
+def withdraw(
+    organisation_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep
+) -> OrganisationPublic:
+    """Withdraw accreditation: the organisation's users are stopped at their next request."""
+    return _set_accreditation(actor, db, organisation_id, False, body.reason)
+
+
+def lockdown_state(db: SessionDep) -> LockdownPublic:
+    lock = lockdown.current_lock(db)
+    request = lockdown.pending_request(db)
+    names = {u.id: u.display_name for u in db.scalars(select(User).where(User.role == "national"))}
+    return LockdownPublic(
+        locked=lock is not None,
+        since=lock.at if lock else None,
+        reason=lock.reason if lock else None,
+        locked_by=names.get(lock.user_id) if lock else None,
+        restore_request_id=request.id if request else None,
+        restore_requested_by=names.get(request.user_id) if request else None,
+    )
+
+
+@router.get("/lockdown", responses=ERRORS)
+def get_lockdown(actor: CurrentActor, db: SessionDep) -> LockdownPublic:
+    require_national(actor.user)
+    return lockdown_state(db)
+
+
+@router.post("/lockdown", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def start_lockdown(body: ReasonBody, actor: CurrentActor, db: SessionDep) -> LockdownPublic:
+    """Stop access for every user but the national team; their sessions end at once."""
+    lockdown.lock(db, actor.user, actor.origin, body.reason, actor.now)
+    db.commit()
+    return lockdown_state(db)
+
+
+@router.post("/lockdown/restore-requests", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def request_restore(body: ReasonBody, actor: CurrentActor, db: SessionDep) -> LockdownPublic:
+    """The first of two national-team members asks to restore access."""
+    lockdown.request_restore(db, actor.user, actor.origin, body.reason, actor.now)
+    db.commit()
+    return lockdown_state(db)
+
+
+@router.post("/lockdown/restore-requests/{request_id}/confirmation", responses=ERRORS)
+def confirm_restore(request_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep) -> LockdownPublic:
+    """A second national-team member confirms: access is restored."""
+    lockdown.confirm_restore(db, actor.user, actor.origin, request_id, body.reason, actor.now)
+    db.commit()
+    return lockdown_state(db)
+
+
+@router.get("/reports/yearly-figures", responses=ERRORS)
+def yearly_figures(actor: CurrentActor, db: SessionDep) -> list[YearFigures]:
+    """Per year and authority: incidents, outcomes, alerts raised and dismissed."""
+    require_overseer(actor.user)
+    require_national(actor.user)
+    return [YearFigures(**figures.__dict__) for figures in reports.yearly_figures(db)]
