@@ -80,7 +80,8 @@ def log_in(
         now=now,
     )
     trail.record(session, action="login", outcome="success", origin=origin, user=user)
-    detection.after_login(session, settings, user, new.row, now)
+    if settings.detection_enabled:
+        detection.after_login(session, settings, user, new.row, now)
     return new, user
 
 

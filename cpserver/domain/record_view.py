@@ -137,7 +137,9 @@ def open_record(
             withheld=[] if full else SHIELDED_WITHHELD,
             detail=detail,
         )
-        detection.after_view(session, settings, viewer.user, child, event, now, override=override_shield)
+        # A shield override always raises its alert, whatever the benchmark switch says.
+        if settings.detection_enabled or override_shield:
+            detection.after_view(session, settings, viewer.user, child, event, now, override=override_shield)
         session.commit()
     except SQLAlchemyError:
         session.rollback()

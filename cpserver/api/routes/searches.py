@@ -35,7 +35,8 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
         user=actor.user,
         detail={"criteria": body.model_dump(mode="json", exclude_none=True), "count": len(outcome.results)},
     )
-    detection.after_search(db, settings, actor.user, event, body.family, actor.now)
+    if settings.detection_enabled:
+        detection.after_search(db, settings, actor.user, event, body.family, actor.now)
     db.commit()
     return SearchResponse(
         results=[
