@@ -75,6 +75,8 @@ class Sample:
 class Figures:
     operation: str
     path: str
+    # Misuse detection (rule 7) "on" or "off" on this path, or "-" where it never runs.
+    detection: str
     timings_ms: list[float]
 
     def percentile(self, p: int) -> float:
@@ -238,14 +240,15 @@ def timed(samples: list[Sample], run: Callable[[Sample], None], warmup: int) -> 
     return timings
 
 
-def measure_domain(engine: Engine, samples: list[Sample], warmup: int) -> list[Figures]:
-    settings = Settings(database_url=str(engine.url))
+def measure_domain(engine: Engine, samples: list[Sample], warmup: int, *, detection: bool) -> list[Figures]:
+    """The domain functions on a Session per operation, as a request would use them."""
+    settings = Settings(database_url=str(engine.url), detection_enabled=detection)
     factory = make_session_factory(engine)
     today = dt.date.today()
+    origin = Origin(workstation=WORKSTATION, client_address="127.0.0.1")
     with factory() as session:
-        user = session.scalars(select(models.User).where(models.User.username == BENCH_USER)).one()
-        session.expunge(user)
-    viewer = Viewer(user=user, origin=Origin(workstation=WORKSTATION, client_address="127.0.0.1"))
+        user_id = session.scalars(select(models.User.id).where(models.User.username == BENCH_USER)).one()
+    label = "on" if detection else "off"
 
     def search(exact: bool) -> Callable[[Sample], None]:
         def run(sample: Sample) -> None:
@@ -269,23 +272,28 @@ def measure_domain(engine: Engine, samples: list[Sample], warmup: int) -> list[F
 
     def view(sample: Sample) -> None:
         with factory() as session:
+            # The user is loaded in each request's session, as the API does.
+            user = session.get(models.User, user_id)
+            assert user is not None
             record = open_record(
                 session,
-                viewer,
+                Viewer(user=user, origin=origin),
                 sample.cp_id,
                 REASON,
                 None,
-                today=today,
-                age=settings.retention_age_years,
-                consent_age=settings.retention_consent_age_years,
+                settings=settings,
+                now=dt.datetime.now(dt.UTC),
             )
         assert record.id == sample.cp_id
 
-    return [
-        Figures("search exact", "domain", timed(samples, search(True), warmup)),
-        Figures("search phonetic", "domain", timed(samples, search(False), warmup)),
-        Figures("record view + audit", "domain", timed(samples, view, warmup)),
-    ]
+    figures = [Figures("record view + audit", "domain", label, timed(samples, view, warmup))]
+    if detection:
+        # The search query itself; detection runs in the route, so it is measured over HTTP.
+        figures[:0] = [
+            Figures("search exact", "domain", "-", timed(samples, search(True), warmup)),
+            Figures("search phonetic", "domain", "-", timed(samples, search(False), warmup)),
+        ]
+    return figures
 
 
 def free_port() -> int:
@@ -296,10 +304,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def http_server(url: str) -> Iterator[str]:
+def http_server(url: str, *, detection: bool) -> Iterator[str]:
     """A real uvicorn server on a free loopback port, in its own process; yields its base URL."""
     port = free_port()
-    environment = dict(os.environ, CPSERVER_DATABASE_URL=url, CPSERVER_TRAINING="false")
+    environment = dict(
+        os.environ,
+        CPSERVER_DATABASE_URL=url,
+        CPSERVER_TRAINING="false",
+        CPSERVER_DETECTION_ENABLED="true" if detection else "false",
+    )
     process = subprocess.Popen(
         [
             sys.executable,
@@ -340,7 +353,12 @@ def http_server(url: str) -> Iterator[str]:
             process.wait()
 
 
-def measure_http(base: str, password: str, secret: str, samples: list[Sample], warmup: int) -> list[Figures]:
+def measure_http(
+    engine: Engine, base: str, samples: list[Sample], warmup: int, *, detection: bool
+) -> list[Figures]:
+    """End to end: logged in over HTTP, the same operations through the real server."""
+    password, secret = ensure_bench_user(engine)  # fresh credentials: a one-time code works once
+    label = "on" if detection else "off"
     http = requests.Session()
     response = http.post(
         f"{base}/api/v1/sessions",
@@ -375,9 +393,9 @@ def measure_http(base: str, password: str, secret: str, samples: list[Sample], w
             raise RuntimeError(f"record view failed: {reply.status_code} {reply.text[:300]}")
 
     figures = [
-        Figures("search exact", "http", timed(samples, search(True), warmup)),
-        Figures("search phonetic", "http", timed(samples, search(False), warmup)),
-        Figures("record view + audit", "http", timed(samples, view, warmup)),
+        Figures("search exact", "http", label, timed(samples, search(True), warmup)),
+        Figures("search phonetic", "http", label, timed(samples, search(False), warmup)),
+        Figures("record view + audit", "http", label, timed(samples, view, warmup)),
     ]
     http.delete(f"{base}/api/v1/sessions/current", timeout=30)
     return figures
@@ -403,20 +421,27 @@ def database_size(engine: Engine) -> str:
 def report(title: str, figures: list[Figures]) -> None:
     print()
     print(title)
-    header = f"{'operation':<22}{'path':<8}{'n':>7}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'mean ms':>10}"
+    header = (
+        f"{'operation':<22}{'path':<8}{'detection':<11}{'n':>6}"
+        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'mean ms':>9}"
+    )
     print(header)
     print("-" * len(header))
-    for figure in figures:
+    order = ["search exact", "search phonetic", "record view + audit"]
+    for figure in sorted(figures, key=lambda f: (order.index(f.operation), f.path, f.detection)):
         print(
-            f"{figure.operation:<22}{figure.path:<8}{len(figure.timings_ms):>7}"
-            f"{figure.percentile(50):>10.2f}{figure.percentile(95):>10.2f}{figure.percentile(99):>10.2f}"
-            f"{statistics.fmean(figure.timings_ms):>10.2f}"
+            f"{figure.operation:<22}{figure.path:<8}{figure.detection:<11}{len(figure.timings_ms):>6}"
+            f"{figure.percentile(50):>9.2f}{figure.percentile(95):>9.2f}{figure.percentile(99):>9.2f}"
+            f"{statistics.fmean(figure.timings_ms):>9.2f}"
         )
     print(
         "domain: the server's domain functions on a Session, in process (search: the query only; "
         "view: audit row committed, then the record built)."
     )
-    print("http: end to end through uvicorn on loopback (search also writes its audit row).")
+    print(
+        "http: end to end through uvicorn on loopback (search also writes its audit row). "
+        "detection: misuse detection (rule 7) in the same transaction as the audit row."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -443,13 +468,16 @@ def main(argv: list[str] | None = None) -> int:
             if get_mode(session) != "live":
                 raise SystemExit("the database is not a seeded live database: run without --reuse")
             children = session.scalar(select(sa.func.count()).select_from(models.Child)) or 0
-        password, secret = ensure_bench_user(engine)
+        ensure_bench_user(engine)
         samples = draw_samples(engine, args.samples, random.Random(args.random_seed))
         print(f"Measuring {len(samples):,} samples of each operation ...", file=sys.stderr)
-        figures = measure_domain(engine, samples, args.warmup)
+        figures: list[Figures] = []
+        for detection in (True, False):
+            figures += measure_domain(engine, samples, args.warmup, detection=detection)
         if not args.no_http:
-            with http_server(url) as base:
-                figures += measure_http(base, password, secret, samples, args.warmup)
+            for detection in (True, False):
+                with http_server(url, detection=detection) as base:
+                    figures += measure_http(engine, base, samples, args.warmup, detection=detection)
         size = database_size(engine)
     finally:
         engine.dispose()
