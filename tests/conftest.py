@@ -12,12 +12,21 @@ from keyring.errors import PasswordDeleteError
 
 _GUI_FIXTURES = frozenset({"qtbot", "qapp"})
 
+# Qt messages that say nothing about our code: the offscreen platform plugin (used headless) warns
+# whenever a top-level window's size hints change, because it has no window manager to tell.
+_HEADLESS_QT_NOISE = ("This plugin does not support propagateSizeHints",)
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs a QApplication as ``gui``, so ``pytest -m "not gui"`` is fast."""
+    """Mark every test that needs a QApplication as ``gui``, so ``pytest -m "not gui"`` is fast.
+
+    GUI tests also ignore the offscreen plugin's noise (a test's own ``qt_log_ignore`` mark, if any,
+    takes precedence, so such a test should list these messages too).
+    """
     for item in items:
         if _GUI_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.gui)
+            item.add_marker(pytest.mark.qt_log_ignore(*_HEADLESS_QT_NOISE))
 
 
 class MemoryKeyring(KeyringBackend):

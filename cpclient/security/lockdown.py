@@ -171,6 +171,7 @@ class ApplicationLockdown(QObject):
     def __init__(self, app: QApplication) -> None:
         super().__init__(app)
         self._app = app
+        self._installed = True
         self._clearing = False
         self._clipboard = QGuiApplication.clipboard()
         app.installEventFilter(self)
@@ -183,6 +184,9 @@ class ApplicationLockdown(QObject):
 
     def uninstall(self) -> None:
         """Remove the filter, the clipboard watcher and the import guard (for tests)."""
+        if not self._installed:
+            return
+        self._installed = False
         self._app.removeEventFilter(self)
         self._clipboard.dataChanged.disconnect(self._clipboard_changed)
         self._clipboard.selectionChanged.disconnect(self._selection_changed)
