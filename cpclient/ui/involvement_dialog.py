@@ -125,6 +125,7 @@ class InvolvementDialog(QDialog):
         self.button_box.rejected.connect(self.reject)
         layout.addWidget(self.button_box)
         self._draft: InvolvementDraft | None = None
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
         self._update()
         self.service.setFocus(Qt.FocusReason.OtherFocusReason)
 

@@ -33,10 +33,10 @@ from cpclient.ui.login_guidance import guidance_for, wait_text
 SIGN_IN_HEADING = "Sign in to ContactPoint"
 LOCKED_HEADING = "This workstation is locked"
 SIGN_IN_INTRO = "Enter your username, your password and the one-time code your authenticator shows now."
+LOCKED_AFTER_IDLE = "ContactPoint locked because this computer was not used for a while. "
 LOCKED_INTRO = (
-    "ContactPoint locked because this computer was not used for a while. Record data has been "
-    "cleared from the screen and your session has ended. To continue, enter your password and a "
-    "new one-time code, or sign out."
+    "Record data has been cleared from the screen and your session has ended. To continue, enter "
+    "your password and a new one-time code, or sign out."
 )
 
 
@@ -179,12 +179,13 @@ class LoginPage(QWidget):
         self.notice.setAccessibleName(text)
         self.notice.setVisible(bool(text))
 
-    def lock_for(self, username: str) -> None:
-        """Become the unlock form for `username`."""
+    def lock_for(self, username: str, *, idle: bool = False) -> None:
+        """Become the unlock form for `username` (`idle`: say it locked because nobody used it)."""
         self._locked_user = username
         self.heading.set_heading(LOCKED_HEADING)
-        self.intro.setText(LOCKED_INTRO)
-        self.intro.setAccessibleName(LOCKED_INTRO)
+        intro = (LOCKED_AFTER_IDLE if idle else "") + LOCKED_INTRO
+        self.intro.setText(intro)
+        self.intro.setAccessibleName(intro)
         self.username.setText(username)
         self.username.setReadOnly(True)
         self.sign_in_button.setText("&Unlock")

@@ -152,7 +152,8 @@ class MainWindow(QMainWindow):
             scenario_scroll.setWidgetResizable(True)
             scenario_scroll.setWidget(scenarios)
             splitter.addWidget(scenario_scroll)
-            splitter.setStretchFactor(0, 3)
+            scenario_scroll.setMinimumWidth(scenarios.fontMetrics().averageCharWidth() * 45)
+            splitter.setStretchFactor(0, 2)
             splitter.setStretchFactor(1, 1)
             search_area = splitter
         self.work.addWidget(search_area)
@@ -172,7 +173,7 @@ class MainWindow(QMainWindow):
         calls.session_ended.connect(self.session_ended)
         self.login.signed_in.connect(self._signed_in)
         self.login.sign_out_requested.connect(self._sign_out_from_lock)
-        self.session_bar.lock_requested.connect(self.lock)
+        self.session_bar.lock_requested.connect(self.lock_now)
         self.session_bar.sign_out_requested.connect(self.sign_out)
         self.search.open_requested.connect(self.opener.request_open)
         self.opener.opening.connect(self._record_opening)
@@ -180,7 +181,7 @@ class MainWindow(QMainWindow):
         self.opener.failed.connect(self._record_failed)
         self.record_view.back_requested.connect(self.show_search)
         self.record_view.status.connect(self.show_status)
-        self.idle.idle.connect(self.lock)
+        self.idle.idle.connect(self.lock_when_idle)
         if lockdown is not None:
             lockdown.blocked.connect(self.show_status)
 
@@ -245,6 +246,8 @@ class MainWindow(QMainWindow):
         if self.meta is None:
             return
         self.login.unlock_mode_off()
+        if self.demo_accounts is not None:
+            self.demo_accounts.set_locked(False)
         self.session = session
         self.session_bar.set_user(session.user)
         self.session_bar.show()
@@ -293,16 +296,26 @@ class MainWindow(QMainWindow):
         except ApiError as error:
             log.info("the server was not told of the sign-out: %s", error)
 
-    def lock(self) -> None:
+    def lock(self, *, idle: bool = False) -> None:
         """Hide and forget record data, end the server session, and ask for the password again."""
         if self.session is None:
             return
         username = self.session.user.username
         self._end_session(tell_server=True)
-        self.login.lock_for(username)
+        self.login.lock_for(username, idle=idle)
+        if self.demo_accounts is not None:
+            self.demo_accounts.set_locked(True)
         self.pages.setCurrentWidget(self.login_scroll)
         self.login.focus_first_field()
         self.show_status("ContactPoint is locked.")
+
+    def lock_now(self) -> None:
+        """The Lock button."""
+        self.lock()
+
+    def lock_when_idle(self) -> None:
+        """The idle monitor's timeout."""
+        self.lock(idle=True)
 
     @property
     def locked(self) -> bool:
@@ -328,6 +341,8 @@ class MainWindow(QMainWindow):
 
     def _show_login(self, notice: str) -> None:
         self.login.unlock_mode_off()
+        if self.demo_accounts is not None:
+            self.demo_accounts.set_locked(False)
         self.login.show_notice(notice)
         self.pages.setCurrentWidget(self.login_scroll)
         self.login.focus_first_field()

@@ -108,6 +108,7 @@ class ReasonDialog(QDialog):
         self.button_box.accepted.connect(self._accept_if_valid)
         self.button_box.rejected.connect(self.reject)
         layout.addWidget(self.button_box)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         self._update()
         if self.buttons:
             self.buttons[0].setFocus(Qt.FocusReason.OtherFocusReason)

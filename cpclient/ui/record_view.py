@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -70,13 +69,16 @@ def value_label(text: str, parent: QWidget, name: str) -> QLabel:
     return label
 
 
-class Section(QGroupBox):
-    """A titled part of the record, holding label/value rows."""
+class Section(QFrame):
+    """A titled part of the record (a heading, then label/value rows)."""
 
-    def __init__(self, title: str, parent: QWidget) -> None:
-        super().__init__(title, parent)
+    def __init__(self, title: str, parent: QWidget, level: int = 2) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAccessibleName(title)
         self.outer = QVBoxLayout(self)
+        self.heading = Heading(title, level, self)
+        self.outer.addWidget(self.heading)
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.outer.addLayout(self.form)
@@ -230,16 +232,6 @@ class RecordView(QWidget):
         child.row("Local authority", record.local_authority)
         column.addWidget(child)
 
-        carers = Section("Parents and carers", parent)
-        if not record.carers:
-            carers.widget(value_label("No parents or carers recorded.", carers, "Parents and carers"))
-        for number, carer in enumerate(record.carers, start=1):
-            carers.widget(self._carer_box(carer, number, carers))
-        column.addWidget(carers)
-
-        column.addWidget(self._setting_section("Education setting", record.education, parent, school=True))
-        column.addWidget(self._setting_section("GP practice", record.gp, parent, school=False))
-
         services = Section("Services working with this child", parent)
         current = [item for item in record.involvements if item.ended_on is None]
         ended = [item for item in record.involvements if item.ended_on is not None]
@@ -259,6 +251,16 @@ class RecordView(QWidget):
         else:
             self.add_button = None
         column.addWidget(services)
+        carers = Section("Parents and carers", parent)
+        if not record.carers:
+            carers.widget(value_label("No parents or carers recorded.", carers, "Parents and carers"))
+        for number, carer in enumerate(record.carers, start=1):
+            carers.widget(self._carer_box(carer, number, carers))
+        column.addWidget(carers)
+
+        column.addWidget(self._setting_section("Education setting", record.education, parent, school=True))
+        column.addWidget(self._setting_section("GP practice", record.gp, parent, school=False))
+
         column.addWidget(self._contact_section(record.management_contact, record.local_authority, parent))
 
     def _identity_rows(self, section: Section, record: Record | ShieldedRecord) -> None:
@@ -277,8 +279,8 @@ class RecordView(QWidget):
             return "No known address"
         return address_text(record.address)
 
-    def _carer_box(self, carer: Carer, number: int, parent: QWidget) -> QGroupBox:
-        box = Section(f"{carer.relationship}: {carer.name}", parent)
+    def _carer_box(self, carer: Carer, number: int, parent: QWidget) -> Section:
+        box = Section(f"{carer.relationship}: {carer.name}", parent, level=3)
         box.setAccessibleName(f"Parent or carer {number}")
         box.row("Name", carer.name)
         box.row("Relationship", carer.relationship)
@@ -304,14 +306,14 @@ class RecordView(QWidget):
             )
         return section
 
-    def _involvement_box(self, involvement: Involvement, parent: QWidget) -> QGroupBox:
+    def _involvement_box(self, involvement: Involvement, parent: QWidget) -> Section:
         flags: list[str] = []
         if involvement.lead_professional:
             flags.append("Lead professional")
         if involvement.ended_on is not None:
             flags.append("Ended")
         title = involvement.service_label + (f" ({', '.join(flags)})" if flags else "")
-        box = Section(title, parent)
+        box = Section(title, parent, level=3)
         box.setObjectName(f"involvement-{involvement.id}")
         box.row("Service", involvement.service_label)
         box.row("Practitioner", involvement.practitioner_name)
@@ -497,8 +499,6 @@ class RecordView(QWidget):
             for widget in [self.content, *self.content.findChildren(QWidget)]:
                 if isinstance(widget, QLabel | QPushButton):
                     found.append(widget.text())
-                if isinstance(widget, QGroupBox):
-                    found.append(widget.title())
                 found.append(widget.accessibleName())
                 found.append(widget.accessibleDescription())
         return [text for text in found if text]

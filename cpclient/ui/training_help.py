@@ -42,7 +42,7 @@ class DemoAccountsPanel(QGroupBox):
     """One button per demo account; choosing one fills the sign-in form.
 
     Signals:
-        account_chosen(str): the username chosen.
+        account_chosen(str): the username chosen ("" while locked: fill in the password and code only).
     """
 
     account_chosen = Signal(str)
@@ -51,30 +51,50 @@ class DemoAccountsPanel(QGroupBox):
         super().__init__("Demo accounts (training only)", parent)
         self.setAccessibleName("Demo accounts")
         layout = QVBoxLayout(self)
-        note = QLabel(
+        codes = "each code works once, and a new one comes every 30 seconds"
+        self._note_open = (
             f"Choose an account to fill in the form. The password is {kit.password}; the one-time code "
-            "is filled in for you (each code works once, and a new one comes every 30 seconds).",
-            self,
+            f"is filled in for you ({codes})."
         )
-        note.setWordWrap(True)
-        note.setAccessibleName(note.text())
-        layout.addWidget(note)
-        grid = QGridLayout()
+        self._note_locked = (
+            f"The password is {kit.password}; the button below fills it in with a new code ({codes})."
+        )
+        self.note = QLabel(self._note_open, self)
+        self.note.setWordWrap(True)
+        self.note.setAccessibleName(self._note_open)
+        layout.addWidget(self.note)
+        self.fill_locked = QPushButton("Fill in the demo password and one-time code", self)
+        self.fill_locked.setAccessibleName("Fill in the demo password and one-time code")
+        self.fill_locked.setAutoDefault(False)
+        self.fill_locked.clicked.connect(lambda: self.account_chosen.emit(""))
+        self.fill_locked.hide()
+        layout.addWidget(self.fill_locked)
+        self._accounts = QWidget(self)
+        grid = QGridLayout(self._accounts)
+        grid.setContentsMargins(0, 0, 0, 0)
         self.buttons: list[QPushButton] = []
         for row, account in enumerate(kit.accounts):
-            button = QPushButton(account.username, self)
+            button = QPushButton(account.username, self._accounts)
             button.setAccessibleName(f"Use demo account {account.username}")
             button.setAccessibleDescription(account.shows)
             button.setAutoDefault(False)
             button.clicked.connect(lambda _=False, name=account.username: self.account_chosen.emit(name))
-            shows = QLabel(account.shows, self)
+            shows = QLabel(account.shows, self._accounts)
             shows.setWordWrap(True)
             shows.setBuddy(button)
             grid.addWidget(button, row, 0)
             grid.addWidget(shows, row, 1)
             self.buttons.append(button)
         grid.setColumnStretch(1, 1)
-        layout.addLayout(grid)
+        layout.addWidget(self._accounts)
+
+    def set_locked(self, locked: bool) -> None:
+        """While locked, offer only to fill in the password and code (the username is fixed)."""
+        self._accounts.setVisible(not locked)
+        self.fill_locked.setVisible(locked)
+        note = self._note_locked if locked else self._note_open
+        self.note.setText(note)
+        self.note.setAccessibleName(note)
 
 
 class ScenariosPanel(QGroupBox):
