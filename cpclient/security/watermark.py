@@ -123,7 +123,9 @@ class Watermark(QWidget):
         width = text_width * math.cos(angle) + text_height * math.sin(angle) + 4 * text_height
         height = text_width * math.sin(angle) + text_height * math.cos(angle) + 3 * text_height
         ratio = self.devicePixelRatioF()
-        tile = QPixmap(math.ceil(width * ratio), math.ceil(height * ratio))
+        # Two rows per tile, the second shifted by half a tile (like bricks), so the text covers the
+        # view evenly and never runs into its neighbour along the diagonal.
+        tile = QPixmap(math.ceil(width * ratio), math.ceil(2 * height * ratio))
         tile.setDevicePixelRatio(ratio)
         tile.fill(Qt.GlobalColor.transparent)
         colour = QColor(self.palette().color(QPalette.ColorRole.WindowText))
@@ -132,12 +134,15 @@ class Watermark(QWidget):
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         painter.setFont(font)
         painter.setPen(colour)
-        painter.translate(width / 2, height / 2)
-        painter.rotate(ANGLE_DEGREES)
-        painter.drawText(
-            QRectF(-text_width / 2, -text_height / 2, text_width, text_height),
-            Qt.AlignmentFlag.AlignCenter,
-            self._text,
-        )
+        for x, y in ((width / 2, height / 2), (0, 1.5 * height), (width, 1.5 * height)):
+            painter.save()
+            painter.translate(x, y)
+            painter.rotate(ANGLE_DEGREES)
+            painter.drawText(
+                QRectF(-text_width / 2, -text_height / 2, text_width, text_height),
+                Qt.AlignmentFlag.AlignCenter,
+                self._text,
+            )
+            painter.restore()
         painter.end()
         return tile
