@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import qasync
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cpclient.api.client import ContactPointClient
@@ -142,6 +144,16 @@ async def run_window(window: MainWindow) -> None:
     await window.shutdown()
 
 
+def stop_on_signals(window: MainWindow) -> None:
+    """Close the window (signing out and deleting training data) on Ctrl+C or a polite kill."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: window.close())
+    # Python runs signal handlers only when it gets control; a slow timer gives it the chance.
+    ticker = QTimer(window)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(500)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; the exit status is 0 on a normal close."""
     args = parse_args(argv)
@@ -187,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         training=kit,
         preferences=UserPreferences(),
     )
+    stop_on_signals(window)
     try:
         qasync.run(run_window(window))
     finally:
