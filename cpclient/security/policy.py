@@ -18,8 +18,9 @@ A missing policy means defaults with nothing locked. A policy that exists but is
 :class:`PolicyError`: a managed machine with a broken policy must not silently fall back to defaults,
 so the app shows the message and refuses to start.
 
-Only an argument (used by tests and by the packaging docs' check command) can point
-:func:`load_policy` at another file; no user setting can.
+Only an argument (used by tests and by the check command below) can point :func:`load_policy` at
+another file; no user setting can. An administrator checks a file before deploying it with
+``python -m cpclient.security.policy /path/to/policy.json`` (or with no argument, this machine's).
 
 Example::
 
@@ -39,6 +40,7 @@ import json
 import os
 import stat
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -307,3 +309,24 @@ def _policy_from_values(values: dict[str, object], source: str) -> ManagedPolicy
         source=source,
         locked=frozenset(values),
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Check a policy file (or this machine's policy) and print what it sets; 1 when it is broken."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        policy = load_policy(Path(arguments[0]) if arguments else None)
+    except PolicyError as error:
+        print(f"Policy error: {error}", file=sys.stderr)
+        return 1
+    if policy.source is None:
+        print("No managed policy: defaults apply and nothing is locked.")
+        return 0
+    print(f"Policy read from {policy.source}; locked settings:")
+    for name in sorted(policy.locked):
+        print(f"  {name} = {getattr(policy, name)!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -157,3 +157,30 @@ def test_policy_is_immutable():
     policy = ManagedPolicy()
     with pytest.raises(AttributeError):
         policy.server_url = "https://elsewhere.example"  # type: ignore[misc]
+
+
+def test_check_command_reports_a_valid_file(tmp_path, capsys):
+    path = write_policy(tmp_path / "policy.json", {"idle_timeout_seconds": 600})
+
+    assert policy_module.main([str(path)]) == 0
+    assert "idle_timeout_seconds = 600" in capsys.readouterr().out
+
+
+def test_check_command_fails_on_a_broken_file(tmp_path, capsys):
+    path = tmp_path / "policy.json"
+    path.write_text("{", encoding="utf-8")
+
+    assert policy_module.main([str(path)]) == 1
+    assert "Policy error" in capsys.readouterr().err
+
+
+def test_the_example_policy_shipped_for_administrators_is_valid(tmp_path):
+    example = Path(__file__).parents[2] / "packaging" / "policy" / "policy.example.json"
+    document = json.loads(example.read_text(encoding="utf-8"))
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
+    document["ca_bundle"] = str(bundle)  # the example names a path that exists only when deployed
+
+    policy = load_policy(write_policy(tmp_path / "policy.json", document))
+
+    assert policy.locked == set(policy_module.POLICY_KEYS)
