@@ -32,7 +32,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QChildEvent, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QClipboard, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -149,8 +149,8 @@ class _RecordDataGuard(QObject):
     """Marks children of marked widgets as Qt polishes them; one guard per marked tree."""
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
-        if event.type() == QEvent.Type.ChildPolished:
-            child = event.child()  # type: ignore[attr-defined]  # QChildEvent
+        if event.type() == QEvent.Type.ChildPolished and isinstance(event, QChildEvent):
+            child = event.child()
             if isinstance(child, QWidget):
                 _lock_widget(child)
                 child.installEventFilter(self)

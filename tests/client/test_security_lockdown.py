@@ -89,7 +89,7 @@ def test_ctrl_p_anywhere_is_swallowed_and_announced(qtbot, lockdown):
     assert printed == []
 
 
-def test_ctrl_p_outside_record_data_is_refused_but_copy_there_is_not_intercepted(qtbot, lockdown):
+def test_ctrl_p_is_refused_outside_record_data_while_other_keys_pass(qtbot, lockdown):
     field = QLineEdit("search text")
     qtbot.addWidget(field)
 
