@@ -26,6 +26,7 @@ from cpclient.api.client import ContactPointClient
 from cpclient.api.transport import Transport, UnsafeServerUrl
 from cpclient.security.lockdown import (
     ApplicationLockdown,
+    CaptureExclusion,
     install_application_lockdown,
     install_capture_exclusion,
 )
@@ -144,6 +145,12 @@ async def run_window(window: MainWindow) -> None:
     await window.shutdown()
 
 
+def log_capture_exclusion(result: CaptureExclusion) -> None:
+    """Record once per window whether the OS keeps it out of screen captures (no personal data)."""
+    state = "applied" if result.applied else "not available"
+    log.info("screen-capture exclusion: %s (%s)", state, result.method)
+
+
 def stop_on_signals(window: MainWindow) -> None:
     """Close the window (signing out and deleting training data) on Ctrl+C or a polite kill."""
     for number in (signal.SIGINT, signal.SIGTERM):
@@ -187,7 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
     lockdown: ApplicationLockdown = install_application_lockdown(app)
-    install_capture_exclusion(app)
+    capture = install_capture_exclusion(app)  # a child of the application: lives as long as it
+    capture.excluded.connect(log_capture_exclusion)
     calls = BackgroundCalls()
     window = MainWindow(
         ContactPointClient(transport),
