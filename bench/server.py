@@ -457,7 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     url = args.database or default_url(args.children)
 
     seeding: float | None = None
-    if fresh_database(url, reuse=args.reuse):
+    if not fresh_database(url, reuse=args.reuse):
+        reused = make_engine(url)
+        upgrade(reused)  # a database seeded before a newer migration
+        reused.dispose()
+    else:
         print(
             f"Seeding {args.children:,} fictitious children into {_database_name(url)} ...", file=sys.stderr
         )

@@ -608,6 +608,8 @@ class _DemoUser:
     suspended: bool = False
     # Service whose practitioner pool (in its authority) this user joins, so seeded records name them.
     service: str | None = None
+    # May override shielding in an emergency (the override raises an alert at once).
+    may_override_shield: bool = False
 
 
 _DEMO_USERS: Final = (
@@ -670,6 +672,16 @@ _DEMO_USERS: Final = (
         1,
         "council",
         service="family_support",
+    ),
+    _DemoUser(
+        "demo.emergency",
+        "practitioner",
+        "Morgan",
+        "Adeyemi",
+        "Emergency duty social worker",
+        0,
+        "council",
+        may_override_shield=True,
     ),
     _DemoUser(
         "demo.suspended",
@@ -778,6 +790,7 @@ def _write_demo_users(
                 "procedures_received": demo.procedures_received,
                 "agreement_signed": demo.agreement_signed,
                 "suspended": demo.suspended,
+                "may_override_shield": demo.may_override_shield,
                 "suspended_reason": (
                     "Suspended for training: shows what a suspended user sees." if demo.suspended else ""
                 ),

@@ -292,6 +292,8 @@ def test_training_database_has_the_demo_accounts(new_engine: NewEngine) -> None:
         assert not users["demo.noagreement"].agreement_signed
         assert not users["demo.noprocedures"].procedures_received
         assert users["demo.unaccredited"].organisation.name == seed.UNACCREDITED_ORGANISATION
+        # One account shows the emergency override of shielding; nobody else has it.
+        assert [name for name, user in users.items() if user.may_override_shield] == ["demo.emergency"]
 
         mine = session.execute(
             select(models.Child.shielded, models.Involvement)
