@@ -15,11 +15,16 @@ process through schemathesis' ASGI transport, and every response must:
   request with no token and with a made-up one, and both must get 401/403;
 - for anyone but a management team, carry none of the shielded children's canary markers.
 
-Protected operations run as a logged-in user of each role (the token comes from a real login);
-every operation also runs with no token at all, where a protected one must never answer 2xx.
-A hand-written valid request per operation and role then proves that the success bodies (a full
-record, a shielded record, search results, a new and an ended involvement, a session, a logout)
-match the document too.
+Every operation runs with no token at all, where a protected one must never answer 2xx, and a
+protected one then runs as a signed-in user of each role in turn, on one fresh database per
+operation. The operations come from the document itself, so a new route is fuzzed as soon as it
+is mounted. Hand-written valid requests per role (with real logins) then prove that the success
+bodies (a full record, a shielded record, search results, a new and an ended involvement, a
+session, a logout) match the document too.
+
+Server bugs found here that are not fixed yet are tolerated in the fuzzing by a narrow rule each
+(`known_undocumented`, `known_server_error`), so the fuzzing keeps guarding everything else, and
+each has a strict xfail test at the end that passes (failing the suite) once the bug is fixed.
 
 Bounded and deterministic: `derandomize=True`, `EXAMPLES` examples per operation and caller.
 """
@@ -29,13 +34,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
+import fastapi.routing
 import pytest
 import schemathesis
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -50,7 +57,6 @@ from sqlalchemy.orm import Session
 
 from cpserver.api.app import API_PREFIX, create_app
 from cpserver.api.deps import current_actor
-from cpserver.api.routes import children, meta, searches, sessions
 from cpserver.api.schemas import ErrorPublic
 from cpserver.config import Settings
 from cpserver.domain.reasons import REASONS
@@ -61,8 +67,11 @@ from cpserver.store.models import User, utcnow
 from tests.server import world
 from tests.server.conftest import WORKSTATION, login_body
 
-EXAMPLES = 40
+EXAMPLES = 25
+# The codes of a 400 for a body that could not be read: not JSON, or not UTF-8 at all.
+BODY_NOT_READ = {"malformed_json", "bad_request"}
 AIMED_INVOLVEMENT_IDS = 8
+INT32_MAX = 2**31 - 1
 ROLE_USERS = {"practitioner": world.PRACTITIONER, "cmt": world.CMT, "national": world.NATIONAL}
 # Only a management team may see shielded details (and only its own authority's, but both shielded
 # children hold the same markers, so the scan is skipped for the management team altogether).
@@ -108,13 +117,8 @@ SEARCH_BODIES = [
     },
 ]
 
-# Responses a check rejects because of a server bug the lead has been told about, tolerated in the
-# fuzzing runs so that they keep guarding everything else; each has a strict xfail test below that
-# starts passing (and so fails the suite, as a reminder to remove the entry) once it is fixed.
-UNDOCUMENTED_BUT_KNOWN: set[tuple[str, int]] = {(SESSIONS, 400)}
 
-
-# --- the operations, from the code ---------------------------------------------------------------
+# --- the operations, from the document ---------------------------------------------------------
 
 
 def _flatten(dependant: Any) -> Iterator[Any]:
@@ -123,26 +127,28 @@ def _flatten(dependant: Any) -> Iterator[Any]:
         yield from _flatten(sub)
 
 
-def route_labels() -> tuple[list[str], list[str]]:
-    """(every operation, the protected ones) from the routers themselves, as schemathesis labels them.
+def document_operations() -> tuple[list[str], list[str]]:
+    """(every operation, the protected ones) as schemathesis labels them, for parametrising.
 
-    Read from the code rather than the document, so an operation missing from the document fails
-    `test_document_lists_every_route` instead of going untested.
+    Read from the document of an app built without a database (the start-up check is skipped: the
+    app is only asked for its document), so a new route is fuzzed without anyone listing it here.
     """
+    with mock.patch("cpserver.api.app.check_database"):
+        document = create_app(
+            Settings(database_url="sqlite://"), engine=sa.create_engine("sqlite://")
+        ).openapi()
     everything: list[str] = []
     protected: list[str] = []
-    for module in (sessions, meta, searches, children):
-        for route in module.router.routes:
-            assert isinstance(route, APIRoute)
-            for method in sorted(route.methods):
-                label = f"{method} {API_PREFIX}{route.path}"
-                everything.append(label)
-                if any(sub.call is current_actor for sub in _flatten(route.dependant)):
-                    protected.append(label)
+    for path, methods in document["paths"].items():
+        for method, definition in methods.items():
+            label = f"{method.upper()} {path}"
+            everything.append(label)
+            if definition.get("security"):
+                protected.append(label)
     return everything, protected
 
 
-OPERATIONS, PROTECTED = route_labels()
+OPERATIONS, PROTECTED = document_operations()
 
 
 # --- extra checks --------------------------------------------------------------------------------
@@ -179,15 +185,54 @@ def checks_for(role: str | None) -> list[Callable[..., Any]]:
     return CHECKS if role in SEES_SHIELDED else [*CHECKS, no_canary]
 
 
+def known_undocumented(case: Any, response: Any) -> bool:
+    """A 400 for an unreadable body from an operation that does not document 400: a known server bug.
+
+    Tolerated here so the fuzzing keeps guarding everything else; the strict xfail
+    `test_operations_with_a_body_document_400` names the operations, and passes once fixed.
+    """
+    if response.status_code != 400 or "400" in case.operation.definition.raw.get("responses", {}):
+        return False
+    return json.loads(response.content).get("error", {}).get("code") in BODY_NOT_READ
+
+
+def _integers(value: Any) -> Iterator[int]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _integers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _integers(item)
+
+
+def known_server_error(case: Any, response: Any) -> bool:
+    """A 500 for a request holding a number beyond a 32-bit id column (either sign): a known bug.
+
+    Tolerated here so the fuzzing keeps guarding everything else; the strict xfail
+    `test_ids_beyond_the_columns_are_not_server_errors` passes once it is fixed.
+    """
+    if response.status_code != 500:
+        return False
+    sent = [
+        *_integers(case.path_parameters or {}),
+        *_integers(case.body if isinstance(case.body, dict) else {}),
+    ]
+    return any(abs(number) > INT32_MAX for number in sent)
+
+
 def call_and_validate(case: Any, role: str | None, token: str | None = None) -> Any:
     """Send `case` (with the token, if any) and run every check on the response."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
     response = case.call(headers=headers)
-    excluded = (
-        [status_code_conformance]
-        if (case.operation.label, response.status_code) in UNDOCUMENTED_BUT_KNOWN
-        else []
-    )
+    excluded: list[Callable[..., Any]] = []
+    if known_undocumented(case, response):
+        excluded = [status_code_conformance]
+    if known_server_error(case, response):
+        excluded = [not_a_server_error, status_code_conformance]
     case.validate_response(
         response,
         checks=checks_for(role),
@@ -226,9 +271,11 @@ def log_in(app: Any, db: Session, username: str) -> str:
 
 
 def mint_token(db: Session, username: str) -> str:
-    """A session made straight in the database, for the logout operation, which ends one per example.
+    """A session made straight in the database, as a login makes it, without the login.
 
-    A real login costs a deliberately slow password hash; logging in is fuzzed on its own.
+    A real login costs a deliberately slow password hash, and the fuzzing needs a token per
+    operation and role (and per example for logging out). Logging in is fuzzed on its own, and
+    `test_valid_requests_conform` uses real logins.
     """
     user = db.scalar(sa.select(User).where(User.username == username))
     assert user is not None
@@ -273,6 +320,9 @@ def cases(operation: Any) -> st.SearchStrategy[Any]:
     return st.one_of(strategies)
 
 
+FIND = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink], deadline=None)
+
+
 def bounded(test: Any) -> Any:
     return settings(
         max_examples=EXAMPLES,
@@ -287,68 +337,84 @@ def bounded(test: Any) -> Any:
 # --- the document --------------------------------------------------------------------------------
 
 
-def test_document_lists_every_route(schema: Any) -> None:
+def test_document_lists_every_route(app: Any, schema: Any) -> None:
+    """Every API route is in the document, and needs a token there exactly when it needs one."""
+    routes: dict[str, bool] = {}
+    for context in fastapi.routing.iter_route_contexts(app.routes):
+        route = getattr(context, "original_route", context)
+        if isinstance(route, APIRoute) and context.path.startswith(API_PREFIX + "/"):
+            needs_token = any(sub.call is current_actor for sub in _flatten(route.dependant))
+            routes.update({f"{method} {context.path}": needs_token for method in context.methods})
     labels = {result.ok().label for result in schema.get_all_operations()}
-    assert labels == set(OPERATIONS)
-    security = {
-        f"{method.upper()} {path}"
-        for path, methods in schema.raw_schema["paths"].items()
-        for method, definition in methods.items()
-        if definition.get("security")
-    }
-    assert security == set(PROTECTED), "the document must say which operations need a token"
+    assert labels == set(routes) == set(OPERATIONS)
+    assert {label for label, needs_token in routes.items() if needs_token} == set(PROTECTED), (
+        "the document must say which operations need a token"
+    )
 
 
 # --- fuzzing -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", sorted(ROLE_USERS))
-@pytest.mark.parametrize("label", PROTECTED)
-def test_as_each_role(label: str, role: str, app: Any, schema: Any, db: Session) -> None:
-    operation = operation_of(schema, label)
-    username = ROLE_USERS[role]
-    token = log_in(app, db, username)
-    if label == END_INVOLVEMENT:
-        # Open involvements of the practitioner, numbered within the aimed range, to end (or be
-        # refused ending, as anyone else).
-        owner = token if role == "practitioner" else log_in(app, db, world.PRACTITIONER)
-        for service in ("family_support", "education_welfare", "speech_language"):
-            response = TestClient(app).post(
-                f"{API_PREFIX}/children/{world.ORDINARY}/involvements",
-                json={"service_type": service},
-                headers={"Authorization": f"Bearer {owner}"},
-            )
-            assert response.status_code == 201, response.json()
-            assert response.json()["id"] <= AIMED_INVOLVEMENT_IDS
+def fuzz(operation: Any, role: str | None, token: Callable[[], str | None]) -> list[int]:
+    """One bounded hypothesis run of `operation` as `role` (None: no token); the statuses seen."""
     statuses: list[int] = []
+    protected = operation.label in PROTECTED
 
     @bounded
     @given(case=cases(operation))
     def run(case: Any) -> None:
-        # Logging out ends the token it is sent with: give it a new one each time.
-        bearer = mint_token(db, username) if label == LOGOUT else token
-        statuses.append(call_and_validate(case, role, bearer).status_code)
+        response = call_and_validate(case, role, token())
+        statuses.append(response.status_code)
+        if role is None and protected:
+            assert not 200 <= response.status_code < 300, f"answered {response.status_code} without a token"
 
     run()
-    assert len(statuses) >= EXAMPLES // 2, f"only {len(statuses)} requests were sent"
+    return statuses
 
 
 @pytest.mark.parametrize("label", OPERATIONS)
-def test_without_a_token(label: str, schema: Any) -> None:
+def test_fuzz(label: str, app: Any, schema: Any, db: Session) -> None:
+    """The operation with no token, then (if it needs one) as a user of each role in turn.
+
+    One database for the operation: each run is independent of the others' outcome, but sees what
+    they changed (an involvement the practitioner ended stays ended for the management team).
+    """
     operation = operation_of(schema, label)
-    protected = label in PROTECTED
-    statuses: list[int] = []
-
-    @bounded
-    @given(case=cases(operation))
-    def run(case: Any) -> None:
-        response = call_and_validate(case, None)
-        statuses.append(response.status_code)
-        if protected:
-            assert not 200 <= response.status_code < 300, f"{label} answered {response.status_code}"
-
-    run()
-    assert statuses, "no request was sent"
+    if label == END_INVOLVEMENT:
+        # Open involvements of the practitioner, numbered within the aimed range, to end (or be
+        # refused ending, as anyone else).
+        owner = {"Authorization": f"Bearer {mint_token(db, world.PRACTITIONER)}"}
+        for service in ("family_support", "education_welfare", "speech_language"):
+            body = {"service_type": service}
+            response = TestClient(app).post(
+                f"{API_PREFIX}/children/{world.ORDINARY}/involvements", json=body, headers=owner
+            )
+            assert response.status_code == 201, response.json()
+            assert response.json()["id"] <= AIMED_INVOLVEMENT_IDS
+    runs: list[tuple[str | None, Callable[[], str | None]]] = [(None, lambda: None)]
+    if label in PROTECTED:
+        for role, username in ROLE_USERS.items():
+            if label == LOGOUT:
+                # Logging out ends the token it is sent with: a new one for each example.
+                runs.append((role, lambda username=username: mint_token(db, username)))
+            else:
+                token = mint_token(db, username)
+                runs.append((role, lambda token=token: token))
+    failures: list[Exception] = []
+    for role, token in runs:
+        try:
+            statuses = fuzz(operation, role, token)
+        except Exception as error:  # every caller runs; each failure is reported
+            error.add_note(f"{label}, as {role or 'nobody (no token)'}")
+            failures.append(error)
+            continue
+        assert len(statuses) >= min(EXAMPLES // 2, 1 if label == META else EXAMPLES), (
+            f"{label} as {role}: only {len(statuses)} requests were sent"
+        )
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise ExceptionGroup(f"{label}: {len(failures)} callers found failures", failures)
 
 
 # --- valid requests ------------------------------------------------------------------------------
@@ -395,67 +461,85 @@ def test_valid_requests_conform(app: Any, schema: Any, db: Session) -> None:
 
 # --- known gaps in the document (strict xfails: they pass once the server is fixed) ---------------
 
-BODY_OPERATIONS = [SESSIONS, SEARCHES, VIEWS, INVOLVEMENTS]
 
-
-@pytest.mark.parametrize(
-    "label",
-    [
-        pytest.param(
-            SESSIONS,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="server bug: POST /sessions answers a body that is not JSON with 400 "
-                "malformed_json, but its `responses` (cpserver/api/routes/sessions.py) do not "
-                "declare 400; when fixed, also drop it from UNDOCUMENTED_BUT_KNOWN",
-            ),
-        )
-        if label == SESSIONS
-        else label
-        for label in BODY_OPERATIONS
-    ],
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: ids sent as numbers reach INTEGER columns unchecked. Path ids are capped at "
+    "2**62 (involvement_id in cpserver/api/routes/children.py; user_id, alert_id, incident_id, "
+    "organisation_id in cpserver/api/routes/management.py and national.py), and on PostgreSQL a "
+    "number over 2**31-1 raises DataError; body ids (organisation_id in POST /users, user_id and "
+    "alert_id in POST /incidents) have no bounds at all: beyond +-(2**31-1) PostgreSQL raises "
+    "DataError, beyond 64 bits SQLite raises OverflowError. A 500 either way. Bound every id "
+    "ge=1, le=2**31-1 (a 422)",
 )
-def test_malformed_json_answer_is_documented(label: str, app: Any, schema: Any, db: Session) -> None:
-    method, path = label.split(" ", 1)
-    concrete = path.replace("{child_id}", world.ORDINARY)
-    token = log_in(app, db, world.PRACTITIONER)
-    response = TestClient(app).request(
-        method,
-        concrete,
-        content=b"\x00",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+def test_ids_beyond_the_columns_are_not_server_errors(app: Any, schema: Any, db: Session) -> None:
+    """Each operation taking a numeric id, with the id just past 32 bits (either sign) and past 64."""
+    tokens = {role: mint_token(db, username) for role, username in ROLE_USERS.items()}
+    server_errors: set[str] = set()
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        path_ids = [
+            p.name for p in operation.path_parameters if p.definition["schema"].get("type") == "integer"
+        ]
+        if not path_ids and not operation.body:
+            continue
+        case = find(operation.as_strategy(GenerationMode.POSITIVE), lambda _case: True, settings=FIND)
+        body_ids = [
+            name
+            for name, value in (case.body.items() if isinstance(case.body, dict) else [])
+            if isinstance(value, int) and not isinstance(value, bool)
+        ]
+        if not path_ids and not body_ids:
+            continue
+        for number in (INT32_MAX + 1, 2**63, -INT32_MAX - 2):
+            path = {**(case.path_parameters or {}), **dict.fromkeys(path_ids, number)}
+            body = {**case.body, **dict.fromkeys(body_ids, number)} if body_ids else case.body
+            big = operation.Case(path_parameters=path, body=body, headers=case.headers, query=case.query)
+            for token in tokens.values():
+                response = big.call(headers={"Authorization": f"Bearer {token}"})
+                if response.status_code >= 500:
+                    server_errors.add(f"{operation.label} with {number}")
+    assert not server_errors, f"server errors: {sorted(server_errors)}"
+
+
+def test_malformed_json_gets_400(app: Any) -> None:
+    """The premise of the next test: any body that is not JSON gets 400 `malformed_json`."""
+    response = TestClient(app).post(
+        f"{API_PREFIX}/sessions", content=b"\x00", headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_json"
-    documented = schema.raw_schema["paths"][path][method.lower()]["responses"]
-    assert "400" in documented, f"{label} answers 400 but documents only {sorted(documented)}"
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
 
 
-@pytest.mark.parametrize(
-    "label",
-    [
-        label
-        if label in (LOGOUT, META)
-        else pytest.param(
-            label,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="server bug: 422 is documented as FastAPI's default HTTPValidationError "
-                "({detail: [...]}) but the app answers it with the ErrorPublic envelope "
-                "(cpserver/api/errors.py _validation_error); declare 422 with ErrorPublic",
-            ),
-        )
-        for label in OPERATIONS
-    ],
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: an operation with a JSON body answers a body that is not JSON with 400 "
+    "malformed_json (cpserver/api/errors.py), but POST /sessions (cpserver/api/routes/sessions.py) "
+    "does not declare 400 in its `responses`",
 )
-def test_documented_errors_are_the_envelope(label: str, schema: Any) -> None:
+def test_operations_with_a_body_document_400(schema: Any) -> None:
+    missing = [
+        f"{method.upper()} {path}"
+        for path, methods in schema.raw_schema["paths"].items()
+        for method, definition in methods.items()
+        if "requestBody" in definition and "400" not in definition["responses"]
+    ]
+    assert not missing, f"these answer 400 malformed_json but do not document it: {missing}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: 422 is documented as FastAPI's default HTTPValidationError ({detail: [...]}) "
+    "but the app answers it with the ErrorPublic envelope (cpserver/api/errors.py "
+    "_validation_error); declare 422 with ErrorPublic",
+)
+def test_documented_errors_are_the_envelope(schema: Any) -> None:
     """Every error status an operation documents names the `ErrorPublic` schema."""
-    method, path = label.split(" ", 1)
-    documented = schema.raw_schema["paths"][path][method.lower()]["responses"]
-    wrong = {
-        status: response.get("content", {}).get("application/json", {}).get("schema")
-        for status, response in documented.items()
-        if int(status) >= 400
-        and response.get("content", {}).get("application/json", {}).get("schema")
-        != {"$ref": "#/components/schemas/ErrorPublic"}
-    }
-    assert not wrong, f"{label} documents errors that are not ErrorPublic: {wrong}"
+    wrong: dict[str, dict[str, Any]] = {}
+    for path, methods in schema.raw_schema["paths"].items():
+        for method, definition in methods.items():
+            for status, response in definition["responses"].items():
+                body = response.get("content", {}).get("application/json", {}).get("schema")
+                if int(status) >= 400 and body != {"$ref": "#/components/schemas/ErrorPublic"}:
+                    wrong.setdefault(f"{method.upper()} {path}", {})[status] = body
+    assert not wrong, f"documented errors that are not ErrorPublic: {wrong}"
