@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, StringConstraints
 
-from cpserver.api.schemas import Incoming
+from cpserver.api.schemas import DbId, Incoming
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=1000)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -53,7 +53,7 @@ class UserCreate(Incoming):
     email: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
     ]
-    organisation_id: int
+    organisation_id: DbId
     manager_name: Line
     manager_email: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")
@@ -138,9 +138,9 @@ class DismissAlert(Incoming):
 
 
 class IncidentCreate(Incoming):
-    user_id: int
+    user_id: DbId
     summary: Text
-    alert_id: int | None = None
+    alert_id: DbId | None = None
 
 
 class IncidentFromAlert(Incoming):

@@ -17,6 +17,11 @@ Gender = Literal["female", "male", "not_specified"]
 Role = Literal["practitioner", "cmt", "national"]
 
 
+# Database ids are 32-bit integers (SQLite and PostgreSQL INTEGER): anything else is a 422, not a 500.
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class Incoming(BaseModel):
     """Incoming bodies reject unknown fields."""
 
@@ -35,6 +40,13 @@ class ErrorDetail(BaseModel):
 
 class ErrorPublic(BaseModel):
     error: ErrorDetail
+
+
+# Every router documents the error envelope for the statuses the app can answer with (a 422 is
+# the envelope too, not FastAPI's default), so clients and schemathesis can rely on it.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 413, 422, 429, 503)
+}
 
 
 # --- sessions ------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, status
 
 from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep
 from cpserver.api.schemas import (
-    ErrorPublic,
+    ERROR_RESPONSES,
+    MAX_ID,
     InvolvementCreate,
     InvolvementPublic,
     RecordPublic,
@@ -19,15 +20,12 @@ from cpserver.api.schemas import (
 from cpserver.domain.involvements import add_involvement, end_involvement
 from cpserver.domain.record_view import Viewer, involvement_public, open_record
 
-router = APIRouter(tags=["children"])
+router = APIRouter(tags=["children"], responses=ERROR_RESPONSES)
 
 ChildId = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 503)
-}
 
 
-@router.post("/children/{child_id}/views", response_model=RecordResponse, responses=ERRORS)
+@router.post("/children/{child_id}/views", response_model=RecordResponse)
 def view_record(
     child_id: ChildId, body: ViewRequest, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> RecordPublic | ShieldedRecordPublic:
@@ -44,7 +42,7 @@ def view_record(
     )
 
 
-@router.post("/children/{child_id}/involvements", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/children/{child_id}/involvements", status_code=status.HTTP_201_CREATED)
 def create_involvement(
     child_id: ChildId, body: InvolvementCreate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> InvolvementPublic:
@@ -67,9 +65,9 @@ def create_involvement(
     return involvement_public(involvement, actor.user)
 
 
-@router.delete("/involvements/{involvement_id}", responses=ERRORS)
+@router.delete("/involvements/{involvement_id}")
 def delete_involvement(
-    involvement_id: Annotated[int, Path(ge=1, le=2**62)], actor: CurrentActor, db: SessionDep
+    involvement_id: Annotated[int, Path(ge=1, le=MAX_ID)], actor: CurrentActor, db: SessionDep
 ) -> InvolvementPublic:
     """A practitioner ends their own involvement; it stays on the record with its end date."""
     involvement = end_involvement(db, actor.user, actor.origin, involvement_id, today=actor.today)

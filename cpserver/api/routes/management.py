@@ -33,7 +33,7 @@ from cpserver.api.oversight_schemas import (
     UserCreate,
     UserEnrolmentPublic,
 )
-from cpserver.api.schemas import ErrorPublic
+from cpserver.api.schemas import ERROR_RESPONSES, MAX_ID
 from cpserver.audit import trail
 from cpserver.domain import audit_review, incidents, reports, shield_admin, user_admin
 from cpserver.domain.accreditation import crb_expiry
@@ -41,11 +41,8 @@ from cpserver.domain.errors import DomainError
 from cpserver.domain.oversight_scope import require_overseer
 from cpserver.store.models import Alert, Child, Incident, User
 
-router = APIRouter(tags=["management"])
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 422)
-}
-Id = Annotated[int, Path(ge=1, le=2**62)]
+router = APIRouter(tags=["management"], responses=ERROR_RESPONSES)
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 ChildId = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
 ISSUER = "ContactPoint"
 
@@ -81,13 +78,13 @@ def user_admin_public(user: User, actor: CurrentActor, settings: SettingsDep) ->
 # --- users ---------------------------------------------------------------------------------------
 
 
-@router.get("/users", responses=ERRORS)
+@router.get("/users")
 def list_users(actor: CurrentActor, db: SessionDep, settings: SettingsDep) -> list[UserAdminPublic]:
     """The authority's users (every authority's for the national team)."""
     return [user_admin_public(u, actor, settings) for u in user_admin.overseen_users(db, actor.user)]
 
 
-@router.get("/users/expiring-checks", responses=ERRORS)
+@router.get("/users/expiring-checks")
 def expiring_checks(actor: CurrentActor, db: SessionDep, settings: SettingsDep) -> list[UserAdminPublic]:
     """Users whose criminal records check runs out within 60 days (or already has)."""
     users = user_admin.overseen_users(db, actor.user)
@@ -95,7 +92,7 @@ def expiring_checks(actor: CurrentActor, db: SessionDep, settings: SettingsDep) 
     return [user_admin_public(u, actor, settings) for u in due]
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/users", status_code=status.HTTP_201_CREATED)
 def add_user(
     body: UserCreate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> UserEnrolmentPublic:
@@ -111,7 +108,7 @@ def add_user(
     )
 
 
-@router.put("/users/{user_id}/accreditation", responses=ERRORS)
+@router.put("/users/{user_id}/accreditation")
 def record_accreditation(
     user_id: Id, body: AccreditationUpdate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> UserAdminPublic:
@@ -122,7 +119,7 @@ def record_accreditation(
     return user_admin_public(user, actor, settings)
 
 
-@router.post("/users/{user_id}/suspension", responses=ERRORS)
+@router.post("/users/{user_id}/suspension")
 def suspend_user(
     user_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> UserAdminPublic:
@@ -132,7 +129,7 @@ def suspend_user(
     return user_admin_public(user, actor, settings)
 
 
-@router.post("/users/{user_id}/reinstatement", responses=ERRORS)
+@router.post("/users/{user_id}/reinstatement")
 def reinstate_user(
     user_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> UserAdminPublic:
@@ -144,7 +141,7 @@ def reinstate_user(
 # --- audit trail ---------------------------------------------------------------------------------
 
 
-@router.post("/audit-queries", responses=ERRORS)
+@router.post("/audit-queries")
 def query_audit(body: AuditQuery, actor: CurrentActor, db: SessionDep) -> AuditPage:
     """Audit rows on screen (filters in the body, never the URL); the query is audited too."""
     rows, more = audit_review.review(db, actor.user, actor.origin, audit_review.Filters(**body.model_dump()))
@@ -223,20 +220,20 @@ def incident_public(db: SessionDep, incident: Incident) -> IncidentPublic:
     )
 
 
-@router.get("/alerts", responses=ERRORS)
+@router.get("/alerts")
 def list_alerts(actor: CurrentActor, db: SessionDep) -> list[AlertPublic]:
     """Open alerts, newest first, with their evidence."""
     return [alert_public(a) for a in incidents.alerts_for(db, actor.user)]
 
 
-@router.post("/alerts/{alert_id}/dismissal", responses=ERRORS)
+@router.post("/alerts/{alert_id}/dismissal")
 def dismiss_alert(alert_id: Id, body: DismissAlert, actor: CurrentActor, db: SessionDep) -> AlertPublic:
     alert = incidents.dismiss_alert(db, actor.user, actor.origin, alert_id, body.justification, actor.now)
     db.commit()
     return alert_public(alert)
 
 
-@router.post("/alerts/{alert_id}/incident", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/alerts/{alert_id}/incident", status_code=status.HTTP_201_CREATED)
 def incident_from_alert(
     alert_id: Id, body: IncidentFromAlert, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> IncidentPublic:
@@ -257,13 +254,13 @@ def incident_from_alert(
     return incident_public(db, incident)
 
 
-@router.get("/incidents", responses=ERRORS)
+@router.get("/incidents")
 def list_incidents(actor: CurrentActor, db: SessionDep) -> list[IncidentPublic]:
     """The authority's incidents; for the national team, the national incident register."""
     return [incident_public(db, i) for i in incidents.incidents_for(db, actor.user)]
 
 
-@router.post("/incidents", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/incidents", status_code=status.HTTP_201_CREATED)
 def open_incident(
     body: IncidentCreate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> IncidentPublic:
@@ -282,7 +279,7 @@ def open_incident(
     return incident_public(db, incident)
 
 
-@router.patch("/incidents/{incident_id}", responses=ERRORS)
+@router.patch("/incidents/{incident_id}")
 def update_incident(
     incident_id: Id, body: IncidentUpdate, actor: CurrentActor, db: SessionDep
 ) -> IncidentPublic:
@@ -293,7 +290,7 @@ def update_incident(
     return incident_public(db, incident)
 
 
-@router.post("/incidents/{incident_id}/notes", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/incidents/{incident_id}/notes", status_code=status.HTTP_201_CREATED)
 def add_note(incident_id: Id, body: NoteCreate, actor: CurrentActor, db: SessionDep) -> IncidentPublic:
     """A note about the investigation (never about a child)."""
     incident = incidents.add_note(db, actor.user, actor.origin, incident_id, body.text)
@@ -318,7 +315,7 @@ def child_item(child: Child) -> ChildListItem:
     )
 
 
-@router.post("/children/{child_id}/shield", responses=ERRORS)
+@router.post("/children/{child_id}/shield")
 def shield_child(
     child_id: ChildId, body: ShieldCreate, actor: CurrentActor, db: SessionDep
 ) -> ShieldStatePublic:
@@ -339,7 +336,7 @@ def shield_child(
     )
 
 
-@router.post("/children/{child_id}/unshield", responses=ERRORS)
+@router.post("/children/{child_id}/unshield")
 def unshield_child(
     child_id: ChildId, body: ReasonBody, actor: CurrentActor, db: SessionDep
 ) -> ShieldStatePublic:
@@ -348,7 +345,7 @@ def unshield_child(
     return ShieldStatePublic(id=child.cp_id, shielded=False, ground=None, review_date=None)
 
 
-@router.get("/shield-reviews", responses=ERRORS)
+@router.get("/shield-reviews")
 def shield_reviews(actor: CurrentActor, db: SessionDep) -> ChildList:
     """Shielded records due for review within 30 days."""
     children = shield_admin.due_for_review(db, actor.user, actor.today)
@@ -364,7 +361,7 @@ def shield_reviews(actor: CurrentActor, db: SessionDep) -> ChildList:
     return ChildList(children=[child_item(c) for c in children], total=len(children))
 
 
-@router.get("/reports/children-missing-education", responses=ERRORS)
+@router.get("/reports/children-missing-education")
 def children_missing_education(actor: CurrentActor, db: SessionDep, settings: SettingsDep) -> ChildList:
     """Children with no education setting recorded (on screen only)."""
     require_overseer(actor.user)

@@ -5,11 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cpserver.api.deps import SettingsDep
-from cpserver.api.schemas import MetaPublic, PolicyPublic, ReasonPublic, ServiceTypePublic
+from cpserver.api.schemas import (
+    ERROR_RESPONSES,
+    MetaPublic,
+    PolicyPublic,
+    ReasonPublic,
+    ServiceTypePublic,
+)
 from cpserver.domain.reasons import MIN_OTHER_TEXT, REASONS
 from cpserver.domain.service_types import GUIDANCE, SERVICE_TYPES
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["meta"], responses=ERROR_RESPONSES)
 
 
 @router.get("/meta")

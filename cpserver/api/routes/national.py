@@ -11,18 +11,15 @@ from sqlalchemy.orm import joinedload
 
 from cpserver.api.deps import CurrentActor, SessionDep
 from cpserver.api.oversight_schemas import LockdownPublic, OrganisationPublic, ReasonBody, YearFigures
-from cpserver.api.schemas import ErrorPublic
+from cpserver.api.schemas import ERROR_RESPONSES, MAX_ID
 from cpserver.audit import trail
 from cpserver.domain import lockdown, reports
 from cpserver.domain.errors import DomainError
 from cpserver.domain.oversight_scope import require_national, require_overseer
 from cpserver.store.models import Organisation, User
 
-router = APIRouter(tags=["national"])
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorPublic} for code in (400, 401, 403, 404, 409, 422)
-}
-Id = Annotated[int, Path(ge=1, le=2**62)]
+router = APIRouter(tags=["national"], responses=ERROR_RESPONSES)
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def organisations(db: SessionDep) -> list[OrganisationPublic]:
@@ -45,7 +42,7 @@ def organisations(db: SessionDep) -> list[OrganisationPublic]:
     ]
 
 
-@router.get("/organisations", responses=ERRORS)
+@router.get("/organisations")
 def list_organisations(actor: CurrentActor, db: SessionDep) -> list[OrganisationPublic]:
     require_national(actor.user)
     return organisations(db)
@@ -72,14 +69,14 @@ def _set_accreditation(
     return next(o for o in organisations(db) if o.id == organisation_id)
 
 
-@router.post("/organisations/{organisation_id}/accreditation", responses=ERRORS)
+@router.post("/organisations/{organisation_id}/accreditation")
 def accredit(
     organisation_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep
 ) -> OrganisationPublic:
     return _set_accreditation(actor, db, organisation_id, True, body.reason)
 
 
-@router.post("/organisations/{organisation_id}/withdrawal", responses=ERRORS)
+@router.post("/organisations/{organisation_id}/withdrawal")
 def withdraw(
     organisation_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep
 ) -> OrganisationPublic:
@@ -101,13 +98,13 @@ def lockdown_state(db: SessionDep) -> LockdownPublic:
     )
 
 
-@router.get("/lockdown", responses=ERRORS)
+@router.get("/lockdown")
 def get_lockdown(actor: CurrentActor, db: SessionDep) -> LockdownPublic:
     require_national(actor.user)
     return lockdown_state(db)
 
 
-@router.post("/lockdown", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/lockdown", status_code=status.HTTP_201_CREATED)
 def start_lockdown(body: ReasonBody, actor: CurrentActor, db: SessionDep) -> LockdownPublic:
     """Stop access for every user but the national team; their sessions end at once."""
     lockdown.lock(db, actor.user, actor.origin, body.reason, actor.now)
@@ -115,7 +112,7 @@ def start_lockdown(body: ReasonBody, actor: CurrentActor, db: SessionDep) -> Loc
     return lockdown_state(db)
 
 
-@router.post("/lockdown/restore-requests", status_code=status.HTTP_201_CREATED, responses=ERRORS)
+@router.post("/lockdown/restore-requests", status_code=status.HTTP_201_CREATED)
 def request_restore(body: ReasonBody, actor: CurrentActor, db: SessionDep) -> LockdownPublic:
     """The first of two national-team members asks to restore access."""
     lockdown.request_restore(db, actor.user, actor.origin, body.reason, actor.now)
@@ -123,7 +120,7 @@ def request_restore(body: ReasonBody, actor: CurrentActor, db: SessionDep) -> Lo
     return lockdown_state(db)
 
 
-@router.post("/lockdown/restore-requests/{request_id}/confirmation", responses=ERRORS)
+@router.post("/lockdown/restore-requests/{request_id}/confirmation")
 def confirm_restore(request_id: Id, body: ReasonBody, actor: CurrentActor, db: SessionDep) -> LockdownPublic:
     """A second national-team member confirms: access is restored."""
     lockdown.confirm_restore(db, actor.user, actor.origin, request_id, body.reason, actor.now)
@@ -131,7 +128,7 @@ def confirm_restore(request_id: Id, body: ReasonBody, actor: CurrentActor, db: S
     return lockdown_state(db)
 
 
-@router.get("/reports/yearly-figures", responses=ERRORS)
+@router.get("/reports/yearly-figures")
 def yearly_figures(actor: CurrentActor, db: SessionDep) -> list[YearFigures]:
     """Per year and authority: incidents, outcomes, alerts raised and dismissed."""
     require_overseer(actor.user)

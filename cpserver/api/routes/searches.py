@@ -5,15 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep
-from cpserver.api.schemas import ErrorPublic, SearchRequest, SearchResponse, SearchResultPublic
+from cpserver.api.schemas import (
+    ERROR_RESPONSES,
+    SearchRequest,
+    SearchResponse,
+    SearchResultPublic,
+)
 from cpserver.audit import trail
 from cpserver.domain import detection
 from cpserver.domain.search import Criteria, check_criteria, find_children
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 
 
-@router.post("/searches", responses={400: {"model": ErrorPublic}, 401: {"model": ErrorPublic}})
+@router.post("/searches")
 def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: SettingsDep) -> SearchResponse:
     """At most `max_results` children; shielded children are never matched on postcode."""
     criteria = Criteria(**body.model_dump())

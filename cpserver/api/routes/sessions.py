@@ -5,13 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep, client_address
-from cpserver.api.schemas import ContactPublic, ErrorPublic, SessionCreate, SessionPublic, UserPublic
+from cpserver.api.schemas import (
+    ERROR_RESPONSES,
+    ContactPublic,
+    SessionCreate,
+    SessionPublic,
+    UserPublic,
+)
 from cpserver.audit import trail
 from cpserver.domain.login import log_in
 from cpserver.domain.sessions import end_session
 from cpserver.store.models import User, utcnow
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(tags=["sessions"], responses=ERROR_RESPONSES)
 
 
 def user_public(user: User) -> UserPublic:
@@ -32,7 +38,6 @@ def user_public(user: User) -> UserPublic:
 @router.post(
     "/sessions",
     status_code=status.HTTP_201_CREATED,
-    responses={401: {"model": ErrorPublic}, 403: {"model": ErrorPublic}, 429: {"model": ErrorPublic}},
 )
 def create_session(
     body: SessionCreate, request: Request, db: SessionDep, settings: SettingsDep
@@ -58,9 +63,7 @@ def create_session(
     )
 
 
-@router.delete(
-    "/sessions/current", status_code=status.HTTP_204_NO_CONTENT, responses={401: {"model": ErrorPublic}}
-)
+@router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
 def delete_session(actor: CurrentActor, db: SessionDep) -> Response:
     """Log out: the token stops working at once."""
     end_session(actor.login, "logout", actor.now)
