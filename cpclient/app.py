@@ -39,7 +39,7 @@ from cpclient.security.workstation import (
     MemorySecretStore,
     workstation_id,
 )
-from cpclient.training.demo_accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_code
+from cpclient.training.demo_accounts import DEMO_PASSWORD, demo_accounts, demo_code
 from cpclient.training.embedded_server import EmbeddedTrainingServer
 from cpclient.training.scenarios import training_scenarios
 from cpclient.ui.background import BackgroundCalls
@@ -122,7 +122,7 @@ def show_problem(message: str, mode: ClientMode) -> None:
 def training_kit(server: EmbeddedTrainingServer | None) -> TrainingKit:
     """Training mode's demo accounts, scenarios and embedded server (None when --server is given)."""
     return TrainingKit(
-        accounts=list(DEMO_ACCOUNTS),
+        accounts=demo_accounts(),
         password=DEMO_PASSWORD,
         code=demo_code,
         scenarios=training_scenarios(),

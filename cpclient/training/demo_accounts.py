@@ -24,21 +24,35 @@ class DemoAccount:
     shows: str
 
 
-DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
-    DemoAccount("demo.practitioner", "Practitioner (family support): search, open, record involvement"),
-    DemoAccount("demo.cmt", "Management team: sees shielded details, audited"),
-    DemoAccount("demo.national", "National team"),
-    DemoAccount("demo.healthvisitor", "Practitioner (health visitor)"),
-    DemoAccount("demo.schoolnurse", "Practitioner (school nurse): recorded a sensitive service"),
-    DemoAccount("demo.socialworker", "Practitioner (social worker)"),
-    DemoAccount("demo.othercouncil", "Practitioner in another local authority"),
-    DemoAccount("demo.suspended", "Refused: account suspended"),
-    DemoAccount("demo.crbexpired", "Refused: criminal records check expired"),
-    DemoAccount("demo.untrained", "Refused: mandatory training not completed"),
-    DemoAccount("demo.noagreement", "Refused: end-user agreement not signed"),
-    DemoAccount("demo.noprocedures", "Refused: security procedures not received"),
-    DemoAccount("demo.unaccredited", "Refused: organisation not accredited"),
-)
+# What each demo account shows a trainee; the list of accounts itself comes from the training seed.
+SHOWS: dict[str, str] = {
+    "demo.practitioner": "Practitioner (family support): search, open, record involvement",
+    "demo.cmt": "Management team: sees shielded details, audited",
+    "demo.national": "National team",
+    "demo.healthvisitor": "Practitioner (health visitor)",
+    "demo.schoolnurse": "Practitioner (school nurse): recorded a sensitive service",
+    "demo.socialworker": "Practitioner (social worker)",
+    "demo.othercouncil": "Practitioner in another local authority",
+    "demo.emergency": "Practitioner (emergency duty) who may override shielding, with a warning",
+    "demo.suspended": "Refused: account suspended",
+    "demo.crbexpired": "Refused: criminal records check expired",
+    "demo.untrained": "Refused: mandatory training not completed",
+    "demo.noagreement": "Refused: end-user agreement not signed",
+    "demo.noprocedures": "Refused: security procedures not received",
+    "demo.unaccredited": "Refused: organisation not accredited",
+}
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """The training seed's demo accounts, in its order (the ones described here if it is absent)."""
+    usernames: tuple[str, ...] = tuple(SHOWS)
+    try:
+        from cpserver import seed
+    except ImportError:
+        pass
+    else:
+        usernames = tuple(seed.DEMO_ACCOUNTS)
+    return [DemoAccount(name, SHOWS.get(name, "Demo account")) for name in usernames]
 
 
 def demo_code(at: float | None = None) -> str:

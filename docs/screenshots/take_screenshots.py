@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from cpclient.api.client import ContactPointClient
 from cpclient.api.transport import Transport
 from cpclient.security.lockdown import install_application_lockdown
-from cpclient.training.demo_accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_code
+from cpclient.training.demo_accounts import DEMO_PASSWORD, demo_accounts, demo_code
 from cpclient.training.embedded_server import EmbeddedTrainingServer
 from cpclient.training.scenarios import training_scenarios
 from cpclient.ui.background import BackgroundCalls
@@ -121,7 +121,7 @@ async def main() -> None:
     server = EmbeddedTrainingServer()
     lockdown = install_application_lockdown(app)
     kit = TrainingKit(
-        accounts=list(DEMO_ACCOUNTS),
+        accounts=demo_accounts(),
         password=DEMO_PASSWORD,
         code=demo_code,
         scenarios=training_scenarios(),

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 from cpclient.api.client import ContactPointClient
 from cpclient.api.transport import Transport
 from cpclient.security.lockdown import ApplicationLockdown, install_application_lockdown
-from cpclient.training.demo_accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_code
+from cpclient.training.demo_accounts import DEMO_PASSWORD, demo_accounts, demo_code
 from cpclient.training.embedded_server import EmbeddedTrainingServer
 from cpclient.training.scenarios import training_scenarios
 from cpclient.ui.background import BackgroundCalls
@@ -129,7 +129,7 @@ def lockdown(qapp: QApplication) -> Iterator[ApplicationLockdown]:
 def training_kit() -> TrainingKit:
     """The demo accounts and scenarios, without an embedded server (the tests share one)."""
     return TrainingKit(
-        accounts=list(DEMO_ACCOUNTS),
+        accounts=demo_accounts(),
         password=DEMO_PASSWORD,
         code=demo_code,
         scenarios=training_scenarios(),

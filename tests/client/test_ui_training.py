@@ -7,7 +7,7 @@ import stat
 import pytest
 import requests
 
-from cpclient.training.demo_accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_TOTP_SECRET
+from cpclient.training.demo_accounts import DEMO_PASSWORD, DEMO_TOTP_SECRET, SHOWS, demo_accounts
 from cpclient.training.embedded_server import EmbeddedTrainingServer
 from cpclient.training.scenarios import training_scenarios
 from cpclient.ui.confirm_dialog import ConfirmDialog
@@ -18,7 +18,9 @@ from tests.client.conftest import open_first_result, search_for, sign_in, traini
 def test_demo_accounts_and_scenarios_match_the_training_seed():
     from cpserver import seed
 
-    assert [account.username for account in DEMO_ACCOUNTS] == list(seed.DEMO_ACCOUNTS)
+    assert [account.username for account in demo_accounts()] == list(seed.DEMO_ACCOUNTS)
+    # Every account the seed makes is described for trainers.
+    assert set(seed.DEMO_ACCOUNTS) <= set(SHOWS)
     assert DEMO_PASSWORD == seed.DEMO_PASSWORD and DEMO_TOTP_SECRET == seed.DEMO_TOTP_SECRET
     assert [scenario.name for scenario in training_scenarios()] == list(seed.TRAINING_SCENARIOS)
 
