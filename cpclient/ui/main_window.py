@@ -41,6 +41,7 @@ from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.error_summary import Problem
 from cpclient.ui.login_page import LoginPage
+from cpclient.ui.oversight.management_area import ManagementArea
 from cpclient.ui.record_opener import RecordOpener
 from cpclient.ui.record_view import RecordView
 from cpclient.ui.search_page import SearchPage
@@ -159,6 +160,8 @@ class MainWindow(QMainWindow):
         self.work.addWidget(search_area)
         self.work.addWidget(self.record_view)
         self._search_area = search_area
+        # Management and national team screens (a page in `work`, a button in the session bar).
+        self.management = ManagementArea(api, calls, mode, self.work, self.session_bar)
 
         self.pages = QStackedWidget(central)
         self.pages.addWidget(self.login_scroll)
@@ -181,6 +184,9 @@ class MainWindow(QMainWindow):
         self.opener.failed.connect(self._record_failed)
         self.record_view.back_requested.connect(self.show_search)
         self.record_view.status.connect(self.show_status)
+        self.management.opening.connect(self.record_view.clear)
+        self.management.back_requested.connect(self.show_search)
+        self.management.status.connect(self.show_status)
         self.idle.idle.connect(self.lock_when_idle)
         if lockdown is not None:
             lockdown.blocked.connect(self.show_status)
@@ -252,6 +258,7 @@ class MainWindow(QMainWindow):
         self.session_bar.set_user(session.user)
         self.session_bar.show()
         self.record_view.set_session(session.user, self.meta)
+        self.management.set_session(session.user, self.meta)
         self.pages.setCurrentWidget(self.work)
         self.show_search()
         self.search.focus_first_field()
@@ -273,6 +280,7 @@ class MainWindow(QMainWindow):
         self.opener.cancel()
         self.search.clear()
         self.record_view.clear()
+        self.management.clear()
         clear_sensitive()
         if self._lockdown is not None:
             self._lockdown.clear_clipboard()
@@ -281,6 +289,7 @@ class MainWindow(QMainWindow):
         self.idle.stop()
         self.clear_record_data()
         self.record_view.forget_session()
+        self.management.forget_session()
         send = self.api.end_session()
         if tell_server:
             task = self.calls.start(self._tell_server(send))
