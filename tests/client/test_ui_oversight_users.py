@@ -136,3 +136,20 @@ def test_own_account_cannot_be_suspended_and_expiring_checks_are_listed(qtbot, s
     assert [u.username for u in page.expiring_model.rows] == ["demo.crbexpired"]
     assert page.expiring_note.text() == "1 check expires within 60 days or has expired."
     assert page.expiring_model.cell_text(0, 3).startswith("Expired ")
+
+
+def test_closing_a_form_while_the_server_works_is_safe(qtbot, server, cmt_users):
+    _window, page = cmt_users
+    assert page.table.select_where(lambda u: u.username == "demo.healthvisitor")
+    page.suspend_button.click()
+    dialog = dialog_of(qtbot, page)
+    dialog.text.setPlainText("Suspended while the server is slow to answer.")
+    server.delay.seconds = 0.8
+    dialog.confirm_button.click()
+    assert dialog.busy and not dialog.confirm_button.isEnabled()
+    dialog.reject()  # the person gives up waiting; the call still completes on the server
+    qtbot.waitUntil(lambda: page.dialog is None)
+    qtbot.waitUntil(lambda: not page.busy, timeout=10_000)
+    server.delay.seconds = 0.0
+    assert server.scalar("SELECT suspended FROM users WHERE username = 'demo.healthvisitor'")
+    qtbot.waitUntil(lambda: "is suspended" in page.message.text(), timeout=10_000)

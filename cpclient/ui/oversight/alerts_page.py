@@ -8,7 +8,7 @@ from functools import partial
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QPushButton, QWidget
 
-from cpclient.api.oversight import Alert, Incident
+from cpclient.api.oversight import Alert
 from cpclient.security.lockdown import mark_record_data
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.labels import RULES, SEVERITIES, evidence_text, format_time, label, sort_time
@@ -164,12 +164,15 @@ class AlertsPage(OversightPage):
             text_label="&Justification",
             field_name="justification",
         )
-        self.open_form(dialog, partial(self._dismiss, dialog, alert))
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.dismiss_alert, alert.id, dialog.value()),
+            lambda done: self._handled(f"Alert {done.id} dismissed."),
+        )
 
-    async def _dismiss(self, dialog: TextPromptDialog, alert: Alert) -> None:
-        call = partial(self.context.client.dismiss_alert, alert.id, dialog.value())
-        await self.context.calls.run(call)
-        self.say(f"Alert {alert.id} dismissed.")
+    def _handled(self, text: str) -> None:
+        self.say(text)
         self.start(self.load())
 
     def open_incident(self) -> None:
@@ -189,10 +192,9 @@ class AlertsPage(OversightPage):
             field_name="summary",
             hint="About the user's use of ContactPoint, never about a child. At least 10 characters.",
         )
-        self.open_form(dialog, partial(self._incident, dialog, alert))
-
-    async def _incident(self, dialog: TextPromptDialog, alert: Alert) -> None:
-        call = partial(self.context.client.incident_from_alert, alert.id, dialog.value())
-        incident: Incident = await self.context.calls.run(call)
-        self.say(incident_opened_text(incident))
-        self.start(self.load())
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.incident_from_alert, alert.id, dialog.value()),
+            lambda incident: self._handled(incident_opened_text(incident)),
+        )

@@ -177,9 +177,10 @@ class IncidentsPage(OversightPage):
             if button is not None:
                 button.setEnabled(enabled)
 
-    def _replace(self, updated: Incident) -> None:
+    def _replace(self, updated: Incident, text: str) -> None:
         rows = [updated if each.id == updated.id else each for each in self.model.rows]
         self.show_incidents(rows, select=updated.id)
+        self.say(text)
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -199,13 +200,12 @@ class IncidentsPage(OversightPage):
             field_name="text",
             hint=NOTE_HINT,
         )
-        self.open_form(dialog, partial(self._note, dialog, incident))
-
-    async def _note(self, dialog: TextPromptDialog, incident: Incident) -> None:
-        call = partial(self.context.client.add_note, incident.id, dialog.value())
-        updated: Incident = await self.context.calls.run(call)
-        self._replace(updated)
-        self.say(f"Note added to incident {updated.id}.")
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.add_note, incident.id, dialog.value()),
+            lambda updated: self._replace(updated, f"Note added to incident {updated.id}."),
+        )
 
     def start_investigating(self) -> None:
         """Move the selected incident from open to investigating."""
@@ -221,8 +221,7 @@ class IncidentsPage(OversightPage):
         except ApiError as error:
             self.show_error(error)
             return
-        self._replace(updated)
-        self.say(f"Incident {updated.id} is being investigated.")
+        self._replace(updated, f"Incident {updated.id} is being investigated.")
 
     def close_incident(self) -> None:
         """Close the selected incident with an outcome."""
@@ -230,11 +229,11 @@ class IncidentsPage(OversightPage):
         if incident is None:
             return
         dialog = CloseIncidentDialog(incident, self.context.mode, self)
-        self.open_form(dialog, partial(self._close, dialog, incident))
-
-    async def _close(self, dialog: CloseIncidentDialog, incident: Incident) -> None:
-        outcome = dialog.outcome()
-        call = partial(self.context.client.update_incident, incident.id, "closed", outcome)
-        updated: Incident = await self.context.calls.run(call)
-        self._replace(updated)
-        self.say(f"Incident {updated.id} closed: {label(OUTCOMES, updated.outcome)}.")
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.update_incident, incident.id, "closed", dialog.outcome()),
+            lambda updated: self._replace(
+                updated, f"Incident {updated.id} closed: {label(OUTCOMES, updated.outcome)}."
+            ),
+        )

@@ -142,14 +142,18 @@ class LockdownPage(OversightPage):
             ),
             acknowledgement="I understand that every other &user is stopped at once",
         )
-        self.open_form(dialog, partial(self._lock, dialog))
-
-    async def _lock(self, dialog: TextPromptDialog) -> None:
-        state: LockdownState = await self.context.calls.run(
-            partial(self.context.client.lock_down, dialog.value())
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.lock_down, dialog.value()),
+            lambda state: self._changed(
+                state, "ContactPoint is locked down. Every other user's session has ended."
+            ),
         )
+
+    def _changed(self, state: LockdownState, text: str) -> None:
         self.show_state(state)
-        self.say("ContactPoint is locked down. Every other user's session has ended.")
+        self.say(text)
 
     def request_restore(self) -> None:
         """Ask to restore access (the first of two people)."""
@@ -162,14 +166,14 @@ class LockdownPage(OversightPage):
             self,
             hint="Why it is safe to restore access. At least 10 characters.",
         )
-        self.open_form(dialog, partial(self._request, dialog))
-
-    async def _request(self, dialog: TextPromptDialog) -> None:
-        state: LockdownState = await self.context.calls.run(
-            partial(self.context.client.request_restore, dialog.value())
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.request_restore, dialog.value()),
+            lambda state: self._changed(
+                state, "Restore requested. Another member of the national team must confirm it."
+            ),
         )
-        self.show_state(state)
-        self.say("Restore requested. Another member of the national team must confirm it.")
 
     def confirm_restore(self) -> None:
         """Confirm another person's restore request: access is restored."""
@@ -187,11 +191,9 @@ class LockdownPage(OversightPage):
             self,
             warning="Every user can sign in again as soon as you confirm.",
         )
-        self.open_form(dialog, partial(self._confirm, dialog, request_id))
-
-    async def _confirm(self, dialog: TextPromptDialog, request_id: int) -> None:
-        state: LockdownState = await self.context.calls.run(
-            partial(self.context.client.confirm_restore, request_id, dialog.value())
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.confirm_restore, request_id, dialog.value()),
+            lambda state: self._changed(state, "Access is restored. Users can sign in again."),
         )
-        self.show_state(state)
-        self.say("Access is restored. Users can sign in again.")

@@ -78,9 +78,10 @@ class OrganisationsPage(OversightPage):
         self.accredit_button.setEnabled(chosen is not None and not chosen.accredited)
         self.withdraw_button.setEnabled(chosen is not None and chosen.accredited)
 
-    def _replace(self, updated: Organisation) -> None:
+    def _replace(self, updated: Organisation, text: str) -> None:
         rows = [updated if each.id == updated.id else each for each in self.model.rows]
         self.show_organisations(rows, select=updated.id)
+        self.say(text)
 
     def accredit(self) -> None:
         """Accredit the selected organisation, with a reason."""
@@ -95,13 +96,12 @@ class OrganisationsPage(OversightPage):
             self.context.mode,
             self,
         )
-        self.open_form(dialog, partial(self._accredit, dialog, chosen))
-
-    async def _accredit(self, dialog: TextPromptDialog, chosen: Organisation) -> None:
-        call = partial(self.context.client.accredit_organisation, chosen.id, dialog.value())
-        updated: Organisation = await self.context.calls.run(call)
-        self._replace(updated)
-        self.say(f"{updated.name} is accredited.")
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.accredit_organisation, chosen.id, dialog.value()),
+            lambda updated: self._replace(updated, f"{updated.name} is accredited."),
+        )
 
     def withdraw(self) -> None:
         """Withdraw the selected organisation's accreditation, after a clear warning."""
@@ -121,10 +121,11 @@ class OrganisationsPage(OversightPage):
             ),
             acknowledgement="I understand that its &users are stopped at once",
         )
-        self.open_form(dialog, partial(self._withdraw, dialog, chosen))
-
-    async def _withdraw(self, dialog: TextPromptDialog, chosen: Organisation) -> None:
-        call = partial(self.context.client.withdraw_organisation, chosen.id, dialog.value())
-        updated: Organisation = await self.context.calls.run(call)
-        self._replace(updated)
-        self.say(f"{updated.name} is no longer accredited. Its users are stopped.")
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.withdraw_organisation, chosen.id, dialog.value()),
+            lambda updated: self._replace(
+                updated, f"{updated.name} is no longer accredited. Its users are stopped."
+            ),
+        )

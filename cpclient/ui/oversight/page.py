@@ -9,7 +9,7 @@ forgets every row it holds (logout, lock, session expiry).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -180,28 +180,47 @@ class OversightPage(QWidget):
 
     # --- forms -----------------------------------------------------------------------------------
 
-    def open_form(self, dialog: FormDialog, send: Callable[[], Awaitable[None]]) -> None:
-        """Show `dialog`; when it is complete, `send()` runs (an `ApiError` is shown in the dialog)."""
+    def open_form(
+        self, dialog: FormDialog, prepare: Callable[[], Callable[[], T]], done: Callable[[T], None]
+    ) -> None:
+        """Show `dialog` and, each time it is complete, send it.
+
+        Args:
+            dialog: the form.
+            prepare: reads the form (while it is certainly open) and returns the blocking API call.
+            done: shows the call's result on the page; the dialog then closes. A refusal
+                (`ApiError`) is shown in the dialog instead, which stays open.
+        """
         if self.dialog is not None:
             dialog.deleteLater()
             return
         self.dialog = dialog
-        dialog.submitted.connect(lambda: self.start(self._send_form(dialog, send)))
+        dialog.submitted.connect(lambda: self._form_submitted(dialog, prepare, done))
         dialog.finished.connect(lambda _result: self._form_closed(dialog))
         dialog.open()
 
-    async def _send_form(self, dialog: FormDialog, send: Callable[[], Awaitable[None]]) -> None:
+    def _form_submitted(
+        self, dialog: FormDialog, prepare: Callable[[], Callable[[], T]], done: Callable[[T], None]
+    ) -> None:
         if dialog.busy:
             return
-        dialog.set_busy(True)
+        call = prepare()
+        dialog.set_busy(True)  # at once, so a second press cannot send the form twice
+        self.start(self._send_form(dialog, call, done))
+
+    async def _send_form(self, dialog: FormDialog, call: Callable[[], T], done: Callable[[T], None]) -> None:
         try:
-            await send()
+            result = await self.context.calls.run(call)
         except ApiError as error:
-            if dialog.isVisible():
+            # Closed while the call ran (the dialog is gone): the page shows the refusal instead.
+            if self.dialog is dialog:
                 dialog.refused(error)
+            else:
+                self.show_error(error)
             return
-        dialog.set_busy(False)
-        if dialog.isVisible():
+        done(result)
+        if self.dialog is dialog:
+            dialog.set_busy(False)
             dialog.accept()
 
     def _form_closed(self, dialog: FormDialog) -> None:

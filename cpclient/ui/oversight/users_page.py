@@ -10,7 +10,7 @@ from functools import partial
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from cpclient.api.models import ROLE_LABELS
-from cpclient.api.oversight import Enrolment, Incident, UserAccount
+from cpclient.api.oversight import Enrolment, UserAccount
 from cpclient.ui.date_entry import format_date
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.enrolment_dialog import EnrolmentDialog
@@ -185,23 +185,22 @@ class UsersPage(OversightPage):
             if button is not None:
                 button.setEnabled(enabled)
 
-    async def _reload_after(self, text: str) -> None:
+    def _reload_after(self, text: str) -> None:
         self.say(text)
-        await self.load()
+        self.start(self.load())
 
     # --- actions ---------------------------------------------------------------------------------
 
     def add_user(self) -> None:
         """Ask for a new account's details, add it, then show its one-time secrets."""
         dialog = AddUserDialog(self.context.mode, self)
-        self.open_form(dialog, partial(self._add, dialog))
+        client = self.context.client
+        self.open_form(dialog, lambda: partial(client.add_user, dialog.new_user()), self._added)
 
-    async def _add(self, dialog: AddUserDialog) -> None:
-        new = dialog.new_user()
-        enrolment: Enrolment = await self.context.calls.run(partial(self.context.client.add_user, new))
+    def _added(self, enrolment: Enrolment) -> None:
         # Shown once, straight from the answer; nothing of it is kept by the page.
         self.show_enrolment(enrolment)
-        self.start(self._reload_after(f"{enrolment.user.display_name}'s account has been added."))
+        self._reload_after(f"{enrolment.user.display_name}'s account has been added.")
 
     def show_enrolment(self, enrolment: Enrolment) -> None:
         """Show the new account's secrets once."""
@@ -221,15 +220,18 @@ class UsersPage(OversightPage):
         if user is None:
             return
         dialog = AccreditationDialog(user, self.context.mode, self)
-        self.open_form(dialog, partial(self._accredit, dialog, user))
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.record_accreditation, user.id, dialog.accreditation()),
+            self._accredited,
+        )
 
-    async def _accredit(self, dialog: AccreditationDialog, user: UserAccount) -> None:
-        call = partial(self.context.client.record_accreditation, user.id, dialog.accreditation())
-        updated: UserAccount = await self.context.calls.run(call)
+    def _accredited(self, updated: UserAccount) -> None:
         state = (
             "can now use ContactPoint" if not updated.problems else f"still cannot: {problems_text(updated)}"
         )
-        self.start(self._reload_after(f"Accreditation recorded for {updated.display_name}: {state}."))
+        self._reload_after(f"Accreditation recorded for {updated.display_name}: {state}.")
 
     def suspend(self) -> None:
         """Suspend the selected user, with a reason."""
@@ -245,12 +247,12 @@ class UsersPage(OversightPage):
             self.context.mode,
             self,
         )
-        self.open_form(dialog, partial(self._suspend, dialog, user))
-
-    async def _suspend(self, dialog: TextPromptDialog, user: UserAccount) -> None:
-        call = partial(self.context.client.suspend, user.id, dialog.value())
-        done: UserAccount = await self.context.calls.run(call)
-        self.start(self._reload_after(f"{done.display_name} is suspended. Their sessions have ended."))
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.suspend, user.id, dialog.value()),
+            lambda done: self._reload_after(f"{done.display_name} is suspended. Their sessions have ended."),
+        )
 
     def reinstate(self) -> None:
         """Reinstate the selected (suspended) user, with a reason."""
@@ -265,12 +267,12 @@ class UsersPage(OversightPage):
             self.context.mode,
             self,
         )
-        self.open_form(dialog, partial(self._reinstate, dialog, user))
-
-    async def _reinstate(self, dialog: TextPromptDialog, user: UserAccount) -> None:
-        call = partial(self.context.client.reinstate, user.id, dialog.value())
-        done: UserAccount = await self.context.calls.run(call)
-        self.start(self._reload_after(f"{done.display_name} has been reinstated."))
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.reinstate, user.id, dialog.value()),
+            lambda done: self._reload_after(f"{done.display_name} has been reinstated."),
+        )
 
     def open_incident(self) -> None:
         """Open an incident about the selected user (without an alert)."""
@@ -289,9 +291,9 @@ class UsersPage(OversightPage):
             field_name="summary",
             hint="About the user's use of ContactPoint, never about a child. At least 10 characters.",
         )
-        self.open_form(dialog, partial(self._incident, dialog, user))
-
-    async def _incident(self, dialog: TextPromptDialog, user: UserAccount) -> None:
-        call = partial(self.context.client.open_incident, user.id, dialog.value())
-        incident: Incident = await self.context.calls.run(call)
-        self.start(self._reload_after(incident_opened_text(incident)))
+        client = self.context.client
+        self.open_form(
+            dialog,
+            lambda: partial(client.open_incident, user.id, dialog.value()),
+            lambda incident: self._reload_after(incident_opened_text(incident)),
+        )
