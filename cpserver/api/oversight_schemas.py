@@ -25,6 +25,7 @@ class UserAdminPublic(BaseModel):
     display_name: str
     role: str
     job_title: str
+    organisation_id: int
     organisation: str
     organisation_accredited: bool
     local_authority: str | None
@@ -245,3 +246,5 @@ class LockdownPublic(BaseModel):
     locked_by: str | None
     restore_request_id: int | None
     restore_requested_by: str | None
+    # The requester's username: the client disables "confirm" on one's own request.
+    restore_requested_by_username: str | None = None

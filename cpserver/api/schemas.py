@@ -75,6 +75,8 @@ class UserPublic(BaseModel):
     organisation: str
     local_authority: str | None
     management_contact: ContactPublic | None
+    # May override shielding (after a warning; every override raises an alert at once).
+    may_override_shield: bool = False
 
 
 class SessionPublic(BaseModel):

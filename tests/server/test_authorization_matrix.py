@@ -91,7 +91,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/shield-reviews"): Rule(OVERSEERS),
     ("GET", "/api/v1/reports/children-missing-education"): Rule(OVERSEERS),
     ("GET", "/api/v1/reports/yearly-figures"): Rule(NATIONAL_ONLY),
-    ("GET", "/api/v1/organisations"): Rule(NATIONAL_ONLY),
+    ("GET", "/api/v1/organisations"): Rule(OVERSEERS),
     ("POST", "/api/v1/organisations/{organisation_id}/accreditation"): Rule(NATIONAL_ONLY),
     ("POST", "/api/v1/organisations/{organisation_id}/withdrawal"): Rule(NATIONAL_ONLY),
     ("GET", "/api/v1/lockdown"): Rule(NATIONAL_ONLY),

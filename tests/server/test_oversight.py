@@ -437,3 +437,19 @@ def test_withdrawing_accreditation_stops_the_organisations_users_at_once(client,
     )
     refused = client.post(f"{API}/sessions", json=login_body(db, world.PRACTITIONER_SOUTH))
     assert refused.json()["error"]["code"] == "organisation_not_accredited"
+
+
+def test_a_cmt_lists_its_own_organisations_to_add_users_to(client, as_role):
+    own = {o["name"] for o in client.get(f"{API}/organisations", headers=as_role("cmt")).json()}
+    assert own == {"Northmere Children's Services", "Unaccredited Test Org"}
+    everyone = {o["name"] for o in client.get(f"{API}/organisations", headers=as_role("national")).json()}
+    assert "Southwold Vale Health" in everyone
+
+
+def test_session_says_who_may_override_shielding(client, db):
+    db.execute(sa.update(User).where(User.username == world.PRACTITIONER).values(may_override_shield=True))
+    db.commit()
+    body = client.post(f"{API}/sessions", json=login_body(db, world.PRACTITIONER)).json()
+    assert body["user"]["may_override_shield"] is True
+    other = client.post(f"{API}/sessions", json=login_body(db, world.PRACTITIONER_2)).json()
+    assert other["user"]["may_override_shield"] is False

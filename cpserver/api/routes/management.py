@@ -55,6 +55,7 @@ def user_admin_public(user: User, actor: CurrentActor, settings: SettingsDep) ->
         display_name=user.display_name,
         role=user.role,
         job_title=user.job_title,
+        organisation_id=user.organisation_id,
         organisation=user.organisation.name,
         organisation_accredited=user.organisation.accredited,
         local_authority=la.name if la else None,

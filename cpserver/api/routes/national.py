@@ -15,20 +15,22 @@ from cpserver.api.schemas import ERROR_RESPONSES, MAX_ID
 from cpserver.audit import trail
 from cpserver.domain import lockdown, reports
 from cpserver.domain.errors import DomainError
-from cpserver.domain.oversight_scope import require_national, require_overseer
+from cpserver.domain.oversight_scope import authority_filter, require_national, require_overseer
 from cpserver.store.models import Organisation, User
 
 router = APIRouter(tags=["national"], responses=ERROR_RESPONSES)
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def organisations(db: SessionDep) -> list[OrganisationPublic]:
+def organisations(db: SessionDep, actor: User | None = None) -> list[OrganisationPublic]:
+    """Every organisation, or (for a management team) those of its own authority."""
     counts = dict(
         db.execute(select(User.organisation_id, func.count()).group_by(User.organisation_id)).tuples().all()
     )
-    rows = db.scalars(
-        select(Organisation).options(joinedload(Organisation.local_authority)).order_by(Organisation.name)
-    )
+    query = select(Organisation).options(joinedload(Organisation.local_authority)).order_by(Organisation.name)
+    if actor is not None:
+        query = query.where(authority_filter(actor, Organisation.local_authority_id))
+    rows = db.scalars(query)
     return [
         OrganisationPublic(
             id=o.id,
@@ -44,8 +46,8 @@ def organisations(db: SessionDep) -> list[OrganisationPublic]:
 
 @router.get("/organisations")
 def list_organisations(actor: CurrentActor, db: SessionDep) -> list[OrganisationPublic]:
-    require_national(actor.user)
-    return organisations(db)
+    """All organisations for the national team; a management team's own (to add users to)."""
+    return organisations(db, actor.user)
 
 
 def _set_accreditation(
@@ -87,7 +89,9 @@ def withdraw(
 def lockdown_state(db: SessionDep) -> LockdownPublic:
     lock = lockdown.current_lock(db)
     request = lockdown.pending_request(db)
-    names = {u.id: u.display_name for u in db.scalars(select(User).where(User.role == "national"))}
+    national = list(db.scalars(select(User).where(User.role == "national")))
+    names = {u.id: u.display_name for u in national}
+    usernames = {u.id: u.username for u in national}
     return LockdownPublic(
         locked=lock is not None,
         since=lock.at if lock else None,
@@ -95,6 +99,7 @@ def lockdown_state(db: SessionDep) -> LockdownPublic:
         locked_by=names.get(lock.user_id) if lock else None,
         restore_request_id=request.id if request else None,
         restore_requested_by=names.get(request.user_id) if request else None,
+        restore_requested_by_username=usernames.get(request.user_id) if request else None,
     )
 
 

@@ -32,6 +32,7 @@ def user_public(user: User) -> UserPublic:
         management_contact=ContactPublic(name=la.cmt_name, telephone=la.cmt_telephone, email=la.cmt_email)
         if la
         else None,
+        may_override_shield=user.may_override_shield,
     )
 
 
