@@ -633,6 +633,16 @@ _DEMO_USERS: Final = (
         None,
         "national",
     ),
+    # A second national-team member: restoring access after a lockdown takes two people.
+    _DemoUser(
+        "demo.national2",
+        "national",
+        "Robin",
+        "Achebe",
+        "National ContactPoint security officer",
+        None,
+        "national",
+    ),
     _DemoUser(
         "demo.healthvisitor",
         "practitioner",

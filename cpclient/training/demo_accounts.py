@@ -28,7 +28,8 @@ class DemoAccount:
 SHOWS: dict[str, str] = {
     "demo.practitioner": "Practitioner (family support): search, open, record involvement",
     "demo.cmt": "Management team: sees shielded details, audited",
-    "demo.national": "National team",
+    "demo.national": "National team: lockdown, organisations, yearly figures",
+    "demo.national2": "Second national team member: confirms a restore after lockdown",
     "demo.healthvisitor": "Practitioner (health visitor)",
     "demo.schoolnurse": "Practitioner (school nurse): recorded a sensitive service",
     "demo.socialworker": "Practitioner (social worker)",

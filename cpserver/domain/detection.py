@@ -35,17 +35,8 @@ def raise_alert(
     always: bool = False,
 ) -> Alert | None:
     """Record an alert (once a day per user and rule, unless `always`); high severity suspends."""
-    if not always:
-        recent = session.scalar(
-            select(Alert.id).where(
-                Alert.user_id == user.id,
-                Alert.rule == rule,
-                Alert.status == "open",
-                Alert.raised_at > now - DEDUPE,
-            )
-        )
-        if recent is not None:
-            return None
+    if not always and _open_alert(session, user, rule, now):
+        return None
     suspend = severity == "high" and settings.auto_suspend_high and not user.suspended
     alert = Alert(
         raised_at=now,
@@ -65,6 +56,18 @@ def raise_alert(
         end_sessions_of(session, user.id, "suspended", now)
     session.flush()
     return alert
+
+
+def _open_alert(session: Session, user: User, rule: str, now: dt.datetime) -> bool:
+    found = session.scalar(
+        select(Alert.id).where(
+            Alert.user_id == user.id,
+            Alert.rule == rule,
+            Alert.status == "open",
+            Alert.raised_at > now - DEDUPE,
+        )
+    )
+    return found is not None
 
 
 def _count(session: Session, user: User, since: dt.datetime, *conditions: ColumnElement[bool]) -> int:
@@ -106,10 +109,14 @@ def after_search(
         )
     if family:
         window = now - dt.timedelta(minutes=settings.browsing_window_minutes)
+        # Bounded: only the most recent searches matter, however fast someone searches.
         recent = session.execute(
-            select(AuditEvent.seq, AuditEvent.detail).where(
+            select(AuditEvent.seq, AuditEvent.detail)
+            .where(
                 AuditEvent.user_id == user.id, AuditEvent.action == "search", AuditEvent.occurred_at >= window
             )
+            .order_by(AuditEvent.seq.desc())
+            .limit(settings.browsing_search_limit * 3)
         ).all()
         key = phonetic_key(family)
         similar = [
@@ -261,7 +268,11 @@ def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) 
         (dt.timedelta(days=1), settings.volume_day_minimum, "day"),
     ):
         count = _views(session, user, now - span)
-        if count < minimum:  # the cheap check first: most views stop here
+        if count <= minimum:  # the cheap check first: most views stop here
+            continue
+        # The month-long comparison is dearer: run it just past the threshold and every fifth view after,
+        # and not at all while an open volume alert already stands for this user.
+        if (count - minimum - 1) % 5 != 0 or _open_alert(session, user, "volume", now):
             continue
         month_ago = now - dt.timedelta(days=30)
         periods = dt.timedelta(days=29) / span
