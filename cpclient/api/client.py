@@ -148,6 +148,15 @@ class ContactPointClient:
         path = f"/children/{path_segment(child_id)}/views"
         return self._call("POST", path, _RECORD, json=reason.to_json())
 
+    def override_shield(self, child_id: str, reason: StatedReason) -> Record | ShieldedRecord:
+        """Open a shielded record's details by overriding its shielding (only after the warning).
+
+        The server allows it only to users who may override; it raises an alert to the management
+        team at once and may suspend the account (ending this session) while it is investigated.
+        """
+        path = f"/children/{path_segment(child_id)}/views"
+        return self._call("POST", path, _RECORD, json={**reason.to_json(), "override_shield": True})
+
     def add_involvement(self, child_id: str, draft: InvolvementDraft) -> Involvement:
         """Record the signed-in practitioner's own involvement with a child."""
         path = f"/children/{path_segment(child_id)}/involvements"
@@ -156,6 +165,14 @@ class ContactPointClient:
     def end_involvement(self, involvement_id: int) -> Involvement:
         """End one of the signed-in practitioner's own involvements."""
         return self._call("DELETE", f"/involvements/{int(involvement_id)}", _INVOLVEMENT)
+
+    def session_call(self, method: str, path: str, adapter: TypeAdapter[T], *, json: Any = None) -> T:
+        """A call made with this session's token, its answer parsed strictly by `adapter`.
+
+        For other clients of the same server (`OversightClient`): the token stays in this object, and
+        a refusal is the same typed `ApiError` (a 401 forgets the session) as for the calls above.
+        """
+        return self._call(method, path, adapter, json=json)
 
     # --- plumbing --------------------------------------------------------------------------------
 

@@ -62,6 +62,9 @@ class User(Incoming):
     organisation: str
     local_authority: str | None
     management_contact: Contact | None
+    # May override a record's shielding (after a warning; the server raises an alert at once).
+    # Absent from an older server's answer: then no override is offered.
+    may_override_shield: bool = False
 
     @property
     def role_label(self) -> str:
@@ -268,6 +271,8 @@ class ShieldedRecord(Incoming):
     management_contact: Contact
     local_authority: str
     withheld: list[str]
+    # The viewer's own involvements (their own contact details only), so they can end them.
+    own_involvements: list[Involvement]
     view_id: int
 
 

@@ -36,6 +36,7 @@ class UserAccount(Incoming):
     display_name: str
     role: str
     job_title: str
+    organisation_id: int
     organisation: str
     organisation_accredited: bool
     local_authority: str | None
@@ -287,6 +288,8 @@ class LockdownState(Incoming):
     locked_by: str | None
     restore_request_id: int | None
     restore_requested_by: str | None
+    # The requester's username: whether the waiting request is one's own is decided by this.
+    restore_requested_by_username: str | None = None
 
 
 _USERS = TypeAdapter(list[UserAccount])
@@ -320,9 +323,9 @@ class OversightClient:
         self._api = api
 
     def _send(self, method: str, path: str, adapter: TypeAdapter[T], body: Any = None) -> T:
-        # The one place this module talks to the server: through the API client's own call, so the
-        # token never leaves it and a refusal becomes the same typed, user-worded `ApiError`.
-        return self._api._call(method, path, adapter, json=body)
+        # The one place this module talks to the server: through the API client's session call, so
+        # the token never leaves it and a refusal becomes the same typed, user-worded `ApiError`.
+        return self._api.session_call(method, path, adapter, json=body)
 
     # --- users -----------------------------------------------------------------------------------
 
@@ -417,7 +420,7 @@ class OversightClient:
     # --- national --------------------------------------------------------------------------------
 
     def organisations(self) -> list[Organisation]:
-        """Every organisation and whether it is accredited."""
+        """Every organisation (a management team's: its own authority's) and whether it is accredited."""
         return self._send("GET", "/organisations", _ORGANISATIONS)
 
     def accredit_organisation(self, organisation_id: int, reason: str) -> Organisation:

@@ -23,6 +23,7 @@ from cpclient.api.errors import (
     Throttled,
 )
 from cpclient.api.models import AnyRecord, Meta, Record, SearchResults, SessionBody, ShieldedRecord
+from cpclient.api.oversight import LockdownState, Organisation, UserAccount
 from cpclient.api.parsing import clean_text, error_for, parse_body, retry_after_seconds
 
 JSON = {"content-type": "application/json"}
@@ -31,7 +32,11 @@ ADAPTERS = [
     TypeAdapter(SessionBody),
     TypeAdapter(SearchResults),
     TypeAdapter(AnyRecord),
+    TypeAdapter(LockdownState),
+    TypeAdapter(list[UserAccount]),
+    TypeAdapter(list[Organisation]),
 ]
+LAST_ADAPTER = len(ADAPTERS) - 1
 SECRET = "Zebedee-Quux-Fictional"
 
 json_values = st.recursive(
@@ -47,7 +52,12 @@ headers = st.sampled_from(
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(body=st.binary(max_size=2000), status=st.integers(100, 599), header=headers, which=st.integers(0, 3))
+@given(
+    body=st.binary(max_size=2000),
+    status=st.integers(100, 599),
+    header=headers,
+    which=st.integers(0, LAST_ADAPTER),
+)
 def test_any_bytes_give_a_model_or_an_api_error(body, status, header, which):
     with contextlib.suppress(ApiError):
         parse_body(status, header, body, ADAPTERS[which])
@@ -58,7 +68,7 @@ def test_any_bytes_give_a_model_or_an_api_error(body, status, header, which):
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(value=json_values, status=st.integers(200, 599), which=st.integers(0, 3))
+@given(value=json_values, status=st.integers(200, 599), which=st.integers(0, LAST_ADAPTER))
 def test_any_json_gives_a_model_or_an_api_error(value, status, which):
     body = json.dumps(value).encode()
     with contextlib.suppress(ApiError):
@@ -134,12 +144,186 @@ def test_the_two_kinds_of_record_are_told_apart():
         "management_contact": {"name": "CMT", "telephone": "1", "email": "e"},
         "local_authority": "LA",
         "withheld": ["address"],
+        "own_involvements": [],
         "view_id": 2,
         "address": {"line1": "must be ignored"},
     }
     parsed = TypeAdapter(AnyRecord).validate_json(json.dumps(shielded))
     assert isinstance(parsed, ShieldedRecord)
     assert not hasattr(parsed, "address")
+
+
+# --- the fields the server gained: strictly typed, never guessed ----------------------------------
+
+
+def _involvement_body() -> dict:
+    return {
+        "id": 7,
+        "practitioner_name": "Sam Example",
+        "role": "Family support worker",
+        "organisation": "Council",
+        "telephone": "01632 960000",
+        "email": "sam@example.org",
+        "service_type": "family_support",
+        "service_label": "Family support",
+        "sensitive": False,
+        "started_on": "2024-01-02",
+        "ended_on": None,
+        "lead_professional": False,
+        "assessment_completed": False,
+        "mine": True,
+    }
+
+
+def _shielded_body() -> dict:
+    return {
+        "kind": "shielded",
+        "id": "CP2",
+        "given": "A",
+        "middle_names": "",
+        "family": "B",
+        "gender": "male",
+        "date_of_birth": "2016-05-14",
+        "shielded": True,
+        "carers": [],
+        "management_contact": {"name": "CMT", "telephone": "1", "email": "e"},
+        "local_authority": "LA",
+        "withheld": ["address", "involvements"],
+        "own_involvements": [_involvement_body()],
+        "view_id": 2,
+    }
+
+
+def _session_body() -> dict:
+    return {
+        "token": "t",
+        "expires_at": "2026-01-01T12:00:00Z",
+        "idle_timeout_seconds": 900,
+        "user": {
+            "username": "demo.emergency",
+            "display_name": "Morgan Adeyemi",
+            "role": "practitioner",
+            "job_title": "Emergency duty social worker",
+            "organisation": "Council",
+            "local_authority": "LA",
+            "management_contact": None,
+            "may_override_shield": True,
+        },
+    }
+
+
+def _lockdown_body() -> dict:
+    return {
+        "locked": True,
+        "since": "2026-01-01T12:00:00Z",
+        "reason": "Threat",
+        "locked_by": "Alex Morgan",
+        "restore_request_id": 3,
+        "restore_requested_by": "Alex Morgan",
+        "restore_requested_by_username": "demo.national",
+    }
+
+
+def _parsed_or_refused(body: dict, adapter: TypeAdapter) -> object | None:
+    try:
+        return parse_body(200, JSON, json.dumps(body).encode(), adapter)
+    except BadResponse:
+        return None
+
+
+def test_the_new_fields_are_parsed():
+    session = parse_body(200, JSON, json.dumps(_session_body()).encode(), TypeAdapter(SessionBody))
+    assert session.user.may_override_shield is True
+    record = parse_body(200, JSON, json.dumps(_shielded_body()).encode(), TypeAdapter(AnyRecord))
+    assert isinstance(record, ShieldedRecord) and record.own_involvements[0].mine
+    state = parse_body(200, JSON, json.dumps(_lockdown_body()).encode(), TypeAdapter(LockdownState))
+    assert state.restore_requested_by_username == "demo.national"
+
+
+def test_an_older_servers_answer_offers_no_override_and_names_no_requester():
+    body = _session_body()
+    del body["user"]["may_override_shield"]
+    assert _parsed_or_refused(body, TypeAdapter(SessionBody)).user.may_override_shield is False
+    lockdown = _lockdown_body()
+    del lockdown["restore_requested_by_username"]
+    assert _parsed_or_refused(lockdown, TypeAdapter(LockdownState)).restore_requested_by_username is None
+    # A shielded record without the viewer's own involvements is not guessed to have none.
+    shielded = _shielded_body()
+    del shielded["own_involvements"]
+    assert _parsed_or_refused(shielded, TypeAdapter(AnyRecord)) is None
+
+
+@settings(max_examples=200)
+@given(value=json_values)
+def test_may_override_shield_is_only_ever_a_real_boolean(value):
+    body = _session_body()
+    body["user"]["may_override_shield"] = value
+    parsed = _parsed_or_refused(body, TypeAdapter(SessionBody))
+    if isinstance(value, bool):
+        assert parsed is not None and parsed.user.may_override_shield is value
+    else:
+        assert parsed is None  # 1, "true", [] ... are not a yes
+
+
+@settings(max_examples=200)
+@given(value=json_values, field=st.sampled_from(sorted(_involvement_body())))
+def test_own_involvements_are_parsed_as_strictly_as_a_full_records(value, field):
+    involvement = _involvement_body()
+    involvement[field] = value
+    shielded = _shielded_body()
+    shielded["own_involvements"] = [involvement]
+    full = _record_body()
+    full["involvements"] = [involvement]
+    as_shielded = _parsed_or_refused(shielded, TypeAdapter(AnyRecord))
+    as_full = _parsed_or_refused(full, TypeAdapter(AnyRecord))
+    assert (as_shielded is None) == (as_full is None)
+
+
+@settings(max_examples=200)
+@given(value=json_values)
+def test_the_restore_requesters_username_is_text_or_nothing(value):
+    body = _lockdown_body()
+    body["restore_requested_by_username"] = value
+    parsed = _parsed_or_refused(body, TypeAdapter(LockdownState))
+    if value is None or isinstance(value, str):
+        assert parsed is not None and parsed.restore_requested_by_username == value
+    else:
+        assert parsed is None
+
+
+@settings(max_examples=200)
+@given(value=json_values)
+def test_a_users_organisation_id_is_a_whole_number(value):
+    user = {
+        "id": 1,
+        "username": "j.smith",
+        "display_name": "Jo Smith",
+        "role": "practitioner",
+        "job_title": "Worker",
+        "organisation_id": value,
+        "organisation": "Council",
+        "organisation_accredited": True,
+        "local_authority": "LA",
+        "telephone": "",
+        "email": "jo@example.org",
+        "manager_name": "M",
+        "manager_email": "m@example.org",
+        "crb_checked_on": None,
+        "crb_expires_on": None,
+        "training_completed": True,
+        "procedures_received": True,
+        "agreement_signed": True,
+        "suspended": False,
+        "suspended_reason": "",
+        "problems": [],
+    }
+    parsed = _parsed_or_refused([user], TypeAdapter(list[UserAccount]))
+    if isinstance(value, int) and not isinstance(value, bool):
+        assert parsed is not None and parsed[0].organisation_id == value
+    else:
+        assert parsed is None
+    del user["organisation_id"]
+    assert _parsed_or_refused([user], TypeAdapter(list[UserAccount])) is None
 
 
 @pytest.mark.parametrize(
