@@ -15,11 +15,16 @@ from cpclient.ui.oversight.page import OversightPage
 from cpclient.ui.oversight.text_prompt import TextPromptDialog
 from tests.client.conftest import WORKSTATION, ServerHandle
 
-SECOND_NATIONAL = "test.national2"
-# Accounts the oversight tests may suspend; each is reinstated afterwards.
 # Accounts whose organisation the tests may withdraw; it is accredited again afterwards.
 ACCREDITED = ("demo.practitioner", "demo.cmt", "demo.othercouncil")
-SUSPENDABLE = ("demo.socialworker", "demo.healthvisitor", "demo.schoolnurse", "test.newstarter")
+# Accounts the tests may suspend (demo.emergency by overriding shielding); each is reinstated afterwards.
+SUSPENDABLE = (
+    "demo.socialworker",
+    "demo.healthvisitor",
+    "demo.schoolnurse",
+    "demo.emergency",
+    "test.newstarter",
+)
 
 
 def open_tab(qtbot: Any, window: MainWindow, title: str) -> OversightPage:
@@ -63,26 +68,6 @@ def signed_in_api(server: ServerHandle, username: str) -> ContactPointClient:
     api = ContactPointClient(Transport(server.url, read_timeout=10.0, total_timeout=20.0))
     api.login(username, DEMO_PASSWORD, demo_code(), WORKSTATION)
     return api
-
-
-def ensure_second_national(server: ServerHandle) -> str:
-    """A second national team account (the seed has one), with the demo password and secret."""
-    if server.scalar("SELECT count(*) FROM users WHERE username = :u", u=SECOND_NATIONAL) == 0:
-        with server.engine.begin() as db:
-            columns = [row[1] for row in db.execute(text("PRAGMA table_info(users)")) if row[1] != "id"]
-            changed = {
-                "username": ":u",
-                "given_name": "'Riley'",
-                "family_name": "'Secondperson'",
-                "totp_last_step": "0",
-            }
-            values = ", ".join(changed.get(column, column) for column in columns)
-            copy = (
-                f"INSERT INTO users ({', '.join(columns)}) "
-                f"SELECT {values} FROM users WHERE username = 'demo.national'"
-            )
-            db.execute(text(copy), {"u": SECOND_NATIONAL})
-    return SECOND_NATIONAL
 
 
 def restore_world(server: ServerHandle) -> None:

@@ -4,6 +4,7 @@ second person to restore; organisations accredited and withdrawn; the yearly fig
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
@@ -17,7 +18,6 @@ from tests.client.conftest import sign_in
 from tests.client.oversight_support import (
     answer_prompt,
     dialog_of,
-    ensure_second_national,
     open_tab,
     restore_world,
     signed_in_api,
@@ -67,12 +67,19 @@ def test_lockdown_ends_sessions_and_restoring_takes_a_second_person(
     assert not page.confirm_button.isEnabled()
     assert page.confirm_note.text() == OWN_REQUEST and page.confirm_button.toolTip() == OWN_REQUEST
 
+    # The second member of the national team (the training seed's demo.national2) confirms. Whose
+    # request it is goes by username: even sharing the requester's display name, they may confirm.
     second = make_window(server.url)
-    sign_in(qtbot, second, ensure_second_national(server))
+    sign_in(qtbot, second, "demo.national2")
     other = open_tab(qtbot, second, "Lockdown")
     assert isinstance(other, LockdownPage)
+    assert other.state.restore_requested_by_username == "demo.national"
     assert other.confirm_button.isEnabled() and other.confirm_note.text() == ""
     assert "Alex Morgan has asked to restore access" in other.request_label.text()
+    namesake = other.context.user.model_copy(update={"display_name": "Alex Morgan"})
+    other.context = replace(other.context, user=namesake)
+    other.show_state(other.state)
+    assert other.confirm_button.isEnabled() and other.confirm_note.text() == ""
     other.confirm_button.click()
     answer_prompt(qtbot, other, "Checked the key rotation myself.")
     assert not other.state.locked and other.state_label.text() == OPEN

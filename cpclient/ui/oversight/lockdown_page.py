@@ -86,11 +86,14 @@ class LockdownPage(OversightPage):
             self.show_state(state)
 
     def own_request(self, state: LockdownState | None) -> bool:
-        """True when the waiting restore request is the signed-in person's own."""
+        """True when the waiting restore request is the signed-in person's own.
+
+        Decided by username: two members of the national team may share a display name.
+        """
         return (
             state is not None
             and state.restore_request_id is not None
-            and state.restore_requested_by == self.context.user.display_name
+            and state.restore_requested_by_username == self.context.user.username
         )
 
     def show_state(self, state: LockdownState | None) -> None:
