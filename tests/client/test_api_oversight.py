@@ -69,6 +69,10 @@ def test_management_calls_return_typed_models(as_user):
     users = cmt.users()
     assert users and all(isinstance(user, UserAccount) for user in users)
     assert {user.local_authority for user in users} == {"Northmere"}
+    # A management team lists its own authority's organisations (to add users to).
+    organisations = cmt.organisations()
+    assert organisations and {o.local_authority for o in organisations} == {"Northmere"}
+    assert {user.organisation_id for user in users} <= {o.id for o in organisations}
     assert isinstance(cmt.expiring_checks(), list)
     assert isinstance(cmt.alerts(), list) and isinstance(cmt.incidents(), list)
     assert isinstance(cmt.shield_reviews(), ChildList)

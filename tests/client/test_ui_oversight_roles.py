@@ -127,7 +127,7 @@ def test_every_control_is_named_and_reachable_by_keyboard(qtbot, server, make_wi
     users = open_tab(qtbot, window, "Users")
     mode = window.mode
     dialogs = [
-        AddUserDialog(mode, window),
+        AddUserDialog(users.context.client.organisations(), mode, window),
         AccreditationDialog(users.model.rows[0], mode, window),
         TextPromptDialog("T", "H", "D", "&Go", mode, window, warning="W", acknowledgement="&I agree"),
     ]

@@ -14,7 +14,7 @@ from cpclient.api.models import SearchCriteria
 from cpclient.api.transport import Transport
 from cpclient.security.lockdown import is_record_data
 from cpclient.ui.oversight.enrolment_dialog import EnrolmentDialog
-from cpclient.ui.oversight.user_dialogs import AccreditationDialog, AddUserDialog
+from cpclient.ui.oversight.user_dialogs import CHOOSE_ORGANISATION, AccreditationDialog, AddUserDialog
 from cpclient.ui.oversight.users_page import AUTHORISED, UsersPage
 from tests.client.conftest import WORKSTATION, all_widget_texts, sign_in
 from tests.client.oversight_support import (
@@ -41,20 +41,35 @@ def cmt_users(qtbot, server, make_window):
 
 def test_add_a_user_shows_the_one_time_secrets_then_accredit_them(qtbot, server, cmt_users):
     window, page = cmt_users
-    organisation = server.scalar("SELECT id FROM organisations WHERE name = :n", n=NORTHMERE_COUNCIL)
     page.add_button.click()
     dialog = dialog_of(qtbot, page)
     assert isinstance(dialog, AddUserDialog)
+    # The organisations to choose from are the management team's own authority's, by name.
+    own = server.rows(
+        "SELECT o.id, o.name, o.accredited FROM organisations o WHERE o.local_authority_id = "
+        "(SELECT local_authority_id FROM users WHERE username = 'demo.cmt') ORDER BY o.name"
+    )
+    assert len(own) >= 2
+    listed = [dialog.organisation.itemData(index) for index in range(1, dialog.organisation.count())]
+    assert sorted(listed) == sorted(row.id for row in own)
+    names = [dialog.organisation.itemText(index) for index in range(dialog.organisation.count())]
+    assert names[0] == CHOOSE_ORGANISATION and NORTHMERE_COUNCIL in names
+    assert dialog.organisation_id() is None  # nothing is chosen for the person
     # An incomplete form is not sent: each problem is linked to its field.
     dialog.confirm_button.click()
     assert dialog.summary.isVisible() and "Enter the given name" in dialog.summary.messages
+    assert "Choose the user's organisation" in dialog.summary.messages
     assert dialog.summary.links[0].text().startswith("Enter a username")
+    # Choose an accredited organisation other than the management team's own, so the choice is
+    # what is sent (and the new user can sign in below).
+    chosen = next(row for row in own if row.name != NORTHMERE_COUNCIL and row.accredited)
     dialog.username.setText("test.newstarter")
     dialog.given_name.setText("Nell")
     dialog.family_name.setText("Starter")
     dialog.job_title.setText("Youth worker")
     dialog.email.setText("nell.starter@staff.example")
-    dialog.organisation.setValue(organisation)
+    dialog.organisation.setCurrentIndex(dialog.organisation.findData(chosen.id))
+    assert dialog.organisation_id() == chosen.id
     dialog.manager_name.setText("Ada Manager")
     dialog.manager_email.setText("ada.manager@staff.example")
     dialog.confirm_button.click()
@@ -75,8 +90,11 @@ def test_add_a_user_shows_the_one_time_secrets_then_accredit_them(qtbot, server,
     wait_idle(qtbot, page)
     assert password not in "\n".join(all_widget_texts(window))
 
-    # The new account is listed with what stops it; record the accreditation.
+    # The new account is listed in the chosen organisation, with what stops it.
     assert page.table.select_where(lambda u: u.username == "test.newstarter")
+    assert page.table.current_item().organisation_id == chosen.id
+    assert page.table.current_item().organisation == chosen.name
+    assert server.scalar("SELECT organisation_id FROM users WHERE username = 'test.newstarter'") == chosen.id
     row = page.model.rows.index(page.table.current_item())
     assert page.model.cell_text(row, len(page.model.columns) - 1).startswith(
         "No criminal records check recorded; Training not completed"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
 
-from cpclient.api.oversight import Accreditation, NewUser, NewUserRole, UserAccount
+from cpclient.api.oversight import Accreditation, NewUser, NewUserRole, Organisation, UserAccount
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.date_entry import FORMAT_HINT, DateNotUnderstood, format_date, parse_date
 from cpclient.ui.error_summary import Problem
@@ -20,9 +20,10 @@ ROLES: tuple[tuple[str, NewUserRole], ...] = (
     ("Management team", "cmt"),
 )
 ORGANISATION_HINT = (
-    "The organisation's ContactPoint number, from its accreditation letter. It must be an "
-    "organisation in your authority."
+    "The organisations of your authority. A user of an organisation that is not accredited cannot "
+    "sign in until the national team accredits it."
 )
+CHOOSE_ORGANISATION = "Choose an organisation"
 POSTCODE_HINT = (
     "Optional. Used only to notice if this user opens the records of children living at their own address."
 )
@@ -37,10 +38,22 @@ def line_edit(parent: QWidget, max_length: int, placeholder: str = "") -> QLineE
     return field
 
 
-class AddUserDialog(FormDialog):
-    """The details of a new account in the management team's authority (not yet accredited)."""
+def organisation_text(organisation: Organisation) -> str:
+    """An organisation's name as the choice list shows it."""
+    return organisation.name + ("" if organisation.accredited else " (not accredited)")
 
-    def __init__(self, mode: ClientMode, parent: QWidget | None = None) -> None:
+
+class AddUserDialog(FormDialog):
+    """The details of a new account in the management team's authority (not yet accredited).
+
+    Args:
+        organisations: the authority's organisations (`GET /organisations`), to choose from by name.
+        mode: live or training.
+    """
+
+    def __init__(
+        self, organisations: list[Organisation], mode: ClientMode, parent: QWidget | None = None
+    ) -> None:
         super().__init__(
             "Add a user",
             "Add a user",
@@ -60,9 +73,11 @@ class AddUserDialog(FormDialog):
         self.job_title = line_edit(self, 200)
         self.telephone = line_edit(self, 40)
         self.email = line_edit(self, 200)
-        self.organisation = QSpinBox(self)
-        self.organisation.setRange(0, 2_147_483_647)
-        self.organisation.setSpecialValueText("Not chosen")
+        # Nothing is chosen for the person: the first entry only asks them to choose.
+        self.organisation = QComboBox(self)
+        self.organisation.addItem(CHOOSE_ORGANISATION, None)
+        for organisation in organisations:
+            self.organisation.addItem(organisation_text(organisation), organisation.id)
         self.manager_name = line_edit(self, 200)
         self.manager_email = line_edit(self, 200)
         self.home_postcode = line_edit(self, 10)
@@ -73,7 +88,7 @@ class AddUserDialog(FormDialog):
         self.add_row("&Job title", self.job_title, "job_title")
         self.add_row("&Telephone", self.telephone, "telephone")
         self.add_row("&E-mail", self.email, "email")
-        self.add_row("&Organisation number", self.organisation, "organisation_id", ORGANISATION_HINT)
+        self.add_row("&Organisation", self.organisation, "organisation_id", ORGANISATION_HINT)
         self.add_row("&Manager's name", self.manager_name, "manager_name")
         self.add_row(
             "Manager's e-ma&il",
@@ -83,6 +98,11 @@ class AddUserDialog(FormDialog):
         )
         self.add_row("Home &postcode", self.home_postcode, "home_postcode", POSTCODE_HINT)
         self.focus_first(self.username)
+
+    def organisation_id(self) -> int | None:
+        """The id of the organisation chosen, or None."""
+        chosen = self.organisation.currentData()
+        return chosen if isinstance(chosen, int) else None
 
     def new_user(self) -> NewUser:
         """The account to add (call after `problems()` found none)."""
@@ -94,7 +114,7 @@ class AddUserDialog(FormDialog):
             job_title=self.job_title.text(),
             telephone=self.telephone.text(),
             email=self.email.text(),
-            organisation_id=self.organisation.value(),
+            organisation_id=self.organisation_id() or 0,
             manager_name=self.manager_name.text(),
             manager_email=self.manager_email.text(),
             home_postcode=self.home_postcode.text(),
@@ -117,8 +137,8 @@ class AddUserDialog(FormDialog):
                 found.append(Problem(f"Enter the {what}", field))
         if not EMAIL.match(self.email.text().strip()):
             found.append(Problem("Enter the user's e-mail address, like name@example.org", self.email))
-        if self.organisation.value() < 1:
-            found.append(Problem("Enter the organisation's ContactPoint number", self.organisation))
+        if self.organisation_id() is None:
+            found.append(Problem("Choose the user's organisation", self.organisation))
         if not self.manager_name.text().strip():
             found.append(Problem("Enter the manager's name", self.manager_name))
         if not EMAIL.match(self.manager_email.text().strip()):

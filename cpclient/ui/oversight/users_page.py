@@ -4,6 +4,7 @@ and the criminal records checks expiring within 60 days. The national team sees 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from functools import partial
 
@@ -12,11 +13,12 @@ from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 from cpclient.api.models import ROLE_LABELS
 from cpclient.api.oversight import Enrolment, UserAccount
 from cpclient.ui.date_entry import format_date
+from cpclient.ui.error_summary import Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.enrolment_dialog import EnrolmentDialog
 from cpclient.ui.oversight.labels import PROBLEM_LABELS, label
 from cpclient.ui.oversight.notification import incident_opened_text
-from cpclient.ui.oversight.page import OversightContext, OversightPage
+from cpclient.ui.oversight.page import LOADING, OversightContext, OversightPage
 from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.oversight.text_prompt import TextPromptDialog
 from cpclient.ui.oversight.user_dialogs import AccreditationDialog, AddUserDialog
@@ -32,6 +34,10 @@ NATIONAL_INTRO = (
 NO_EXPIRING = "No criminal records checks expire within 60 days."
 AUTHORISED = "Can use ContactPoint"
 EXPIRING_TITLE = "Criminal records checks expiring within 60 days"
+NO_ORGANISATIONS = (
+    "Your authority has no organisations to add a user to. Contact the national ContactPoint team "
+    "to register and accredit one."
+)
 
 
 def problems_text(user: UserAccount) -> str:
@@ -90,6 +96,7 @@ class UsersPage(OversightPage):
         self.refresh_button = self.button("Refres&h", self.refresh, "Fetch the list again")
         self.body.addWidget(self.table, 3)
         self.enrolment_dialog: EnrolmentDialog | None = None
+        self._choosing: asyncio.Task[None] | None = None
         self.add_button: QPushButton | None = None
         self.accredit_button: QPushButton | None = None
         self.suspend_button: QPushButton | None = None
@@ -192,9 +199,24 @@ class UsersPage(OversightPage):
     # --- actions ---------------------------------------------------------------------------------
 
     def add_user(self) -> None:
-        """Ask for a new account's details, add it, then show its one-time secrets."""
-        dialog = AddUserDialog(self.context.mode, self)
+        """Fetch the authority's organisations, ask for a new account's details (choosing one of
+        them), add it, then show its one-time secrets."""
+        if self.dialog is not None or (self._choosing is not None and not self._choosing.done()):
+            return
+        self._choosing = self.start(self._ask_for_new_user())
+
+    async def _ask_for_new_user(self) -> None:
+        self.summary.clear()
+        self.message.setText(LOADING)
         client = self.context.client
+        organisations = await self.fetch(client.organisations)
+        if organisations is None:
+            return
+        self.message.clear()
+        if not organisations:
+            self.summary.show_problems([Problem(NO_ORGANISATIONS)])
+            return
+        dialog = AddUserDialog(organisations, self.context.mode, self)
         self.open_form(dialog, lambda: partial(client.add_user, dialog.new_user()), self._added)
 
     def _added(self, enrolment: Enrolment) -> None:
