@@ -70,6 +70,9 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's own 400 is a body it could not read (not UTF-8, or cut short).
+        return error_response(400, "malformed_json", "The request body is not valid JSON.")
     code = HTTP_CODES.get(exc.status_code, "http_error")
     message = {
         404: "There is nothing at this address.",

@@ -254,3 +254,13 @@ def test_an_unknown_field_name_is_not_echoed(client, practitioner):
     assert response.status_code == 422
     assert b"Amelia" not in response.content and b"ZZ1" not in response.content
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_body_that_is_not_utf8_is_malformed_json(client, practitioner):
+    response = client.post(
+        "/api/v1/searches",
+        content=b'{"family": "\xff\xfe"}',
+        headers={**practitioner, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
