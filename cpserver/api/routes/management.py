@@ -346,19 +346,24 @@ def unshield_child(
     return ShieldStatePublic(id=child.cp_id, shielded=False, ground=None, review_date=None)
 
 
-@router.get("/shield-reviews")
-def shield_reviews(actor: CurrentActor, db: SessionDep) -> ChildList:
-    """Shielded records due for review within 30 days."""
-    children = shield_admin.due_for_review(db, actor.user, actor.today)
+def list_shown(db: SessionDep, actor: CurrentActor, report: str, children: list[Child]) -> None:
+    """A list naming children was shown: audit it (which list, how many rows) and commit."""
     trail.record(
         db,
         action="report_viewed",
         outcome="shown",
         origin=actor.origin,
         user=actor.user,
-        detail={"report": "shield_reviews", "rows": len(children)},
+        detail={"report": report, "rows": len(children)},
     )
     db.commit()
+
+
+@router.get("/shield-reviews")
+def shield_reviews(actor: CurrentActor, db: SessionDep) -> ChildList:
+    """Shielded records due for review within 30 days."""
+    children = shield_admin.due_for_review(db, actor.user, actor.today)
+    list_shown(db, actor, "shield_reviews", children)
     return ChildList(children=[child_item(c) for c in children], total=len(children))
 
 
@@ -373,13 +378,5 @@ def children_missing_education(actor: CurrentActor, db: SessionDep, settings: Se
         age=settings.retention_age_years,
         consent_age=settings.retention_consent_age_years,
     )
-    trail.record(
-        db,
-        action="report_viewed",
-        outcome="shown",
-        origin=actor.origin,
-        user=actor.user,
-        detail={"report": "children_missing_education", "rows": len(children)},
-    )
-    db.commit()
+    list_shown(db, actor, "children_missing_education", children)
     return ChildList(children=[child_item(c) for c in children], total=total)
