@@ -182,6 +182,9 @@ class MainWindow(QMainWindow):
         self.opener.opening.connect(self._record_opening)
         self.opener.opened.connect(self._record_opened)
         self.opener.failed.connect(self._record_failed)
+        self.opener.overridden.connect(self._record_overridden)
+        self.opener.override_failed.connect(self._override_failed)
+        self.record_view.override_requested.connect(self.opener.request_override)
         self.record_view.back_requested.connect(self.show_search)
         self.record_view.status.connect(self.show_status)
         self.management.opening.connect(self.record_view.clear)
@@ -368,7 +371,10 @@ class MainWindow(QMainWindow):
             self.search.focus_first_field()
 
     def _record_opening(self, message: str) -> None:
-        self.search.status.setText(message)
+        if self.work.currentWidget() is self.record_view:
+            self.record_view.message.setText(message)  # an override, asked for from the record
+        else:
+            self.search.status.setText(message)
 
     def _record_opened(self, record: Record | ShieldedRecord) -> None:
         if self.session is None:
@@ -377,6 +383,21 @@ class MainWindow(QMainWindow):
         self.record_view.show_record(record)
         self.work.setCurrentWidget(self.record_view)
         self.record_view.details.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _record_overridden(self, record: Record | ShieldedRecord) -> None:
+        # The server has usually ended this session by now (the override suspends the account): the
+        # record is shown all the same, and the next call returns the person to sign-in.
+        if self.session is None:
+            return
+        self.record_view.show_record(record, overridden=True)
+        self.work.setCurrentWidget(self.record_view)
+        self.record_view.details.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.show_status("Shielding overridden. The management team has been alerted.")
+
+    def _override_failed(self, message: str) -> None:
+        if self.session is None:
+            return
+        self.record_view.show_problem(message)
 
     def _record_failed(self, message: str) -> None:
         if self.session is None:

@@ -40,6 +40,9 @@ class ReasonDialog(QDialog):
         min_text_length: the shortest explanation the server accepts for a reason that needs one.
         child_name: whose record is being opened (shown in the question).
         mode: live or training.
+        question: the question, when it is not the usual one (overriding shielding asks its own).
+        confirm_text: the confirming button's text (with its mnemonic).
+        enter_confirms: False when confirming cannot be undone (an override): Enter then cancels.
     """
 
     def __init__(
@@ -49,6 +52,10 @@ class ReasonDialog(QDialog):
         child_name: str,
         mode: ClientMode,
         parent: QWidget | None = None,
+        *,
+        question: str = "",
+        confirm_text: str = "&Open record",
+        enter_confirms: bool = True,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("reasonDialog")
@@ -59,8 +66,7 @@ class ReasonDialog(QDialog):
 
         layout = QVBoxLayout(self)
         add_training_banner(layout, mode, self)
-        question = f"Why are you opening the record of {child_name}?"
-        self.heading = Heading(question, 2, self)
+        self.heading = Heading(question or f"Why are you opening the record of {child_name}?", 2, self)
         layout.addWidget(self.heading)
         note = QLabel(AUDIT_NOTE, self)
         note.setWordWrap(True)
@@ -99,12 +105,16 @@ class ReasonDialog(QDialog):
 
         self.button_box = QDialogButtonBox(self)
         self.ok_button: QPushButton = self.button_box.addButton(
-            "&Open record", QDialogButtonBox.ButtonRole.AcceptRole
+            confirm_text, QDialogButtonBox.ButtonRole.AcceptRole
         )
-        self.ok_button.setAccessibleName("Open record")
+        self.ok_button.setAccessibleName(confirm_text.replace("&", ""))
         self.cancel_button: QPushButton = self.button_box.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setAccessibleName("Cancel")
-        self.ok_button.setDefault(True)
+        if enter_confirms:
+            self.ok_button.setDefault(True)
+        else:
+            self.ok_button.setAutoDefault(False)
+            self.cancel_button.setDefault(True)
         self.button_box.accepted.connect(self._accept_if_valid)
         self.button_box.rejected.connect(self.reject)
         layout.addWidget(self.button_box)

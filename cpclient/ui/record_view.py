@@ -2,9 +2,11 @@
 
 A full record shows the child, carers, education setting, GP, services involved (with the lead
 professional and assessment flags) and the management team. A shielded record shows the
-`ShieldedContactBanner` at the top and in place of every withheld section. Record data lives only in
-the widgets built by `show_record`; `clear()` destroys them and forgets the record. The view is
-marked as record data (no copy, drag or context menu) and carries the watermark.
+`ShieldedContactBanner` at the top and in place of every withheld section, and the viewer's own
+involvements (so they can end them). A user who may override shielding is offered "Override
+shielding…" on a shielded record; the full record that follows carries the `ShieldOverrideNotice`.
+Record data lives only in the widgets built by `show_record`; `clear()` destroys them and forgets the
+record. The view is marked as record data (no copy, drag or context menu) and carries the watermark.
 """
 
 from __future__ import annotations
@@ -50,9 +52,15 @@ from cpclient.ui.date_entry import format_long_date
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.involvement_dialog import InvolvementDialog
-from cpclient.ui.shielded_banner import ShieldedAccessNotice, ShieldedContactBanner
+from cpclient.ui.shielded_banner import ShieldedAccessNotice, ShieldedContactBanner, ShieldOverrideNotice
 
 NOT_RECORDED = "Not recorded"
+OWN_INVOLVEMENTS_TITLE = "Your involvement with this child"
+OWN_INVOLVEMENTS_NOTE = (
+    "Only your own involvement is shown: the other services working with this child are withheld "
+    "because the record is shielded."
+)
+NO_OWN_INVOLVEMENT = "You have not recorded an involvement with this child."
 
 
 def yes_no(value: bool) -> str:
@@ -107,10 +115,12 @@ class RecordView(QWidget):
     Signals:
         back_requested(): the person wants to go back to the search results.
         status(str): a message for the status bar.
+        override_requested(object): the person asked to override this `ShieldedRecord`'s shielding.
     """
 
     back_requested = Signal()
     status = Signal(str)
+    override_requested = Signal(object)
 
     def __init__(
         self,
@@ -128,9 +138,12 @@ class RecordView(QWidget):
         self._meta: Meta | None = None
         self._user: User | None = None
         self.record: Record | ShieldedRecord | None = None
+        # True while the record shown was opened by overriding its shielding.
+        self.overridden = False
         self._dialog: InvolvementDialog | None = None
         self._confirm: ConfirmDialog | None = None
         self.add_button: QPushButton | None = None
+        self.override_button: QPushButton | None = None
 
         self.back_button = QPushButton("&Back to results", self)
         self.back_button.setAccessibleName("Back to results")
@@ -167,10 +180,11 @@ class RecordView(QWidget):
         self._meta = meta
         self.watermark.set_user(user.display_name)
 
-    def show_record(self, record: Record | ShieldedRecord) -> None:
-        """Show `record` (replacing any other)."""
+    def show_record(self, record: Record | ShieldedRecord, *, overridden: bool = False) -> None:
+        """Show `record` (replacing any other); `overridden` when it was opened by an override."""
         self._drop_content()
         self.record = record
+        self.overridden = overridden and isinstance(record, Record)
         for text in record_names(record):
             register_sensitive(text)
         self.summary.clear()
@@ -200,6 +214,7 @@ class RecordView(QWidget):
         self._confirm = None
         self._drop_content()
         self.record = None
+        self.overridden = False
         self.heading.set_heading("")
         self.summary.clear()
         self.message.clear()
@@ -216,11 +231,15 @@ class RecordView(QWidget):
             old.hide()
             old.deleteLater()
         self.content = None
+        self.add_button = None
+        self.override_button = None
 
     # --- full record -----------------------------------------------------------------------------
 
     def _build_full(self, record: Record, parent: QWidget, column: QVBoxLayout) -> None:
-        if record.shielded_access:
+        if self.overridden:
+            column.addWidget(ShieldOverrideNotice(parent))
+        elif record.shielded_access:
             column.addWidget(ShieldedAccessNotice(parent))
         child = Section("Child", parent)
         self._identity_rows(child, record)
@@ -359,6 +378,20 @@ class RecordView(QWidget):
         contact, authority = record.management_contact, record.local_authority
         withheld = list(record.withheld)
         column.addWidget(ShieldedContactBanner(contact, authority, None, parent))
+        if self._may_override_shield():
+            override = QPushButton("&Override shielding…", parent)
+            override.setObjectName("overrideShieldButton")
+            override.setAccessibleName("Override shielding")
+            override.setAccessibleDescription(
+                "Shows a warning first: overriding starts an investigation and suspends your account"
+            )
+            override.setAutoDefault(False)
+            override.clicked.connect(self.request_override)
+            holder = QHBoxLayout()
+            holder.addWidget(override)
+            holder.addStretch(1)
+            column.addLayout(holder)
+            self.override_button = override
         child = Section("Child", parent)
         self._identity_rows(child, record)
         for code in ("address", "telephone"):
@@ -389,18 +422,40 @@ class RecordView(QWidget):
             part.widget(ShieldedContactBanner(contact, authority, code, part))
             column.addWidget(part)
         self.add_button = None
+        if record.own_involvements or self._may_add_involvement():
+            column.addWidget(self._own_involvements_section(record, parent))
+        column.addWidget(self._contact_section(contact, authority, parent))
+
+    def _own_involvements_section(self, record: ShieldedRecord, parent: QWidget) -> Section:
+        """The viewer's own involvements (their own details only), to end them, and "Add my involvement"."""
+        section = Section(OWN_INVOLVEMENTS_TITLE, parent)
+        section.widget(value_label(OWN_INVOLVEMENTS_NOTE, section, "Note"))
+        if not record.own_involvements:
+            section.widget(value_label(NO_OWN_INVOLVEMENT, section, OWN_INVOLVEMENTS_TITLE))
+        current = [item for item in record.own_involvements if item.ended_on is None]
+        ended = [item for item in record.own_involvements if item.ended_on is not None]
+        for involvement in current + ended:
+            section.widget(self._involvement_box(involvement, section))
         if self._may_add_involvement():
-            add = QPushButton("&Add my involvement…", parent)
+            add = QPushButton("&Add my involvement…", section)
             add.setAccessibleName("Add my involvement")
             add.clicked.connect(self.add_involvement)
             holder = QHBoxLayout()
             holder.addWidget(add)
             holder.addStretch(1)
-            column.addLayout(holder)
+            section.outer.addLayout(holder)
             self.add_button = add
-        column.addWidget(self._contact_section(contact, authority, parent))
+        return section
 
     # --- own involvements ------------------------------------------------------------------------
+
+    def request_override(self) -> None:
+        """Ask (through `override_requested`) to override the shown shielded record's shielding."""
+        if isinstance(self.record, ShieldedRecord) and self._may_override_shield():
+            self.override_requested.emit(self.record)
+
+    def _may_override_shield(self) -> bool:
+        return self._user is not None and self._user.may_override_shield
 
     def _may_add_involvement(self) -> bool:
         return self._user is not None and self._user.role == "practitioner" and self._meta is not None
@@ -440,7 +495,13 @@ class RecordView(QWidget):
         if record is None or record.id != child_id:
             return
         if isinstance(record, Record):
-            self.show_record(record.model_copy(update={"involvements": [*record.involvements, added]}))
+            involvements = [*record.involvements, added]
+            self.show_record(
+                record.model_copy(update={"involvements": involvements}), overridden=self.overridden
+            )
+        else:
+            own = [*record.own_involvements, added]
+            self.show_record(record.model_copy(update={"own_involvements": own}))
         text = f"Your involvement ({added.service_label}) has been recorded."
         self.message.setText(text)
         self.status.emit(text)
@@ -483,14 +544,25 @@ class RecordView(QWidget):
             self.summary.show_problems([Problem(error.message)])
             return
         record = self.record
-        if not isinstance(record, Record) or record.id != child_id:
+        if record is None or record.id != child_id:
             return
-        involvements = [ended if item.id == ended.id else item for item in record.involvements]
-        self.show_record(record.model_copy(update={"involvements": involvements}))
+        if isinstance(record, Record):
+            involvements = [ended if item.id == ended.id else item for item in record.involvements]
+            self.show_record(
+                record.model_copy(update={"involvements": involvements}), overridden=self.overridden
+            )
+        else:
+            own = [ended if item.id == ended.id else item for item in record.own_involvements]
+            self.show_record(record.model_copy(update={"own_involvements": own}))
         when = format_long_date(ended.ended_on or dt.date.today())
         text = f"Your involvement ({ended.service_label}) ended on {when}."
         self.message.setText(text)
         self.status.emit(text)
+
+    def show_problem(self, message: str) -> None:
+        """Show a failure about the record shown (an override refused) in the error summary."""
+        self.message.clear()
+        self.summary.show_problems([Problem(message)])
 
     def texts(self) -> list[str]:
         """Every text shown in the record area (labels and accessible names), for checks and tests."""

@@ -1,8 +1,10 @@
-"""`ShieldedContactBanner` (contact details withheld: contact the management team) and `ShieldedAccessNotice`.
+"""`ShieldedContactBanner` (contact details withheld: contact the management team), `ShieldedAccessNotice`
+and `ShieldOverrideNotice`.
 
 The banner stands in place of every withheld section of a shielded record, so nothing withheld ever
-looks like an empty or missing field. The notice tells a management team member that their view of a
-shielded record's details is audited.
+looks like an empty or missing field. The access notice tells a management team member that their view
+of a shielded record's details is audited; the override notice tells someone who overrode the shielding
+that this access is under investigation.
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ ACCESS_NOTICE_TITLE = "You are seeing a shielded record's details"
 ACCESS_NOTICE_TEXT = (
     "This child's record is shielded. Your access, with your reason, is recorded in the audit trail "
     "and may be reviewed. Use these details only to broker contact; do not pass them on."
+)
+
+OVERRIDE_NOTICE_TITLE = "Shielding overridden — this access is under investigation"
+OVERRIDE_NOTICE_TEXT = (
+    "You overrode this record's shielding. The management team has been alerted and an investigation "
+    "has started. Your account is suspended until it ends, so ContactPoint will sign you out when you "
+    "next use it. Use these details only for the emergency that needed them; do not pass them on."
 )
 
 
@@ -108,4 +117,28 @@ class ShieldedAccessNotice(QFrame):
         layout.addWidget(body)
         self.setAccessibleName(ACCESS_NOTICE_TITLE)
         self.setAccessibleDescription(ACCESS_NOTICE_TEXT)
+        apply_style(self, "shielded_banner")
+
+
+class ShieldOverrideNotice(QFrame):
+    """For someone who overrode a record's shielding: the access is under investigation."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("shieldOverrideNotice")
+        layout = QVBoxLayout(self)
+        self.title = QLabel(OVERRIDE_NOTICE_TITLE, self)
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.title.setFont(font)
+        self.title.setWordWrap(True)
+        self.title.setAccessibleName(OVERRIDE_NOTICE_TITLE)
+        self.body = QLabel(OVERRIDE_NOTICE_TEXT, self)
+        self.body.setWordWrap(True)
+        self.body.setAccessibleName(OVERRIDE_NOTICE_TEXT)
+        layout.addWidget(self.title)
+        layout.addWidget(self.body)
+        self.setAccessibleName(OVERRIDE_NOTICE_TITLE)
+        self.setAccessibleDescription(OVERRIDE_NOTICE_TEXT)
         apply_style(self, "shielded_banner")

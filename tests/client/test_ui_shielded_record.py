@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QPushButton
+from sqlalchemy import text
+
 from cpclient.api.models import Record, ShieldedRecord
+from cpclient.ui.record_view import OWN_INVOLVEMENTS_TITLE
 from cpclient.ui.shielded_banner import (
     ACCESS_NOTICE_TITLE,
     SHIELDED_TITLE,
@@ -14,8 +18,9 @@ from tests.client.conftest import all_widget_texts, open_first_result, search_fo
 SHIELDED_FAMILY = "Wrenfield"
 
 
-def withheld_values(server) -> list[str]:
-    """Every contact detail the database holds for the shielded scenario child (what must not be shown)."""
+def withheld_values(server, viewer: str) -> list[str]:
+    """Every contact detail the database holds for the shielded scenario child that `viewer` must not
+    see (their own involvement's details are theirs to see)."""
     child = server.rows(
         "SELECT id, address_line1, address_line2, postcode, telephone, education_setting_id, gp_practice_id "
         "FROM children WHERE family_name = :family AND shielded",
@@ -38,9 +43,11 @@ def withheld_values(server) -> list[str]:
                 ]
             )
     for involvement in server.rows(
-        "SELECT practitioner_name, telephone, email, organisation_name "
-        "FROM involvements WHERE child_id = :id",
+        "SELECT practitioner_name, telephone, email, organisation_name FROM involvements "
+        "WHERE child_id = :id AND coalesce(practitioner_user_id, 0) != "
+        "(SELECT id FROM users WHERE username = :viewer)",
         id=child.id,
+        viewer=viewer,
     ):
         values += list(involvement)
     return [value for value in values if value and len(value) >= 4]
@@ -64,15 +71,58 @@ def test_a_practitioner_sees_the_banner_and_nothing_withheld(qtbot, server, make
     assert sorted(banner.section for banner in banners if banner.section) == sorted(record.withheld)
 
     texts = "\n".join(all_widget_texts(window))
-    secrets = withheld_values(server)
+    secrets = withheld_values(server, "demo.practitioner")
     assert secrets, "the scenario child should have contact details in the database"
     # The signed-in user's own name and organisation are on screen anyway (session bar, watermark).
     own = {window.session.user.display_name, window.session.user.organisation}
     leaked = [value for value in secrets if value in texts and value not in own]
     assert leaked == [], leaked
-    # What a shielded record may show is shown.
+    # What a shielded record may show is shown, with the practitioner's own involvement.
     assert "Skye" in texts and record.id in texts
     assert "No known address" not in texts and "Not recorded" not in texts
+    assert [item.service_type for item in record.own_involvements] == ["family_support"]
+    assert record.own_involvements[0].telephone in texts and OWN_INVOLVEMENTS_TITLE in texts
+
+
+def test_a_practitioner_ends_their_own_involvement_from_a_shielded_record(qtbot, server, make_window):
+    window = make_window(server.url)
+    sign_in(qtbot, window, "demo.practitioner")
+    search_for(qtbot, window, "shielded")
+    open_first_result(qtbot, window)
+    record = window.record_view.record
+    assert isinstance(record, ShieldedRecord)
+    own = record.own_involvements[0]
+    assert own.mine and own.ended_on is None
+    try:
+        ends = [
+            button
+            for button in window.record_view.content.findChildren(QPushButton)
+            if button.accessibleName().startswith("End my involvement")
+        ]
+        assert len(ends) == 1 and ends[0].isVisible()
+        ends[0].click()
+        qtbot.waitUntil(
+            lambda: window.record_view._confirm is not None and window.record_view._confirm.isVisible()
+        )
+        window.record_view._confirm.confirm_button.click()
+        qtbot.waitUntil(
+            lambda: window.record_view.record.own_involvements[0].ended_on is not None, timeout=10_000
+        )
+        assert server.scalar("SELECT ended_on FROM involvements WHERE id = :id", id=own.id) is not None
+        # Still the shielded view: the other services stay withheld, and nothing can be ended twice.
+        shown = window.record_view.record
+        assert isinstance(shown, ShieldedRecord) and "involvements" in shown.withheld
+        banners = window.record_view.content.findChildren(ShieldedContactBanner)
+        assert "involvements" in [banner.section for banner in banners]
+        assert "ended on" in window.record_view.message.text()
+        assert not [
+            button
+            for button in window.record_view.content.findChildren(QPushButton)
+            if button.accessibleName().startswith("End my involvement")
+        ]
+    finally:
+        with server.engine.begin() as db:
+            db.execute(text("UPDATE involvements SET ended_on = NULL WHERE id = :id"), {"id": own.id})
 
 
 def test_the_management_team_sees_the_details_with_an_audited_notice(qtbot, server, make_window):
