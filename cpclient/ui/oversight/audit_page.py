@@ -191,14 +191,16 @@ class AuditTrailPage(OversightPage):
         self.summary.clear()
         self.message.setText("Looking through the audit trail…")
         self.show_button.setEnabled(False)
+        # No `finally`: a cancelled query may find the page already destroyed (sign-out), so the
+        # button is enabled again here or by `forget()`, never after a cancellation.
         try:
             page: AuditPage = await self.context.calls.run(partial(self.context.client.audit, filters))
         except ApiError as error:
+            self.show_button.setEnabled(True)
             self.message.clear()
             self.show_error(error, self._fields.get(error.field or ""))
             return
-        finally:
-            self.show_button.setEnabled(True)
+        self.show_button.setEnabled(True)
         self.show_page(page)
 
     def show_page(self, page: AuditPage) -> None:
@@ -235,6 +237,7 @@ class AuditTrailPage(OversightPage):
         self.username.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def forget(self) -> None:
+        self.show_button.setEnabled(True)
         self.model.clear()
         self.more.hide()
         for field in (self.username, self.child_id, self.date_from, self.date_to):

@@ -135,11 +135,11 @@ class OversightPage(QWidget):
     async def _load_with_status(self) -> None:
         self.summary.clear()
         self.message.setText(LOADING)
-        try:
-            await self.load()
-        finally:
-            if self.message.text() == LOADING:
-                self.message.clear()
+        # No `finally`: a cancelled load (sign-out, lock) may find the page already destroyed, so
+        # only a load that finished touches its widgets.
+        await self.load()
+        if self.message.text() == LOADING:
+            self.message.clear()
 
     async def load(self) -> None:
         """Fetch and show the page's lists (subclasses)."""
