@@ -70,13 +70,22 @@ def _open_alert(session: Session, user: User, rule: str, now: dt.datetime) -> bo
     return found is not None
 
 
-def _count(session: Session, user: User, since: dt.datetime, *conditions: ColumnElement[bool]) -> int:
-    query = (
-        select(func.count())
-        .select_from(AuditEvent)
+# Counting stops here: enough to compare with any sensible threshold, and the cost of an access
+# does not grow with how many accesses came before it.
+COUNT_CAP = 2000
+
+
+def _count(
+    session: Session, user: User, since: dt.datetime, *conditions: ColumnElement[bool], cap: int = COUNT_CAP
+) -> int:
+    """How many of the user's audit rows since `since` meet `conditions`, counting at most `cap`."""
+    rows = (
+        select(AuditEvent.id)
         .where(AuditEvent.user_id == user.id, AuditEvent.occurred_at >= since, *conditions)
+        .limit(cap)
+        .subquery()
     )
-    return session.scalar(query) or 0
+    return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
 def _views(session: Session, user: User, since: dt.datetime) -> int:
@@ -107,7 +116,7 @@ def after_search(
             evidence={"audit_seq": [event.seq]},
             now=now,
         )
-    if family:
+    if family and not _open_alert(session, user, "browsing", now):
         window = now - dt.timedelta(minutes=settings.browsing_window_minutes)
         # Bounded: only the most recent searches matter, however fast someone searches.
         recent = session.execute(
@@ -208,13 +217,14 @@ def after_view(
         )
     _volume(session, settings, user, now)
     _out_of_hours(session, settings, user, event, now)
-    if event.reason_code == "other":
+    if event.reason_code == "other" and not _open_alert(session, user, "repeated_other", now):
         others = _count(
             session,
             user,
             now - dt.timedelta(days=1),
             AuditEvent.action == "view",
             AuditEvent.reason_code == "other",
+            cap=settings.other_reason_limit_per_day,
         )
         if others >= settings.other_reason_limit_per_day:
             raise_alert(
@@ -227,13 +237,14 @@ def after_view(
                 evidence=seq,
                 now=now,
             )
-    if event.detail.get("outside_authority"):
+    if event.detail.get("outside_authority") and not _open_alert(session, user, "outside_authority", now):
         outside = _count(
             session,
             user,
             now - dt.timedelta(days=1),
             AuditEvent.action == "view",
             AuditEvent.detail["outside_authority"].as_boolean().is_(True),
+            cap=settings.outside_authority_limit_per_day,
         )
         if outside >= settings.outside_authority_limit_per_day:
             raise_alert(
@@ -262,7 +273,12 @@ def outside_authority(session: Session, user: User, child: Child) -> bool:
 
 
 def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) -> None:
-    """Opens in the last hour or day far above the user's own baseline and the authority's norm."""
+    """Opens in the last hour or day far above the user's own baseline and the authority's norm.
+
+    Not checked at all while an open volume alert stands: the management team already knows.
+    """
+    if _open_alert(session, user, "volume", now):
+        return
     for span, minimum, label in (
         (dt.timedelta(hours=1), settings.volume_hour_minimum, "hour"),
         (dt.timedelta(days=1), settings.volume_day_minimum, "day"),
@@ -270,9 +286,8 @@ def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) 
         count = _views(session, user, now - span)
         if count <= minimum:  # the cheap check first: most views stop here
             continue
-        # The month-long comparison is dearer: run it just past the threshold and every fifth view after,
-        # and not at all while an open volume alert already stands for this user.
-        if (count - minimum - 1) % 5 != 0 or _open_alert(session, user, "volume", now):
+        # The month-long comparison is dearer: run it just past the threshold and every fifth view after.
+        if (count - minimum - 1) % 5 != 0:
             continue
         month_ago = now - dt.timedelta(days=30)
         periods = dt.timedelta(days=29) / span

@@ -299,7 +299,8 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (
-        Index("ix_audit_events_user_time", "user_id", "occurred_at"),
+        # Serves the audit review by user and every per-user detection rule (by action, recent first).
+        Index("ix_audit_events_user_action_time", "user_id", "action", "occurred_at"),
         Index("ix_audit_events_child_time", "child_id", "occurred_at"),
     )
 
