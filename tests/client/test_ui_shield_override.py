@@ -30,6 +30,7 @@ from tests.client.conftest import (
     search_for,
     sign_in,
 )
+from tests.client.test_ui_oversight_roles import unnamed_or_unreachable
 
 EMERGENCY = "demo.emergency"
 
@@ -215,6 +216,7 @@ def test_the_override_button_is_named_and_reachable_by_keyboard(qtbot, server, e
     qtbot.keyClick(button, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: emergency.opener.warning is not None and emergency.opener.warning.isVisible())
     warning = emergency.opener.warning
+    assert unnamed_or_unreachable(warning) == []
     qtbot.waitUntil(lambda: QApplication.activeWindow() is warning)
     assert focused() is warning.acknowledge
     press(qtbot, Qt.Key.Key_Space)
