@@ -447,7 +447,7 @@ class RecordView(QWidget):
             self.add_button = add
         return section
 
-    # --- own involvements ------------------------------------------------------------------------
+    # --- overriding shielding ----------------------------------------------------------------------
 
     def request_override(self) -> None:
         """Ask (through `override_requested`) to override the shown shielded record's shielding."""
@@ -456,6 +456,8 @@ class RecordView(QWidget):
 
     def _may_override_shield(self) -> bool:
         return self._user is not None and self._user.may_override_shield
+
+    # --- own involvements ------------------------------------------------------------------------
 
     def _may_add_involvement(self) -> bool:
         return self._user is not None and self._user.role == "practitioner" and self._meta is not None
