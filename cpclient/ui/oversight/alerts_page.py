@@ -15,7 +15,7 @@ from cpclient.ui.oversight.labels import RULES, SEVERITIES, evidence_text, forma
 from cpclient.ui.oversight.notification import incident_opened_text
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
-from cpclient.ui.oversight.text_prompt import TextPromptDialog
+from cpclient.ui.oversight.text_prompt import TextPromptDialog, incident_prompt
 
 CMT_INTRO = (
     "Unusual activity noticed by ContactPoint, newest first. Look at the evidence, then either dismiss "
@@ -180,18 +180,7 @@ class AlertsPage(OversightPage):
         alert = self.table.current_item()
         if alert is None:
             return
-        dialog = TextPromptDialog(
-            "Open an incident",
-            f"Open an incident about {alert.user_display_name}?",
-            "Opening an incident suspends the account at once, tells their manager by e-mail and "
-            "reports it to the national team.",
-            "Open &incident",
-            self.context.mode,
-            self,
-            text_label="&Summary of the concern",
-            field_name="summary",
-            hint="About the user's use of ContactPoint, never about a child. At least 10 characters.",
-        )
+        dialog = incident_prompt(alert.user_display_name, self.context.mode, self)
         client = self.context.client
         self.open_form(
             dialog,

@@ -91,3 +91,19 @@ class TextPromptDialog(FormDialog):
         if self.acknowledge is not None and not self.acknowledge.isChecked():
             found.append(Problem("Tick the box to confirm you understand what will happen", self.acknowledge))
         return found
+
+
+def incident_prompt(display_name: str, mode: ClientMode, parent: QWidget | None = None) -> TextPromptDialog:
+    """The dialog that asks for the summary of a concern before an incident is opened about a user."""
+    return TextPromptDialog(
+        "Open an incident",
+        f"Open an incident about {display_name}?",
+        "Opening an incident suspends the account at once, tells their manager by e-mail and "
+        "reports it to the national team.",
+        "Open &incident",
+        mode,
+        parent,
+        text_label="&Summary of the concern",
+        field_name="summary",
+        hint="About the user's use of ContactPoint, never about a child. At least 10 characters.",
+    )

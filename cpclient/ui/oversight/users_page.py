@@ -20,7 +20,7 @@ from cpclient.ui.oversight.labels import PROBLEM_LABELS, label
 from cpclient.ui.oversight.notification import incident_opened_text
 from cpclient.ui.oversight.page import LOADING, OversightContext, OversightPage
 from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
-from cpclient.ui.oversight.text_prompt import TextPromptDialog
+from cpclient.ui.oversight.text_prompt import TextPromptDialog, incident_prompt
 from cpclient.ui.oversight.user_dialogs import AccreditationDialog, AddUserDialog
 
 CMT_INTRO = (
@@ -301,18 +301,7 @@ class UsersPage(OversightPage):
         user = self.table.current_item()
         if user is None:
             return
-        dialog = TextPromptDialog(
-            "Open an incident",
-            f"Open an incident about {user.display_name}?",
-            "Opening an incident suspends the account at once, tells their manager by e-mail and "
-            "reports it to the national team.",
-            "Open &incident",
-            self.context.mode,
-            self,
-            text_label="&Summary of the concern",
-            field_name="summary",
-            hint="About the user's use of ContactPoint, never about a child. At least 10 characters.",
-        )
+        dialog = incident_prompt(user.display_name, self.context.mode, self)
         client = self.context.client
         self.open_form(
             dialog,
