@@ -12,6 +12,7 @@ record. The view is marked as record data (no copy, drag or context menu) and ca
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
@@ -252,23 +253,9 @@ class RecordView(QWidget):
         column.addWidget(child)
 
         services = Section("Services working with this child", parent)
-        current = [item for item in record.involvements if item.ended_on is None]
-        ended = [item for item in record.involvements if item.ended_on is not None]
         if not record.involvements:
             services.widget(value_label("No services are recorded.", services, "Services"))
-        for involvement in current + ended:
-            services.widget(self._involvement_box(involvement, services))
-        if self._may_add_involvement():
-            add = QPushButton("&Add my involvement…", services)
-            add.setAccessibleName("Add my involvement")
-            add.clicked.connect(self.add_involvement)
-            holder = QHBoxLayout()
-            holder.addWidget(add)
-            holder.addStretch(1)
-            services.outer.addLayout(holder)
-            self.add_button = add
-        else:
-            self.add_button = None
+        self._fill_involvements(services, record.involvements)
         column.addWidget(services)
         carers = Section("Parents and carers", parent)
         if not record.carers:
@@ -432,10 +419,16 @@ class RecordView(QWidget):
         section.widget(value_label(OWN_INVOLVEMENTS_NOTE, section, "Note"))
         if not record.own_involvements:
             section.widget(value_label(NO_OWN_INVOLVEMENT, section, OWN_INVOLVEMENTS_TITLE))
-        current = [item for item in record.own_involvements if item.ended_on is None]
-        ended = [item for item in record.own_involvements if item.ended_on is not None]
+        self._fill_involvements(section, record.own_involvements)
+        return section
+
+    def _fill_involvements(self, section: Section, involvements: Sequence[Involvement]) -> None:
+        """Current involvements first, then ended ones, and "Add my involvement" where allowed."""
+        current = [item for item in involvements if item.ended_on is None]
+        ended = [item for item in involvements if item.ended_on is not None]
         for involvement in current + ended:
             section.widget(self._involvement_box(involvement, section))
+        self.add_button = None
         if self._may_add_involvement():
             add = QPushButton("&Add my involvement…", section)
             add.setAccessibleName("Add my involvement")
@@ -445,7 +438,6 @@ class RecordView(QWidget):
             holder.addStretch(1)
             section.outer.addLayout(holder)
             self.add_button = add
-        return section
 
     # --- overriding shielding ----------------------------------------------------------------------
 
