@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
 from cpserver.domain.errors import DomainError
 from cpserver.domain.oversight_scope import require_national
+from cpserver.domain.sessions import end_open_sessions
 from cpserver.store.models import LockdownAction, SystemSetting, User
 from cpserver.store.models import Session as LoginSession
-
-LOCKDOWN_KEY = "lockdown"
-
-
-def is_locked_down(session: Session) -> bool:
-    """True while the national team has stopped access for all other users."""
-    value = session.scalar(select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY))
-    return value == "on"
+from cpserver.store.system import LOCKDOWN_KEY, is_locked_down
 
 
 def current_lock(session: Session) -> LockdownAction | None:
@@ -58,11 +52,8 @@ def lock(
         session.add(SystemSetting(key=LOCKDOWN_KEY, value="on"))
     else:
         setting.value = "on"
-    national = select(User.id).where(User.role == "national")
-    session.execute(
-        update(LoginSession)
-        .where(LoginSession.ended_at.is_(None), LoginSession.user_id.not_in(national))
-        .values(ended_at=now, end_reason="lockdown")
+    end_open_sessions(
+        session, LoginSession.user_id.not_in(select(User.id).where(User.role == "national")), "lockdown", now
     )
     action = LockdownAction(at=now, action="locked", user_id=actor.id, reason=reason)
     session.add(action)

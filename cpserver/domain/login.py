@@ -12,11 +12,11 @@ from cpserver.config import Settings
 from cpserver.domain import detection, throttle
 from cpserver.domain.accreditation import accreditation_problems, whom_to_contact
 from cpserver.domain.errors import DomainError
-from cpserver.domain.lockdown import is_locked_down
 from cpserver.domain.one_time_codes import accept_code
 from cpserver.domain.passwords import verify_password
 from cpserver.domain.sessions import NewSession, start_session
 from cpserver.store.models import Organisation, User
+from cpserver.store.system import is_locked_down
 
 INVALID = "The username, password or one-time code is not right. Check them and try again."
 

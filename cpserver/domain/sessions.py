@@ -7,15 +7,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from cpserver.config import Settings
 from cpserver.domain.accreditation import accreditation_problems
 from cpserver.domain.errors import DomainError, not_authenticated, session_expired
-from cpserver.domain.lockdown import is_locked_down
 from cpserver.store.models import Organisation, User
 from cpserver.store.models import Session as LoginSession
+from cpserver.store.system import is_locked_down
 
 # Writing last_seen_at on every request costs a write; once a minute is precise enough for idle.
 TOUCH_EVERY = dt.timedelta(seconds=30)
@@ -56,14 +56,19 @@ def start_session(
     return NewSession(token=token, row=row)
 
 
-def end_sessions_of(session: Session, user_id: int, reason: str, now: dt.datetime) -> int:
-    """End every open session of a user at once (suspension, withdrawal)."""
+def end_open_sessions(session: Session, which: ColumnElement[bool], reason: str, now: dt.datetime) -> int:
+    """End at once every open session matching `which` (a user's, or everyone's but the national team's)."""
     result = session.execute(
         update(LoginSession)
-        .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+        .where(LoginSession.ended_at.is_(None), which)
         .values(ended_at=now, end_reason=reason)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def end_sessions_of(session: Session, user_id: int, reason: str, now: dt.datetime) -> int:
+    """End every open session of a user at once (suspension)."""
+    return end_open_sessions(session, LoginSession.user_id == user_id, reason, now)
 
 
 def end_session(row: LoginSession, reason: str, now: dt.datetime) -> None:

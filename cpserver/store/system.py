@@ -1,4 +1,4 @@
-"""Facts about the database as a whole: training or live, and (later) lockdown state."""
+"""Facts about the database as a whole: training or live, and whether it is locked down."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from cpserver.store.models import SystemSetting
 
 Mode = Literal["training", "live"]
 MODE_KEY = "mode"
+LOCKDOWN_KEY = "lockdown"
 
 
 def get_mode(session: Session) -> Mode | None:
@@ -30,3 +31,9 @@ def set_mode(session: Session, mode: Mode) -> None:
         raise ValueError(f"this is a {current} database; it cannot become {mode}")
     if current is None:
         session.add(SystemSetting(key=MODE_KEY, value=mode))
+
+
+def is_locked_down(session: Session) -> bool:
+    """True while the national team has stopped access for all other users (rule 8)."""
+    value = session.scalar(select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY))
+    return value == "on"
