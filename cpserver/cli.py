@@ -89,7 +89,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
     engine.dispose()
     print(report.summary())
     for problem in report.problems[1:20]:
-        print(f"  also at seq {problem.seq}: {problem.kind}: {problem.detail}")
+        print(f"  also at {problem.where()}: {problem.kind}: {problem.detail}")
     return 0 if report.ok else 1
 
 
@@ -104,7 +104,7 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
     print(
         "cpserver: the audit trail is empty"
         if written is None
-        else f"cpserver: checkpoint at seq {written.seq}"
+        else f"cpserver: checkpoint of {written.rows} rows in {len(written.heads)} chain(s)"
     )
     return 0
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     false,
@@ -276,8 +277,12 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    # The hash chain (cpserver.audit.chain): seq has no gaps; hash = SHA-256(canonical row ‖ prev_hash).
+    # The hash chains (cpserver.audit.chain): hash = SHA-256(canonical row ‖ prev_hash of its chain).
+    # `seq` names a row (unique, increasing along each chain); `link` is its gap-free position in its
+    # chain. Chain 0 holds the rows written before chains existed, linked in `seq` order (no `link`).
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chain: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    link: Mapped[int | None] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -302,6 +307,8 @@ class AuditEvent(Base):
         # Serves the audit review by user and every per-user detection rule (by action, recent first).
         Index("ix_audit_events_user_action_time", "user_id", "action", "occurred_at"),
         Index("ix_audit_events_child_time", "child_id", "occurred_at"),
+        # A chain's head, and a chain in order, by one index.
+        Index("ix_audit_events_chain_seq", "chain", "seq"),
     )
 
 
