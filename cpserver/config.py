@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     search_max_results: int = 50
     search_max_dob_range_days: int = 366 * 2
 
+    # Overload (national scale): at most `max_concurrent_requests` requests at once per process,
+    # each with one database connection (the pool holds that many, plus two for background work);
+    # a request that cannot start within `queue_timeout_seconds` is refused at once with 503
+    # `server_busy` and `Retry-After`, instead of waiting for a connection.
+    max_concurrent_requests: int = Field(default=16, ge=1, le=500)
+    queue_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+    busy_retry_after_seconds: int = Field(default=2, ge=1, le=60)
+    # `Server-Timing: chain;dur=<ms>` on each response (time spent obtaining an audit chain), for the
+    # benchmark's lock share. Off in service: it tells clients about the server's inner timing.
+    server_timing: bool = False
+
     # Audit checkpoints: an Ed25519 key kept outside the database signs the chain's head
     # every `checkpoint_interval_seconds` and at shut-down; None turns checkpoints off.
     audit_key_file: Path | None = None

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from cpserver.api import errors
-from cpserver.api.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, NoStoreMiddleware
+from cpserver.api.middleware import (
+    BodyLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    ContainErrorsMiddleware,
+    NoStoreMiddleware,
+    ServerTimingMiddleware,
+)
 from cpserver.api.routes import children, management, meta, national, searches, sessions
 from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
@@ -43,11 +51,22 @@ def check_database(engine: Engine, settings: Settings) -> None:
         )
 
 
+def pool_sizes(settings: Settings) -> dict[str, Any]:
+    """One connection for each request allowed in progress, two for background work, no overflow.
+
+    A request holds one connection from authentication to its answer; it never waits for one,
+    because no more requests run than there are connections (ConcurrencyLimitMiddleware).
+    """
+    if settings.database_url.startswith("sqlite"):
+        return {}
+    return {"pool_size": settings.max_concurrent_requests + 2, "max_overflow": 0, "pool_timeout": 5}
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The application for `settings` (the environment's by default) on `engine` (or its URL)."""
     settings = settings or get_settings()
     own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, **pool_sizes(settings))
     try:
         check_database(engine, settings)
     except StartupRefused:
@@ -57,6 +76,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Every request in progress may hold a worker thread: never fewer threads than requests.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.max_concurrent_requests + 8)
         checkpointing = start_checkpoints(engine, settings)
         try:
             yield
@@ -82,6 +104,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (sessions, meta, searches, children, management, national):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware)
+    if settings.server_timing:
+        app.add_middleware(ServerTimingMiddleware)
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_requests,
+        queue_timeout=settings.queue_timeout_seconds,
+        retry_after=settings.busy_retry_after_seconds,
+    )
     app.add_middleware(NoStoreMiddleware)
     # Outermost of ours (added last): nothing the app raises reaches uvicorn's logs.
     app.add_middleware(ContainErrorsMiddleware)
