@@ -56,10 +56,19 @@ def pool_sizes(settings: Settings) -> dict[str, Any]:
 
     A request holds one connection from authentication to its answer; it never waits for one,
     because no more requests run than there are connections (ConcurrencyLimitMiddleware).
+
+    No pre-ping: it would cost every request a round trip. After a database restart a request on
+    a dead connection fails once with 503 (a disconnect invalidates the whole pool, so the next
+    requests get new connections): nothing is disclosed, and the client says try again.
     """
     if settings.database_url.startswith("sqlite"):
         return {}
-    return {"pool_size": settings.max_concurrent_requests + 2, "max_overflow": 0, "pool_timeout": 5}
+    return {
+        "pool_size": settings.max_concurrent_requests + 2,
+        "max_overflow": 0,
+        "pool_timeout": 5,
+        "pool_pre_ping": False,
+    }
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
