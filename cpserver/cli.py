@@ -27,12 +27,19 @@ def _serve(args: argparse.Namespace) -> int:
         production=args.production,
         audit_key_file=args.audit_key,
         checkpoint_dir=args.checkpoints,
+        max_concurrent_requests=args.max_requests,
     )
     try:
         app = create_app(settings)
     except StartupRefused as refused:
         print(f"cpserver: {refused}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        from cpserver.serving import serve_workers
+
+        app.state.engine.dispose()  # checked; each worker builds its own
+        serve_workers(settings, args.host, args.port, args.workers)
+        return 0
     # No access log: paths and addresses are not needed in logs, and logs must hold no personal data.
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
     return 0
@@ -125,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--audit-key", type=Path, default=DEFAULT_AUDIT_KEY, help="Ed25519 key for checkpoints"
     )
     serve.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS, help="where checkpoints go")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the port (about one per core)"
+    )
+    serve.add_argument(
+        "--max-requests",
+        type=int,
+        default=Settings.model_fields["max_concurrent_requests"].default,
+        help="requests in progress at once per worker, each with one database connection",
+    )
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")

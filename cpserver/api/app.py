@@ -125,3 +125,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Outermost of ours (added last): nothing the app raises reaches uvicorn's logs.
     app.add_middleware(ContainErrorsMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application for the `CPSERVER_*` environment: what each `--workers` process serves."""
+    return create_app(Settings())

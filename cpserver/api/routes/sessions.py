@@ -1,4 +1,4 @@
-"""`POST /sessions` (log in) and `DELETE /sessions/current` (log out)."""
+"""`POST /sessions` (log in), `GET /sessions/current` (who am I) and `DELETE /sessions/current` (log out)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ def create_session(
         idle_timeout_seconds=settings.session_idle_minutes * 60,
         user=user_public(user),
     )
+
+
+@router.get("/sessions/current")
+def get_session(actor: CurrentActor, db: SessionDep) -> UserPublic:
+    """The signed-in user: the cheapest call that proves a session is still good (nothing audited)."""
+    db.commit()  # keeps the idle clock (last seen) when it moved
+    return user_public(actor.user)
 
 
 @router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
