@@ -92,22 +92,28 @@ def _spread() -> int:
     return random.randrange(1 << 30)  # noqa: S311 - spreading load, not a secret
 
 
-def _take_free_chain(session: Session) -> int:
-    """Lock a chain nobody else is appending to; wait for one only when every try found it busy."""
+def _take_free_chain(session: Session) -> tuple[int, int]:
+    """Lock a chain nobody else is appending to, and draw the row's `seq` once it is locked.
+
+    One round trip per try: `CASE` draws from the sequence only when the lock was obtained, so
+    `seq` grows along each chain. Waits for a chain only when every try found it busy.
+    """
     first = _spread()
     for attempt in range(FREE_CHAIN_TRIES):
         candidate = 1 + (first + attempt * 37) % CHAINS
-        taken = session.execute(
-            text("SELECT pg_try_advisory_xact_lock(:id, :chain)"),
+        seq = session.execute(
+            text(
+                f"SELECT CASE WHEN pg_try_advisory_xact_lock(:id, :chain) THEN nextval('{SEQUENCE_NAME}') END"
+            ),
             {"id": ADVISORY_LOCK_ID, "chain": candidate},
         ).scalar()
-        if taken:
-            return candidate
+        if seq is not None:
+            return candidate, int(seq)
     chosen = 1 + first % CHAINS
     session.execute(
         text("SELECT pg_advisory_xact_lock(:id, :chain)"), {"id": ADVISORY_LOCK_ID, "chain": chosen}
     )
-    return chosen
+    return chosen, int(session.execute(text(f"SELECT nextval('{SEQUENCE_NAME}')")).scalar_one())
 
 
 def _chain_head(session: Session, number: int) -> Any:
@@ -136,7 +142,7 @@ def append(session: Session, event: AuditEvent) -> AuditEvent:
     started = time.perf_counter()
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        event.chain = _take_free_chain(session)
+        event.chain, event.seq = _take_free_chain(session)
     else:
         event.chain = 1 + _spread() % CHAINS
     waited = time.perf_counter() - started
@@ -144,15 +150,13 @@ def append(session: Session, event: AuditEvent) -> AuditEvent:
         if totals is not None:
             totals.seconds += waited
             totals.appends += 1
+    if not postgres:  # BEGIN IMMEDIATE already serialises every writer
+        event.seq = int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0) + 1
     head = _chain_head(session, event.chain)
     if head is not None:
         event.link, event.prev_hash = head.link + 1, head.hash
     else:
         event.link, event.prev_hash = 1, legacy_head_hash(session)
-    if postgres:
-        event.seq = int(session.execute(text(f"SELECT nextval('{SEQUENCE_NAME}')")).scalar_one())
-    else:
-        event.seq = int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0) + 1
     event.hash = chain_hash(canonical(event), event.prev_hash)
     session.add(event)
     session.flush()
