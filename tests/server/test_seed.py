@@ -198,7 +198,7 @@ def test_proportions_and_fields_are_plausible(sqlite_training: Engine) -> None:
         assert len({child.cp_id for child in children}) == total
 
         carers_per_child = session.execute(
-            select(models.Carer.child_id, func.count()).group_by(models.Carer.child_id)
+            select(models.Carer.child_pk, func.count()).group_by(models.Carer.child_pk)
         ).all()
         assert len(carers_per_child) == total
         assert {count for _child, count in carers_per_child} == {1, 2}
@@ -297,7 +297,7 @@ def test_training_database_has_the_demo_accounts(new_engine: NewEngine) -> None:
 
         mine = session.execute(
             select(models.Child.shielded, models.Involvement)
-            .join(models.Involvement, models.Involvement.child_id == models.Child.id)
+            .join(models.Involvement, models.Involvement.child_pk == models.Child.id)
             .where(models.Involvement.practitioner_user_id == practitioner.id)
         ).all()
         assert {shielded for shielded, _involvement in mine} == {True, False}
@@ -383,10 +383,10 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         else:
             # The id sequences moved past the seeded rows: the next involvement insert works.
-            child_id = connection.execute(select(func.min(models.Child.id))).scalar()
+            child_pk = connection.execute(select(func.min(models.Child.id))).scalar()
             connection.execute(
                 sa.insert(models.Carer).values(
-                    child_id=child_id, given_name="Test", family_name="Carer", relationship_to_child="Aunt"
+                    child_pk=child_pk, given_name="Test", family_name="Carer", relationship_to_child="Aunt"
                 )
             )
             connection.rollback()

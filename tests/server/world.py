@@ -268,7 +268,7 @@ def build_world(session: Session) -> None:
     for target in (shielded, shielded_south):
         session.add(
             Carer(
-                child_id=target.id,
+                child_pk=target.id,
                 given_name="Parent",
                 family_name=SHIELDED_FAMILY,
                 relationship_to_child="Mother",
@@ -281,7 +281,7 @@ def build_world(session: Session) -> None:
         )
         session.add(
             Involvement(
-                child_id=target.id,
+                child_pk=target.id,
                 practitioner_user_id=None,
                 practitioner_name=CANARIES["practitioner_name"],
                 practitioner_role="Social worker",
@@ -296,7 +296,7 @@ def build_world(session: Session) -> None:
         )
     session.add(
         Carer(
-            child_id=ordinary.id,
+            child_pk=ordinary.id,
             given_name="Jo",
             family_name=ORDINARY_FAMILY,
             relationship_to_child="Father",
@@ -309,7 +309,7 @@ def build_world(session: Session) -> None:
     )
     session.add(
         Involvement(
-            child_id=ordinary.id,
+            child_pk=ordinary.id,
             practitioner_user_id=None,
             practitioner_name="Pat Healthworker",
             practitioner_role="Health visitor",
@@ -325,7 +325,7 @@ def build_world(session: Session) -> None:
     p2 = session.query(User).filter_by(username=PRACTITIONER_2).one()
     session.add(
         Involvement(
-            child_id=sensitive.id,
+            child_pk=sensitive.id,
             practitioner_user_id=p2.id,
             practitioner_name="Test Secondworker",
             practitioner_role="Counsellor",
