@@ -40,8 +40,10 @@ from cpserver.seed.training_contract import (
     Carer,
 )
 
+# The grounds a generated shielded child is given (the same codes the API and shielding rules use).
 SHIELD_GROUNDS: Final = ("significant_harm", "adoption_placement", "adult_at_risk", "serious_crime")
 
+# Children per batch: one transaction of the bulk load each.
 BATCH_SIZE: Final = 20_000
 
 # --- proportions ---------------------------------------------------------------------------------
