@@ -51,6 +51,9 @@ CANONICAL_FIELDS = (
 )  # fmt: skip
 # Rows of the chains (not the legacy chain) also sign where they stand, so no row can be moved.
 CHAIN_FIELDS = ("chain", "link")
+# A canonical field read from a differently named attribute (the JSON keeps the column's name, so
+# rows written before the rename still verify).
+ATTRIBUTE_OF = {"child_id": "child_pk"}
 
 
 def _plain(value: Any) -> Any:
@@ -65,7 +68,7 @@ def canonical(event: AuditEvent) -> bytes:
     A legacy row (chain 0) has exactly the form it was hashed with before chains existed.
     """
     names = CANONICAL_FIELDS if event.chain == LEGACY_CHAIN else CANONICAL_FIELDS + CHAIN_FIELDS
-    row = {name: _plain(getattr(event, name)) for name in names}
+    row = {name: _plain(getattr(event, ATTRIBUTE_OF.get(name, name))) for name in names}
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -47,14 +47,14 @@ def old_row(seq: int, prev_hash: str) -> dict[str, object]:
     event = AuditEvent(
         seq=seq, chain=0, occurred_at=dt.datetime(2026, 1, 1, 9, 0, seq, tzinfo=dt.UTC), action="view",
         outcome="disclosed", user_id=7, username="legacy.user", role="practitioner", local_authority_id=1,
-        child_id=seq, reason_code="safeguarding", reason_text=None, workstation="WS-OLD",
+        child_pk=seq, reason_code="safeguarding", reason_text=None, workstation="WS-OLD",
         client_address="10.0.0.1",
         shielded=False, shown=["identity"], withheld=[], detail={},
     )  # fmt: skip
     event.prev_hash = prev_hash
     event.hash = chain.chain_hash(chain.canonical(event), prev_hash)
     columns = [*chain.CANONICAL_FIELDS, "prev_hash", "hash"]
-    return {name: getattr(event, name) for name in columns}
+    return {name: getattr(event, chain.ATTRIBUTE_OF.get(name, name)) for name in columns}
 
 
 def test_old_trail_and_old_checkpoint_still_verify_and_bind_new_chains(blank_url, tmp_path):
@@ -65,6 +65,7 @@ def test_old_trail_and_old_checkpoint_still_verify_and_bind_new_chains(blank_url
         command.upgrade(cfg, "0004")
     names = [*chain.CANONICAL_FIELDS, "prev_hash", "hash"]
     table = sa.table("audit_events", *(sa.column(n, AuditEvent.__table__.c[n].type) for n in names))
+    assert "child_id" in AuditEvent.__table__.c, "the column keeps its name"
     prev = chain.GENESIS
     rows = []
     for seq in range(1, LEGACY_ROWS + 1):
@@ -87,7 +88,7 @@ def test_old_trail_and_old_checkpoint_still_verify_and_bind_new_chains(blank_url
         for child in range(3):
             chain.append(session, AuditEvent(
                 occurred_at=dt.datetime.now(dt.UTC), action="view", outcome="disclosed", user_id=8,
-                username="new.user", role="practitioner", local_authority_id=1, child_id=child,
+                username="new.user", role="practitioner", local_authority_id=1, child_pk=child,
                 reason_code="safeguarding", reason_text=None, workstation="WS-NEW", client_address="10.0.0.2",
                 shielded=False, shown=[], withheld=[], detail={},
             ))  # fmt: skip
