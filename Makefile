@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-scale multinode clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/server.py
+
+# National scale: throughput of bare, authenticated and audited calls at 1-64 clients, 1 and 2 workers.
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+# A PostgreSQL primary and streaming replica, two API servers: correctness, replica stop, lag (minutes).
+multinode: $(STAMP)
+	$(BIN)/python bench/multinode.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
