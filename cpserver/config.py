@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # each with one database connection (the pool holds that many, plus two for background work);
     # a request that cannot start within `queue_timeout_seconds` is refused at once with 503
     # `server_busy` and `Retry-After`, instead of waiting for a connection.
-    max_concurrent_requests: int = Field(default=16, ge=1, le=500)
+    max_concurrent_requests: int = Field(default=8, ge=1, le=500)
     queue_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
     busy_retry_after_seconds: int = Field(default=2, ge=1, le=60)
     # `Server-Timing: chain;dur=<ms>` on each response (time spent obtaining an audit chain), for the
