@@ -192,7 +192,7 @@ def running(command: list[str], url: str, port: int, workdir: Path) -> Iterator[
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 300  # workers start slowly on a loaded machine
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the server stopped during start-up ({process.returncode})")

@@ -214,6 +214,7 @@ def _assert_every_acknowledged_view_is_audited(db, engine, acknowledged: list[in
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 25 worker start-ups: about a minute alone, far more on a loaded machine
 def test_25_worker_kills_under_concurrent_views_lose_no_acknowledged_view(database_url, db, engine, tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}/api/v1"
@@ -230,6 +231,7 @@ def test_25_worker_kills_under_concurrent_views_lose_no_acknowledged_view(databa
                 os.kill(oldest, signal.SIGKILL)
                 killed += 1
                 load.wait_for(2)
+                print(f"  kill {killed}: {len(load.acknowledged)} acknowledged", flush=True)
             load.wait_for(10)
             acknowledged = list(load.acknowledged)
             assert server.poll() is None, "the supervisor itself survives"
@@ -250,6 +252,7 @@ def _kill_all(server: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.timeout(600)
 def test_postgresql_restart_during_load_loses_no_acknowledged_view_and_recovers(tmp_path):
     clusters = make_clusters()
     if clusters is None:
