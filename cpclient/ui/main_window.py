@@ -40,7 +40,9 @@ from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.error_summary import Problem
+from cpclient.ui.involvement_actions import InvolvementActions
 from cpclient.ui.login_page import LoginPage
+from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.management_area import ManagementArea
 from cpclient.ui.record_opener import RecordOpener
 from cpclient.ui.record_view import RecordView
@@ -140,7 +142,7 @@ class MainWindow(QMainWindow):
         self.login_scroll.setWidget(self.login)
 
         self.search = SearchPage(api, calls, central)
-        self.record_view = RecordView(api, calls, mode, central)
+        self.record_view = RecordView(central)
         self.work = QStackedWidget(central)
         search_area: QWidget = self.search
         if training is not None and training.scenarios:
@@ -171,6 +173,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(True)
 
         self.opener = RecordOpener(api, calls, mode, self)
+        self.involvements = InvolvementActions(api, calls, mode, self.record_view)
         self.idle = IdleMonitor(policy_idle_seconds or DEFAULT_IDLE_SECONDS, self)
 
         calls.session_ended.connect(self.session_ended)
@@ -187,6 +190,12 @@ class MainWindow(QMainWindow):
         self.record_view.override_requested.connect(self.opener.request_override)
         self.record_view.back_requested.connect(self.show_search)
         self.record_view.status.connect(self.show_status)
+        self.record_view.add_requested.connect(self.involvements.add)
+        self.record_view.end_requested.connect(self.involvements.end)
+        self.record_view.cleared.connect(self.involvements.cancel)
+        self.involvements.working.connect(self.record_view.show_progress)
+        self.involvements.failed.connect(self.record_view.show_problem)
+        self.involvements.changed.connect(self.record_view.involvement_changed)
         self.management.opening.connect(self.record_view.clear)
         self.management.back_requested.connect(self.show_search)
         self.management.status.connect(self.show_status)
@@ -233,6 +242,7 @@ class MainWindow(QMainWindow):
                 return
             self.meta = meta
             self.opener.set_meta(meta)
+            self.involvements.set_meta(meta)
             self.login.set_ready(True, "")
             self.login.show_notice(notice)
             self.login.focus_first_field()
@@ -428,15 +438,12 @@ class MainWindow(QMainWindow):
             self.mode,
             self,
         )
-        self._reset_dialog = dialog
-        dialog.finished.connect(partial(self._reset_answered, dialog))
-        dialog.open()
+        self._reset_dialog = open_modal(
+            dialog, lambda _dialog: self.calls.start(self.reset_training()), self._reset_closed
+        )
 
-    def _reset_answered(self, dialog: ConfirmDialog, result: int) -> None:
+    def _reset_closed(self) -> None:
         self._reset_dialog = None
-        dialog.deleteLater()
-        if result == ConfirmDialog.DialogCode.Accepted:
-            self.calls.start(self.reset_training())
 
     async def reset_training(self) -> None:
         """Sign out, rebuild the training database, and offer the sign-in page again."""

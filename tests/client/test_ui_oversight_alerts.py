@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from cpclient.api.models import SearchCriteria
-from cpclient.api.oversight import OversightClient
+from cpclient.api.oversight_client import OversightClient
 from cpclient.security.lockdown import is_record_data
 from cpclient.ui.oversight.alerts_page import AlertsPage
 from cpclient.ui.oversight.close_incident_dialog import CloseIncidentDialog

@@ -11,7 +11,7 @@ from functools import partial
 
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from cpclient.api.oversight import LockdownState
+from cpclient.api.oversight_models import LockdownState
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.labels import format_time
 from cpclient.ui.oversight.page import OversightContext, OversightPage

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QStackedWidg
 
 from cpclient.api.client import ContactPointClient
 from cpclient.api.models import Meta, User
-from cpclient.api.oversight import OversightClient
+from cpclient.api.oversight_client import OversightClient
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.heading import Heading

@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from cpclient.ui.oversight.alerts_page import AlertsPage
-from cpclient.ui.oversight.audit_page import AuditTrailPage
+from cpclient.ui.oversight.audit_review_page import AuditReviewPage
 from cpclient.ui.oversight.cme_page import CmePage
 from cpclient.ui.oversight.figures_page import FiguresPage
 from cpclient.ui.oversight.incidents_page import IncidentsPage
@@ -24,7 +24,7 @@ OVERSEER_ROLES = frozenset({"cmt", "national"})
 
 CMT_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Users", UsersPage),
-    ("Audit trail", AuditTrailPage),
+    ("Audit trail", AuditReviewPage),
     ("Alerts", AlertsPage),
     ("Incidents", IncidentsPage),
     ("Shielding", ShieldingPage),
@@ -36,7 +36,7 @@ NATIONAL_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Incident register", IncidentsPage),
     ("Alerts", AlertsPage),
     ("Users", UsersPage),
-    ("Audit trail", AuditTrailPage),
+    ("Audit trail", AuditReviewPage),
     ("Shield reviews", ShieldingPage),
     ("Children missing education", CmePage),
     ("Yearly figures", FiguresPage),

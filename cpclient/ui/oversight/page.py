@@ -19,11 +19,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from cpclient.api.errors import ApiError
 from cpclient.api.models import Meta, User
-from cpclient.api.oversight import OversightClient
+from cpclient.api.oversight_client import OversightClient
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
+from cpclient.ui.layout import left_aligned
+from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.form_dialog import FormDialog
 
 T = TypeVar("T")
@@ -114,11 +116,7 @@ class OversightPage(QWidget):
 
     def button_row(self, *buttons: QPushButton) -> QHBoxLayout:
         """The buttons in a row, left-aligned."""
-        row = QHBoxLayout()
-        for each in buttons:
-            row.addWidget(each)
-        row.addStretch(1)
-        return row
+        return left_aligned(*buttons)
 
     # --- loading ---------------------------------------------------------------------------------
 
@@ -196,8 +194,7 @@ class OversightPage(QWidget):
             return
         self.dialog = dialog
         dialog.submitted.connect(lambda: self._form_submitted(dialog, prepare, done))
-        dialog.finished.connect(lambda _result: self._form_closed(dialog))
-        dialog.open()
+        open_modal(dialog, closed=lambda: self._form_closed(dialog))
 
     def _form_submitted(
         self, dialog: FormDialog, prepare: Callable[[], Callable[[], T]], done: Callable[[T], None]
@@ -226,7 +223,6 @@ class OversightPage(QWidget):
     def _form_closed(self, dialog: FormDialog) -> None:
         if self.dialog is dialog:
             self.dialog = None
-        dialog.deleteLater()
         self.activateWindow()
 
     # --- clearing --------------------------------------------------------------------------------
