@@ -41,6 +41,7 @@ from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.error_summary import Problem
 from cpclient.ui.involvement_actions import InvolvementActions
+from cpclient.ui.layout import scrolling
 from cpclient.ui.login_page import LoginPage
 from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.management_area import ManagementArea
@@ -144,11 +145,11 @@ class MainWindow(QMainWindow):
         self.search = SearchPage(api, calls, central)
         self.record_view = RecordView(central)
         self.work = QStackedWidget(central)
-        search_area: QWidget = self.search
+        search_area: QWidget = scrolling(self.search, central)
         if training is not None and training.scenarios:
             splitter = QSplitter(Qt.Orientation.Horizontal, central)
             splitter.setChildrenCollapsible(False)
-            splitter.addWidget(self.search)
+            splitter.addWidget(search_area)
             scenarios = ScenariosPanel(training.scenarios, splitter, with_buttons=True)
             scenarios.scenario_chosen.connect(lambda chosen: self.search.fill(chosen.criteria))
             scenario_scroll = QScrollArea(splitter)
@@ -203,9 +204,30 @@ class MainWindow(QMainWindow):
         if lockdown is not None:
             lockdown.blocked.connect(self.show_status)
 
-        self.resize(self.fontMetrics().averageCharWidth() * 150, self.fontMetrics().lineSpacing() * 48)
-        if preferences is not None:
-            preferences.restore_window(WINDOW_NAME, self)
+        self.fit_to_screen()
+        if preferences is not None and preferences.restore_window(WINDOW_NAME, self):
+            self.keep_inside_screen()  # the size saved may be from a larger screen
+
+    def fit_to_screen(self) -> None:
+        """Take the preferred size (150 characters by 48 lines), but never more than the screen has."""
+        metrics = self.fontMetrics()
+        self.resize(metrics.averageCharWidth() * 150, metrics.lineSpacing() * 48)
+        self.keep_inside_screen()
+
+    def keep_inside_screen(self) -> None:
+        """Shrink and move the window, if need be, so that all of it is on its screen."""
+        available = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        decoration = frame.size() - self.size()
+        width = min(self.width(), available.width() - decoration.width())
+        height = min(self.height(), available.height() - decoration.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        left = min(max(frame.left(), available.left()), available.right() + 1 - frame.width())
+        top = min(max(frame.top(), available.top()), available.bottom() + 1 - frame.height())
+        if (left, top) != (frame.left(), frame.top()):
+            self.move(left, top)
 
     # --- connecting ------------------------------------------------------------------------------
 
@@ -416,8 +438,11 @@ class MainWindow(QMainWindow):
         self.search.summary.show_problems([Problem(message)])
 
     def show_status(self, message: str) -> None:
-        """Show `message` in the status bar for a while."""
-        self.statusBar().showMessage(message, 8000)
+        """Show `message` in the status bar for a while (an empty one clears it)."""
+        if message:
+            self.statusBar().showMessage(message, 8000)
+        else:
+            self.statusBar().clearMessage()
 
     # --- training --------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from cpclient.api.client import ContactPointClient
 from cpclient.api.models import Meta
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
+from cpclient.ui.layout import fit_to_content
 
 D = TypeVar("D", bound=QDialog)
 
@@ -45,6 +46,7 @@ def open_modal(
         dialog.deleteLater()
 
     dialog.finished.connect(finished)
+    fit_to_content(dialog)
     dialog.open()
     return dialog
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -134,6 +135,7 @@ class RecordView(QWidget):
         self.back_button = QPushButton("&Back to results", self)
         self.back_button.setAccessibleName("Back to results")
         self.back_button.clicked.connect(self.back_requested)
+        self.back_button.setToolTip("Back to the search results (Escape)")
         self.heading = Heading("", 1, self)
         top = QHBoxLayout()
         top.addWidget(self.back_button)
@@ -157,6 +159,15 @@ class RecordView(QWidget):
         layout.addWidget(self.details, 1)
         mark_record_data(self)
         self.watermark = Watermark(self)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        # Escape anywhere in the record (that nothing inside used) goes back to the results. A key
+        # event, not a shortcut: a dialog open over the record keeps its own Escape.
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()
+            self.back_requested.emit()
+            return
+        super().keyPressEvent(event)
 
     # --- showing ---------------------------------------------------------------------------------
 

@@ -85,7 +85,7 @@ class AuditReviewPage(OversightPage):
             self.action.addItem(text)
         grid = QGridLayout()
         for row, (text, field) in enumerate(
-            (("&Username", self.username), ("C&hild's ContactPoint ID", self.cp_id))
+            (("Usern&ame", self.username), ("C&hild's ContactPoint ID", self.cp_id))
         ):
             self._caption(grid, row, 0, text, field)
         self._caption(grid, 0, 2, "&From date", self.date_from)

@@ -188,7 +188,7 @@ class ShieldingPage(OversightPage):
         self.unshield_cp_id = line_edit(frame, 20, name="ContactPoint ID of the record to unshield")
         self._row(form, "ContactPoint &ID", self.unshield_cp_id)
         self.unshield_reason = reason_field(frame, "Reason for removing shielding")
-        self._row(form, "Reason for re&moving it", self.unshield_reason)
+        self._row(form, "Reason for removin&g it", self.unshield_reason)
         self.unshield_button = self.button("Remove shiel&ding", self.unshield)
         form.addRow("", self._left(self.unshield_button))
         column = frame.layout()
