@@ -291,3 +291,5 @@ class LockdownState(Incoming):
     restore_requested_by: str | None
     # The requester's username: whether the waiting request is one's own is decided by this.
     restore_requested_by_username: str | None = None
+    # Why the requester thinks access can be restored (absent from an older server).
+    restore_request_reason: str | None = None

@@ -1,8 +1,9 @@
 """`RowsTable`: a read-only table of typed rows (search results, users, alerts…) and its `RowsModel`.
 
-Each `Column` says how to show a row, how to sort it and, where a cell needs one, its tooltip. The
-table selects whole rows, one at a time, never drags or edits, and `clear()` forgets every row
-(logout, lock). A sortable table sorts through a proxy; an unsortable one keeps the server's order.
+Each `Column` says how to show a row, how to sort it and, where a cell needs one, its tooltip; a
+cell too narrow for its text shows the whole text as a tooltip. The table selects whole rows, one at
+a time, never drags or edits, and `clear()` forgets every row (logout, lock). A sortable table sorts
+through a proxy; an unsortable one keeps the server's order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QToolTip,
+    QWidget,
+)
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
@@ -98,6 +108,32 @@ class RowsModel(QAbstractTableModel, Generic[T]):
         return self.columns[column].text(item) if item is not None else ""
 
 
+class FullTextTooltips(QStyledItemDelegate):
+    """Shows a cell's whole text as its tooltip when the column is too narrow for it (else the
+    model's own tooltip, if any)."""
+
+    def helpEvent(  # noqa: N802 (Qt's name)
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: Index,
+    ) -> bool:
+        if event is not None and view is not None and index.isValid() and self.is_cut_off(option, index):
+            text = str(index.data(Qt.ItemDataRole.DisplayRole))
+            own = index.data(Qt.ItemDataRole.ToolTipRole)
+            QToolTip.showText(event.globalPos(), f"{text}\n{own}" if own else text, view)
+            return True
+        return super().helpEvent(event, view, option, index)
+
+    def is_cut_off(self, option: QStyleOptionViewItem, index: Index) -> bool:
+        """True when the cell's text is wider than the room its column gives it."""
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if not text:
+            return False
+        return bool(self.sizeHint(option, index).width() > option.rect.width())
+
+
 class RowsTable(QTableView, Generic[T]):
     """A table over a `RowsModel`; the current row is what the page's buttons act on.
 
@@ -134,6 +170,7 @@ class RowsTable(QTableView, Generic[T]):
         self.setTabKeyNavigation(False)
         self.setAlternatingRowColors(True)
         self.setWordWrap(False)
+        self.setItemDelegate(FullTextTooltips(self))
         if sortable:
             self.setSortingEnabled(True)
             self.sortByColumn(-1, Qt.SortOrder.AscendingOrder)

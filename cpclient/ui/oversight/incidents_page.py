@@ -26,7 +26,7 @@ NATIONAL_INTRO = (
     "Every incident reported by the authorities, to read. Each management team investigates its own."
 )
 STATUS_ORDER = {"open": 0, "investigating": 1, "closed": 2}
-NOTE_HINT = "Notes are about the investigation, never about a child. At least 10 characters."
+NOTE_HINT = "Notes are about the investigation, never about a child."
 
 
 def incident_columns(national: bool) -> list[Column[Incident]]:

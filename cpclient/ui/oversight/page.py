@@ -1,6 +1,6 @@
 """`OversightPage`: what every management screen shares — heading, error summary, loading, forms, clearing.
 
-A page loads its list the first time it is shown (and on Refresh); API calls run through
+A page loads its list each time it is shown (and on Refresh, and after an action); API calls run through
 `BackgroundCalls`, so the Qt thread never waits. A refusal is shown in the page's "There is a problem"
 summary with the server's own words. `clear()` cancels the page's calls, closes its dialog and
 forgets every row it holds (logout, lock, session expiry).
@@ -122,7 +122,8 @@ class OversightPage(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        if self.load_on_show and not self.loaded:
+        # Each time: what another tab did (an incident opened from an alert) shows here at once.
+        if self.load_on_show and not self.busy:
             self.refresh()
 
     def refresh(self) -> None:

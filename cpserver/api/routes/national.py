@@ -100,6 +100,7 @@ def lockdown_state(db: SessionDep) -> LockdownPublic:
         restore_request_id=request.id if request else None,
         restore_requested_by=names.get(request.user_id) if request else None,
         restore_requested_by_username=usernames.get(request.user_id) if request else None,
+        restore_request_reason=request.reason if request else None,
     )
 
 
