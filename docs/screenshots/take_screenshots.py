@@ -36,6 +36,8 @@ from cpclient.training.scenarios import training_scenarios
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.main_window import MainWindow
+from cpclient.ui.oversight.page import OversightPage
+from cpclient.ui.oversight.shielding_page import ShieldingPage
 from cpclient.ui.training_help import TrainingKit
 
 HERE = Path(__file__).resolve().parent
@@ -131,6 +133,17 @@ async def sign_out_and_in(window: MainWindow, username: str) -> None:
     await sign_in(window, username)
 
 
+async def show_tab(window: MainWindow, title: str) -> OversightPage:
+    """Open the management screens on tab `title` once its list has arrived."""
+    window.management.open()
+    tabs = window.management.tabs
+    assert tabs is not None
+    page = tabs.show_page(title)
+    await until(lambda: not page.busy)
+    await settle()
+    return page
+
+
 async def walk_laptop(window: MainWindow) -> None:
     """The practitioner's path and the screens that once did not fit, on the whole small screen."""
     window.show()
@@ -178,26 +191,16 @@ async def walk_laptop(window: MainWindow) -> None:
     grab(window, "shielded_record")
 
     await sign_out_and_in(window, "demo.cmt")
-    window.management.open()
-    tabs = window.management.tabs
-    assert tabs is not None
-    users = tabs.show_page("Users")
-    await until(lambda: users.loaded and not users.busy)
-    await settle()
+    await show_tab(window, "Users")
     grab(window, "management_users")
-    shielding = tabs.show_page("Shielding")
-    await until(lambda: not shielding.busy)
+    shielding = await show_tab(window, "Shielding")
+    assert isinstance(shielding, ShieldingPage)
     shielding.shield()  # the empty form: every problem at once
     await settle()
     grab(window, "management_shielding")
 
     await sign_out_and_in(window, "demo.national")
-    window.management.open()
-    tabs = window.management.tabs
-    assert tabs is not None
-    lockdown = tabs.show_page("Lockdown")
-    await until(lambda: lockdown.loaded and not lockdown.busy)
-    await settle()
+    await show_tab(window, "Lockdown")
     grab(window, "national_lockdown")
 
     window.lock_when_idle()
