@@ -21,7 +21,7 @@ from cpserver.api.schemas import (
 )
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import detection
+from cpserver.domain import detection, household_shield
 from cpserver.domain.errors import DomainError
 from cpserver.domain.reasons import ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
@@ -68,7 +68,7 @@ def load_child(session: Session, cp_id: str) -> Child | None:
 
 def sees_shielded_details(user: User, child: Child) -> bool:
     """The management team of the child's own authority may see a shielded record's details."""
-    return user.role == "cmt" and user.local_authority_id == child.local_authority_id
+    return household_shield.sees_shielded_details(user, child)
 
 
 def sees_involvement(user: User, child: Child, involvement: Involvement) -> bool:
@@ -110,14 +110,21 @@ def open_record(
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
         raise DomainError(404, "child_not_found", "There is no record with that ContactPoint ID.")
 
-    ordinary_access = not child.shielded or sees_shielded_details(viewer.user, child)
+    # A shield covers the household: another shielded child's address or telephone on this record
+    # withholds this record's details too from whoever may not see that child's (rule 5).
+    covering = household_shield.covering_shields(session, [(child, child.carers)])[child.id]
+    hidden = household_shield.hidden_shields(viewer.user, covering)
+    under_shield = child.shielded or bool(covering)
+    ordinary_access = (not child.shielded or sees_shielded_details(viewer.user, child)) and not hidden
     if override_shield and ordinary_access:
         override_shield = False  # nothing to override
     if override_shield and not viewer.user.may_override_shield:
         _deny(session, viewer, child, "override_not_permitted", code)
         raise DomainError(403, "override_not_permitted", "Your account cannot override shielding.")
     full = ordinary_access or override_shield
-    detail: dict[str, object] = {"shielded_access": child.shielded and full}
+    detail: dict[str, object] = {"shielded_access": under_shield and full}
+    if covering:
+        detail["household_shield"] = True
     if override_shield:
         detail["shield_override"] = True
     if detection.outside_authority(session, viewer.user, child):
@@ -132,7 +139,7 @@ def open_record(
             child_id=child.id,
             reason_code=code,
             reason_text=text,
-            shielded=child.shielded,
+            shielded=under_shield,
             shown=FULL_SECTIONS if full else SHIELDED_SECTIONS,
             withheld=[] if full else SHIELDED_WITHHELD,
             detail=detail,
@@ -145,8 +152,8 @@ def open_record(
         session.rollback()
         raise audit_unavailable() from None
     if full:
-        return full_record(child, viewer.user, event.id)
-    return shielded_record(child, viewer.user, event.id)
+        return full_record(child, viewer.user, event.id, shielded_access=under_shield)
+    return shielded_record(child, viewer.user, event.id, contact=hidden[0] if hidden else child)
 
 
 def _deny(
@@ -205,7 +212,7 @@ def _address(line1: str, line2: str, town: str, postcode: str) -> AddressPublic 
     return AddressPublic(line1=line1, line2=line2, town=town, postcode=postcode)
 
 
-def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
+def full_record(child: Child, user: User, view_id: int, *, shielded_access: bool) -> RecordPublic:
     """Everything Schedule 1 holds, less sensitive involvements this user may not see."""
     school = child.education_setting
     gp = child.gp_practice
@@ -218,7 +225,7 @@ def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
         gender=child.gender,
         date_of_birth=child.date_of_birth,
         shielded=child.shielded,
-        shielded_access=child.shielded,
+        shielded_access=shielded_access,
         address_status=child.address_status,
         address=_address(child.address_line1, child.address_line2, child.town, child.postcode),
         telephone=child.telephone or None,
@@ -256,10 +263,12 @@ def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
     )
 
 
-def shielded_record(child: Child, user: User, view_id: int) -> ShieldedRecordPublic:
+def shielded_record(child: Child, user: User, view_id: int, *, contact: Child) -> ShieldedRecordPublic:
     """Name, gender, date of birth, ContactPoint ID, parents' names and the management team's contact.
 
-    The user's own involvements (their own contact details) are included so they can end them.
+    `contact` is the shielded child whose management team brokers contact: the child itself, or
+    the shielded child of its household. The user's own involvements (their own contact details)
+    are included so they can end them.
     """
     return ShieldedRecordPublic(
         id=child.cp_id,
@@ -274,7 +283,7 @@ def shielded_record(child: Child, user: User, view_id: int) -> ShieldedRecordPub
             )
             for carer in child.carers
         ],
-        management_contact=management_contact(child),
+        management_contact=management_contact(contact),
         local_authority=child.local_authority.name,
         withheld=SHIELDED_WITHHELD,
         own_involvements=[

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -371,3 +372,17 @@ class LockdownAction(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(1000))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("lockdown_actions.id"))
+
+
+# Household shielding (cpserver.domain.household_shield) looks shielded households up by these
+# normalised facts; expression indexes, so every write path (seed, feeds) keeps them without help.
+Index("ix_carers_postcode_key", func.replace(func.upper(Carer.postcode), " ", ""))
+Index("ix_carers_telephone_key", func.replace(Carer.telephone, " ", ""))
+Index("ix_children_telephone_key", func.replace(Child.telephone, " ", ""))
+# Rate limits per workstation (cpserver.domain.rate_limits) count its recent searches and views.
+Index(
+    "ix_audit_events_workstation_action_time",
+    AuditEvent.workstation,
+    AuditEvent.action,
+    AuditEvent.occurred_at,
+)

@@ -30,6 +30,7 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
         age=settings.retention_age_years,
         consent_age=settings.retention_consent_age_years,
         max_results=settings.search_max_results,
+        user=actor.user,
     )
     # The criteria are kept in the audit trail (never in logs) for misuse investigations.
     event = trail.record(
@@ -59,4 +60,5 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
         ],
         more=outcome.more,
         max_results=settings.search_max_results,
+        user=actor.user,
     )
