@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
+from cpserver.domain import household_shield
 from cpserver.domain.errors import DomainError
 from cpserver.domain.oversight_scope import require_overseer
 from cpserver.store.models import AuditEvent, Child, User
@@ -27,11 +28,31 @@ class Filters:
     action: str | None = None
 
 
+# In place of a typed postcode that belongs to a shielded household the reviewer may not see.
+POSTCODE_WITHHELD = "(withheld: a shielded household's postcode)"
+
+
 @dataclass(frozen=True)
 class Row:
     event: AuditEvent
     child_cp_id: str | None
     child_name: str | None
+    # A search's criteria as the user typed them (a shielded household's postcode withheld).
+    criteria: dict[str, object] | None = None
+
+
+def criteria_shown(session: Session, actor: User, event: AuditEvent) -> dict[str, object] | None:
+    """What a search row's user typed, for the reviewer to judge; None for other rows."""
+    if event.action != "search":
+        return None
+    typed = (event.detail or {}).get("criteria")
+    if not isinstance(typed, dict):
+        return None
+    shown = {str(key): value for key, value in typed.items()}
+    postcode = shown.get("postcode")
+    if isinstance(postcode, str) and household_shield.postcode_hidden_from(session, actor, postcode):
+        shown["postcode"] = POSTCODE_WITHHELD
+    return shown
 
 
 def review(session: Session, actor: User, origin: trail.Origin, filters: Filters) -> tuple[list[Row], bool]:
@@ -79,7 +100,12 @@ def review(session: Session, actor: User, origin: trail.Origin, filters: Filters
         },
     )
     rows = [
-        Row(event=event, child_cp_id=cp_id, child_name=f"{given} {family}" if cp_id else None)
+        Row(
+            event=event,
+            child_cp_id=cp_id,
+            child_name=f"{given} {family}" if cp_id else None,
+            criteria=criteria_shown(session, actor, event),
+        )
         for event, cp_id, given, family in found[:PAGE]
     ]
     return rows, len(found) > PAGE

@@ -275,10 +275,9 @@ def outside_authority(session: Session, user: User, child: Child) -> bool:
 def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) -> None:
     """Opens in the last hour or day far above the user's own baseline and the authority's norm.
 
-    Not checked at all while an open volume alert stands: the management team already knows.
+    Measured even while a volume alert is open (the alert is raised once a day); the escalation
+    to high severity is cpserver.domain.harvesting's.
     """
-    if _open_alert(session, user, "volume", now):
-        return
     for span, minimum, label in (
         (dt.timedelta(hours=1), settings.volume_hour_minimum, "hour"),
         (dt.timedelta(days=1), settings.volume_day_minimum, "day"),

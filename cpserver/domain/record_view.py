@@ -21,7 +21,7 @@ from cpserver.api.schemas import (
 )
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import detection, household_shield
+from cpserver.domain import detection, harvesting, household_shield, rate_limits
 from cpserver.domain.errors import DomainError
 from cpserver.domain.reasons import ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
@@ -98,6 +98,9 @@ def open_record(
     """
     today = now.date()
     age, consent_age = settings.retention_age_years, settings.retention_consent_age_years
+    rate_limits.check(
+        session, settings, viewer.user, viewer.origin, "view", now, detail={"requested": cp_id[:20]}
+    )
     child = load_child(session, cp_id)
     if child is not None and not in_service(child, today, age, consent_age):
         child = None
@@ -108,6 +111,13 @@ def open_record(
         raise DomainError(400, problem.code, problem.message, field="reason") from None
     if child is None:
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
+        if settings.detection_enabled:
+            try:
+                harvesting.after_view_attempt(session, settings, viewer.user, now)
+                session.commit()
+            except SQLAlchemyError:
+                session.rollback()
+                raise audit_unavailable() from None
         raise DomainError(404, "child_not_found", "There is no record with that ContactPoint ID.")
 
     # A shield covers the household: another shielded child's address or telephone on this record
@@ -147,6 +157,9 @@ def open_record(
         # A shield override always raises its alert, whatever the benchmark switch says.
         if settings.detection_enabled or override_shield:
             detection.after_view(session, settings, viewer.user, child, event, now, override=override_shield)
+        if settings.detection_enabled:
+            harvesting.after_access(session, settings, viewer.user, "view", now)
+            harvesting.after_view_attempt(session, settings, viewer.user, now)
         session.commit()
     except SQLAlchemyError:
         session.rollback()

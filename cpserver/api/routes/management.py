@@ -163,6 +163,7 @@ def query_audit(body: AuditQuery, actor: CurrentActor, db: SessionDep) -> AuditP
                 workstation=row.event.workstation,
                 shielded=row.event.shielded,
                 shielded_access=bool((row.event.detail or {}).get("shielded_access")),
+                search_criteria=row.criteria,
             )
             for row in rows
         ],

@@ -12,7 +12,7 @@ from cpserver.api.schemas import (
     SearchResultPublic,
 )
 from cpserver.audit import trail
-from cpserver.domain import detection
+from cpserver.domain import detection, harvesting, rate_limits
 from cpserver.domain.search import Criteria, check_criteria, find_children
 
 router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
@@ -21,6 +21,8 @@ router = APIRouter(tags=["search"], responses=ERROR_RESPONSES)
 @router.post("/searches")
 def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: SettingsDep) -> SearchResponse:
     """At most `max_results` children; shielded children are never matched on postcode."""
+    typed = body.model_dump(mode="json", exclude_none=True)
+    rate_limits.check(db, settings, actor.user, actor.origin, "search", actor.now, detail={"criteria": typed})
     criteria = Criteria(**body.model_dump())
     check_criteria(criteria, max_range_days=settings.search_max_dob_range_days, today=actor.today)
     outcome = find_children(
@@ -39,10 +41,11 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
         outcome="results" if outcome.results else "no_results",
         origin=actor.origin,
         user=actor.user,
-        detail={"criteria": body.model_dump(mode="json", exclude_none=True), "count": len(outcome.results)},
+        detail={"criteria": typed, "count": len(outcome.results)},
     )
     if settings.detection_enabled:
         detection.after_search(db, settings, actor.user, event, body.family, actor.now)
+        harvesting.after_access(db, settings, actor.user, "search", actor.now)
     db.commit()
     return SearchResponse(
         results=[
