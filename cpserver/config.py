@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     training: bool = False
     # Production hides the OpenAPI document and the interactive docs.
     production: bool = False
+    # The proxies whose X-Forwarded-For is believed (comma-separated addresses, or "*"). None:
+    # nobody's; the client address used for throttling, audit and detection is the connection's.
+    forwarded_allow_ips: str | None = None
 
     # Sessions
     session_idle_minutes: int = Field(default=15, ge=1)

@@ -183,7 +183,7 @@ class EmbeddedTrainingServer:
     def _serve(self) -> None:
         import uvicorn
 
-        from cpserver.api.app import create_app
+        from cpserver.api.app import create_app, server_options
         from cpserver.config import Settings
         from cpserver.store.database import make_engine
 
@@ -202,6 +202,7 @@ class EmbeddedTrainingServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            **server_options(settings),
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="cpclient-training-server", daemon=True)

@@ -16,6 +16,9 @@ from cpserver.domain.oversight_scope import require_overseer
 from cpserver.store.models import AuditEvent, Child, User
 
 PAGE = 500
+# The dates an audit query may name: the trail starts after the first and cannot reach the last.
+EARLIEST = dt.date(2000, 1, 1)
+LATEST = dt.date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ def criteria_shown(session: Session, actor: User, event: AuditEvent) -> dict[str
 def review(session: Session, actor: User, origin: trail.Origin, filters: Filters) -> tuple[list[Row], bool]:
     """Audit rows matching `filters` (newest first, at most 500) and whether there were more."""
     require_overseer(actor)
+    for value, field in ((filters.date_from, "date_from"), (filters.date_to, "date_to")):
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise DomainError(
+                400,
+                "invalid_request",
+                f"Enter a date between {EARLIEST.year} and {LATEST.year}.",
+                field=field,
+            )
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         raise DomainError(
             400, "invalid_request", "The start date must be before the end date.", field="date_from"

@@ -37,7 +37,13 @@ def log_in(
     Failures and refusals are committed (audit, throttle counters) before the error is raised.
     """
     keys = [throttle.account_key(username), throttle.address_key(origin.client_address)]
-    throttle.check_not_throttled(session, keys, now)
+    # Counted before the password is checked, so simultaneous attempts cannot overrun the limit.
+    throttle.reserve(
+        session,
+        {keys[0]: settings.throttle_account_failures, keys[1]: settings.throttle_address_failures},
+        settings,
+        now,
+    )
 
     user = session.scalar(
         select(User)
@@ -50,11 +56,12 @@ def log_in(
     )
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not accept_code(user, otp, now):
-        throttle.record_failure(session, keys[0], settings.throttle_account_failures, settings, now)
-        throttle.record_failure(session, keys[1], settings.throttle_address_failures, settings, now)
         trail.record(session, action="login", outcome="failed", origin=origin, user=user)
         session.commit()
         raise DomainError(401, "invalid_credentials", INVALID)
+    # The right password and code: this attempt was no failure, whatever follows.
+    for key in keys:
+        throttle.give_back(session, key)
 
     if user.role != "national" and is_locked_down(session):
         _refuse(

@@ -37,7 +37,6 @@ from cpserver.api.schemas import ERROR_RESPONSES, MAX_ID
 from cpserver.audit import trail
 from cpserver.domain import audit_review, incidents, reports, shield_admin, user_admin
 from cpserver.domain.accreditation import crb_expiry
-from cpserver.domain.errors import DomainError
 from cpserver.domain.oversight_scope import require_overseer
 from cpserver.store.models import Alert, Child, Incident, User
 
@@ -239,18 +238,8 @@ def dismiss_alert(alert_id: Id, body: DismissAlert, actor: CurrentActor, db: Ses
 def incident_from_alert(
     alert_id: Id, body: IncidentFromAlert, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> IncidentPublic:
-    alert = db.get(Alert, alert_id)
-    if alert is None:
-        raise DomainError(404, "alert_not_found", "There is no alert with that number.")
-    incident = incidents.open_incident(
-        db,
-        actor.user,
-        actor.origin,
-        user_id=alert.user_id,
-        summary=body.summary,
-        alert_id=alert_id,
-        settings=settings,
-        now=actor.now,
+    incident = incidents.open_incident_from_alert(
+        db, actor.user, actor.origin, alert_id, summary=body.summary, settings=settings, now=actor.now
     )
     db.commit()
     return incident_public(db, incident)

@@ -15,7 +15,7 @@ from cpserver.api.schemas import ERROR_RESPONSES, MAX_ID
 from cpserver.audit import trail
 from cpserver.domain import lockdown, reports
 from cpserver.domain.errors import DomainError
-from cpserver.domain.oversight_scope import authority_filter, require_national
+from cpserver.domain.oversight_scope import authority_filter, refuse_national_lockout, require_national
 from cpserver.store.models import Organisation, User
 
 router = APIRouter(tags=["national"], responses=ERROR_RESPONSES)
@@ -57,6 +57,8 @@ def _set_accreditation(
     organisation = db.get(Organisation, organisation_id, with_for_update=True)
     if organisation is None:
         raise DomainError(404, "organisation_not_found", "There is no organisation with that number.")
+    if not accredited:
+        refuse_national_lockout(db, organisation.id)
     organisation.accredited = accredited
     organisation.accredited_on = actor.today if accredited else None
     trail.record(

@@ -44,7 +44,9 @@ def search(body: SearchRequest, actor: CurrentActor, db: SessionDep, settings: S
         detail={"criteria": typed, "count": len(outcome.results)},
     )
     if settings.detection_enabled:
-        detection.after_search(db, settings, actor.user, event, body.family, actor.now)
+        detection.after_search(
+            db, settings, actor.user, event, body.family, actor.now, postcode=body.postcode
+        )
         harvesting.after_access(db, settings, actor.user, "search", actor.now)
     db.commit()
     return SearchResponse(
