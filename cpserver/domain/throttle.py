@@ -30,21 +30,6 @@ def address_key(address: str) -> str:
     return "addr:" + address[:60]
 
 
-def check_not_throttled(session: Session, keys: list[str], now: dt.datetime) -> None:
-    """Raise 429 `too_many_attempts` when any key is locked."""
-    rows = session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys))).all()
-    locks = [row.locked_until for row in rows if row.locked_until is not None and row.locked_until > now]
-    wait = max((until - now).total_seconds() for until in locks) if locks else 0.0
-    if wait > 0:
-        seconds = math.ceil(wait)
-        raise DomainError(
-            429,
-            "too_many_attempts",
-            f"Too many failed sign-in attempts. Wait {seconds} seconds, then try again.",
-            headers={"Retry-After": str(seconds)},
-        )
-
-
 def _locked_row(session: Session, key: str, now: dt.datetime) -> LoginThrottle:
     """The throttle row for `key`, created if missing (race-free) and locked for this transaction."""
     dialect = session.get_bind().dialect.name
@@ -108,12 +93,9 @@ def give_back(session: Session, key: str) -> None:
 
 def record_failure(session: Session, key: str, limit: int, settings: Settings, now: dt.datetime) -> None:
     """Count a failure against `key`; from `limit` failures on, lock with a doubling wait."""
-    row = session.get(LoginThrottle, key, with_for_update=True)
+    row = _locked_row(session, key, now)  # created race-free if missing
     window = dt.timedelta(minutes=settings.throttle_window_minutes)
-    if row is None:
-        row = LoginThrottle(key=key, failures=0, first_failure_at=now)
-        session.add(row)
-    elif row.first_failure_at + window < now and (row.locked_until is None or row.locked_until < now):
+    if row.first_failure_at + window < now and (row.locked_until is None or row.locked_until < now):
         row.failures = 0
         row.first_failure_at = now
         row.locked_until = None
