@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from cpserver.api.middleware import SECURITY_HEADERS
 from cpserver.audit.trail import Origin
 from cpserver.domain import unstorable_text
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, ErrorKind
 from cpserver.store.models import utcnow
 
 HTTP_CODES = {
@@ -27,6 +27,18 @@ HTTP_CODES = {
     406: "not_acceptable",
     413: "request_too_large",
     415: "unsupported_media_type",
+}
+
+
+# The HTTP status for each kind of refusal the rules raise (the domain knows no HTTP).
+STATUS_OF_KIND = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.THROTTLED: 429,
+    ErrorKind.UNAVAILABLE: 503,
 }
 
 
@@ -53,7 +65,10 @@ def _field_of(location: tuple[object, ...] | list[object]) -> str | None:
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+    headers = {}
+    if exc.retry_after_seconds is not None:
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return error_response(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.field, headers)
 
 
 def _count_unstorable(request: Request, body: object) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
 from cpserver.domain import household_shield
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import invalid
 from cpserver.domain.oversight_scope import require_overseer
 from cpserver.store.models import AuditEvent, Child, User
 
@@ -19,26 +19,26 @@ PAGE = 500
 # The dates an audit query may name: the trail starts after the first and cannot reach the last.
 EARLIEST = dt.date(2000, 1, 1)
 LATEST = dt.date(2999, 12, 31)
+# In place of a typed postcode that belongs to a shielded household the reviewer may not see.
+POSTCODE_WITHHELD = "(withheld: a shielded household's postcode)"
+# The audit row keeps the filter names the HTTP contract uses (`child_id` is the ContactPoint ID there).
+AUDITED_AS = {"cp_id": "child_id"}
 
 
 @dataclass(frozen=True)
 class Filters:
     username: str | None = None
-    child_id: str | None = None
+    cp_id: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     reason: str | None = None
     action: str | None = None
 
 
-# In place of a typed postcode that belongs to a shielded household the reviewer may not see.
-POSTCODE_WITHHELD = "(withheld: a shielded household's postcode)"
-
-
 @dataclass(frozen=True)
 class Row:
     event: AuditEvent
-    child_cp_id: str | None
+    cp_id: str | None
     child_name: str | None
     # A search's criteria as the user typed them (a shielded household's postcode withheld).
     criteria: dict[str, object] | None = None
@@ -63,18 +63,13 @@ def review(session: Session, actor: User, origin: trail.Origin, filters: Filters
     require_overseer(actor)
     for value, field in ((filters.date_from, "date_from"), (filters.date_to, "date_to")):
         if value is not None and not EARLIEST <= value <= LATEST:
-            raise DomainError(
-                400,
-                "invalid_request",
-                f"Enter a date between {EARLIEST.year} and {LATEST.year}.",
-                field=field,
+            raise invalid(
+                "invalid_request", f"Enter a date between {EARLIEST.year} and {LATEST.year}.", field=field
             )
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise DomainError(
-            400, "invalid_request", "The start date must be before the end date.", field="date_from"
-        )
+        raise invalid("invalid_request", "The start date must be before the end date.", field="date_from")
     query = select(AuditEvent, Child.cp_id, Child.given_name, Child.family_name).outerjoin(
-        Child, Child.id == AuditEvent.child_id
+        Child, Child.id == AuditEvent.child_pk
     )
     if actor.role == "cmt":
         # The authority's own users, and anything done to the authority's children.
@@ -86,8 +81,8 @@ def review(session: Session, actor: User, origin: trail.Origin, filters: Filters
         )
     if filters.username:
         query = query.where(AuditEvent.username == filters.username.strip().lower())
-    if filters.child_id:
-        query = query.where(Child.cp_id == filters.child_id.strip())
+    if filters.cp_id:
+        query = query.where(Child.cp_id == filters.cp_id.strip())
     if filters.date_from:
         start = dt.datetime.combine(filters.date_from, dt.time.min, tzinfo=dt.UTC)
         query = query.where(AuditEvent.occurred_at >= start)
@@ -106,14 +101,14 @@ def review(session: Session, actor: User, origin: trail.Origin, filters: Filters
         origin=origin,
         user=actor,
         detail={
-            "filters": {k: str(v) for k, v in filters.__dict__.items() if v is not None},
+            "filters": {AUDITED_AS.get(k, k): str(v) for k, v in filters.__dict__.items() if v is not None},
             "rows": len(found[:PAGE]),
         },
     )
     rows = [
         Row(
             event=event,
-            child_cp_id=cp_id,
+            cp_id=cp_id,
             child_name=f"{given} {family}" if cp_id else None,
             criteria=criteria_shown(session, actor, event),
         )

@@ -143,7 +143,7 @@ def after_view_attempt(session: Session, settings: Settings, user: User, now: dt
         )
     recent = session.execute(
         select(AuditEvent.detail, Child.cp_id)
-        .outerjoin(Child, Child.id == AuditEvent.child_id)
+        .outerjoin(Child, Child.id == AuditEvent.child_pk)
         .where(AuditEvent.user_id == user.id, AuditEvent.action == "view", AuditEvent.occurred_at >= since)
         .order_by(AuditEvent.seq.desc())
         .limit(settings.id_walk_window)

@@ -136,7 +136,7 @@ def covering_shields(
             shield_facts.setdefault(row.id, Facts()).add_child(row)
         for carer, row in session.execute(
             select(Carer, Child)
-            .join(Child, Child.id == Carer.child_id)
+            .join(Child, Child.id == Carer.child_pk)
             .where(Child.shielded.is_(True), or_(*theirs))
         ).tuples():
             shielded[row.id] = row
@@ -179,7 +179,7 @@ def postcode_hidden_from(session: Session, user: User | None, postcode: str) -> 
     shields += list(
         session.scalars(
             select(Child)
-            .join(Carer, Carer.child_id == Child.id)
+            .join(Carer, Carer.child_pk == Child.id)
             .where(carer_postcode_key() == code, Child.shielded.is_(True))
         )
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from cpserver.domain.errors import DomainError, role_not_permitted
-from cpserver.store.models import User
+from cpserver.audit import trail
+from cpserver.domain.errors import conflict, forbidden, role_not_permitted
+from cpserver.store.models import Child, User
 
 OVERSEERS = ("cmt", "national")
 
@@ -44,11 +45,24 @@ def require_own_authority(user: User, local_authority_id: int | None, what: str 
     if user.role != "cmt":
         raise role_not_permitted()
     if local_authority_id != user.local_authority_id:
-        raise DomainError(
-            403,
+        raise forbidden(
             "outside_your_authority",
             f"This {what} belongs to another local authority's management team.",
         )
+
+
+def list_shown(
+    session: Session, actor: User, origin: trail.Origin, report: str, children: list[Child]
+) -> None:
+    """A list naming children is about to be shown: audit it (which list, how many rows)."""
+    trail.record(
+        session,
+        action="report_viewed",
+        outcome="shown",
+        origin=origin,
+        user=actor,
+        detail={"report": report, "rows": len(children)},
+    )
 
 
 def require_may_act_on(
@@ -64,18 +78,15 @@ def require_may_act_on(
     if user.role == "national" and local_authority_id is None:
         pass
     elif user.role == "national":
-        raise DomainError(
-            403,
+        raise forbidden(
             "outside_your_authority",
             f"This {what} belongs to a local authority: its management team acts on it.",
         )
     else:
         require_own_authority(user, local_authority_id, what)
     if subject_user_id is not None and subject_user_id == user.id:
-        raise DomainError(
-            403,
-            "about_yourself",
-            f"You cannot act on an {what} about yourself: another member of your team must.",
+        raise forbidden(
+            "about_yourself", f"You cannot act on an {what} about yourself: another member of your team must."
         )
 
 
@@ -88,8 +99,7 @@ def refuse_national_lockout(session: Session, organisation_id: int) -> None:
         .where(User.organisation_id == organisation_id, User.role == "national")
     )
     if national:
-        raise DomainError(
-            409,
+        raise conflict(
             "national_team_lockout",
             "Withdrawing this organisation would stop the national team working, and nobody could "
             "restore it. Suspend individual accounts instead.",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from cpserver.audit import trail
 from cpserver.config import Settings
 from cpserver.domain import harvesting
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, ErrorKind
 from cpserver.store.models import AuditEvent, User
 
 REFUSED = "refused:rate_limited"
@@ -137,10 +137,10 @@ def check(
         raise
     what = "searches" if action == "search" else "records opened"
     raise DomainError(
-        429,
+        ErrorKind.THROTTLED,
         "rate_limited",
         f"You have reached the limit of {limit.allowed} {what} per {limit.label.rsplit(' ', 1)[-1]}"
         f"{' on this workstation' if limit.per == 'workstation' else ''}. Wait {seconds} seconds, then "
         "try again. Your management team can see this; if you need more for your work, contact them.",
-        headers={"Retry-After": str(seconds)},
+        retry_after_seconds=seconds,
     )

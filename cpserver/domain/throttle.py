@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cpserver.config import Settings
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, ErrorKind
 from cpserver.store.models import LoginThrottle
 
 
@@ -66,10 +66,10 @@ def reserve(session: Session, limits: dict[str, int], settings: Settings, now: d
         session.commit()
         seconds = math.ceil(max(waits))
         raise DomainError(
-            429,
+            ErrorKind.THROTTLED,
             "too_many_attempts",
             f"Too many failed sign-in attempts. Wait {seconds} seconds, then try again.",
-            headers={"Retry-After": str(seconds)},
+            retry_after_seconds=seconds,
         )
     for key, row in rows.items():
         if row.first_failure_at + window < now or row.failures == 0:

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, aliased
 
 from cpserver import seed
+from cpserver.seed.training_contract import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from cpserver.api.app import create_app
 from cpserver.config import Settings
 from cpserver.domain.household_shield import household_hidden_from
@@ -76,11 +77,11 @@ def test_a_child_who_moves_into_a_shielded_home_is_covered_at_once_and_not_after
 
 def test_a_child_given_a_carer_of_a_shielded_child_is_covered(client, db) -> None:
     headers = log_in(client, db, world.PRACTITIONER)
-    child_id = db.scalar(sa.select(Child.id).where(Child.cp_id == world.NO_SCHOOL))
+    child_pk = db.scalar(sa.select(Child.id).where(Child.cp_id == world.NO_SCHOOL))
     # The shielded child's mother, recorded by another system with her number written differently.
     db.add(
         Carer(
-            child_id=child_id,
+            child_pk=child_pk,
             given_name="Parent",
             family_name=world.SHIELDED_FAMILY,
             relationship_to_child="Aunt",
@@ -96,10 +97,10 @@ def test_a_child_given_a_carer_of_a_shielded_child_is_covered(client, db) -> Non
 def test_a_carer_with_only_the_same_name_covers_nothing(client, db) -> None:
     """A namesake shares no hidden fact: the rule is about facts, not names."""
     headers = log_in(client, db, world.PRACTITIONER)
-    child_id = db.scalar(sa.select(Child.id).where(Child.cp_id == world.NO_SCHOOL))
+    child_pk = db.scalar(sa.select(Child.id).where(Child.cp_id == world.NO_SCHOOL))
     db.add(
         Carer(
-            child_id=child_id,
+            child_pk=child_pk,
             given_name="Parent",
             family_name=world.SHIELDED_FAMILY,
             relationship_to_child="Mother",
@@ -145,8 +146,8 @@ def test_seeded_siblings_of_shielded_children_are_served_shielded(new_engine: Ne
     ) as client:
         body = {
             "username": "demo.practitioner",
-            "password": seed.DEMO_PASSWORD,
-            "otp": pyotp.TOTP(seed.DEMO_TOTP_SECRET).now(),
+            "password": DEMO_PASSWORD,
+            "otp": pyotp.TOTP(DEMO_TOTP_SECRET).now(),
             "workstation": "WS-SEED",
         }
         token = client.post(f"{API}/sessions", json=body).json()["token"]

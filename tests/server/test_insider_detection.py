@@ -87,10 +87,10 @@ def test_searching_ones_own_home_postcode(make_client, db) -> None:
 
 
 def test_opening_a_child_whose_carer_has_the_users_family_name(make_client, db) -> None:
-    child_id = db.scalar(sa.select(Child.id).where(Child.cp_id == world.ORDINARY))
+    child_pk = db.scalar(sa.select(Child.id).where(Child.cp_id == world.ORDINARY))
     db.add(
         Carer(
-            child_id=child_id, given_name="Sam", family_name="Brightwater", relationship_to_child="Stepfather"
+            child_pk=child_pk, given_name="Sam", family_name="Brightwater", relationship_to_child="Stepfather"
         )
     )
     db.commit()
