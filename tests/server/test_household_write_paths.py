@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, aliased
 
 from cpserver import seed
-from cpserver.seed.training_contract import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from cpserver.api.app import create_app
 from cpserver.config import Settings
 from cpserver.domain.household_shield import household_hidden_from
 from cpserver.domain.names import normalise_postcode
+from cpserver.seed.training_contract import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from cpserver.store import models
 from cpserver.store.models import Carer, Child
 from tests.server import world
