@@ -46,16 +46,24 @@ def log_in(
         now,
     )
 
+    wanted = func.lower(User.username) == username.strip().lower()
+    # The password hash is checked (slow by design) with no transaction open: on SQLite every
+    # transaction holds the database's write lock, and simultaneous sign-ins must not queue
+    # behind each other's hashing until they time out.
+    stored_hash = session.scalar(select(User.password_hash).where(wanted))
+    session.commit()
+    password_ok = verify_password(stored_hash, password)
     user = session.scalar(
         select(User)
-        .where(func.lower(User.username) == username.strip().lower())
+        .where(wanted)
         .options(
             joinedload(User.organisation).joinedload(Organisation.local_authority),
             joinedload(User.local_authority),
         )
         .with_for_update(of=User)
     )
-    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is not None and user.password_hash != stored_hash:
+        password_ok = False  # the password changed while it was being checked
     if user is None or not password_ok or not accept_code(user, otp, now):
         trail.record(session, action="login", outcome="failed", origin=origin, user=user)
         session.commit()

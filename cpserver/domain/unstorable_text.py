@@ -47,11 +47,14 @@ def storable(text: str, limit: int) -> str:
     return "".join(char for char in text if not unstorable(char))[:limit]
 
 
-# Where the attempt is counted: the route's action, and the outcome its audit row records.
-ACTIONS = {
-    ("POST", "/searches"): ("search", "refused:" + CODE),
-    ("POST", "/children/{child_id}/views"): ("view", "denied:" + CODE),
-}
+def _counted_as(method: str, route: str) -> tuple[str, str]:
+    """The action and outcome of the audit row: searches and record views under their own action
+    (so the rate limits count them), anything else as a refused request."""
+    if (method, route) == ("POST", "/searches"):
+        return "search", "refused:" + CODE
+    if method == "POST" and route.startswith("/children/") and route.endswith("/views"):
+        return "view", "denied:" + CODE
+    return "request_refused", CODE
 
 
 def record_attempt(
@@ -89,7 +92,7 @@ def record_attempt(
         login = authenticate(session, token, settings, now)
     except DomainError:
         return  # not signed in: refused before it could reach anything
-    action, outcome = ACTIONS.get((method, route), ("request_refused", CODE))
+    action, outcome = _counted_as(method, route)
     trail.record(
         session,
         action=action,

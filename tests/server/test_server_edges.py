@@ -58,7 +58,7 @@ def _routes_with_bodies(client: TestClient) -> list[tuple[str, str]]:
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             if "requestBody" in operation:
-                concrete = path.replace("{child_id}", world.ORDINARY)
+                concrete = path.replace("{child_id}", world.ORDINARY).replace("{cp_id}", world.ORDINARY)
                 for name in ("alert_id", "incident_id", "user_id", "organisation_id", "request_id"):
                     concrete = concrete.replace("{" + name + "}", "1")
                 found.append((method.upper(), concrete))
