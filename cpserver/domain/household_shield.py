@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from cpserver.domain.names import normalise_postcode
@@ -35,21 +35,25 @@ from cpserver.store.models import Carer, Child, User
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 AddressKey = tuple[str, str]
+# Written into the SQL as literals, not bound: an expression index is used only when the query's
+# expression is the index's, character for character.
+_SPACE: ColumnElement[str] = literal_column("' '")
+_NOTHING: ColumnElement[str] = literal_column("''")
 
 
 def carer_postcode_key() -> ColumnElement[str]:
     """The SQL expression of index `ix_carers_postcode_key` (must match the migration exactly)."""
-    return func.replace(func.upper(Carer.postcode), " ", "")
+    return func.replace(func.upper(Carer.postcode), _SPACE, _NOTHING)
 
 
 def carer_telephone_key() -> ColumnElement[str]:
     """The SQL expression of index `ix_carers_telephone_key`."""
-    return func.replace(Carer.telephone, " ", "")
+    return func.replace(Carer.telephone, _SPACE, _NOTHING)
 
 
 def child_telephone_key() -> ColumnElement[str]:
     """The SQL expression of index `ix_children_telephone_key`."""
-    return func.replace(Child.telephone, " ", "")
+    return func.replace(Child.telephone, _SPACE, _NOTHING)
 
 
 def telephone_key(telephone: str | None) -> str:

@@ -18,7 +18,12 @@ from sqlalchemy.orm import Session, aliased
 from cpserver import seed
 from cpserver.api.app import create_app
 from cpserver.config import Settings
-from cpserver.domain.household_shield import household_hidden_from
+from cpserver.domain.household_shield import (
+    carer_postcode_key,
+    carer_telephone_key,
+    child_telephone_key,
+    household_hidden_from,
+)
 from cpserver.domain.names import normalise_postcode
 from cpserver.seed.training_contract import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from cpserver.store import models
@@ -158,3 +163,25 @@ def test_seeded_siblings_of_shielded_children_are_served_shielded(new_engine: Ne
             f"{API}/searches", json={"given": given, "family": family, "postcode": postcode}, headers=headers
         )
         assert by_postcode.status_code == 200 and by_postcode.json()["results"] == []
+
+
+def test_the_household_lookups_use_their_indexes(db: Session) -> None:
+    """The lookups must stay indexed at national scale: each expression is the index's, exactly."""
+    postgres = db.get_bind().dialect.name == "postgresql"
+    if postgres:
+        db.execute(sa.text("SET enable_seqscan = off"))  # the test tables are tiny: make the choice visible
+    for index, query in (
+        ("ix_carers_postcode_key", sa.select(Carer.id).where(carer_postcode_key() == "ZZ999QX")),
+        ("ix_carers_telephone_key", sa.select(Carer.id).where(carer_telephone_key() == "01632990002")),
+        ("ix_children_telephone_key", sa.select(Child.id).where(child_telephone_key() == "01632990001")),
+    ):
+        # Compiled as the application sends it: the value bound, the expression as written.
+        compiled = query.compile(dialect=db.get_bind().dialect)
+        explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+        params: Any = (
+            compiled.params
+            if postgres
+            else tuple(compiled.params[name] for name in compiled.positiontup or [])
+        )
+        plan = " ".join(str(row) for row in db.connection().exec_driver_sql(explain + str(compiled), params))
+        assert index in plan, (index, plan)
