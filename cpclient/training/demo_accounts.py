@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import pyotp
-
 # Published on purpose: they work only on training databases (fictitious data).
 DEMO_PASSWORD = "training-only"  # noqa: S105
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105
@@ -58,4 +56,6 @@ def demo_accounts() -> list[DemoAccount]:
 
 def demo_code(at: float | None = None) -> str:
     """The demo accounts' one-time code now (or at Unix time `at`)."""
+    import pyotp
+
     return pyotp.TOTP(DEMO_TOTP_SECRET).at(int(time.time() if at is None else at))
