@@ -97,6 +97,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "which must be a training server)",
     )
     parser.add_argument(
+        "--check-policy",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="check a managed policy file (or, with no FILE, this computer's policy), print what it "
+        "sets and exit (1 when it is broken)",
+    )
+    parser.add_argument(
         "--smoke-test",
         action="store_true",
         help="training mode only: show the sign-in window, sign in with a demo account, report on "
@@ -260,6 +268,10 @@ def stop_on_signals(window: MainWindow) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; the exit status is 0 on a normal close."""
     args = parse_args(argv)
+    if args.check_policy is not None:
+        from cpclient.security import policy as policy_check
+
+        return policy_check.main([args.check_policy] if args.check_policy else [])
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)

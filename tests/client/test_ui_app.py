@@ -150,3 +150,13 @@ def test_a_bundle_without_a_readable_marker_is_the_live_bundle(tmp_path):
 
 def test_running_from_source_is_the_source_flavour():
     assert current().flavour is Flavour.SOURCE
+
+
+def test_check_policy_reports_a_file_and_refuses_a_broken_one(tmp_path, capsys):
+    good = tmp_path / "policy.json"
+    good.write_text(json.dumps({"server_url": "https://cp.example", "training_allowed": False}))
+    assert app.main(["--check-policy", str(good)]) == 0
+    assert "training_allowed = False" in capsys.readouterr().out
+    good.write_text(json.dumps({"server_url": "http://not-loopback.example"}))
+    assert app.main(["--check-policy", str(good)]) == 1
+    assert "https://" in capsys.readouterr().err
