@@ -94,7 +94,7 @@ def render_icons(out: Path, names: list[str]) -> None:
             data = QByteArray()
             buffer = QBuffer(data)
             buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-            image.save(buffer, b"PNG")
+            image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs want bytes, Qt wants str
             pngs.append((size, bytes(data.data())))
         (out / f"{name}.png").write_bytes(pngs[0][1])
         (out / f"{name}.ico").write_bytes(ico_from_pngs(pngs))
@@ -294,7 +294,7 @@ def build_deb(product: Product, dist: Path) -> Path:
     (control / "control").write_text(control_file(product, installed_kib), encoding="utf-8")
     output = dist / f"{product.name}_{version()}_amd64.deb"
     subprocess.run(
-        ["dpkg-deb", "--root-owner-group", "-Zxz", "-z1", "--build", str(root), str(output)],
+        ["dpkg-deb", "--root-owner-group", "-Zgzip", "-z6", "--build", str(root), str(output)],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -343,28 +343,37 @@ def build_test_msi(dist: Path) -> Path:
     ).stdout
     (work / "bundle-files.wxs").write_text(harvested, encoding="utf-8")
     output = dist / "cpclient-wixl-test.msi"
+
+    def relative(path: Path) -> str:  # wixl reads sources relative to its working folder only
+        return os.path.relpath(path, ROOT)
+
     subprocess.run(
         [
             "wixl",
             "--arch",
             "x64",
             "-D",
+            "Flavour=live",
+            "-D",
+            "Win64=yes",  # wixl-heat's components ask for it
+            "-D",
             f"Version={version()}",
             "-D",
-            f"BundleDir={bundle}",
+            f"BundleDir={relative(bundle)}",
             "-D",
             f"MainExe={LIVE.name}",
             "-D",
-            f"MainExeSource={bundle / LIVE.name}",
+            f"MainExeSource={relative(bundle / LIVE.name)}",
             "-D",
-            f"IconFile={work / (LIVE.icon + '.ico')}",
+            f"IconFile={relative(work / (LIVE.icon + '.ico'))}",
             "-D",
-            f"PolicyDir={PACKAGING / 'policy'}",
+            f"PolicyDir={relative(PACKAGING / 'policy')}",
             "-o",
             str(output),
-            str(PACKAGING / "windows" / "cpclient.wxs"),
-            str(work / "bundle-files.wxs"),
+            relative(PACKAGING / "windows" / "cpclient.wxs"),
+            relative(work / "bundle-files.wxs"),
         ],
+        cwd=ROOT,
         check=True,
     )
     step(f"test MSI {output.name} ({output.stat().st_size / 2**20:.0f} MiB)", started)

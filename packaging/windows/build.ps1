@@ -35,10 +35,10 @@ $Version = (& $Python -c "import importlib.metadata as m; print(m.version('conta
 # 2. The one-folder bundle (PyInstaller), then the icons.
 if ($TrainingKit) {
     $Name = "cpclient-training"; $Product = "ContactPoint-Training"; $What = "training-kit"
-    $Defines = @("-dTrainingKit=1")
+    $Defines = @("-dFlavour=training-kit")
 } else {
     $Name = "cpclient"; $Product = "ContactPoint"; $What = "bundle"
-    $Defines = @()
+    $Defines = @("-dFlavour=live")
 }
 Run $Python @("packaging\build.py", $What, "--dist", "dist")
 Run $Python @("packaging\build.py", "icons", "--out", "build\icons")
