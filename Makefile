@@ -67,6 +67,7 @@ system-packages:
 	packaging/linux/install-system-packages
 
 packaging-test: $(VENV)/.installed-dev $(VENV)/.installed-bundle
+	$(BIN)/python packaging/build.py all --dist $(DIST)
 	CPCLIENT_DIST=$(abspath $(DIST)) QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m packaging \
 		-p no:cacheprovider tests/packaging
 

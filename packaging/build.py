@@ -5,6 +5,7 @@
     python packaging/build.py deb           dist/cpclient_<v>_amd64.deb, dist/cpclient-training_<v>_amd64.deb
     python packaging/build.py msi-check     dist/cpclient-wixl-test.msi (wixl, from packaging/windows)
     python packaging/build.py icons --out DIR   the icons as PNG and ICO (the Windows build uses it)
+    python packaging/build.py all           all of the above but the icons (make packaging-test)
 
 `make bundle`, `make training-kit`, `make deb` and `make msi-check` call it; `packaging/README.md`
 says what each package is. It needs the `bundle` extra (PyInstaller) for the bundles, and Debian's
@@ -384,12 +385,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("bundle", "training-kit", "deb", "msi-check", "icons"))
+    parser.add_argument("what", choices=("bundle", "training-kit", "deb", "msi-check", "icons", "all"))
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--out", type=Path, help="icons: the folder to write them to")
     options = parser.parse_args()
     dist: Path = options.dist.resolve()
-    if options.what == "bundle":
+    started = time.monotonic()
+    if options.what == "all":  # what `make packaging-test` checks
+        build_bundle(LIVE, dist)
+        build_bundle(TRAINING_KIT, dist)
+        build_deb(LIVE, dist)
+        build_deb(TRAINING_KIT, dist)
+        build_test_msi(dist)
+        step("all packages", started)
+    elif options.what == "bundle":
         build_bundle(LIVE, dist)
     elif options.what == "training-kit":
         build_bundle(TRAINING_KIT, dist)
