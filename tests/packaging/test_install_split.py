@@ -55,3 +55,14 @@ def test_make_run_installs_the_server_extra_not_dev(tmp_path):
         timeout=60,
     )
     assert "-e '.[dev]'" in dry_test.stdout
+
+
+def test_the_readme_names_every_system_library_qt_needs():
+    listed = [
+        line.split("#", 1)[0].strip()
+        for line in (ROOT / "packaging" / "linux" / "qt-runtime-packages.txt").read_text().splitlines()
+    ]
+    packages = [name for name in listed if name]
+    assert {"libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1"} <= set(packages)
+    readme = (ROOT / "README.md").read_text()
+    assert [name for name in packages if name not in readme] == []
