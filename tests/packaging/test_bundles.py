@@ -31,7 +31,9 @@ NEVER_IN_ANY_BUNDLE = (
     "tkinter",
     "psycopg",
 )
-SERVER_CODE = ("cpserver", "sqlalchemy", "alembic", "uvicorn", "fastapi", "starlette", "argon2")
+SERVER_CODE = ("sqlalchemy", "alembic", "uvicorn", "fastapi", "starlette", "argon2", "pydantic_settings")
+# The one module of cpserver the client imports: the demo accounts and scenarios (standard library only).
+CLIENT_SIDE_OF_CPSERVER = {"cpserver", "cpserver.seed", "cpserver.seed.training_contract"}
 ALLOWS_TRAINING = {"training_allowed": True}
 
 
@@ -60,6 +62,8 @@ def test_the_live_bundle_holds_the_client_only(dist):
     folder = dist / "cpclient"
     modules = _check_common(folder, folder / "cpclient", "live")
     assert not [package for package in SERVER_CODE if _holds(modules, package)]
+    assert {name for name in modules if _holds({name}, "cpserver")} == CLIENT_SIDE_OF_CPSERVER
+    assert not (folder / "_internal" / "cpserver").exists()  # no seed data, no migrations
 
 
 def test_the_training_kit_holds_the_embedded_server(dist):
