@@ -13,7 +13,6 @@ box, not a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import signal
 import sys
@@ -24,7 +23,7 @@ from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QDeadlineTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cpclient.api.server_address import UnsafeServerUrl, api_base
@@ -71,6 +70,9 @@ NO_EMBEDDED_SERVER = (
     "This installation of ContactPoint has no training server of its own. Start it with --server and "
     "the address of your training server, or use the ContactPoint Training kit."
 )
+
+
+FIRST_PAINT_WAIT_MS = 1000
 
 
 class StartupProblem(Exception):
@@ -230,6 +232,8 @@ async def finish_start(
 
 async def run_window(window: MainWindow, finish: Coroutine[Any, Any, None] | None = None) -> None:
     """Show the window, complete it (`finish`) or connect, and wait until it is closed; then stop."""
+    import asyncio
+
     closed = asyncio.get_running_loop().create_future()
 
     def done() -> None:
@@ -237,7 +241,7 @@ async def run_window(window: MainWindow, finish: Coroutine[Any, Any, None] | Non
             closed.set_result(None)
 
     window.closed.connect(done)
-    window.show()
+    window.show()  # already shown by `show_first`; kept for callers that did not
     completing = None
     if finish is None:
         window.start()
@@ -247,6 +251,20 @@ async def run_window(window: MainWindow, finish: Coroutine[Any, Any, None] | Non
     if completing is not None and not completing.done():
         completing.cancel()
     await window.shutdown()
+
+
+def show_first(app: QApplication, window: MainWindow) -> None:
+    """Show the window and let Qt draw it before the event loop's own imports (asyncio, qasync).
+
+    Only the sign-in side exists yet, and it cannot sign in, so the events handled here (exposure,
+    painting, typing into the form) need no event loop of asyncio's.
+    """
+    window.show()
+    handle = window.windowHandle()
+    deadline = QDeadlineTimer(FIRST_PAINT_WAIT_MS)
+    while handle is not None and not handle.isExposed() and not deadline.hasExpired():
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 10)
+    app.processEvents()  # the first paint
 
 
 def log_capture_exclusion(result: CaptureExclusion) -> None:
@@ -320,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from cpclient.smoke import SmokeTest
 
         smoke = SmokeTest(window)
-    import qasync
+    show_first(app, window)
+    import qasync  # asyncio with it: after the window is on screen
 
     try:
         qasync.run(run_window(window, finish_start(window, plan, server_url, embedded)))

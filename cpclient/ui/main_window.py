@@ -11,7 +11,6 @@ The session's life is decided here:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from functools import partial
@@ -45,6 +44,8 @@ from cpclient.ui.training_banner import TrainingBanner
 from cpclient.ui.training_help import DemoAccountsPanel, ScenariosPanel, TrainingKit
 
 if TYPE_CHECKING:
+    import asyncio
+
     # Imported when the window is completed (`complete`), not before it is first shown: the work
     # pages, the API client (requests, pydantic) and the lockdown are not needed to show sign-in.
     from cpclient.api.client import ContactPointClient
@@ -547,6 +548,8 @@ class MainWindow(QMainWindow):
         self.clear_record_data()
         pending = [task for task in self._pending_logouts if not task.done()]
         if pending:
+            import asyncio
+
             await asyncio.wait(pending, timeout=LOGOUT_WAIT_SECONDS)
         self.calls.shutdown()
 

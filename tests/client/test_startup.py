@@ -22,6 +22,7 @@ DEFERRED = (
     "uvicorn",
     "qasync",
     "pyotp",
+    "asyncio",
 )
 
 
