@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QDeadlineTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from cpclient.api.server_address import UnsafeServerUrl, api_base
+from cpclient.api.server_url import UnsafeServerUrl, check_server_url
 from cpclient.distribution import Distribution, Flavour, current
 from cpclient.security.capture import CaptureExclusion, install_capture_exclusion
 from cpclient.security.policy import ManagedPolicy, PolicyError, load_policy
@@ -305,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mode = ClientMode(training=plan.training)
         embedded = EmbeddedTrainingServer() if plan.training and plan.server_url is None else None
         server_url = plan.server_url or (embedded.url if embedded is not None else "")
-        api_base(server_url)  # refuse an unsafe address before anything is shown
+        check_server_url(server_url)  # refuse an unsafe address before anything is shown
     except (PolicyError, StartupProblem) as problem:
         refuse(str(problem), mode, smoke_test=args.smoke_test)
         return 2

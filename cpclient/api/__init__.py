@@ -12,7 +12,7 @@ from typing import Any
 _WHERE = {
     "ContactPointClient": "cpclient.api.client",
     "Transport": "cpclient.api.transport",
-    "UnsafeServerUrl": "cpclient.api.server_address",
+    "UnsafeServerUrl": "cpclient.api.server_url",
     **{
         name: "cpclient.api.errors"
         for name in (

@@ -13,6 +13,7 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import truststore
@@ -25,21 +26,26 @@ from cpclient.api.errors import (
     ConnectionFailed,
     TimedOut,
 )
-from cpclient.api.server_address import API_PREFIX, UnsafeServerUrl, api_base, is_loopback_host
+from cpclient.api.server_url import check_server_url
 
+API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 USER_AGENT = "cpclient/0.1"
 
-__all__ = [
-    "API_PREFIX",
-    "Answer",
-    "Transport",
-    "TruststoreAdapter",
-    "UnsafeServerUrl",
-    "api_base",
-    "is_loopback_host",
-]
+
+def api_base(server_url: str) -> str:
+    """The API base (`.../api/v1`) for a server URL, after checking that it is safe to use.
+
+    Raises:
+        UnsafeServerUrl: what `server_url_problem` finds wrong with it.
+    """
+    check_server_url(server_url)
+    parts = urlsplit(server_url.strip())
+    path = parts.path.rstrip("/")
+    if not path.endswith(API_PREFIX):
+        path += API_PREFIX
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 class TruststoreAdapter(HTTPAdapter):

@@ -38,7 +38,9 @@ from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.error_summary import Problem
+from cpclient.ui.layout import scrolling
 from cpclient.ui.login_page import LoginPage
+from cpclient.ui.modal import open_modal
 from cpclient.ui.session_bar import SessionBar
 from cpclient.ui.training_banner import TrainingBanner
 from cpclient.ui.training_help import DemoAccountsPanel, ScenariosPanel, TrainingKit
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from cpclient.api.client import ContactPointClient
     from cpclient.api.models import Meta, Record, ShieldedRecord, SignedIn
     from cpclient.security.lockdown import ApplicationLockdown
+    from cpclient.ui.involvement_actions import InvolvementActions
     from cpclient.ui.oversight.management_area import ManagementArea
     from cpclient.ui.record_opener import RecordOpener
     from cpclient.ui.record_view import RecordView
@@ -174,9 +177,9 @@ class MainWindow(QMainWindow):
         self.session_bar.sign_out_requested.connect(self.sign_out)
         self.idle.idle.connect(self.lock_when_idle)
 
-        self.resize(self.fontMetrics().averageCharWidth() * 150, self.fontMetrics().lineSpacing() * 48)
-        if preferences is not None:
-            preferences.restore_window(WINDOW_NAME, self)
+        self.fit_to_screen()
+        if preferences is not None and preferences.restore_window(WINDOW_NAME, self):
+            self.keep_inside_screen()  # the size saved may be from a larger screen
         if api is not None:
             self.complete(api)
         else:
@@ -200,6 +203,7 @@ class MainWindow(QMainWindow):
         """
         if self._completed:
             return
+        from cpclient.ui.involvement_actions import InvolvementActions
         from cpclient.ui.oversight.management_area import ManagementArea
         from cpclient.ui.record_opener import RecordOpener
         from cpclient.ui.record_view import RecordView
@@ -213,7 +217,7 @@ class MainWindow(QMainWindow):
         if training is not None:
             self._training = training
         training = self._training
-        central = self._central
+        calls, mode, central = self.calls, self.mode, self._central
         if training is not None:
             self.demo_accounts = DemoAccountsPanel(training, self.login)
             self.demo_accounts.account_chosen.connect(self._fill_demo_account)
@@ -223,13 +227,13 @@ class MainWindow(QMainWindow):
                     ScenariosPanel(training.scenarios, self.login, with_buttons=False)
                 )
 
-        self.search: SearchPage = SearchPage(api, self.calls, central)
-        self.record_view: RecordView = RecordView(api, self.calls, self.mode, central)
-        search_area: QWidget = self.search
+        self.search: SearchPage = SearchPage(api, calls, central)
+        self.record_view: RecordView = RecordView(central)
+        search_area: QWidget = scrolling(self.search, central)
         if training is not None and training.scenarios:
             splitter = QSplitter(Qt.Orientation.Horizontal, central)
             splitter.setChildrenCollapsible(False)
-            splitter.addWidget(self.search)
+            splitter.addWidget(search_area)
             scenarios = ScenariosPanel(training.scenarios, splitter, with_buttons=True)
             scenarios.scenario_chosen.connect(lambda chosen: self.search.fill(chosen.criteria))
             scenario_scroll = QScrollArea(splitter)
@@ -244,10 +248,10 @@ class MainWindow(QMainWindow):
         self.work.addWidget(self.record_view)
         self._search_area = search_area
         # Management and national team screens (a page in `work`, a button in the session bar).
-        self.management: ManagementArea = ManagementArea(
-            api, self.calls, self.mode, self.work, self.session_bar
-        )
-        self.opener: RecordOpener = RecordOpener(api, self.calls, self.mode, self)
+        self.management: ManagementArea = ManagementArea(api, calls, mode, self.work, self.session_bar)
+
+        self.opener: RecordOpener = RecordOpener(api, calls, mode, self)
+        self.involvements: InvolvementActions = InvolvementActions(api, calls, mode, self.record_view)
 
         self.search.open_requested.connect(self.opener.request_open)
         self.opener.opening.connect(self._record_opening)
@@ -258,6 +262,12 @@ class MainWindow(QMainWindow):
         self.record_view.override_requested.connect(self.opener.request_override)
         self.record_view.back_requested.connect(self.show_search)
         self.record_view.status.connect(self.show_status)
+        self.record_view.add_requested.connect(self.involvements.add)
+        self.record_view.end_requested.connect(self.involvements.end)
+        self.record_view.cleared.connect(self.involvements.cancel)
+        self.involvements.working.connect(self.record_view.show_progress)
+        self.involvements.failed.connect(self.record_view.show_problem)
+        self.involvements.changed.connect(self.record_view.involvement_changed)
         self.management.opening.connect(self.record_view.clear)
         self.management.back_requested.connect(self.show_search)
         self.management.status.connect(self.show_status)
@@ -280,6 +290,27 @@ class MainWindow(QMainWindow):
         self.login.set_ready(False, status)
         self.progress.setAccessibleName(status)
         self.progress.show()
+
+    def fit_to_screen(self) -> None:
+        """Take the preferred size (150 characters by 48 lines), but never more than the screen has."""
+        metrics = self.fontMetrics()
+        self.resize(metrics.averageCharWidth() * 150, metrics.lineSpacing() * 48)
+        self.keep_inside_screen()
+
+    def keep_inside_screen(self) -> None:
+        """Shrink and move the window, if need be, so that all of it is on its screen."""
+        available = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        decoration = frame.size() - self.size()
+        width = min(self.width(), available.width() - decoration.width())
+        height = min(self.height(), available.height() - decoration.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        left = min(max(frame.left(), available.left()), available.right() + 1 - frame.width())
+        top = min(max(frame.top(), available.top()), available.bottom() + 1 - frame.height())
+        if (left, top) != (frame.left(), frame.top()):
+            self.move(left, top)
 
     # --- connecting ------------------------------------------------------------------------------
 
@@ -316,6 +347,7 @@ class MainWindow(QMainWindow):
                 return
             self.meta = meta
             self.opener.set_meta(meta)
+            self.involvements.set_meta(meta)
             self.progress.hide()
             self.login.set_ready(True, "")
             self.login.show_notice(notice)
@@ -495,8 +527,11 @@ class MainWindow(QMainWindow):
         self.search.summary.show_problems([Problem(message)])
 
     def show_status(self, message: str) -> None:
-        """Show `message` in the status bar for a while."""
-        self.statusBar().showMessage(message, 8000)
+        """Show `message` in the status bar for a while (an empty one clears it)."""
+        if message:
+            self.statusBar().showMessage(message, 8000)
+        else:
+            self.statusBar().clearMessage()
 
     # --- training --------------------------------------------------------------------------------
 
@@ -521,15 +556,12 @@ class MainWindow(QMainWindow):
             self.mode,
             self,
         )
-        self._reset_dialog = dialog
-        dialog.finished.connect(partial(self._reset_answered, dialog))
-        dialog.open()
+        self._reset_dialog = open_modal(
+            dialog, lambda _dialog: self.calls.start(self.reset_training()), self._reset_closed
+        )
 
-    def _reset_answered(self, dialog: ConfirmDialog, result: int) -> None:
+    def _reset_closed(self) -> None:
         self._reset_dialog = None
-        dialog.deleteLater()
-        if result == ConfirmDialog.DialogCode.Accepted:
-            self.calls.start(self.reset_training())
 
     async def reset_training(self) -> None:
         """Sign out, rebuild the training database, and offer the sign-in page again."""
