@@ -20,9 +20,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:  # the server's libraries load on the worker thread that starts it, not at import
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
