@@ -112,6 +112,9 @@ class AuditRowPublic(BaseModel):
     workstation: str
     shielded: bool
     shielded_access: bool
+    # For a search: the criteria as typed (a shielded household's postcode withheld from
+    # reviewers who may not see it), so the management team can judge what was looked for.
+    search_criteria: dict[str, object] | None = None
 
 
 class AuditPage(BaseModel):
@@ -252,3 +255,5 @@ class LockdownPublic(BaseModel):
     restore_requested_by: str | None
     # The requester's username: the client disables "confirm" on one's own request.
     restore_requested_by_username: str | None = None
+    # Why the requester thinks access can be restored: the second person reads it before confirming.
+    restore_request_reason: str | None = None
