@@ -81,8 +81,17 @@ class CheckpointThread:
 def serve_workers(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve with `workers` processes until interrupted."""
     os.environ.update(settings_environment(settings))
+    from cpserver.api.app import server_options
+
     config = uvicorn.Config(
-        APP_FACTORY, factory=True, host=host, port=port, workers=workers, access_log=False, log_level="info"
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="info",
+        **server_options(settings),
     )
     listener = bind_listener(host, port)
     checkpoints = (

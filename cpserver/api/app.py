@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -71,6 +71,22 @@ def pool_sizes(settings: Settings) -> dict[str, Any]:
         "pool_timeout": 5,
         "pool_pre_ping": False,
     }
+
+
+class ServerOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def server_options(settings: Settings) -> ServerOptions:
+    """uvicorn's options for `settings`: X-Forwarded-For only from the proxies named in settings.
+
+    uvicorn believes the header from 127.0.0.1 unless told otherwise, which would let any local
+    process choose the address that throttling, the audit trail and detection see.
+    """
+    if settings.forwarded_allow_ips:
+        return ServerOptions(proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+    return ServerOptions(proxy_headers=False, forwarded_allow_ips="")
 
 
 def create_app(

@@ -29,8 +29,10 @@ from cpserver.store.migrate import upgrade
 from cpserver.store.models import AuditEvent
 from tests.pg_cluster import make_clusters
 from tests.server import world
-from tests.server.conftest import login_body
+from tests.server.conftest import HARVESTING_LIMITS_LIFTED, login_body
 
+# Four users open records as fast as they can: the harvesting limits would refuse that (429).
+LIMITS_LIFTED = {f"CPSERVER_{name.upper()}": str(value) for name, value in HARVESTING_LIMITS_LIFTED.items()}
 KILL_CYCLES = 4
 WORKERS = 4
 WORKER_KILLS = 25
@@ -49,7 +51,7 @@ def _start(database_url: str, port: int, cwd: Path, *options: str) -> subprocess
         [sys.executable, "-m", "cpserver.cli", "serve", "--database", database_url, "--port", str(port),
          *options],
         cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, **LIMITS_LIFTED, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )  # fmt: skip
     # Generous: on a loaded shared machine, spawning workers that import the app takes long.
     deadline = time.monotonic() + 180

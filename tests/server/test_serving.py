@@ -18,6 +18,7 @@ import uvicorn
 from cpserver.serving import bind_listener
 from tests.server import world
 from tests.server.conftest import login_body
+from tests.server.test_crash_safety import LIMITS_LIFTED
 
 
 def _nodelay_of_accepted(listener: socket.socket) -> int:
@@ -70,7 +71,7 @@ def test_two_workers_serve_views_and_each_is_audited(database_url, db, tmp_path:
         [sys.executable, "-m", "cpserver.cli", "serve", "--database", database_url, "--port", str(port),
          "--workers", "2", "--checkpoints", str(tmp_path / "cps"), "--audit-key", str(tmp_path / "key.pem")],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        env={**os.environ, **LIMITS_LIFTED, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 60

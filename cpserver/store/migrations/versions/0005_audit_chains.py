@@ -5,7 +5,7 @@ go to chains 1..N (cpserver.audit.chain). No existing row is rewritten: `chain` 
 default (no table rewrite on PostgreSQL 11+) and `link` stays empty on legacy rows.
 
 Revision ID: 0005_audit_chains
-Revises: 0004
+Revises: 0005_household
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_audit_chains"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005_household"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
