@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from cpserver.api import errors
 from cpserver.api.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, NoStoreMiddleware
-from cpserver.api.routes import children, management, meta, national, searches, sessions
+from cpserver.api.routes import children, management, meta, national, notices, searches, sessions
 from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
 from cpserver.store.database import make_engine, make_session_factory
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     errors.install(app)
-    for module in (sessions, meta, searches, children, management, national):
+    for module in (sessions, meta, searches, children, management, national, notices):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NoStoreMiddleware)

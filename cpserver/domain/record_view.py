@@ -80,6 +80,60 @@ def sees_involvement(user: User, child: Child, involvement: Involvement) -> bool
     return user.role == "cmt" and user.local_authority_id == child.local_authority_id
 
 
+@dataclass(frozen=True)
+class Sight:
+    """What one user may see of one child's record, decided once by `sight_of`.
+
+    Every disclosure about a child asks this one decision: a record view, and an involvement notice
+    (which must show exactly what opening the record would show its recipient).
+    """
+
+    user: User
+    child: Child
+    # The full record (False: the shielded shape, with the management team as the contact).
+    details: bool
+
+    @property
+    def shown(self) -> list[str]:
+        return FULL_SECTIONS if self.details else SHIELDED_SECTIONS
+
+    @property
+    def withheld(self) -> list[str]:
+        return [] if self.details else SHIELDED_WITHHELD
+
+    @property
+    def shielded_access(self) -> bool:
+        """Details of a shielded record are being seen (audited as such)."""
+        return self.child.shielded and self.details
+
+    def shows(self, involvement: Involvement) -> bool:
+        """Whether this involvement (and its practitioner's contact details) is shown to the user."""
+        if involvement.practitioner_user_id == self.user.id:
+            return True  # one's own, even on a shielded record, so it can be ended
+        return self.details and sees_involvement(self.user, self.child, involvement)
+
+    def knows_of(self, involvement: Involvement) -> bool:
+        """Whether the user may learn that this involvement exists, even with its details withheld.
+
+        A sensitive service is known only to its recorder and the management team, whatever the
+        shield; a shield withholds the details of the others (`shows`), not that they exist.
+        """
+        return sees_involvement(self.user, self.child, involvement)
+
+    def overridden(self) -> Sight:
+        """The sight after a permitted shield override: the details."""
+        return Sight(self.user, self.child, details=True)
+
+
+def sight_of(session: Session, user: User, child: Child) -> Sight:
+    """What `user` may see of `child`'s record, for a record view and an involvement notice alike.
+
+    `session` is there for rules that look beyond the child (a household's shielding).
+    """
+    del session  # no rule reads beyond the child yet
+    return Sight(user, child, details=not child.shielded or sees_shielded_details(user, child))
+
+
 def open_record(
     session: Session,
     viewer: Viewer,
@@ -110,14 +164,15 @@ def open_record(
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
         raise DomainError(404, "child_not_found", "There is no record with that ContactPoint ID.")
 
-    ordinary_access = not child.shielded or sees_shielded_details(viewer.user, child)
-    if override_shield and ordinary_access:
+    sight = sight_of(session, viewer.user, child)
+    if override_shield and sight.details:
         override_shield = False  # nothing to override
     if override_shield and not viewer.user.may_override_shield:
         _deny(session, viewer, child, "override_not_permitted", code)
         raise DomainError(403, "override_not_permitted", "Your account cannot override shielding.")
-    full = ordinary_access or override_shield
-    detail: dict[str, object] = {"shielded_access": child.shielded and full}
+    if override_shield:
+        sight = sight.overridden()
+    detail: dict[str, object] = {"shielded_access": sight.shielded_access}
     if override_shield:
         detail["shield_override"] = True
     if detection.outside_authority(session, viewer.user, child):
@@ -133,8 +188,8 @@ def open_record(
             reason_code=code,
             reason_text=text,
             shielded=child.shielded,
-            shown=FULL_SECTIONS if full else SHIELDED_SECTIONS,
-            withheld=[] if full else SHIELDED_WITHHELD,
+            shown=sight.shown,
+            withheld=sight.withheld,
             detail=detail,
         )
         # A shield override always raises its alert, whatever the benchmark switch says.
@@ -144,9 +199,9 @@ def open_record(
     except SQLAlchemyError:
         session.rollback()
         raise audit_unavailable() from None
-    if full:
-        return full_record(child, viewer.user, event.id)
-    return shielded_record(child, viewer.user, event.id)
+    if sight.details:
+        return full_record(sight, event.id)
+    return shielded_record(sight, event.id)
 
 
 def _deny(
@@ -205,8 +260,9 @@ def _address(line1: str, line2: str, town: str, postcode: str) -> AddressPublic 
     return AddressPublic(line1=line1, line2=line2, town=town, postcode=postcode)
 
 
-def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
+def full_record(sight: Sight, view_id: int) -> RecordPublic:
     """Everything Schedule 1 holds, less sensitive involvements this user may not see."""
+    child, user = sight.child, sight.user
     school = child.education_setting
     gp = child.gp_practice
     return RecordPublic(
@@ -248,7 +304,7 @@ def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
         involvements=[
             involvement_public(involvement, user)
             for involvement in child.involvements
-            if sees_involvement(user, child, involvement)
+            if sight.shows(involvement)
         ],
         management_contact=management_contact(child),
         local_authority=child.local_authority.name,
@@ -256,11 +312,12 @@ def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
     )
 
 
-def shielded_record(child: Child, user: User, view_id: int) -> ShieldedRecordPublic:
+def shielded_record(sight: Sight, view_id: int) -> ShieldedRecordPublic:
     """Name, gender, date of birth, ContactPoint ID, parents' names and the management team's contact.
 
     The user's own involvements (their own contact details) are included so they can end them.
     """
+    child, user = sight.child, sight.user
     return ShieldedRecordPublic(
         id=child.cp_id,
         given=child.given_name,
@@ -280,7 +337,7 @@ def shielded_record(child: Child, user: User, view_id: int) -> ShieldedRecordPub
         own_involvements=[
             involvement_public(involvement, user)
             for involvement in child.involvements
-            if involvement.practitioner_user_id == user.id
+            if sight.shows(involvement)
         ],
         view_id=view_id,
     )
