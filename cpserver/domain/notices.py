@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from cpserver.audit import trail
 from cpserver.config import Settings
 from cpserver.domain.accreditation import accreditation_problems
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, role_not_permitted
 from cpserver.domain.oversight_scope import authority_filter
 from cpserver.domain.record_view import Sight, audit_unavailable, sight_of
 from cpserver.domain.retention import in_service
@@ -348,6 +348,8 @@ def answer_follow_up(
     now: dt.datetime,
 ) -> Notice:
     """The recipient says whether they contacted the other practitioner: contacted, not needed, not yet."""
+    if user.role != "practitioner":
+        raise role_not_permitted()  # only practitioners receive notices
     notice = session.scalar(
         select(Notice).where(Notice.id == notice_id, *_inbox_query(user, settings, now)).with_for_update()
     )

@@ -102,11 +102,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # Involvement notices: everyone signed in has an inbox (only practitioners receive notices).
     ("GET", "/api/v1/notices/summary"): Rule(ALL_ROLES),
     ("POST", "/api/v1/notices/views"): Rule(ALL_ROLES),
-    ("PUT", "/api/v1/notices/{notice_id}/follow-up"): Rule(
-        frozenset({"practitioner"}),
-        denied_code="notice_not_found",
-        note="a notice is its recipient's alone: anyone else is told there is no such notice",
-    ),
+    ("PUT", "/api/v1/notices/{notice_id}/follow-up"): Rule(frozenset({"practitioner"})),
     ("GET", "/api/v1/notice-settings"): Rule(ALL_ROLES),
     ("PUT", "/api/v1/notice-settings"): Rule(ALL_ROLES),
     ("GET", "/api/v1/reports/notice-follow-up"): Rule(OVERSEERS),
