@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.passwords import hash_password
 from cpserver.domain.service_types import SERVICE_TYPES
+from cpserver.seed_notices import NOTICE_SCENARIO_NOTE, plant_notice_scenarios
 from cpserver.store import models
 from cpserver.store.system import set_mode
 
@@ -61,6 +62,7 @@ TRAINING_SCENARIOS: Final[dict[str, dict[str, str]]] = {
     "sensitive": {"family": "Brackenbury", "date_of_birth": "2012-06-30"},
     "missing_education": {"family": "Ellerby", "date_of_birth": "2013-02-07"},
     "common_name": {"family": "Smith", "date_of_birth_from": "2012-01-01", "date_of_birth_to": "2013-12-31"},
+    "notices": {"family": "Thistlewood", "date_of_birth": "2015-09-02"},
 }
 TRAINING_SCENARIO_NOTES: Final[dict[str, str]] = {
     "ordinary": "Oliver Thistlewood: an ordinary record; demo.practitioner is his lead professional.",
@@ -75,6 +77,7 @@ TRAINING_SCENARIO_NOTES: Final[dict[str, str]] = {
     "education report.",
     "common_name": "A common name over two years: more than a page of matches (at least "
     f"{_COMMON_NAME_CHILDREN} are planted), so the search asks for more detail.",
+    "notices": NOTICE_SCENARIO_NOTE,
 }
 
 BATCH_SIZE: Final = 20_000
@@ -390,6 +393,8 @@ def seed_database(
                 _write_rows(connection, "involvements", _INVOLVEMENT_COLUMNS, batch.involvements)
             if progress is not None:
                 progress(batch.done)
+    if training:
+        plant_notice_scenarios(engine, TRAINING_SCENARIOS, today)
 
     return SeedSummary(
         children=counts.children,

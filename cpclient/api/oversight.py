@@ -267,6 +267,31 @@ class YearFigures(Incoming):
     no_misuse: int
     alerts_raised: int
     alerts_dismissed: int
+    # Involvement notices made, and those followed up within their window (absent from older servers).
+    notices_sent: int = 0
+    notices_followed_up_in_time: int = 0
+
+
+class NoticeFollowUp(Incoming):
+    """One authority's involvement notices of the last year and how they were followed up."""
+
+    local_authority: str
+    notices: int
+    followed_up_in_time: int
+    contacted_in_time: int
+    followed_up_late: int
+    not_followed_up: int
+    window_open: int
+    window_working_days: int
+    period_days: int
+
+    @property
+    def in_time_percent(self) -> str:
+        """Followed up in time, of those whose window has closed or that were answered, in words."""
+        decided = self.notices - self.window_open
+        if decided <= 0:
+            return "none due yet"
+        return f"{round(100 * self.followed_up_in_time / decided)}%"
 
 
 # --- national ------------------------------------------------------------------------------------
@@ -303,6 +328,7 @@ _INCIDENT = TypeAdapter(Incident)
 _SHIELD = TypeAdapter(ShieldState)
 _CHILDREN = TypeAdapter(ChildList)
 _FIGURES = TypeAdapter(list[YearFigures])
+_NOTICE_FOLLOW_UP = TypeAdapter(list[NoticeFollowUp])
 _ORGANISATIONS = TypeAdapter(list[Organisation])
 _ORGANISATION = TypeAdapter(Organisation)
 _LOCKDOWN = TypeAdapter(LockdownState)
@@ -416,6 +442,10 @@ class OversightClient:
     def yearly_figures(self) -> list[YearFigures]:
         """Per year and authority: incidents, outcomes, alerts raised and dismissed."""
         return self._send("GET", "/reports/yearly-figures", _FIGURES)
+
+    def notice_follow_up(self) -> list[NoticeFollowUp]:
+        """Per authority: involvement notices of the last year and how many were followed up in time."""
+        return self._send("GET", "/reports/notice-follow-up", _NOTICE_FOLLOW_UP)
 
     # --- national --------------------------------------------------------------------------------
 
