@@ -20,10 +20,10 @@ from cpserver.store.models import AuditEvent, Child, User
 RULE = "involvement_burst"
 
 
-def households(session: Session, child_ids: set[int]) -> int:
+def households(session: Session, child_pks: set[int]) -> int:
     """How many distinct households these children belong to."""
     rows = session.execute(
-        select(Child.postcode_norm, Child.family_norm).where(Child.id.in_(child_ids))
+        select(Child.postcode_norm, Child.family_norm).where(Child.id.in_(child_pks))
     ).all()
     return len({postcode or f"family:{family}" for postcode, family in rows})
 
@@ -36,7 +36,7 @@ def after_involvement_added(
     window = now - dt.timedelta(minutes=settings.involvement_burst_minutes)
     # Bounded: a few times the limit is all the rule needs to look at.
     recent = session.execute(
-        select(AuditEvent.seq, AuditEvent.child_id)
+        select(AuditEvent.seq, AuditEvent.child_pk)
         .where(
             AuditEvent.user_id == user.id,
             AuditEvent.action == "involvement_added",
@@ -45,7 +45,7 @@ def after_involvement_added(
         .order_by(AuditEvent.seq.desc())
         .limit(settings.involvement_burst_limit * 4)
     ).all()
-    children = {child_id for _, child_id in recent if child_id is not None}
+    children = {child_pk for _, child_pk in recent if child_pk is not None}
     if len(children) < settings.involvement_burst_limit:
         return
     count = households(session, children)

@@ -3,7 +3,7 @@
 When a practitioner records an involvement, each practitioner already involved hears of the new
 service and the newcomer hears of each other one; when an involvement ends, the others hear of it.
 A notice row holds no content. What it discloses is decided when it is shown, by the same decision
-a record view makes (`record_view.sight_of`), and the audit row is written before it is sent.
+a record view makes (`record_access.sight_of`), and the audit row is written before it is sent.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from cpserver.audit import trail
 from cpserver.config import Settings
 from cpserver.domain.accreditation import accreditation_problems
-from cpserver.domain.errors import DomainError, role_not_permitted
+from cpserver.domain.errors import invalid, not_found, role_not_permitted
 from cpserver.domain.oversight_scope import authority_filter
-from cpserver.domain.record_view import Sight, audit_unavailable, sight_of
+from cpserver.domain.record_access import Sight, audit_unavailable, sight_of
 from cpserver.domain.retention import in_service
 from cpserver.store.models import Child, Involvement, LocalAuthority, Notice, User
 from cpserver.store.system import is_locked_down
@@ -65,11 +65,10 @@ def set_delivery(
     """Choose how notices arrive, within the policy; notices held for a digest come at once if
     the user now wants them at once."""
     if delivery not in allowed_deliveries(settings):
-        raise DomainError(
-            400,
+        raise invalid(
             "notice_delivery_not_allowed",
             "Your organisation's policy does not allow that choice. Choose one of the options shown.",
-            field="delivery",
+            "delivery",
         )
     user.notice_delivery = delivery
     if delivery == "immediate":
@@ -169,7 +168,7 @@ def _make(
         return None
     notice = Notice(
         recipient_user_id=recipient.id,
-        child_id=child.id,
+        child_pk=child.id,
         involvement_id=about.id,
         event=event,
         local_authority_id=child.local_authority_id,
@@ -185,7 +184,7 @@ def _make(
 def _child_of(session: Session, involvement: Involvement) -> Child:
     child = session.scalar(
         select(Child)
-        .where(Child.id == involvement.child_id)
+        .where(Child.id == involvement.child_pk)
         .options(joinedload(Child.local_authority), selectinload(Child.involvements))
     )
     assert child is not None  # an involvement's child always exists (foreign key)
@@ -315,7 +314,7 @@ def show_inbox(
                 outcome="disclosed",
                 origin=origin,
                 user=user,
-                child_id=child.id,
+                child_pk=child.id,
                 reason_code=code,
                 reason_text=label,
                 shielded=child.shielded,
@@ -354,11 +353,9 @@ def answer_follow_up(
         select(Notice).where(Notice.id == notice_id, *_inbox_query(user, settings, now)).with_for_update()
     )
     if notice is None:
-        raise DomainError(404, "notice_not_found", "There is no notice with that number for you.")
+        raise not_found("notice_not_found", "There is no notice with that number for you.")
     if answer not in FOLLOW_UPS:
-        raise DomainError(
-            400, "follow_up_unknown", "Choose contacted, not needed or not yet.", field="answer"
-        )
+        raise invalid("follow_up_unknown", "Choose contacted, not needed or not yet.", "answer")
     notice.follow_up = answer
     notice.followed_up_at = now
     trail.record(
@@ -367,7 +364,7 @@ def answer_follow_up(
         outcome=answer,
         origin=origin,
         user=user,
-        child_id=notice.child_id,
+        child_pk=notice.child_pk,
         detail={"notice_id": notice.id},
     )
     return notice

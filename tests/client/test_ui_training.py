@@ -16,7 +16,7 @@ from tests.client.conftest import open_first_result, search_for, sign_in, traini
 
 
 def test_demo_accounts_and_scenarios_match_the_training_seed():
-    from cpserver import seed
+    from cpserver.seed import training_contract as seed
 
     assert [account.username for account in demo_accounts()] == list(seed.DEMO_ACCOUNTS)
     # Every account the seed makes is described for trainers.

@@ -65,8 +65,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/meta"): Rule(PUBLIC),
     ("DELETE", "/api/v1/sessions/current"): Rule(ALL_ROLES),
     ("POST", "/api/v1/searches"): Rule(ALL_ROLES),
-    ("POST", "/api/v1/children/{child_id}/views"): Rule(ALL_ROLES),
-    ("POST", "/api/v1/children/{child_id}/involvements"): Rule(frozenset({"practitioner"})),
+    ("POST", "/api/v1/children/{cp_id}/views"): Rule(ALL_ROLES),
+    ("POST", "/api/v1/children/{cp_id}/involvements"): Rule(frozenset({"practitioner"})),
     ("DELETE", "/api/v1/involvements/{involvement_id}"): Rule(
         frozenset({"practitioner"}),
         denied_code="not_your_involvement",
@@ -87,8 +87,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/incidents"): Rule(CMT_ONLY),
     ("PATCH", "/api/v1/incidents/{incident_id}"): Rule(CMT_ONLY),
     ("POST", "/api/v1/incidents/{incident_id}/notes"): Rule(CMT_ONLY),
-    ("POST", "/api/v1/children/{child_id}/shield"): Rule(CMT_ONLY),
-    ("POST", "/api/v1/children/{child_id}/unshield"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/children/{cp_id}/shield"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/children/{cp_id}/unshield"): Rule(CMT_ONLY),
     ("GET", "/api/v1/shield-reviews"): Rule(OVERSEERS),
     ("GET", "/api/v1/reports/children-missing-education"): Rule(OVERSEERS),
     ("GET", "/api/v1/reports/yearly-figures"): Rule(NATIONAL_ONLY),
@@ -211,8 +211,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/api/v1/meta"): lambda _w, _c: Request(f"{API_PREFIX}/meta"),
     ("DELETE", "/api/v1/sessions/current"): _logout_sample,
     ("POST", "/api/v1/searches"): _search_sample,
-    ("POST", "/api/v1/children/{child_id}/views"): _view_sample,
-    ("POST", "/api/v1/children/{child_id}/involvements"): _add_involvement_sample,
+    ("POST", "/api/v1/children/{cp_id}/views"): _view_sample,
+    ("POST", "/api/v1/children/{cp_id}/involvements"): _add_involvement_sample,
     ("DELETE", "/api/v1/involvements/{involvement_id}"): _end_involvement_sample,
 }
 
@@ -365,7 +365,7 @@ OVERSIGHT_SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
         json={"text": "Interviewed the user today."},
         expect=201,
     ),
-    ("POST", "/api/v1/children/{child_id}/shield"): lambda _w, _c: Request(
+    ("POST", "/api/v1/children/{cp_id}/shield"): lambda _w, _c: Request(
         f"{API_PREFIX}/children/{world.NO_SCHOOL}/shield",
         json={
             "ground": "significant_harm",
@@ -373,7 +373,7 @@ OVERSIGHT_SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
             "reason": "Police advice received today.",
         },
     ),
-    ("POST", "/api/v1/children/{child_id}/unshield"): lambda _w, _c: Request(
+    ("POST", "/api/v1/children/{cp_id}/unshield"): lambda _w, _c: Request(
         f"{API_PREFIX}/children/{world.SHIELDED}/unshield", json=REASON
     ),
     ("GET", "/api/v1/shield-reviews"): lambda _w, _c: Request(f"{API_PREFIX}/shield-reviews"),
@@ -405,7 +405,7 @@ def _practitioners_notice(w: World) -> int:
     other = w.db.scalar(sa.select(User).where(User.username == world.PRACTITIONER_2))
     assert own is not None and other is not None
     theirs = Involvement(
-        child_id=own.child_id,
+        child_pk=own.child_pk,
         practitioner_user_id=other.id,
         practitioner_name=other.display_name,
         practitioner_role=other.job_title,
@@ -422,7 +422,7 @@ def _practitioners_notice(w: World) -> int:
     now = dt.datetime.now(dt.UTC)
     notice = Notice(
         recipient_user_id=recipient.id,
-        child_id=own.child_id,
+        child_pk=own.child_pk,
         involvement_id=theirs.id,
         event="added",
         local_authority_id=recipient.local_authority_id,

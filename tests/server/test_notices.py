@@ -77,7 +77,7 @@ def involve(db, username, cp_id, service_type="education_welfare", **kw) -> Invo
     user = db.scalar(sa.select(User).where(User.username == username))
     child = db.scalar(sa.select(Child).where(Child.cp_id == cp_id))
     involvement = Involvement(
-        child_id=child.id,
+        child_pk=child.id,
         practitioner_user_id=user.id,
         practitioner_name=user.display_name,
         practitioner_role=user.job_title,
@@ -141,7 +141,7 @@ def test_the_audit_row_is_written_before_the_notice_is_sent(api, db):
     assert row.username == world.PRACTITIONER_2, "the recipient is the viewer"
     assert row.reason_code == "notice_new_involvement"
     assert row.reason_text == "Notice of a new involvement"
-    assert row.child_id == db.scalar(sa.select(Child.id).where(Child.cp_id == world.ORDINARY))
+    assert row.child_pk == db.scalar(sa.select(Child.id).where(Child.cp_id == world.ORDINARY))
     assert row.detail["notice_id"] == notice["id"]
     assert row.shown == ["identity", "involvements"] and row.withheld == []
     # Each showing is a disclosure: the second look is audited again.

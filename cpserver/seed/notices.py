@@ -1,4 +1,4 @@
-"""Training scenarios for involvement notices, acted out through the real domain functions.
+"""The training notice scenarios (`TRAINING_SCENARIOS["notices"]`), acted out through the domain functions.
 
 After the training seed has planted its children, demo practitioners record and end involvements on
 days before `today`, so `demo.practitioner` signs in to notices of every kind: a new service with a
@@ -21,12 +21,6 @@ from cpserver.domain.involvements import add_involvement, end_involvement
 from cpserver.store.models import Child, Notice, User
 
 ORIGIN = Origin(workstation="TRAINING-SEED", client_address="127.0.0.1")
-NOTICE_SCENARIO_NOTE = (
-    "demo.practitioner has involvement notices: Oliver Thistlewood's new social worker and his health "
-    "visitor's ended involvement (he leads on Oliver), Skye Wrenfield's new service (shielded: the "
-    "management team brokers contact), and Maya Brackenbury's education support (her sensitive service is "
-    "never mentioned). The management team's 'Notice follow-up' tab counts the answers."
-)
 
 
 def _child(session: Session, family: str, born: str) -> Child | None:
