@@ -317,7 +317,7 @@ def show_inbox(
                 child_pk=child.id,
                 reason_code=code,
                 reason_text=label,
-                shielded=child.shielded,
+                shielded=sight.under_shield,
                 shown=SHOWN_WITH_DETAILS if details else SHOWN_WITHHELD,
                 withheld=sight.withheld,
                 detail={

@@ -19,7 +19,7 @@ from cpserver.domain import detection
 from cpserver.domain.errors import DomainError, ErrorKind, child_not_found, forbidden, invalid
 from cpserver.domain.reasons import ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
-from cpserver.store.models import Child, Involvement, User
+from cpserver.store.models import Child, Involvement, LocalAuthority, User
 
 # The sections a user who may not see a shielded record's details is not sent.
 SHIELDED_WITHHELD = ["address", "telephone", "carer_contacts", "education", "gp", "involvements"]
@@ -101,6 +101,10 @@ class Sight:
     child: Child
     # The full record (False: the shielded shape, with the management team as the contact).
     details: bool
+    # Under a shield (the child's own; a household's, when that model decides it here).
+    under_shield: bool
+    # Whose management team brokers contact when details are withheld.
+    contact_authority: LocalAuthority
 
     @property
     def shown(self) -> list[str]:
@@ -113,7 +117,7 @@ class Sight:
     @property
     def shielded_access(self) -> bool:
         """Details of a shielded record are being seen (audited as such)."""
-        return self.child.shielded and self.details
+        return self.under_shield and self.details
 
     def shows(self, involvement: Involvement) -> bool:
         """Whether this involvement (and its practitioner's contact details) is shown to the user."""
@@ -131,7 +135,7 @@ class Sight:
 
     def overridden(self) -> Sight:
         """The sight after a permitted shield override: the details."""
-        return Sight(self.user, self.child, details=True)
+        return Sight(self.user, self.child, True, self.under_shield, self.contact_authority)
 
 
 def sight_of(session: Session, user: User, child: Child) -> Sight:
@@ -140,7 +144,13 @@ def sight_of(session: Session, user: User, child: Child) -> Sight:
     `session` is there for rules that look beyond the child (a household's shielding).
     """
     del session  # no rule reads beyond the child yet
-    return Sight(user, child, details=not child.shielded or sees_shielded_details(user, child))
+    return Sight(
+        user,
+        child,
+        details=not child.shielded or sees_shielded_details(user, child),
+        under_shield=child.shielded,
+        contact_authority=child.local_authority,
+    )
 
 
 def open_record(
@@ -196,7 +206,7 @@ def open_record(
             child_pk=child.id,
             reason_code=code,
             reason_text=text,
-            shielded=child.shielded,
+            shielded=sight.under_shield,
             shown=sight.shown,
             withheld=sight.withheld,
             detail=detail,

@@ -26,7 +26,7 @@ def notice_public(shown: ShownNotice) -> NoticePublic:
             date_of_birth=child.date_of_birth,
         ),
         involvement=involvement_public(shown.involvement, shown.sight.user) if details else None,
-        broker=None if details else management_contact(child.local_authority),
+        broker=None if details else management_contact(shown.sight.contact_authority),
         withheld=[] if details else shown.sight.withheld,
         follow_up=cast(FollowUp | None, notice.follow_up),
         follow_up_due=notice.follow_up_due_at,

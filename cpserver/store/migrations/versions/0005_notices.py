@@ -1,6 +1,6 @@
 """Involvement notices between practitioners, and each user's choice of how they arrive.
 
-Revision ID: 0005
+Revision ID: 0005_notices
 Revises: 0004
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from cpserver.store import types as cptypes
 
-revision: str = "0005"
+revision: str = "0005_notices"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
