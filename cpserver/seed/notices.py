@@ -69,19 +69,19 @@ def plant_notice_scenarios(engine: Engine, scenarios: dict[str, dict[str, str]],
             )
             return involvement.id
 
-        # Three weeks ago the health visitor joined Oliver; demo.practitioner (his lead) contacted
-        # them two days later, in time. The health visitor never answered theirs.
-        visiting = record(health_visitor, oliver, "health_visitor", days_ago(21))
+        # Three weeks ago a social worker joined Oliver; demo.practitioner (his lead) contacted them
+        # two days later, in time. The social worker never answered theirs.
+        social_care = record(social_worker, oliver, "social_care", days_ago(21))
         notices.show_inbox(session, practitioner, ORIGIN, settings, days_ago(19))
-        notices.show_inbox(session, health_visitor, ORIGIN, settings, days_ago(19))
+        notices.show_inbox(session, social_worker, ORIGIN, settings, days_ago(19))
         for notice in session.scalars(select(Notice).where(Notice.recipient_user_id == practitioner.id)):
             notices.answer_follow_up(
                 session, practitioner, ORIGIN, notice.id, "contacted", settings, days_ago(19)
             )
         # Waiting for demo.practitioner at first sign-in:
-        record(social_worker, oliver, "social_care", days_ago(3))
+        record(health_visitor, oliver, "health_visitor", days_ago(3))
         record(practitioner, maya, "family_support", days_ago(2))
-        record(social_worker, skye, "social_care", days_ago(2))
-        end_involvement(session, health_visitor, ORIGIN, visiting, settings=settings, now=days_ago(1))
+        record(health_visitor, skye, "health_visitor", days_ago(2))
+        end_involvement(session, social_worker, ORIGIN, social_care, settings=settings, now=days_ago(1))
         session.commit()
         return session.scalar(select(func.count()).select_from(Notice)) or 0

@@ -49,8 +49,8 @@ TRAINING_SCENARIO_NOTES: Final[dict[str, str]] = {
     "education report.",
     "common_name": "A common name over two years: more than a page of matches (at least "
     f"{COMMON_NAME_CHILDREN} are planted), so the search asks for more detail.",
-    "notices": "demo.practitioner has involvement notices: Oliver Thistlewood's new social worker and his "
-    "health visitor's ended involvement (he leads on Oliver), Skye Wrenfield's new service (shielded: the "
+    "notices": "demo.practitioner has involvement notices: Oliver Thistlewood's new health visitor and his "
+    "social worker's ended involvement (he leads on Oliver), Skye Wrenfield's new service (shielded: the "
     "management team brokers contact), and Maya Brackenbury's education support (her sensitive service "
     "is never mentioned). The management team's 'Notice follow-up' tab counts the answers.",
 }

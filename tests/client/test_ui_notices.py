@@ -98,7 +98,7 @@ def test_the_inbox_by_keyboard_against_the_real_server(qtbot, server, make_windo
     assert skye is not None and skye.involvement is None and skye.broker is not None
     shown = all_widget_texts(page.detail)
     assert WITHHELD in shown and skye.broker.telephone in " ".join(shown)
-    assert not any("Children's social care" in text for text in shown)
+    assert not any("Health visiting" in text for text in shown)
     # Maya's sensitive service is never mentioned anywhere in the window.
     assert not any("Sexual health" in text for text in all_widget_texts(window))
 
