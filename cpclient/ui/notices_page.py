@@ -47,8 +47,9 @@ from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.date_entry import format_date, format_long_date
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.layout import scrolling
 from cpclient.ui.record_view import Section
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 
 T = TypeVar("T")
 
@@ -231,7 +232,9 @@ class NoticesPage(QWidget):
         settings_row.addWidget(self.save_setting_button)
         settings_row.addWidget(self.lead_note, 1)
 
-        column = QVBoxLayout(self)
+        # The page scrolls when the window is smaller than it (a laptop screen): nothing is squeezed.
+        content = QWidget(self)
+        column = QVBoxLayout(content)
         column.addLayout(top)
         column.addWidget(self.intro)
         column.addWidget(self.summary)
@@ -241,6 +244,10 @@ class NoticesPage(QWidget):
         column.addWidget(self.detail, 1)
         column.addWidget(self.follow_up_box)
         column.addWidget(self.settings_box)
+        self.table.setMinimumHeight(self.fontMetrics().lineSpacing() * 10)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scrolling(content, self))
         work.addWidget(self)
 
         self.button = NoticesButton(session_bar)

@@ -255,3 +255,5 @@ class LockdownPublic(BaseModel):
     restore_requested_by: str | None
     # The requester's username: the client disables "confirm" on one's own request.
     restore_requested_by_username: str | None = None
+    # Why the requester thinks access can be restored: the second person reads it before confirming.
+    restore_request_reason: str | None = None

@@ -28,6 +28,8 @@ class LockdownState:
     restore_request_id: int | None
     restore_requested_by: str | None
     restore_requested_by_username: str | None
+    # Why the requester thinks access can be restored: the second person reads it before confirming.
+    restore_request_reason: str | None
 
 
 def state(session: Session, actor: User) -> LockdownState:
@@ -46,6 +48,7 @@ def state(session: Session, actor: User) -> LockdownState:
         restore_request_id=request.id if request else None,
         restore_requested_by=names.get(request.user_id) if request else None,
         restore_requested_by_username=usernames.get(request.user_id) if request else None,
+        restore_request_reason=request.reason if request else None,
     )
 
 

@@ -80,8 +80,8 @@ def test_every_window_and_dialog_carries_the_training_banner(qtbot, server, make
     dialog.reject()
     open_first_result(qtbot, window)
     window.record_view.add_button.click()
-    qtbot.waitUntil(lambda: window.record_view._dialog is not None)
-    involvement = window.record_view._dialog
+    qtbot.waitUntil(lambda: window.involvements.dialog is not None)
+    involvement = window.involvements.dialog
     assert "TRAINING" in involvement.windowTitle() and involvement.findChildren(TrainingBanner)
     involvement.reject()
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from cpclient.api.oversight import YearFigures
+from cpclient.api.oversight_models import YearFigures
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 
 INTRO = (
     "For each year and local authority: incidents and their outcomes, alerts raised and dismissed, and "

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QLabel, QWidget
 
-from cpclient.api.oversight import NoticeFollowUp
+from cpclient.api.oversight_models import NoticeFollowUp
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 
 INTRO = (
     "When a practitioner starts or stops working with a child, the others working with that child are "
