@@ -19,7 +19,7 @@ DEFAULT_CHECKPOINTS = Path("./cpserver-checkpoints")
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cpserver.api.app import StartupRefused, create_app
+    from cpserver.api.app import StartupRefused, create_app, server_options
 
     settings = Settings(
         database_url=args.database,
@@ -27,6 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
         production=args.production,
         audit_key_file=args.audit_key,
         checkpoint_dir=args.checkpoints,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     try:
         app = create_app(settings)
@@ -34,7 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"cpserver: {refused}", file=sys.stderr)
         return 2
     # No access log: paths and addresses are not needed in logs, and logs must hold no personal data.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
+    uvicorn.run(
+        app, host=args.host, port=args.port, access_log=False, log_level="info", **server_options(settings)
+    )
     return 0
 
 
@@ -121,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--training", action="store_true", help="serve a training database")
     serve.add_argument("--production", action="store_true", help="hide the OpenAPI document")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-For is believed (comma-separated); by default, none",
+    )
     serve.add_argument(
         "--audit-key", type=Path, default=DEFAULT_AUDIT_KEY, help="Ed25519 key for checkpoints"
     )

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     training: bool = False
     # Production hides the OpenAPI document and the interactive docs.
     production: bool = False
+    # The proxies whose X-Forwarded-For is believed (comma-separated addresses, or "*"). None:
+    # nobody's; the client address used for throttling, audit and detection is the connection's.
+    forwarded_allow_ips: str | None = None
 
     # Sessions
     session_idle_minutes: int = Field(default=15, ge=1)
@@ -66,6 +69,28 @@ class Settings(BaseSettings):
     browsing_search_limit: int = 8
     browsing_window_minutes: int = 10
     shared_workstation_minutes: int = 10
+    # Rate limits (cpserver.domain.rate_limits), per user; a workstation may do `factor` times as
+    # much (colleagues take turns at one). Sized from a normal practitioner's day: see
+    # docs/architecture.md, "Harvesting and detection".
+    search_limit_minute: int = Field(default=12, ge=1)
+    search_limit_hour: int = Field(default=120, ge=1)
+    search_limit_day: int = Field(default=400, ge=1)
+    view_limit_minute: int = Field(default=8, ge=1)
+    view_limit_hour: int = Field(default=60, ge=1)
+    view_limit_day: int = Field(default=200, ge=1)
+    workstation_limit_factor: float = Field(default=1.5, ge=1)
+    # Escalation (cpserver.domain.harvesting): measured on every access, open alerts or not.
+    view_volume_high_hour: int = 45
+    view_volume_high_day: int = 160
+    search_volume_hour: int = 60
+    search_volume_high_hour: int = 100
+    search_volume_high_day: int = 320
+    rate_limit_refusals_high: int = 10
+    not_found_limit_hour: int = 5
+    not_found_high_day: int = 20
+    id_walk_window: int = 10
+    id_walk_gap: int = 1
+    id_walk_run: int = 6
     # A burst of involvements on unrelated children (harvesting contacts through notices).
     involvement_burst_limit: int = Field(default=12, ge=2)
     involvement_burst_minutes: int = Field(default=60, ge=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TypedDict
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -43,6 +44,22 @@ def check_database(engine: Engine, settings: Settings) -> None:
             f"This is a {mode} database; a {wanted} server refuses to serve it."
             + (" Start the server with --training." if mode == "training" else "")
         )
+
+
+class ServerOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def server_options(settings: Settings) -> ServerOptions:
+    """uvicorn's options for `settings`: X-Forwarded-For only from the proxies named in settings.
+
+    uvicorn believes the header from 127.0.0.1 unless told otherwise, which would let any local
+    process choose the address that throttling, the audit trail and detection see.
+    """
+    if settings.forwarded_allow_ips:
+        return ServerOptions(proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+    return ServerOptions(proxy_headers=False, forwarded_allow_ips="")
 
 
 def create_app(

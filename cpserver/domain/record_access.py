@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import detection
+from cpserver.domain import detection, harvesting, household_shield, rate_limits
 from cpserver.domain.errors import DomainError, ErrorKind, child_not_found, forbidden, invalid
 from cpserver.domain.reasons import ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
@@ -41,6 +41,12 @@ class RecordAccess:
     full: bool
     withheld: list[str]
     involvements: list[Involvement]
+    # True when the record is under a shield, its own or its household's (rule 5), and shown in
+    # full: the management team's audited access.
+    shielded_access: bool
+    # Whose management team brokers contact: the child's own authority, or the authority of the
+    # shielded child whose household this record shares.
+    contact_authority: LocalAuthority
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ def load_child(session: Session, cp_id: str) -> Child | None:
 
 def sees_shielded_details(user: User, child: Child) -> bool:
     """The management team of the child's own authority may see a shielded record's details."""
-    return user.role == "cmt" and user.local_authority_id == child.local_authority_id
+    return household_shield.sees_shielded_details(user, child)
 
 
 def sees_involvement(user: User, child: Child, involvement: Involvement) -> bool:
@@ -101,9 +107,12 @@ class Sight:
     child: Child
     # The full record (False: the shielded shape, with the management team as the contact).
     details: bool
-    # Under a shield (the child's own; a household's, when that model decides it here).
+    # Under a shield: the child's own, or a household's (another shielded child shares the address
+    # or a telephone; `household`).
     under_shield: bool
-    # Whose management team brokers contact when details are withheld.
+    household: bool
+    # Whose management team brokers contact when details are withheld: the child's own authority,
+    # or the authority of the shielded child whose household this record shares.
     contact_authority: LocalAuthority
 
     @property
@@ -135,21 +144,24 @@ class Sight:
 
     def overridden(self) -> Sight:
         """The sight after a permitted shield override: the details."""
-        return Sight(self.user, self.child, True, self.under_shield, self.contact_authority)
+        return Sight(self.user, self.child, True, self.under_shield, self.household, self.contact_authority)
 
 
 def sight_of(session: Session, user: User, child: Child) -> Sight:
     """What `user` may see of `child`'s record, for a record view and an involvement notice alike.
 
-    `session` is there for rules that look beyond the child (a household's shielding).
+    A shield covers the household: another shielded child's address or telephone on this record
+    withholds this record's details too from whoever may not see that child's (rule 5).
     """
-    del session  # no rule reads beyond the child yet
+    covering = household_shield.covering_shields(session, [(child, child.carers)])[child.id]
+    hidden = household_shield.hidden_shields(user, covering)
     return Sight(
         user,
         child,
-        details=not child.shielded or sees_shielded_details(user, child),
-        under_shield=child.shielded,
-        contact_authority=child.local_authority,
+        details=(not child.shielded or sees_shielded_details(user, child)) and not hidden,
+        under_shield=child.shielded or bool(covering),
+        household=bool(covering),
+        contact_authority=hidden[0].local_authority if hidden else child.local_authority,
     )
 
 
@@ -171,6 +183,9 @@ def open_record(
     """
     today = now.date()
     age, consent_age = settings.retention_age_years, settings.retention_consent_age_years
+    rate_limits.check(
+        session, settings, viewer.user, viewer.origin, "view", now, detail={"requested": cp_id[:20]}
+    )
     child = load_child(session, cp_id)
     if child is not None and not in_service(child, today, age, consent_age):
         child = None
@@ -181,6 +196,13 @@ def open_record(
         raise invalid(problem.code, problem.message, field="reason") from None
     if child is None:
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
+        if settings.detection_enabled:
+            try:
+                harvesting.after_view_attempt(session, settings, viewer.user, now)
+                session.commit()
+            except SQLAlchemyError:
+                session.rollback()
+                raise audit_unavailable() from None
         raise child_not_found()
 
     sight = sight_of(session, viewer.user, child)
@@ -192,6 +214,8 @@ def open_record(
     if override_shield:
         sight = sight.overridden()
     detail: dict[str, object] = {"shielded_access": sight.shielded_access}
+    if sight.household:
+        detail["household_shield"] = True
     if override_shield:
         detail["shield_override"] = True
     if detection.outside_authority(session, viewer.user, child):
@@ -214,6 +238,9 @@ def open_record(
         # A shield override always raises its alert, whatever the benchmark switch says.
         if settings.detection_enabled or override_shield:
             detection.after_view(session, settings, viewer.user, child, event, now, override=override_shield)
+        if settings.detection_enabled:
+            harvesting.after_access(session, settings, viewer.user, "view", now)
+            harvesting.after_view_attempt(session, settings, viewer.user, now)
         session.commit()
     except SQLAlchemyError:
         session.rollback()
@@ -224,6 +251,8 @@ def open_record(
         full=sight.details,
         withheld=sight.withheld,
         involvements=[involvement for involvement in child.involvements if sight.shows(involvement)],
+        shielded_access=sight.shielded_access,
+        contact_authority=sight.contact_authority,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -410,3 +413,19 @@ class Notice(Base):
     involvement: Mapped[Involvement] = relationship()
 
     __table_args__ = (Index("ix_notices_recipient_created", "recipient_user_id", "created_at"),)
+
+
+# Household shielding (cpserver.domain.household_shield) looks shielded households up by these
+# normalised facts; expression indexes, so every write path (seed, feeds) keeps them without help.
+_SPACE: ColumnElement[str] = literal_column("' '")
+_NOTHING: ColumnElement[str] = literal_column("''")
+Index("ix_carers_postcode_key", func.replace(func.upper(Carer.postcode), _SPACE, _NOTHING))
+Index("ix_carers_telephone_key", func.replace(Carer.telephone, _SPACE, _NOTHING))
+Index("ix_children_telephone_key", func.replace(Child.telephone, _SPACE, _NOTHING))
+# Rate limits per workstation (cpserver.domain.rate_limits) count its recent searches and views.
+Index(
+    "ix_audit_events_workstation_action_time",
+    AuditEvent.workstation,
+    AuditEvent.action,
+    AuditEvent.occurred_at,
+)

@@ -1,7 +1,7 @@
 """Involvement notices between practitioners, and each user's choice of how they arrive.
 
 Revision ID: 0005_notices
-Revises: 0004
+Revises: 0005_household
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,8 @@ from alembic import op
 from cpserver.store import types as cptypes
 
 revision: str = "0005_notices"
-down_revision: str | None = "0004"
+# Written on "0004" beside 0005_household; chained after it once both were on main.
+down_revision: str | None = "0005_household"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
