@@ -478,3 +478,23 @@ def test_siblings_count_once_and_a_normal_day_raises_nothing(make_client, db):
         add(api, north, cp_id, "family_support")
     db.rollback()
     assert not db.scalars(sa.select(Alert).where(Alert.rule == "involvement_burst")).all()
+
+
+def test_a_household_shield_covers_notices_as_it_covers_the_record(api, db):
+    """The sibling is not shielded, but lives with a shielded child: the record view withholds its
+    details, and so does the notice, naming the shielded child's management team (one decision)."""
+    involve(db, world.PRACTITIONER_2, world.SIBLING)
+    north, north2 = log_in(api, db, world.PRACTITIONER), log_in(api, db, world.PRACTITIONER_2)
+    add(api, north, world.SIBLING, "family_support")
+    record = api.post(
+        f"{API}/children/{world.SIBLING}/views", json={"reason": "safeguarding"}, headers=north2
+    )
+    assert record.json()["kind"] == "shielded"
+    response = api.post(f"{API}/notices/views", headers=north2)
+    assert not [marker for marker in world.CANARY_BYTES if marker in response.content.lower()]
+    (notice,) = response.json()["notices"]
+    assert notice["involvement"] is None
+    assert notice["broker"] == record.json()["management_contact"]
+    db.rollback()
+    row = db.get(AuditEvent, notice["audit_id"])
+    assert row.shielded is True and "involvements" in row.withheld
