@@ -102,8 +102,20 @@ class Settings(BaseSettings):
     id_walk_window: int = 10
     id_walk_gap: int = 1
     id_walk_run: int = 6
+    # A burst of involvements on unrelated children (harvesting contacts through notices).
+    involvement_burst_limit: int = Field(default=12, ge=2)
+    involvement_burst_minutes: int = Field(default=60, ge=1)
     # Rules of high severity suspend the account at once (the alert says so).
     auto_suspend_high: bool = True
+
+    # Involvement notices: the ways a user may choose to receive them (comma-separated, the first is
+    # the default; "off" only if the policy allows it, and never for a child the user leads on), the
+    # hour of the daily digest (working time zone), the follow-up window, how often clients poll.
+    notice_deliveries: str = Field(default="immediate,daily_digest", pattern=r"^[a-z_]+(,[a-z_]+)*$")
+    notice_digest_hour: int = Field(default=8, ge=0, le=23)
+    notice_follow_up_working_days: int = Field(default=10, ge=1)
+    notice_poll_seconds: int = Field(default=60, ge=5)
+    notice_inbox_days: int = Field(default=90, ge=1)
 
     # Retention (rule 9)
     retention_age_years: int = 18

@@ -111,6 +111,10 @@ class Policy(Incoming):
     search_max_dob_range_days: int
     reason_text_min_length: int
     crb_valid_years: int
+    # Involvement notices (absent from an older server: notices at once, polled every minute).
+    notice_deliveries: list[str] = ["immediate"]
+    notice_poll_seconds: int = 60
+    notice_follow_up_working_days: int = 10
 
 
 class Meta(Incoming):

@@ -22,6 +22,7 @@ from cpclient.api.oversight_models import (
     Incident,
     LockdownState,
     NewUser,
+    NoticeFollowUp,
     Organisation,
     Outcome,
     ShieldRequest,
@@ -43,6 +44,7 @@ _INCIDENT = TypeAdapter(Incident)
 _SHIELD = TypeAdapter(ShieldState)
 _CHILDREN = TypeAdapter(ChildList)
 _FIGURES = TypeAdapter(list[YearFigures])
+_NOTICE_FOLLOW_UP = TypeAdapter(list[NoticeFollowUp])
 _ORGANISATIONS = TypeAdapter(list[Organisation])
 _ORGANISATION = TypeAdapter(Organisation)
 _LOCKDOWN = TypeAdapter(LockdownState)
@@ -156,6 +158,10 @@ class OversightClient:
     def yearly_figures(self) -> list[YearFigures]:
         """Per year and authority: incidents, outcomes, alerts raised and dismissed."""
         return self._send("GET", "/reports/yearly-figures", _FIGURES)
+
+    def notice_follow_up(self) -> list[NoticeFollowUp]:
+        """Per authority: involvement notices of the last year and how many were followed up in time."""
+        return self._send("GET", "/reports/notice-follow-up", _NOTICE_FOLLOW_UP)
 
     # --- national --------------------------------------------------------------------------------
 

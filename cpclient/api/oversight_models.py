@@ -268,6 +268,31 @@ class YearFigures(Incoming):
     no_misuse: int
     alerts_raised: int
     alerts_dismissed: int
+    # Involvement notices made, and those followed up within their window (absent from older servers).
+    notices_sent: int = 0
+    notices_followed_up_in_time: int = 0
+
+
+class NoticeFollowUp(Incoming):
+    """One authority's involvement notices of the last year and how they were followed up."""
+
+    local_authority: str
+    notices: int
+    followed_up_in_time: int
+    contacted_in_time: int
+    followed_up_late: int
+    not_followed_up: int
+    window_open: int
+    window_working_days: int
+    period_days: int
+
+    @property
+    def in_time_percent(self) -> str:
+        """Followed up in time, of those whose window has closed or that were answered, in words."""
+        decided = self.notices - self.window_open
+        if decided <= 0:
+            return "none due yet"
+        return f"{round(100 * self.followed_up_in_time / decided)}%"
 
 
 # --- national ------------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from cpclient.api.models import Meta, Record, ShieldedRecord, SignedIn
     from cpclient.security.lockdown import ApplicationLockdown
     from cpclient.ui.involvement_actions import InvolvementActions
+    from cpclient.ui.notice_watcher import NoticeWatcher
+    from cpclient.ui.notices_page import NoticesPage
     from cpclient.ui.oversight.management_area import ManagementArea
     from cpclient.ui.record_opener import RecordOpener
     from cpclient.ui.record_view import RecordView
@@ -203,7 +205,10 @@ class MainWindow(QMainWindow):
         """
         if self._completed:
             return
+        from cpclient.api.notices import NoticesClient
         from cpclient.ui.involvement_actions import InvolvementActions
+        from cpclient.ui.notice_watcher import NoticeWatcher
+        from cpclient.ui.notices_page import NoticesPage
         from cpclient.ui.oversight.management_area import ManagementArea
         from cpclient.ui.record_opener import RecordOpener
         from cpclient.ui.record_view import RecordView
@@ -249,6 +254,10 @@ class MainWindow(QMainWindow):
         self._search_area = search_area
         # Management and national team screens (a page in `work`, a button in the session bar).
         self.management: ManagementArea = ManagementArea(api, calls, mode, self.work, self.session_bar)
+        # Involvement notices: the unread count in the session bar (every signed-in screen), the inbox.
+        notices = NoticesClient(api)
+        self.notices: NoticesPage = NoticesPage(notices, calls, self.work, self.session_bar)
+        self.notice_watcher: NoticeWatcher = NoticeWatcher(notices, calls, self)
 
         self.opener: RecordOpener = RecordOpener(api, calls, mode, self)
         self.involvements: InvolvementActions = InvolvementActions(api, calls, mode, self.record_view)
@@ -271,6 +280,13 @@ class MainWindow(QMainWindow):
         self.management.opening.connect(self.record_view.clear)
         self.management.back_requested.connect(self.show_search)
         self.management.status.connect(self.show_status)
+        self.notices.opening.connect(self.record_view.clear)
+        self.notices.opening.connect(self.management.clear)
+        self.notices.back_requested.connect(self.show_search)
+        self.notices.status.connect(self.show_status)
+        self.notices.read.connect(self.notice_watcher.poll_now)
+        self.notice_watcher.changed.connect(self._notices_changed)
+        self.notices.button.announced.connect(self.show_status)
         if self._lockdown is not None:
             self._lockdown.blocked.connect(self.show_status)
 
@@ -381,6 +397,9 @@ class MainWindow(QMainWindow):
         self.session_bar.show()
         self.record_view.set_session(session.user, self.meta)
         self.management.set_session(session.user, self.meta)
+        self.notices.set_session(session.user.role, self.meta)
+        if session.user.role == "practitioner":
+            self.notice_watcher.start(self.meta.policy.notice_poll_seconds)
         self.pages.setCurrentWidget(self.work)
         self.show_search()
         self.search.focus_first_field()
@@ -405,6 +424,7 @@ class MainWindow(QMainWindow):
         self.search.clear()
         self.record_view.clear()
         self.management.clear()
+        self.notices.clear()
         clear_sensitive()
         if self._lockdown is not None:
             self._lockdown.clear_clipboard()
@@ -414,6 +434,8 @@ class MainWindow(QMainWindow):
         self.clear_record_data()
         self.record_view.forget_session()
         self.management.forget_session()
+        self.notice_watcher.stop()
+        self.notices.forget_session()
         send = self.api.end_session()
         if tell_server:
             task = self.calls.start(self._tell_server(send))
@@ -482,9 +504,13 @@ class MainWindow(QMainWindow):
 
     # --- records ---------------------------------------------------------------------------------
 
+    def _notices_changed(self, unread: int, more: bool) -> None:
+        self.notices.button.set_count(unread, more=more)
+
     def show_search(self) -> None:
-        """Show the search page (the record view keeps nothing once left)."""
+        """Show the search page (the record view and the inbox keep nothing once left)."""
         self.record_view.clear()
+        self.notices.clear()
         self.work.setCurrentWidget(self._search_area)
         if self.search.model.rowCount() > 0:
             self.search.table.setFocus(Qt.FocusReason.OtherFocusReason)

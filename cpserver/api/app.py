@@ -18,7 +18,7 @@ from cpserver.api.middleware import (
     NoStoreMiddleware,
     ServerTimingMiddleware,
 )
-from cpserver.api.routes import children, meta, oversight, searches, sessions
+from cpserver.api.routes import children, meta, notices, oversight, searches, sessions
 from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
 from cpserver.domain.notify import Mailer
@@ -134,7 +134,14 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.mailer = mailer or SmtpMailer(settings)
     errors.install(app)
-    for router in (sessions.router, meta.router, searches.router, children.router, *oversight.routers()):
+    for router in (
+        sessions.router,
+        meta.router,
+        searches.router,
+        children.router,
+        notices.router,
+        *oversight.routers(),
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware)
     if settings.server_timing:

@@ -232,6 +232,9 @@ class YearFigures(BaseModel):
     no_misuse: int
     alerts_raised: int
     alerts_dismissed: int
+    # Involvement notices made, and those followed up (contacted, or not needed) within the window.
+    notices_sent: int = 0
+    notices_followed_up_in_time: int = 0
 
 
 # --- national ------------------------------------------------------------------------------------

@@ -120,6 +120,11 @@ class PolicyPublic(BaseModel):
     search_max_dob_range_days: int
     reason_text_min_length: int
     crb_valid_years: int
+    # Involvement notices: the delivery choices allowed (default first), how often to poll the
+    # unread count, and the follow-up window in working days.
+    notice_deliveries: list[str] = Field(default_factory=lambda: ["immediate"])
+    notice_poll_seconds: int = 60
+    notice_follow_up_working_days: int = 10
 
 
 class MetaPublic(BaseModel):
@@ -285,3 +290,90 @@ class InvolvementCreate(Incoming):
     assessment_completed: bool = False
     # Sensitive services (sexual health, mental health, substance misuse) need recorded consent.
     consent_recorded: bool = False
+
+
+# --- involvement notices -------------------------------------------------------------------------
+
+NoticeDelivery = Literal["immediate", "daily_digest", "off"]
+FollowUp = Literal["contacted", "not_needed", "not_yet"]
+
+
+class NoticeChildPublic(BaseModel):
+    """The child a notice is about: what every record view shows (name, date of birth, ContactPoint ID)."""
+
+    id: str
+    given: str
+    family: str
+    date_of_birth: dt.date
+
+
+class NoticePublic(BaseModel):
+    """Another service working with a child the recipient works with, as opening the record would
+    show it to them: the service and its practitioner's contact, or (withheld) the management team."""
+
+    id: int
+    event: Literal["added", "ended"]
+    created_at: dt.datetime
+    # Not seen before this view.
+    unread: bool
+    # The recipient leads on this child (such notices always come at once).
+    lead: bool
+    child: NoticeChildPublic
+    # Null when the record would withhold it from the recipient (a shielded child).
+    involvement: InvolvementPublic | None
+    # The management team who brokers contact when the details are withheld.
+    broker: ContactPublic | None
+    withheld: list[str]
+    follow_up: FollowUp | None
+    follow_up_due: dt.datetime
+    # The audit row written before this notice was sent.
+    audit_id: int
+
+
+class NoticeInbox(BaseModel):
+    notices: list[NoticePublic]
+
+
+class NoticeSummary(BaseModel):
+    """The unread count: a number, no personal data (polled; not a disclosure)."""
+
+    unread: int
+    # True when there are more unread notices than `unread` counts.
+    more: bool
+    poll_seconds: int
+
+
+class FollowUpAnswer(Incoming):
+    answer: FollowUp
+
+
+class FollowUpPublic(BaseModel):
+    id: int
+    follow_up: FollowUp
+    followed_up_at: dt.datetime
+
+
+class NoticeSettingsPublic(BaseModel):
+    delivery: NoticeDelivery
+    # The choices the policy allows, the default first.
+    allowed: list[NoticeDelivery]
+    # Notices about a child the user leads on always come at once, whatever the choice.
+    lead_always_immediate: bool = True
+
+
+class NoticeSettingsUpdate(Incoming):
+    delivery: NoticeDelivery
+
+
+class NoticeFollowUpFigures(BaseModel):
+    """One authority's notices in the period and how they were followed up (counts only)."""
+
+    local_authority: str
+    notices: int
+    followed_up_in_time: int
+    contacted_in_time: int
+    followed_up_late: int
+    not_followed_up: int
+    window_open: int
+    window_working_days: int
+    period_days: int

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
+from cpserver.config import Settings
+from cpserver.domain import involvement_burst, notices
 from cpserver.domain.errors import (
     child_not_found,
     conflict,
@@ -32,11 +34,15 @@ def add_involvement(
     lead_professional: bool,
     assessment_completed: bool,
     consent_recorded: bool,
-    today: dt.date,
-    age: int,
-    consent_age: int,
+    settings: Settings,
+    now: dt.datetime,
 ) -> Involvement:
-    """Record the user's own involvement; contact details come from their profile."""
+    """Record the user's own involvement; contact details come from their profile.
+
+    A burst of involvements on unrelated children is flagged (and stops the account) before any
+    notice is made; then the practitioners involved are told (`notices`).
+    """
+    today, age, consent_age = now.date(), settings.retention_age_years, settings.retention_consent_age_years
     if user.role != "practitioner":
         raise role_not_permitted()
     child = session.scalar(select(Child).where(Child.cp_id == cp_id))
@@ -84,7 +90,7 @@ def add_involvement(
     )
     session.add(involvement)
     session.flush()
-    trail.record(
+    event = trail.record(
         session,
         action="involvement_added",
         outcome="recorded",
@@ -94,13 +100,24 @@ def add_involvement(
         shielded=child.shielded,
         detail={"involvement_id": involvement.id},
     )
+    if settings.detection_enabled:
+        involvement_burst.after_involvement_added(session, settings, user, event, now)
+    notices.after_involvement_added(session, settings, involvement, now)
     return involvement
 
 
 def end_involvement(
-    session: Session, user: User, origin: trail.Origin, involvement_id: int, *, today: dt.date
+    session: Session,
+    user: User,
+    origin: trail.Origin,
+    involvement_id: int,
+    *,
+    settings: Settings,
+    now: dt.datetime,
 ) -> Involvement:
-    """End the user's own open involvement (it stays on the record with its end date)."""
+    """End the user's own open involvement (it stays on the record with its end date); the other
+    practitioners involved are told."""
+    today = now.date()
     involvement = session.get(Involvement, involvement_id, with_for_update=True)
     if involvement is None:
         raise not_found("involvement_not_found", "There is no involvement with that number.")
@@ -118,4 +135,5 @@ def end_involvement(
         child_pk=involvement.child_pk,
         detail={"involvement_id": involvement.id},
     )
+    notices.after_involvement_ended(session, settings, involvement, now)
     return involvement

@@ -103,6 +103,76 @@ def sees_involvement(user: User, child: Child, involvement: Involvement) -> bool
     return user.role == "cmt" and user.local_authority_id == child.local_authority_id
 
 
+@dataclass(frozen=True)
+class Sight:
+    """What one user may see of one child's record, decided once by `sight_of`.
+
+    Every disclosure about a child asks this one decision: a record view, and an involvement notice
+    (which must show exactly what opening the record would show its recipient).
+    """
+
+    user: User
+    child: Child
+    # The full record (False: the shielded shape, with the management team as the contact).
+    details: bool
+    # Under a shield: the child's own, or a household's (another shielded child shares the address
+    # or a telephone; `household`).
+    under_shield: bool
+    household: bool
+    # Whose management team brokers contact when details are withheld: the child's own authority,
+    # or the authority of the shielded child whose household this record shares.
+    contact_authority: LocalAuthority
+
+    @property
+    def shown(self) -> list[str]:
+        return FULL_SECTIONS if self.details else SHIELDED_SECTIONS
+
+    @property
+    def withheld(self) -> list[str]:
+        return [] if self.details else SHIELDED_WITHHELD
+
+    @property
+    def shielded_access(self) -> bool:
+        """Details of a shielded record are being seen (audited as such)."""
+        return self.under_shield and self.details
+
+    def shows(self, involvement: Involvement) -> bool:
+        """Whether this involvement (and its practitioner's contact details) is shown to the user."""
+        if involvement.practitioner_user_id == self.user.id:
+            return True  # one's own, even on a shielded record, so it can be ended
+        return self.details and sees_involvement(self.user, self.child, involvement)
+
+    def knows_of(self, involvement: Involvement) -> bool:
+        """Whether the user may learn that this involvement exists, even with its details withheld.
+
+        A sensitive service is known only to its recorder and the management team, whatever the
+        shield; a shield withholds the details of the others (`shows`), not that they exist.
+        """
+        return sees_involvement(self.user, self.child, involvement)
+
+    def overridden(self) -> Sight:
+        """The sight after a permitted shield override: the details."""
+        return Sight(self.user, self.child, True, self.under_shield, self.household, self.contact_authority)
+
+
+def sight_of(session: Session, user: User, child: Child) -> Sight:
+    """What `user` may see of `child`'s record, for a record view and an involvement notice alike.
+
+    A shield covers the household: another shielded child's address or telephone on this record
+    withholds this record's details too from whoever may not see that child's (rule 5).
+    """
+    covering = household_shield.covering_shields(session, [(child, child.carers)])[child.id]
+    hidden = household_shield.hidden_shields(user, covering)
+    return Sight(
+        user,
+        child,
+        details=(not child.shielded or sees_shielded_details(user, child)) and not hidden,
+        under_shield=child.shielded or bool(covering),
+        household=bool(covering),
+        contact_authority=hidden[0].local_authority if hidden else child.local_authority,
+    )
+
+
 def open_record(
     session: Session,
     viewer: Viewer,
@@ -143,20 +213,16 @@ def open_record(
                 raise audit_unavailable() from None
         raise child_not_found()
 
-    # A shield covers the household: another shielded child's address or telephone on this record
-    # withholds this record's details too from whoever may not see that child's (rule 5).
-    covering = household_shield.covering_shields(session, [(child, child.carers)])[child.id]
-    hidden = household_shield.hidden_shields(viewer.user, covering)
-    under_shield = child.shielded or bool(covering)
-    ordinary_access = (not child.shielded or sees_shielded_details(viewer.user, child)) and not hidden
-    if override_shield and ordinary_access:
+    sight = sight_of(session, viewer.user, child)
+    if override_shield and sight.details:
         override_shield = False  # nothing to override
     if override_shield and not viewer.user.may_override_shield:
         _deny(session, viewer, child, "override_not_permitted", code)
         raise forbidden("override_not_permitted", "Your account cannot override shielding.")
-    full = ordinary_access or override_shield
-    detail: dict[str, object] = {"shielded_access": under_shield and full}
-    if covering:
+    if override_shield:
+        sight = sight.overridden()
+    detail: dict[str, object] = {"shielded_access": sight.shielded_access}
+    if sight.household:
         detail["household_shield"] = True
     if override_shield:
         detail["shield_override"] = True
@@ -172,9 +238,9 @@ def open_record(
             child_pk=child.id,
             reason_code=code,
             reason_text=text,
-            shielded=under_shield,
-            shown=FULL_SECTIONS if full else SHIELDED_SECTIONS,
-            withheld=[] if full else SHIELDED_WITHHELD,
+            shielded=sight.under_shield,
+            shown=sight.shown,
+            withheld=sight.withheld,
             detail=detail,
         )
         # A shield override always raises its alert, whatever the benchmark switch says.
@@ -190,19 +256,11 @@ def open_record(
     return RecordAccess(
         child=child,
         view_id=event.id,
-        full=full,
-        withheld=[] if full else SHIELDED_WITHHELD,
-        involvements=[
-            involvement
-            for involvement in child.involvements
-            if (
-                sees_involvement(viewer.user, child, involvement)
-                if full
-                else involvement.practitioner_user_id == viewer.user.id
-            )
-        ],
-        shielded_access=under_shield and full,
-        contact_authority=hidden[0].local_authority if hidden else child.local_authority,
+        full=sight.details,
+        withheld=sight.withheld,
+        involvements=[involvement for involvement in child.involvements if sight.shows(involvement)],
+        shielded_access=sight.shielded_access,
+        contact_authority=sight.contact_authority,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from cpserver.audit import trail
+from cpserver.domain import notices
 from cpserver.domain.oversight_scope import authority_filter, list_shown, require_national, require_overseer
 from cpserver.domain.retention import in_service_clause
 from cpserver.store.models import Alert, Child, Incident, LocalAuthority, User
@@ -50,10 +51,13 @@ class Figures:
     no_misuse: int = 0
     alerts_raised: int = 0
     alerts_dismissed: int = 0
+    notices_sent: int = 0
+    notices_followed_up_in_time: int = 0
 
 
 def yearly_figures(session: Session, actor: User) -> list[Figures]:
-    """Per year and authority: incidents and their outcomes, alerts raised and dismissed (national team)."""
+    """Per year and authority: incidents and their outcomes, alerts raised and dismissed, involvement
+    notices made and followed up within their window (national team)."""
     require_national(actor)
     names = dict(session.execute(select(LocalAuthority.id, LocalAuthority.name)).tuples().all())
     table: dict[tuple[int, str], Figures] = {}
@@ -77,4 +81,8 @@ def yearly_figures(session: Session, actor: User) -> list[Figures]:
         figures = row(year, la_id)
         figures.alerts_raised += raised
         figures.alerts_dismissed += dismissed
+    for (year, la_id), (sent, in_time) in notices.yearly_counts(session).items():
+        figures = row(year, la_id)
+        figures.notices_sent += sent
+        figures.notices_followed_up_in_time += in_time
     return sorted(table.values(), key=lambda f: (-f.year, f.local_authority))

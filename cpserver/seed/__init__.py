@@ -13,6 +13,7 @@ One module per job:
 - `children`: the child generator (households, carers, involvements) as rows;
 - `background`: generating in a thread while the previous batch is written;
 - `bulk_load`: `COPY` / `executemany` with the search indexes and foreign keys set aside;
+- `notices`: the training notice scenarios, acted out through the domain after the children are in;
 - `run`: `seed_database`, which puts them together (also importable from here).
 
 `seed_database` and `SeedSummary` are loaded on first use, so that importing `training_contract`

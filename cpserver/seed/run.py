@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from cpserver.seed.background import in_background
 from cpserver.seed.bulk_load import BulkLoad, write_rows
 from cpserver.seed.children import CARER_COLUMNS, CHILD_COLUMNS, INVOLVEMENT_COLUMNS, ChildStream, Counts
+from cpserver.seed.notices import plant_notice_scenarios
 from cpserver.seed.reference import write_reference
+from cpserver.seed.training_contract import TRAINING_SCENARIOS
 from cpserver.store import models
 from cpserver.store.system import set_mode
 
@@ -73,6 +75,8 @@ def seed_database(
                 write_rows(connection, "involvements", INVOLVEMENT_COLUMNS, batch.involvements)
             if progress is not None:
                 progress(batch.done)
+    if training:
+        plant_notice_scenarios(engine, TRAINING_SCENARIOS, today)
 
     return SeedSummary(
         children=counts.children,

@@ -34,6 +34,7 @@ TRAINING_SCENARIOS: Final[dict[str, dict[str, str]]] = {
     "sensitive": {"family": "Brackenbury", "date_of_birth": "2012-06-30"},
     "missing_education": {"family": "Ellerby", "date_of_birth": "2013-02-07"},
     "common_name": {"family": "Smith", "date_of_birth_from": "2012-01-01", "date_of_birth_to": "2013-12-31"},
+    "notices": {"family": "Thistlewood", "date_of_birth": "2015-09-02"},
 }
 TRAINING_SCENARIO_NOTES: Final[dict[str, str]] = {
     "ordinary": "Oliver Thistlewood: an ordinary record; demo.practitioner is his lead professional.",
@@ -48,6 +49,10 @@ TRAINING_SCENARIO_NOTES: Final[dict[str, str]] = {
     "education report.",
     "common_name": "A common name over two years: more than a page of matches (at least "
     f"{COMMON_NAME_CHILDREN} are planted), so the search asks for more detail.",
+    "notices": "demo.practitioner has involvement notices: Oliver Thistlewood's new health visitor and his "
+    "social worker's ended involvement (he leads on Oliver), Skye Wrenfield's new service (shielded: the "
+    "management team brokers contact), and Maya Brackenbury's education support (her sensitive service "
+    "is never mentioned). The management team's 'Notice follow-up' tab counts the answers.",
 }
 
 

@@ -112,6 +112,9 @@ class User(Base):
     suspended_reason: Mapped[str] = mapped_column(String(500), default="")
     # May open a shielded record's details in an emergency; every override raises an alert.
     may_override_shield: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How involvement notices reach this user: "immediate", "daily_digest" or "off" (within the
+    # policy's choices; notices about a child the user leads on always come at once).
+    notice_delivery: Mapped[str] = mapped_column(String(20), default="immediate", server_default="immediate")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
@@ -382,6 +385,41 @@ class LockdownAction(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(1000))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("lockdown_actions.id"))
+
+
+class Notice(Base):
+    """Who else, without asking: a practitioner is told of another service working with a child.
+
+    One row per recipient and per other involvement (the service the notice is about). The row holds
+    no content: what a notice discloses is built when it is shown, from the record-access decision of
+    what the recipient may see at that moment, and the audit row is written first.
+    """
+
+    __tablename__ = "notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"))
+    # The other service this notice is about (new, or just ended).
+    involvement_id: Mapped[int] = mapped_column(ForeignKey("involvements.id"))
+    event: Mapped[str] = mapped_column(String(20))  # "added" or "ended"
+    # The child's authority when the notice was made: its management team follows the figures.
+    local_authority_id: Mapped[int] = mapped_column(Integer, index=True)
+    # The recipient leads on this child: the notice comes at once whatever their setting.
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Held back for the recipient's daily digest (False: delivered at once).
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # The end of the follow-up window (10 working days by default): an answer by then is in time.
+    follow_up_due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    read_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # "contacted", "not_needed" or "not_yet" (None: not answered).
+    follow_up: Mapped[str | None] = mapped_column(String(20))
+    followed_up_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    child: Mapped[Child] = relationship()
+    involvement: Mapped[Involvement] = relationship()
+
+    __table_args__ = (Index("ix_notices_recipient_created", "recipient_user_id", "created_at"),)
 
 
 # Household shielding (cpserver.domain.household_shield) looks shielded households up by these

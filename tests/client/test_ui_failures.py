@@ -73,7 +73,10 @@ def signed_in(qtbot, fake_server, real_meta, make_window):
 
 def _search_and_wait(qtbot, window):
     window.search.submit()
-    qtbot.waitUntil(lambda: not window.search.searching, timeout=30_000)
+    # The task is done a moment before its done-callback re-enables the Search button.
+    qtbot.waitUntil(
+        lambda: not window.search.searching and window.search.search_button.isEnabled(), timeout=30_000
+    )
 
 
 @pytest.mark.parametrize(

@@ -126,6 +126,12 @@ def test_the_practitioner_screens_fit(qtbot, server, make_window, screen):
     assert window.work.currentWidget() is not window.record_view
     assert window.search.model.rowCount() > 0 and window.record_view.record is None
 
+    # The inbox of involvement notices (its button is in the session bar on every screen).
+    window.notices.open()
+    qtbot.waitUntil(lambda: window.notices.model.rowCount() > 0 and not window.notices.busy, timeout=10_000)
+    settle(qtbot)
+    assert fits(window) == [] and window.size() == size
+
 
 @pytest.mark.parametrize("screen", SCREEN_NAMES)
 @pytest.mark.parametrize("username", ["demo.cmt", "demo.national"])

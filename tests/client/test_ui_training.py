@@ -46,6 +46,7 @@ def test_reset_restores_the_starting_state_on_the_same_address(small_server):
     with small_server.engine.begin() as db:
         from sqlalchemy import text
 
+        db.execute(text("DELETE FROM notices"))  # they name involvements
         db.execute(text("DELETE FROM involvements"))
     assert small_server.running
     assert small_server.reset() == url

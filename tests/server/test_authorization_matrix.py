@@ -31,6 +31,7 @@ from cpserver.store.models import (
     Incident,
     Involvement,
     LockdownAction,
+    Notice,
     Organisation,
     SystemSetting,
     User,
@@ -99,6 +100,13 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/lockdown"): Rule(NATIONAL_ONLY),
     ("POST", "/api/v1/lockdown/restore-requests"): Rule(NATIONAL_ONLY),
     ("POST", "/api/v1/lockdown/restore-requests/{request_id}/confirmation"): Rule(NATIONAL_ONLY),
+    # Involvement notices: everyone signed in has an inbox (only practitioners receive notices).
+    ("GET", "/api/v1/notices/summary"): Rule(ALL_ROLES),
+    ("POST", "/api/v1/notices/views"): Rule(ALL_ROLES),
+    ("PUT", "/api/v1/notices/{notice_id}/follow-up"): Rule(frozenset({"practitioner"})),
+    ("GET", "/api/v1/notice-settings"): Rule(ALL_ROLES),
+    ("PUT", "/api/v1/notice-settings"): Rule(ALL_ROLES),
+    ("GET", "/api/v1/reports/notice-follow-up"): Rule(OVERSEERS),
 }
 
 
@@ -389,6 +397,61 @@ OVERSIGHT_SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("POST", "/api/v1/lockdown/restore-requests/{request_id}/confirmation"): _restore_confirmation_sample,
 }
 SAMPLES.update(OVERSIGHT_SAMPLES)
+
+
+def _practitioners_notice(w: World) -> int:
+    """A notice for `world.PRACTITIONER`: another practitioner joins a child they work with."""
+    w.practitioners_involvement()
+    w.db.rollback()
+    own = w.db.get(Involvement, w.owned_involvement)
+    other = w.db.scalar(sa.select(User).where(User.username == world.PRACTITIONER_2))
+    assert own is not None and other is not None
+    theirs = Involvement(
+        child_pk=own.child_pk,
+        practitioner_user_id=other.id,
+        practitioner_name=other.display_name,
+        practitioner_role=other.job_title,
+        organisation_name="Northmere Children's Services",
+        telephone=other.telephone,
+        email=other.email,
+        service_type="speech_language",
+        started_on=world.TODAY,
+    )
+    w.db.add(theirs)
+    w.db.flush()
+    recipient = w.db.scalar(sa.select(User).where(User.username == world.PRACTITIONER))
+    assert recipient is not None
+    now = dt.datetime.now(dt.UTC)
+    notice = Notice(
+        recipient_user_id=recipient.id,
+        child_pk=own.child_pk,
+        involvement_id=theirs.id,
+        event="added",
+        local_authority_id=recipient.local_authority_id,
+        created_at=now,
+        follow_up_due_at=now + dt.timedelta(days=14),
+    )
+    w.db.add(notice)
+    w.db.commit()
+    return notice.id
+
+
+SAMPLES.update(
+    {
+        ("GET", "/api/v1/notices/summary"): lambda _w, _c: Request(f"{API_PREFIX}/notices/summary"),
+        ("POST", "/api/v1/notices/views"): lambda _w, _c: Request(f"{API_PREFIX}/notices/views"),
+        ("PUT", "/api/v1/notices/{notice_id}/follow-up"): lambda w, _c: Request(
+            f"{API_PREFIX}/notices/{_practitioners_notice(w)}/follow-up", json={"answer": "contacted"}
+        ),
+        ("GET", "/api/v1/notice-settings"): lambda _w, _c: Request(f"{API_PREFIX}/notice-settings"),
+        ("PUT", "/api/v1/notice-settings"): lambda _w, _c: Request(
+            f"{API_PREFIX}/notice-settings", json={"delivery": "immediate"}
+        ),
+        ("GET", "/api/v1/reports/notice-follow-up"): lambda _w, _c: Request(
+            f"{API_PREFIX}/reports/notice-follow-up"
+        ),
+    }
+)
 
 
 def flat_routes(app: Any) -> list[Any]:

@@ -328,6 +328,7 @@ def test_training_scenarios_find_what_they_promise(sqlite_training: Engine) -> N
         )
 
     assert search("ordinary") == ["Oliver Thistlewood"]
+    assert search("notices") == ["Oliver Thistlewood"]
     assert search("phonetic") == ["Oliver Thistlewood"]
     assert search("postcode") == ["Oliver Thistlewood"]
     assert search("shielded") == ["Skye Wrenfield"]

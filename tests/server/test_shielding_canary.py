@@ -311,6 +311,7 @@ def involvements(collector: Collector, db: Session, cp_id: str) -> None:
         assert (
             collector.request(label, "POST", f"/children/{cp_id}/involvements", json=body).status_code == 400
         )
+    notices(collector, cp_id)
     view = collector.request(
         "view after add", "POST", f"/children/{cp_id}/views", json={"reason": "recording_involvement"}
     )
@@ -335,6 +336,33 @@ def involvements(collector: Collector, db: Session, cp_id: str) -> None:
         "view after end", "POST", f"/children/{cp_id}/views", json={"reason": "who_else_involved"}
     )
     assert after.status_code == 200 and after.json()["own_involvements"][0]["ended_on"] is not None
+
+
+def notices(collector: Collector, cp_id: str) -> None:
+    """Joining a shielded child brings a notice of the other service: the management team brokers it."""
+    summary = collector.request("notice summary", "GET", "/notices/summary")
+    assert summary.status_code == 200 and summary.json()["unread"] >= 1
+    inbox = collector.request("notice inbox", "POST", "/notices/views")
+    assert inbox.status_code == 200
+    about = [notice for notice in inbox.json()["notices"] if notice["child"]["id"] == cp_id]
+    assert about, "the practitioner should have been told of the other service"
+    for notice in about:
+        assert notice["involvement"] is None and notice["broker"] is not None
+        assert "involvements" in notice["withheld"]
+    for answer in ("not_yet", "contacted"):
+        replied = collector.request(
+            f"notice follow-up {answer}",
+            "PUT",
+            f"/notices/{about[0]['id']}/follow-up",
+            json={"answer": answer},
+        )
+        assert replied.status_code == 200
+    for label, path, body in (
+        ("follow-up unknown notice", "/notices/999999/follow-up", {"answer": "contacted"}),
+        ("follow-up bad answer", f"/notices/{about[0]['id']}/follow-up", {"answer": "address"}),
+    ):
+        assert 400 <= collector.request(label, "PUT", path, json=body).status_code < 500
+    assert collector.request("notice settings", "GET", "/notice-settings").status_code == 200
 
 
 def refused_involvements(collector: Collector, db: Session, cp_id: str) -> None:
@@ -393,6 +421,7 @@ def test_no_canary_in_any_response_a_user_without_access_can_obtain(client: Test
         if username in (world.NATIONAL, world.CMT_SOUTH, world.CMT):
             oversight_views(collector)
         odd_requests(collector)
+        assert collector.request("notice inbox", "POST", "/notices/views").status_code == 200
         log_out(collector)
         assert len(collector.seen) > 40
         collected[username] = collector.seen
@@ -480,6 +509,40 @@ def test_the_childs_own_management_team_receives_the_details(client: TestClient,
     assert row is not None and row.shielded is True and row.detail["shielded_access"] is False
     assert row.withheld and set(row.withheld) >= {"address", "telephone", "carer_contacts", "education", "gp"}
     assert not leaks(practitioner.seen), leaks(practitioner.seen)
+
+
+def test_notices_disclose_the_markers_only_once_the_shield_is_lifted(client: TestClient, db: Session) -> None:
+    """The positive control for notices: the scan finds the markers in a notice that may hold them.
+
+    A practitioner joins a shielded child: their notice names the management team and holds no
+    marker. Once the management team lifts the shield, the same notice, decided again when shown,
+    gives the other practitioner's contact details: the markers.
+    """
+    practitioner = Collector(client, world.PRACTITIONER)
+    log_in(practitioner, db)
+    added = practitioner.request(
+        "add involvement",
+        "POST",
+        f"/children/{world.SHIELDED}/involvements",
+        json={"service_type": "connexions"},
+    )
+    assert added.status_code == 201, added.json()
+    shielded = practitioner.request("notice inbox while shielded", "POST", "/notices/views")
+    assert shielded.json()["notices"] and shielded.json()["notices"][0]["broker"] is not None
+
+    cmt = Collector(client, world.CMT, scan=False)
+    log_in(cmt, db)
+    lifted = cmt.request(
+        "unshield", "POST", f"/children/{world.SHIELDED}/unshield", json={"reason": "Risk has passed."}
+    )
+    assert lifted.status_code == 200, lifted.json()
+    practitioner.scan = False
+    after = practitioner.request("notice inbox after unshielding", "POST", "/notices/views")
+    (notice,) = after.json()["notices"]
+    assert notice["involvement"]["telephone"] == world.CANARIES["practitioner_telephone"]
+    assert notice["broker"] is None
+    found = leaks([("after unshielding", after.status_code, after.content)])
+    assert any(world.CANARIES["practitioner_telephone"] in item for item in found)
 
 
 # --- sensitive involvements -----------------------------------------------------------------------

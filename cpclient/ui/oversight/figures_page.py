@@ -11,8 +11,8 @@ from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 
 INTRO = (
-    "For each year and local authority: incidents and their outcomes, and alerts raised and dismissed. "
-    "On screen only."
+    "For each year and local authority: incidents and their outcomes, alerts raised and dismissed, and "
+    "involvement notices sent and followed up in time. On screen only."
 )
 
 
@@ -31,6 +31,8 @@ FIGURE_COLUMNS: list[Column[YearFigures]] = [
     count("No misuse", lambda f: f.no_misuse),
     count("Alerts raised", lambda f: f.alerts_raised),
     count("Alerts dismissed", lambda f: f.alerts_dismissed),
+    count("Notices sent", lambda f: f.notices_sent),
+    count("Notices followed up in time", lambda f: f.notices_followed_up_in_time),
 ]
 
 

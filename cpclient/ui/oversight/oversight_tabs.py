@@ -1,5 +1,5 @@
-"""`OversightTabs`: the management screens a role holds, as tabs — the management team's six, the
-national team's nine. A practitioner gets none (`pages_for` returns nothing)."""
+"""`OversightTabs`: the management screens a role holds, as tabs — the management team's seven, the
+national team's ten. A practitioner gets none (`pages_for` returns nothing)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cpclient.ui.oversight.cme_page import CmePage
 from cpclient.ui.oversight.figures_page import FiguresPage
 from cpclient.ui.oversight.incidents_page import IncidentsPage
 from cpclient.ui.oversight.lockdown_page import LockdownPage
+from cpclient.ui.oversight.notice_follow_up_page import NoticeFollowUpPage
 from cpclient.ui.oversight.organisations_page import OrganisationsPage
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.oversight.shielding_page import ShieldingPage
@@ -30,6 +31,7 @@ CMT_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Incidents", IncidentsPage),
     ("Shielding", ShieldingPage),
     ("Children missing education", CmePage),
+    ("Notice follow-up", NoticeFollowUpPage),
 )
 NATIONAL_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Lockdown", LockdownPage),
@@ -41,6 +43,7 @@ NATIONAL_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Shield reviews", ShieldingPage),
     ("Children missing education", CmePage),
     ("Yearly figures", FiguresPage),
+    ("Notice follow-up", NoticeFollowUpPage),
 )
 
 

@@ -55,17 +55,20 @@ def create_involvement(
         lead_professional=body.lead_professional,
         assessment_completed=body.assessment_completed,
         consent_recorded=body.consent_recorded,
-        today=actor.today,
-        age=settings.retention_age_years,
-        consent_age=settings.retention_consent_age_years,
+        settings=settings,
+        now=actor.now,
     )
     db.commit()
     return involvement_public(involvement, actor.user)
 
 
 @router.delete("/involvements/{involvement_id}")
-def delete_involvement(involvement_id: Id, actor: CurrentActor, db: SessionDep) -> InvolvementPublic:
+def delete_involvement(
+    involvement_id: Id, actor: CurrentActor, db: SessionDep, settings: SettingsDep
+) -> InvolvementPublic:
     """A practitioner ends their own involvement; it stays on the record with its end date."""
-    involvement = end_involvement(db, actor.user, actor.origin, involvement_id, today=actor.today)
+    involvement = end_involvement(
+        db, actor.user, actor.origin, involvement_id, settings=settings, now=actor.now
+    )
     db.commit()
     return involvement_public(involvement, actor.user)

@@ -12,6 +12,7 @@ from cpserver.api.schemas import (
     ReasonPublic,
     ServiceTypePublic,
 )
+from cpserver.domain.notices import allowed_deliveries
 from cpserver.domain.reasons import MIN_OTHER_TEXT, REASONS
 from cpserver.domain.service_types import GUIDANCE, SERVICE_TYPES
 
@@ -36,5 +37,8 @@ def get_meta(settings: SettingsDep) -> MetaPublic:
             search_max_dob_range_days=settings.search_max_dob_range_days,
             reason_text_min_length=MIN_OTHER_TEXT,
             crb_valid_years=settings.crb_valid_years,
+            notice_deliveries=allowed_deliveries(settings),
+            notice_poll_seconds=settings.notice_poll_seconds,
+            notice_follow_up_working_days=settings.notice_follow_up_working_days,
         ),
     )
