@@ -1,7 +1,7 @@
 """Involvement notices between practitioners, and each user's choice of how they arrive.
 
 Revision ID: 0005_notices
-Revises: 0005_household
+Revises: 0005_audit_chains
 """
 
 from collections.abc import Sequence
