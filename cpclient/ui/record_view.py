@@ -54,6 +54,7 @@ from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.involvement_dialog import InvolvementDialog
 from cpclient.ui.shielded_banner import ShieldedAccessNotice, ShieldedContactBanner, ShieldOverrideNotice
+from cpclient.ui.status_message import StatusMessage
 
 NOT_RECORDED = "Not recorded"
 OWN_INVOLVEMENTS_TITLE = "Your involvement with this child"
@@ -154,9 +155,7 @@ class RecordView(QWidget):
         top.addWidget(self.back_button)
         top.addWidget(self.heading, 1)
         self.summary = ErrorSummary(self)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("Record status")
+        self.message = StatusMessage(self)
 
         self.details = QScrollArea(self)
         self.details.setWidgetResizable(True)

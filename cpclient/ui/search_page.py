@@ -36,6 +36,7 @@ from cpclient.ui.date_entry import FORMAT_HINT, DateNotUnderstood, parse_date
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.search_results import ResultsTable, SearchResultsModel
+from cpclient.ui.status_message import StatusMessage
 
 ENOUGH_HINT = (
     "Enter the family name and the date of birth (or a date range), or the given name, family name "
@@ -83,8 +84,8 @@ class SearchPage(QWidget):
         self.family = self._line_edit("Family name", 100)
         self.given = self._line_edit("Given name", 100)
         self.date_of_birth = self._line_edit("Date of birth", 10, FORMAT_HINT)
-        self.born_from = self._line_edit("Born on or after", 10, FORMAT_HINT)
-        self.born_to = self._line_edit("Born on or before", 10, FORMAT_HINT)
+        self.born_from = self._line_edit("Or born on or after", 10, FORMAT_HINT)
+        self.born_to = self._line_edit("and born on or before", 10, FORMAT_HINT)
         self.postcode = self._line_edit("Postcode", 10)
         self.gender = QComboBox(self)
         self.gender.setAccessibleName("Gender")
@@ -100,19 +101,12 @@ class SearchPage(QWidget):
         self._add_row(grid, 0, "&Family name", self.family)
         self._add_row(grid, 1, "&Given name", self.given)
         self._add_row(grid, 2, "&Date of birth", self.date_of_birth, FORMAT_HINT)
-        range_row = QHBoxLayout()
-        range_row.addWidget(self.born_from)
-        and_label = QLabel("and", self)
-        range_row.addWidget(and_label)
-        range_row.addWidget(self.born_to)
-        between = QLabel("Or born &between", self)
-        between.setBuddy(self.born_from)
-        grid.addWidget(between, 3, 0)
-        grid.addLayout(range_row, 3, 1)
-        grid.addWidget(QLabel(FORMAT_HINT, self), 3, 2)
-        self._add_row(grid, 4, "Ge&nder", self.gender)
-        self._add_row(grid, 5, "&Postcode", self.postcode)
-        grid.addWidget(self.exact, 6, 1)
+        # A date range: each end has its own label, which is also what a screen reader calls it.
+        self._add_row(grid, 3, "Or born on or &after", self.born_from, FORMAT_HINT)
+        self._add_row(grid, 4, "and born on or &before", self.born_to, FORMAT_HINT)
+        self._add_row(grid, 5, "Ge&nder", self.gender)
+        self._add_row(grid, 6, "&Postcode", self.postcode)
+        grid.addWidget(self.exact, 7, 1)
         grid.setColumnStretch(1, 1)
 
         self.search_button = QPushButton("&Search", self)
@@ -136,13 +130,10 @@ class SearchPage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
 
-        self.status = QLabel(self)
+        self.status = StatusMessage(self)
         self.status.setObjectName("searchStatus")
-        self.status.setWordWrap(True)
-        self.status.setAccessibleName("Search status")
-        self.more = QLabel(self)
+        self.more = StatusMessage(self)
         self.more.setObjectName("moreMatches")
-        self.more.setWordWrap(True)
         bold = self.more.font()
         bold.setBold(True)
         self.more.setFont(bold)
@@ -327,9 +318,8 @@ class SearchPage(QWidget):
             self.status.setText(f"{count} children found.")
         if found.more:
             text = f"More than {found.max_results} matches: add detail to narrow the search."
-            self.more.setText(text)
-            self.more.setAccessibleName(text)
             self.more.show()
+            self.more.setText(text)
         else:
             self.more.hide()
         if count:

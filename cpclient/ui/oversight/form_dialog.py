@@ -25,6 +25,7 @@ from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.warning_text import WarningText
+from cpclient.ui.status_message import StatusMessage
 from cpclient.ui.training_banner import add_training_banner
 
 SENDING = "Sending…"
@@ -84,8 +85,7 @@ class FormDialog(QDialog):
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.outer.addLayout(self.form)
-        self.progress = QLabel(self)
-        self.progress.setAccessibleName("Progress")
+        self.progress = StatusMessage(self)
         self.outer.addWidget(self.progress)
         self.buttons = QDialogButtonBox(self)
         self.confirm_button: QPushButton = self.buttons.addButton(
@@ -105,24 +105,22 @@ class FormDialog(QDialog):
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
 
     def add_row(self, text: str, field: QWidget, name: str = "", hint: str = "") -> None:
-        """Add a labelled field (`text` may carry a mnemonic); `name` is the server's name for it."""
+        """Add a labelled field (`text` may carry a mnemonic); `name` is the server's name for it.
+
+        The field's accessible name is its label's words, and the label stays beside it (same parent), so
+        Qt relates the two for screen readers; the hint goes under the field and into its description.
+        """
         caption = QLabel(text, self)
         caption.setBuddy(field)
         caption.setWordWrap(True)
-        if not field.accessibleName():
-            field.setAccessibleName(text.replace("&", ""))
+        field.setAccessibleName(text.replace("&", ""))
+        self.form.addRow(caption, field)
         if hint:
-            holder = QWidget(self)
-            column = QVBoxLayout(holder)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.addWidget(field)
-            note = QLabel(hint, holder)
+            note = QLabel(hint, self)
             note.setWordWrap(True)
-            note.setAccessibleName(hint)
-            column.addWidget(note)
-            self.form.addRow(caption, holder)
-        else:
-            self.form.addRow(caption, field)
+            self.form.addRow("", note)
+            if not field.accessibleDescription():
+                field.setAccessibleDescription(hint)
         if name:
             self.fields[name] = field
 

@@ -25,6 +25,7 @@ from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.form_dialog import FormDialog
+from cpclient.ui.status_message import StatusMessage
 
 T = TypeVar("T")
 LOADING = "Loading…"
@@ -88,9 +89,7 @@ class OversightPage(QWidget):
         self.intro.setWordWrap(True)
         self.intro.setAccessibleName(intro)
         self.summary = ErrorSummary(self)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("Page status")
+        self.message = StatusMessage(self)
         self.body = QVBoxLayout()
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)

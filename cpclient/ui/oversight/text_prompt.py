@@ -7,11 +7,12 @@ also asks the person to tick that they understand what happens (`acknowledgement
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QLabel, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QPlainTextEdit, QWidget
 
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import Problem
 from cpclient.ui.oversight.form_dialog import FormDialog
+from cpclient.ui.status_message import TYPING_PAUSE_MS, StatusMessage
 
 MIN_TEXT = 10
 MAX_TEXT = 1000
@@ -54,9 +55,7 @@ class TextPromptDialog(FormDialog):
         self.text.setTabChangesFocus(True)
         self.text.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.text.setMaximumHeight(self.text.fontMetrics().lineSpacing() * 6)
-        self.text.setAccessibleDescription(f"At least {MIN_TEXT} characters")
-        self.count = QLabel(self)
-        self.count.setAccessibleName("Characters typed")
+        self.count = StatusMessage(self, settle_ms=TYPING_PAUSE_MS)
         self.text.textChanged.connect(self._count)
         self.add_row(text_label, self.text, field_name, hint or f"At least {MIN_TEXT} characters.")
         self.form.addRow("", self.count)
