@@ -45,10 +45,11 @@ from cpserver.audit.trail import Origin
 from cpserver.config import Settings
 from cpserver.domain.names import normalise_name, phonetic_key
 from cpserver.domain.passwords import hash_password
-from cpserver.domain.record_view import Viewer, open_record
+from cpserver.domain.record_access import Viewer, open_record
 from cpserver.domain.retention import years_before
 from cpserver.domain.search import Criteria, find_children
 from cpserver.seed import seed_database
+from cpserver.seed.staff import accredited_user
 from cpserver.store import models
 from cpserver.store.database import is_sqlite, make_engine, make_session_factory, normalise_url
 from cpserver.store.migrate import upgrade
@@ -150,7 +151,8 @@ def ensure_bench_user(engine: Engine) -> tuple[str, str]:
     """Create (or refresh) the benchmark's own accredited practitioner; return password and TOTP secret."""
     password = secrets.token_urlsafe(16)
     secret = pyotp.random_base32()
-    today = dt.date.today()
+    password_hash = hash_password(password)
+    crb_checked_on = dt.date.today() - dt.timedelta(days=100)
     with Session(engine) as session, session.begin():
         user = session.scalar(select(models.User).where(models.User.username == BENCH_USER))
         if user is None:
@@ -164,28 +166,22 @@ def ensure_bench_user(engine: Engine) -> tuple[str, str]:
                 .order_by(models.Organisation.id)
             ).first()
             assert organisation is not None
-            user = models.User(
+            user = accredited_user(
                 username=BENCH_USER,
                 role="practitioner",
+                organisation_id=organisation.id,
+                local_authority_id=authority.id,
+                password_hash=password_hash,
+                totp_secret=secret,
+                crb_checked_on=crb_checked_on,
                 given_name="Bench",
                 family_name="Practitioner",
                 job_title="Benchmark practitioner",
-                telephone="01632 960000",
-                email="bench.practitioner@bench.example",
-                organisation_id=organisation.id,
-                local_authority_id=authority.id,
-                manager_name="Bench Manager",
-                manager_email="bench.manager@bench.example",
-                training_completed=True,
-                procedures_received=True,
-                agreement_signed=True,
             )
             session.add(user)
-        user.password_hash = hash_password(password)
-        user.totp_secret = secret
-        user.totp_last_step = 0
-        user.crb_checked_on = today - dt.timedelta(days=100)
-        user.suspended = False
+        else:  # made by an earlier run: fresh credentials, in date and not suspended
+            user.password_hash, user.totp_secret, user.totp_last_step = password_hash, secret, 0
+            user.crb_checked_on, user.suspended = crb_checked_on, False
     return password, secret
 
 
@@ -275,7 +271,7 @@ def measure_domain(engine: Engine, samples: list[Sample], warmup: int, *, detect
             # The user is loaded in each request's session, as the API does.
             user = session.get(models.User, user_id)
             assert user is not None
-            record = open_record(
+            access = open_record(
                 session,
                 Viewer(user=user, origin=origin),
                 sample.cp_id,
@@ -284,7 +280,7 @@ def measure_domain(engine: Engine, samples: list[Sample], warmup: int, *, detect
                 settings=settings,
                 now=dt.datetime.now(dt.UTC),
             )
-        assert record.id == sample.cp_id
+        assert access.child.cp_id == sample.cp_id
 
     figures = [Figures("record view + audit", "domain", label, timed(samples, view, warmup))]
     if detection:

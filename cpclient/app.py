@@ -23,7 +23,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from cpclient.api.client import ContactPointClient
-from cpclient.api.transport import Transport, UnsafeServerUrl
+from cpclient.api.server_url import UnsafeServerUrl
+from cpclient.api.transport import Transport
 from cpclient.security.lockdown import (
     ApplicationLockdown,
     CaptureExclusion,

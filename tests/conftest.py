@@ -1,7 +1,10 @@
-"""Shared fixtures for every test: no real keychain, no real user settings, GUI tests marked ``gui``."""
+"""Shared fixtures for every test: no real keychain, no real user settings, GUI tests marked ``gui``,
+and headless Qt given the screens of a council laptop (1024×768 and 1366×768)."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +30,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if _GUI_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.gui)
             item.add_marker(pytest.mark.qt_log_ignore(*_HEADLESS_QT_NOISE))
+
+
+# The offscreen platform's screens: the two laptop sizes councils use, side by side (the first is the
+# primary screen). Without this, offscreen Qt has one 800×800 screen.
+LAPTOP_SCREENS = {"1024x768": (0, 1024, 768), "1366x768": (1024, 1366, 768)}
+
+
+@pytest.fixture(scope="session")
+def qapp_args(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The QApplication's arguments: under the offscreen platform, the laptop screens above."""
+    arguments = [pytestconfig.getini("qt_qapp_name")]
+    if os.environ.get("QT_QPA_PLATFORM", "") == "offscreen":
+        screens = [
+            {"name": name, "x": x, "y": 0, "width": width, "height": height, "logicalDpi": 96, "dpr": 1}
+            for name, (x, width, height) in LAPTOP_SCREENS.items()
+        ]
+        config = tmp_path_factory.mktemp("qt-screens") / "screens.json"
+        config.write_text(json.dumps({"screens": screens}), encoding="utf-8")
+        arguments += ["-platform", f"offscreen:configfile={config}"]
+    return arguments
 
 
 class MemoryKeyring(KeyringBackend):

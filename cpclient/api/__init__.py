@@ -16,7 +16,8 @@ from cpclient.api.errors import (
     Throttled,
     TimedOut,
 )
-from cpclient.api.transport import Transport, UnsafeServerUrl
+from cpclient.api.server_url import UnsafeServerUrl
+from cpclient.api.transport import Transport
 
 __all__ = [
     "ApiError",

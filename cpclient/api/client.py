@@ -143,23 +143,23 @@ class ContactPointClient:
         """Children matching `criteria` (at most the server's maximum; `more` says there were more)."""
         return self._call("POST", "/searches", _SEARCH, json=criteria.to_json())
 
-    def open_record(self, child_id: str, reason: StatedReason) -> Record | ShieldedRecord:
+    def open_record(self, cp_id: str, reason: StatedReason) -> Record | ShieldedRecord:
         """Open a child's record for the reason the user stated (the server audits it first)."""
-        path = f"/children/{path_segment(child_id)}/views"
+        path = f"/children/{path_segment(cp_id)}/views"
         return self._call("POST", path, _RECORD, json=reason.to_json())
 
-    def override_shield(self, child_id: str, reason: StatedReason) -> Record | ShieldedRecord:
+    def override_shield(self, cp_id: str, reason: StatedReason) -> Record | ShieldedRecord:
         """Open a shielded record's details by overriding its shielding (only after the warning).
 
         The server allows it only to users who may override; it raises an alert to the management
         team at once and may suspend the account (ending this session) while it is investigated.
         """
-        path = f"/children/{path_segment(child_id)}/views"
+        path = f"/children/{path_segment(cp_id)}/views"
         return self._call("POST", path, _RECORD, json={**reason.to_json(), "override_shield": True})
 
-    def add_involvement(self, child_id: str, draft: InvolvementDraft) -> Involvement:
+    def add_involvement(self, cp_id: str, draft: InvolvementDraft) -> Involvement:
         """Record the signed-in practitioner's own involvement with a child."""
-        path = f"/children/{path_segment(child_id)}/involvements"
+        path = f"/children/{path_segment(cp_id)}/involvements"
         return self._call("POST", path, _INVOLVEMENT, json=draft.to_json())
 
     def end_involvement(self, involvement_id: int) -> Involvement:

@@ -9,7 +9,6 @@ is larger than `max_body_bytes` or takes longer than `total_timeout` seconds in 
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from cpclient.api.errors import (
     ConnectionFailed,
     TimedOut,
 )
+from cpclient.api.server_url import check_server_url
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -34,34 +34,14 @@ CHUNK_BYTES = 64 * 1024
 USER_AGENT = "cpclient/0.1"
 
 
-class UnsafeServerUrl(ValueError):
-    """The server URL is not https (plain http is allowed only on this computer's loopback)."""
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for localhost and loopback addresses."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def api_base(server_url: str) -> str:
     """The API base (`.../api/v1`) for a server URL, after checking that it is safe to use.
 
     Raises:
-        UnsafeServerUrl: not https, or plain http to anything but loopback, or credentials in it.
+        UnsafeServerUrl: what `server_url_problem` finds wrong with it.
     """
+    check_server_url(server_url)
     parts = urlsplit(server_url.strip())
-    host = parts.hostname or ""
-    if not host or parts.scheme not in ("https", "http"):
-        raise UnsafeServerUrl("the server address must start with https://")
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise UnsafeServerUrl("the server address must use https:// (http is only for this computer)")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise UnsafeServerUrl("the server address must not carry a user name, query or fragment")
     path = parts.path.rstrip("/")
     if not path.endswith(API_PREFIX):
         path += API_PREFIX

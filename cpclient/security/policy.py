@@ -35,7 +35,6 @@ Example::
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import stat
@@ -43,7 +42,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from cpclient.api.server_url import server_url_problem
 
 POLICY_KEYS = ("server_url", "ca_bundle", "idle_timeout_seconds", "training_allowed")
 """The settings a policy may fix; any other key is an error (a typo must not be ignored)."""
@@ -114,41 +114,6 @@ def load_policy(path: Path | None = None) -> ManagedPolicy:
     else:  # the else keeps mypy --platform win32 from calling this unreachable
         default = MACOS_POLICY_PATH if sys.platform == "darwin" else UNIX_POLICY_PATH
         return _load_json_policy(default, check_ownership=True)
-
-
-def server_url_problem(url: str) -> str | None:
-    """Say what is wrong with a server address, or return None when it is acceptable.
-
-    Live servers must use ``https://``. Plain ``http://`` is accepted only for a loopback address
-    (``localhost``, ``127.0.0.0/8``, ``::1``), which the embedded training server uses.
-    """
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        return "it is not a valid web address"
-    if parts.scheme not in ("https", "http"):
-        return "it must start with https://"
-    if not parts.hostname:
-        return "it must name a server"
-    if not port_ok:
-        return "its port number is not valid"
-    if parts.username is not None or parts.password is not None:
-        return "it must not contain a user name or password"
-    if parts.query or parts.fragment:
-        return "it must not contain a query (?) or fragment (#)"
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        return "it must start with https:// (http:// is allowed only for this computer's own address)"
-    return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _load_json_policy(path: Path, *, check_ownership: bool) -> ManagedPolicy:

@@ -1,7 +1,9 @@
 """The training server's demo accounts, their shared password, and their current one-time code.
 
-These exist only in training databases (fictitious data). The one-time code is computed here from
-the published demo secret so a trainer need not carry an authenticator for each account.
+These exist only in training databases (fictitious data). The accounts, the password and the secret
+come from the seed's training contract (`cpserver.seed.training_contract`), which writes them; the
+one-time code is computed here from the published demo secret so a trainer need not carry an
+authenticator for each account.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from dataclasses import dataclass
 
 import pyotp
 
-# Published on purpose: they work only on training databases (fictitious data).
-DEMO_PASSWORD = "training-only"  # noqa: S105
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105
+from cpserver.seed.training_contract import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS
+
+__all__ = ["DEMO_PASSWORD", "DEMO_TOTP_SECRET", "SHOWS", "DemoAccount", "demo_accounts", "demo_code"]
 
 
 @dataclass(frozen=True)
@@ -24,36 +26,13 @@ class DemoAccount:
     shows: str
 
 
-# What each demo account shows a trainee; the list of accounts itself comes from the training seed.
-SHOWS: dict[str, str] = {
-    "demo.practitioner": "Practitioner (family support): search, open, record involvement",
-    "demo.cmt": "Management team: sees shielded details, audited",
-    "demo.national": "National team: lockdown, organisations, yearly figures",
-    "demo.national2": "Second national team member: confirms a restore after lockdown",
-    "demo.healthvisitor": "Practitioner (health visitor)",
-    "demo.schoolnurse": "Practitioner (school nurse): recorded a sensitive service",
-    "demo.socialworker": "Practitioner (social worker)",
-    "demo.othercouncil": "Practitioner in another local authority",
-    "demo.emergency": "Practitioner (emergency duty) who may override shielding, with a warning",
-    "demo.suspended": "Refused: account suspended",
-    "demo.crbexpired": "Refused: criminal records check expired",
-    "demo.untrained": "Refused: mandatory training not completed",
-    "demo.noagreement": "Refused: end-user agreement not signed",
-    "demo.noprocedures": "Refused: security procedures not received",
-    "demo.unaccredited": "Refused: organisation not accredited",
-}
+# What each demo account shows a trainee, by username.
+SHOWS: dict[str, str] = {demo.username: demo.shows for demo in DEMO_USERS}
 
 
 def demo_accounts() -> list[DemoAccount]:
-    """The training seed's demo accounts, in its order (the ones described here if it is absent)."""
-    usernames: tuple[str, ...] = tuple(SHOWS)
-    try:
-        from cpserver import seed
-    except ImportError:
-        pass
-    else:
-        usernames = tuple(seed.DEMO_ACCOUNTS)
-    return [DemoAccount(name, SHOWS.get(name, "Demo account")) for name in usernames]
+    """The training seed's demo accounts, in its order."""
+    return [DemoAccount(demo.username, demo.shows) for demo in DEMO_USERS]
 
 
 def demo_code(at: float | None = None) -> str:

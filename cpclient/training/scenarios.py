@@ -1,7 +1,7 @@
 """The training scenarios (example searches a trainer can demonstrate), as search criteria.
 
-They come from the training seed (`cpserver.seed.TRAINING_SCENARIOS` and its notes), so the searches
-always match the fictitious children the embedded training server holds.
+They come from the seed's training contract (`cpserver.seed.training_contract.TRAINING_SCENARIOS` and
+its notes), so the searches always match the fictitious children the embedded training server holds.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from cpclient.api.models import Gender, SearchCriteria
+from cpserver.seed.training_contract import TRAINING_SCENARIO_NOTES, TRAINING_SCENARIOS
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,7 @@ def criteria_from(fields: dict[str, str]) -> SearchCriteria:
 
 
 def training_scenarios() -> list[TrainingScenario]:
-    """The scenarios of the training seed (empty if the server package is not installed)."""
-    try:
-        from cpserver.seed import TRAINING_SCENARIO_NOTES, TRAINING_SCENARIOS
-    except ImportError:
-        return []
+    """The scenarios of the training seed, in its order."""
     return [
         TrainingScenario(name, TRAINING_SCENARIO_NOTES.get(name, ""), criteria_from(fields))
         for name, fields in TRAINING_SCENARIOS.items()

@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QPaintEvent, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionButton,
+    QStylePainter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cpclient.ui.styles import apply_style
 
@@ -22,6 +34,64 @@ class Problem:
 
     message: str
     field: QWidget | None = None
+
+
+class ErrorLink(QPushButton):
+    """A message in the summary that leads to its field: a flat button whose text wraps.
+
+    A plain `QPushButton` never wraps, so a long message would widen the window; this one asks for the
+    height its text needs at the width it is given.
+    """
+
+    PADDING = 4  # the style sheet's 2 px on each side
+    FOCUS_TEXT = QColor("#0b0c0c")  # on the style sheet's yellow focus background
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def _text_rect(self, width: int) -> QRect:
+        inner = QRect(0, 0, max(width - 2 * self.PADDING, 1), 1_000_000)
+        return self.fontMetrics().boundingRect(inner, self._flags(), self.text())
+
+    @staticmethod
+    def _flags() -> int:
+        return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        return self._text_rect(width).height() + 2 * self.PADDING
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        metrics = self.fontMetrics()
+        width = min(metrics.horizontalAdvance(self.text()), metrics.averageCharWidth() * 60)
+        width += 2 * self.PADDING
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        metrics = self.fontMetrics()
+        longest = max((metrics.horizontalAdvance(word) for word in self.text().split()), default=0)
+        width = min(longest, metrics.averageCharWidth() * 20) + 2 * self.PADDING
+        # One line: the layout asks `heightForWidth` for the height at the width it gives.
+        return QSize(width, metrics.height() + 2 * self.PADDING)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+        painter = QStylePainter(self)
+        option = QStyleOptionButton()
+        self.initStyleOption(option)
+        option.text = ""
+        painter.drawControl(QStyle.ControlElement.CE_PushButton, option)
+        font = self.font()
+        font.setUnderline(not self.hasFocus())
+        painter.setFont(font)
+        colour = self.FOCUS_TEXT if self.hasFocus() else self.palette().color(QPalette.ColorRole.Link)
+        painter.setPen(colour)
+        area = self.rect().adjusted(self.PADDING, self.PADDING, -self.PADDING, -self.PADDING)
+        painter.drawText(area, self._flags(), self.text())
 
 
 class ErrorSummary(QFrame):
@@ -57,7 +127,7 @@ class ErrorSummary(QFrame):
         for problem in problems:
             item: QWidget
             if problem.field is not None:
-                link = QPushButton(problem.message, self)
+                link = ErrorLink(problem.message, self)
                 link.setObjectName("errorLink")
                 link.setAccessibleName(problem.message)
                 link.setAccessibleDescription("Go to the field this message is about")
@@ -75,10 +145,10 @@ class ErrorSummary(QFrame):
             self._layout.addWidget(item)
             self._items.append(item)
         previous: QWidget = self
-        for link in self.links:
+        for each in self.links:
             # Tab goes from the summary through its links, then on to the form.
-            QWidget.setTabOrder(previous, link)
-            previous = link
+            QWidget.setTabOrder(previous, each)
+            previous = each
         self.setAccessibleDescription(" ".join(problem.message for problem in problems))
         self.show()
         if take_focus:

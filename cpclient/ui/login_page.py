@@ -235,6 +235,8 @@ class LoginPage(QWidget):
         """Check the form and, when complete, sign in."""
         if self._busy or not self.sign_in_button.isEnabled():
             return
+        # "You have signed out." is about the last session, not this attempt: it goes.
+        self.show_notice("")
         problems = self._missing()
         if problems:
             self.summary.show_problems(problems)

@@ -40,7 +40,10 @@ from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.error_summary import Problem
+from cpclient.ui.involvement_actions import InvolvementActions
+from cpclient.ui.layout import scrolling
 from cpclient.ui.login_page import LoginPage
+from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.management_area import ManagementArea
 from cpclient.ui.record_opener import RecordOpener
 from cpclient.ui.record_view import RecordView
@@ -144,13 +147,13 @@ class MainWindow(QMainWindow):
         self.login_scroll.setWidget(self.login)
 
         self.search = SearchPage(api, calls, central)
-        self.record_view = RecordView(api, calls, mode, central)
+        self.record_view = RecordView(central)
         self.work = QStackedWidget(central)
-        search_area: QWidget = self.search
+        search_area: QWidget = scrolling(self.search, central)
         if training is not None and training.scenarios:
             splitter = QSplitter(Qt.Orientation.Horizontal, central)
             splitter.setChildrenCollapsible(False)
-            splitter.addWidget(self.search)
+            splitter.addWidget(search_area)
             scenarios = ScenariosPanel(training.scenarios, splitter, with_buttons=True)
             scenarios.scenario_chosen.connect(lambda chosen: self.search.fill(chosen.criteria))
             scenario_scroll = QScrollArea(splitter)
@@ -177,6 +180,7 @@ class MainWindow(QMainWindow):
         speak_status_bar(self.statusBar())
 
         self.opener = RecordOpener(api, calls, mode, self)
+        self.involvements = InvolvementActions(api, calls, mode, self.record_view)
         self.idle = IdleMonitor(policy_idle_seconds or DEFAULT_IDLE_SECONDS, self)
 
         calls.session_ended.connect(self.session_ended)
@@ -193,6 +197,12 @@ class MainWindow(QMainWindow):
         self.record_view.override_requested.connect(self.opener.request_override)
         self.record_view.back_requested.connect(self.show_search)
         self.record_view.status.connect(self.show_status)
+        self.record_view.add_requested.connect(self.involvements.add)
+        self.record_view.end_requested.connect(self.involvements.end)
+        self.record_view.cleared.connect(self.involvements.cancel)
+        self.involvements.working.connect(self.record_view.show_progress)
+        self.involvements.failed.connect(self.record_view.show_problem)
+        self.involvements.changed.connect(self.record_view.involvement_changed)
         self.management.opening.connect(self.record_view.clear)
         self.management.back_requested.connect(self.show_search)
         self.management.status.connect(self.show_status)
@@ -200,9 +210,30 @@ class MainWindow(QMainWindow):
         if lockdown is not None:
             lockdown.blocked.connect(self.show_status)
 
-        self.resize(self.fontMetrics().averageCharWidth() * 150, self.fontMetrics().lineSpacing() * 48)
-        if preferences is not None:
-            preferences.restore_window(WINDOW_NAME, self)
+        self.fit_to_screen()
+        if preferences is not None and preferences.restore_window(WINDOW_NAME, self):
+            self.keep_inside_screen()  # the size saved may be from a larger screen
+
+    def fit_to_screen(self) -> None:
+        """Take the preferred size (150 characters by 48 lines), but never more than the screen has."""
+        metrics = self.fontMetrics()
+        self.resize(metrics.averageCharWidth() * 150, metrics.lineSpacing() * 48)
+        self.keep_inside_screen()
+
+    def keep_inside_screen(self) -> None:
+        """Shrink and move the window, if need be, so that all of it is on its screen."""
+        available = self.screen().availableGeometry()
+        frame = self.frameGeometry()
+        decoration = frame.size() - self.size()
+        width = min(self.width(), available.width() - decoration.width())
+        height = min(self.height(), available.height() - decoration.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        left = min(max(frame.left(), available.left()), available.right() + 1 - frame.width())
+        top = min(max(frame.top(), available.top()), available.bottom() + 1 - frame.height())
+        if (left, top) != (frame.left(), frame.top()):
+            self.move(left, top)
 
     # --- connecting ------------------------------------------------------------------------------
 
@@ -239,6 +270,7 @@ class MainWindow(QMainWindow):
                 return
             self.meta = meta
             self.opener.set_meta(meta)
+            self.involvements.set_meta(meta)
             self.login.set_ready(True, "")
             self.login.show_notice(notice)
             self.login.focus_first_field()
@@ -412,8 +444,11 @@ class MainWindow(QMainWindow):
         self.search.summary.show_problems([Problem(message)])
 
     def show_status(self, message: str) -> None:
-        """Show `message` in the status bar for a while."""
-        self.statusBar().showMessage(message, 8000)
+        """Show `message` in the status bar for a while (an empty one clears it)."""
+        if message:
+            self.statusBar().showMessage(message, 8000)
+        else:
+            self.statusBar().clearMessage()
 
     # --- training --------------------------------------------------------------------------------
 
@@ -434,15 +469,12 @@ class MainWindow(QMainWindow):
             self.mode,
             self,
         )
-        self._reset_dialog = dialog
-        dialog.finished.connect(partial(self._reset_answered, dialog))
-        dialog.open()
+        self._reset_dialog = open_modal(
+            dialog, lambda _dialog: self.calls.start(self.reset_training()), self._reset_closed
+        )
 
-    def _reset_answered(self, dialog: ConfirmDialog, result: int) -> None:
+    def _reset_closed(self) -> None:
         self._reset_dialog = None
-        dialog.deleteLater()
-        if result == ConfirmDialog.DialogCode.Accepted:
-            self.calls.start(self.reset_training())
 
     async def reset_training(self) -> None:
         """Sign out, rebuild the training database, and offer the sign-in page again."""

@@ -7,7 +7,7 @@ Escape, or closing the window) opens nothing.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -64,6 +64,7 @@ class ReasonDialog(QDialog):
         self.setModal(True)
         self._reasons = list(reasons)
         self._min_text = max(1, min_text_length)
+        self._focus_shown = False
 
         layout = QVBoxLayout(self)
         add_training_banner(layout, mode, self)
@@ -120,6 +121,16 @@ class ReasonDialog(QDialog):
         self._update()
         if self.buttons:
             self.buttons[0].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.WindowActivate and not self._focus_shown:
+            # Draw the focus frame from the start, even when the dialog was opened with the mouse (Qt
+            # draws it only once the keyboard has moved focus), so the person sees where they are.
+            self._focus_shown = True
+            focused = self.focusWidget()
+            if focused is not None:
+                focused.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return super().event(event)
 
     def chosen(self) -> Reason | None:
         """The reason chosen, or None."""

@@ -2,21 +2,22 @@
 
 Every request to open a result (double-click, Enter, the "Open record" button) arrives at
 `request_open`, which only shows the `ReasonDialog`. The API's `open_record` is called in exactly one
-place, `_open`, and only with the `StatedReason` taken from a dialog the person accepted. Cancel,
-Escape or closing the dialog opens nothing.
+place, `_fetch`, and only with the `StatedReason` taken from a dialog the person accepted
+(`_fetch_after`). Cancel, Escape or closing the dialog opens nothing.
 
 Overriding a shielded record's shielding (for the few users who may) arrives at `request_override`:
 the `ShieldOverrideDialog` warning must be acknowledged, then a reason given in the `ReasonDialog`;
-the API's `override_shield` is called only in `_override`, with that reason. Cancelling either
+the API's `override_shield` is called only in `_fetch`, with that reason. Cancelling either
 dialog overrides nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal, SignalInstance
 from PySide6.QtWidgets import QWidget
 
 from cpclient.api.client import ContactPointClient
@@ -25,13 +26,15 @@ from cpclient.api.models import Meta, Record, SearchResult, ShieldedRecord, Stat
 from cpclient.security.lockdown import mark_record_data
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
+from cpclient.ui.modal import DialogActions, open_modal
 from cpclient.ui.reason_dialog import ReasonDialog
 from cpclient.ui.shield_override_dialog import ShieldOverrideDialog
 
+OPENING = "Opening the record…"
 OVERRIDING = "Overriding the shielding…"
 
 
-class RecordOpener(QObject):
+class RecordOpener(DialogActions):
     """Opens records, always through the reason dialog.
 
     Args:
@@ -57,19 +60,10 @@ class RecordOpener(QObject):
     def __init__(
         self, api: ContactPointClient, calls: BackgroundCalls, mode: ClientMode, window: QWidget
     ) -> None:
-        super().__init__(window)
-        self._api = api
-        self._calls = calls
-        self._mode = mode
-        self._window = window
-        self._meta: Meta | None = None
+        super().__init__(api, calls, mode, window)
         self.dialog: ReasonDialog | None = None
         self.warning: ShieldOverrideDialog | None = None
         self._task: asyncio.Task[None] | None = None
-
-    def set_meta(self, meta: Meta | None) -> None:
-        """The server's reasons and minimum explanation length."""
-        self._meta = meta
 
     @property
     def busy(self) -> bool:
@@ -84,37 +78,71 @@ class RecordOpener(QObject):
         """Ask for the reason for opening `result`'s record (nothing is fetched yet)."""
         if self._meta is None or self.busy:
             return
+        cp_id = result.id
+        self.dialog = open_modal(
+            self._reason_dialog(self._meta, result.name),
+            lambda given: self._fetch_after(
+                given, self._api.open_record, cp_id, OPENING, self.opened, self.failed
+            ),
+            self._dialog_closed,
+        )
+
+    def _reason_dialog(
+        self,
+        meta: Meta,
+        name: str,
+        *,
+        question: str = "",
+        confirm_text: str = "&Open record",
+        enter_confirms: bool = True,
+    ) -> ReasonDialog:
         dialog = ReasonDialog(
-            self._meta.reasons,
-            self._meta.policy.reason_text_min_length,
-            result.name,
+            meta.reasons,
+            meta.policy.reason_text_min_length,
+            name,
             self._mode,
             self._window,
+            question=question,
+            confirm_text=confirm_text,
+            enter_confirms=enter_confirms,
         )
         # The child's name in the question is record data (the explanation field stays editable).
         mark_record_data(dialog.heading)
-        self.dialog = dialog
-        dialog.finished.connect(partial(self._reason_given, dialog, result.id))
-        dialog.open()
+        return dialog
 
-    def _reason_given(self, dialog: ReasonDialog, child_id: str, result: int) -> None:
+    def _dialog_closed(self) -> None:
         self.dialog = None
-        reason = dialog.stated_reason() if result == ReasonDialog.DialogCode.Accepted else None
-        dialog.deleteLater()
         self._window.activateWindow()
-        if reason is not None:
-            self._task = self._calls.start(self._open(child_id, reason))
 
-    async def _open(self, child_id: str, reason: StatedReason) -> None:
-        self.opening.emit("Opening the record…")
-        try:
-            record: Record | ShieldedRecord = await self._calls.run(
-                partial(self._api.open_record, child_id, reason)
+    def _fetch_after(
+        self,
+        dialog: ReasonDialog,
+        call: Callable[[str, StatedReason], Record | ShieldedRecord],
+        cp_id: str,
+        message: str,
+        arrived: SignalInstance,
+        refused: SignalInstance,
+    ) -> None:
+        reason = dialog.stated_reason()
+        if reason is not None:
+            self._task = self._calls.start(
+                self._fetch(partial(call, cp_id, reason), message, arrived, refused)
             )
+
+    async def _fetch(
+        self,
+        call: Callable[[], Record | ShieldedRecord],
+        message: str,
+        arrived: SignalInstance,
+        refused: SignalInstance,
+    ) -> None:
+        self.opening.emit(message)
+        try:
+            record: Record | ShieldedRecord = await self._calls.run(call)
         except ApiError as error:
-            self.failed.emit(error.message)
+            refused.emit(error.message)
             return
-        self.opened.emit(record)
+        arrived.emit(record)
 
     # --- overriding shielding ----------------------------------------------------------------------
 
@@ -122,55 +150,35 @@ class RecordOpener(QObject):
         """Warn what overriding `record`'s shielding does; if acknowledged, ask for the reason."""
         if self._meta is None or self.busy:
             return
-        name = full_name(record)
+        cp_id, name = record.id, full_name(record)
         warning = ShieldOverrideDialog(name, self._mode, self._window)
         mark_record_data(warning.heading)
-        self.warning = warning
-        warning.finished.connect(partial(self._override_acknowledged, warning, record.id, name))
-        warning.open()
+        self.warning = open_modal(
+            warning, lambda _warning: self._ask_override_reason(cp_id, name), self._warning_closed
+        )
 
-    def _override_acknowledged(
-        self, warning: ShieldOverrideDialog, child_id: str, name: str, result: int
-    ) -> None:
+    def _warning_closed(self) -> None:
         self.warning = None
-        warning.deleteLater()
-        if result != ShieldOverrideDialog.DialogCode.Accepted or self._meta is None:
-            self._window.activateWindow()
+        self._window.activateWindow()
+
+    def _ask_override_reason(self, cp_id: str, name: str) -> None:
+        if self._meta is None:
             return
         # A new reason for this access: the override is audited as a view of its own.
-        dialog = ReasonDialog(
-            self._meta.reasons,
-            self._meta.policy.reason_text_min_length,
+        dialog = self._reason_dialog(
+            self._meta,
             name,
-            self._mode,
-            self._window,
             question=f"Why do you need to override the shielding of {name}'s record?",
             confirm_text="&Override shielding",
             enter_confirms=False,
         )
-        mark_record_data(dialog.heading)
-        self.dialog = dialog
-        dialog.finished.connect(partial(self._override_reason_given, dialog, child_id))
-        dialog.open()
-
-    def _override_reason_given(self, dialog: ReasonDialog, child_id: str, result: int) -> None:
-        self.dialog = None
-        reason = dialog.stated_reason() if result == ReasonDialog.DialogCode.Accepted else None
-        dialog.deleteLater()
-        self._window.activateWindow()
-        if reason is not None:
-            self._task = self._calls.start(self._override(child_id, reason))
-
-    async def _override(self, child_id: str, reason: StatedReason) -> None:
-        self.opening.emit(OVERRIDING)
-        try:
-            record: Record | ShieldedRecord = await self._calls.run(
-                partial(self._api.override_shield, child_id, reason)
-            )
-        except ApiError as error:
-            self.override_failed.emit(error.message)
-            return
-        self.overridden.emit(record)
+        self.dialog = open_modal(
+            dialog,
+            lambda given: self._fetch_after(
+                given, self._api.override_shield, cp_id, OVERRIDING, self.overridden, self.override_failed
+            ),
+            self._dialog_closed,
+        )
 
     def cancel(self) -> None:
         """Close the dialogs and discard any record still being fetched (logout, lock)."""

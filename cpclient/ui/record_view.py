@@ -1,4 +1,4 @@
-"""`RecordView`: one child's record on screen, and the practitioner's own involvements added or ended from it.
+"""`RecordView`: one child's record on screen.
 
 A full record shows the child, carers, education setting, GP, services involved (with the lead
 professional and assessment flags) and the management team. A shielded record shows the
@@ -7,15 +7,17 @@ involvements (so they can end them). A user who may override shielding is offere
 shielding…" on a shielded record; the full record that follows carries the `ShieldOverrideNotice`.
 Record data lives only in the widgets built by `show_record`; `clear()` destroys them and forgets the
 record. The view is marked as record data (no copy, drag or context menu) and carries the watermark.
+Adding or ending the practitioner's own involvement is only asked for here (`add_requested`,
+`end_requested`); `InvolvementActions` does it, and `involvement_changed` shows the outcome.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -27,15 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cpclient.api.client import ContactPointClient
-from cpclient.api.errors import ApiError
 from cpclient.api.models import (
     GENDER_LABELS,
     Address,
     Carer,
     Contact,
     Involvement,
-    InvolvementDraft,
     Meta,
     Record,
     Setting,
@@ -46,13 +45,9 @@ from cpclient.api.models import (
 from cpclient.security.lockdown import mark_record_data
 from cpclient.security.redaction import register_sensitive
 from cpclient.security.watermark import Watermark
-from cpclient.ui.background import BackgroundCalls
-from cpclient.ui.client_mode import ClientMode
-from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.date_entry import format_long_date
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
-from cpclient.ui.involvement_dialog import InvolvementDialog
 from cpclient.ui.shielded_banner import ShieldedAccessNotice, ShieldedContactBanner, ShieldOverrideNotice
 from cpclient.ui.status_message import StatusMessage
 
@@ -109,47 +104,39 @@ class Section(QFrame):
 class RecordView(QWidget):
     """Shows one record at a time.
 
-    Args:
-        api: the API client (for the practitioner's own involvements).
-        calls: runs API calls off the Qt thread.
-        mode: live or training.
-
     Signals:
         back_requested(): the person wants to go back to the search results.
         status(str): a message for the status bar.
         override_requested(object): the person asked to override this `ShieldedRecord`'s shielding.
+        add_requested(object): the person asked to add their involvement with this record's child.
+        end_requested(object, object): the person asked to end their `Involvement` (second argument)
+            with this record's child.
+        cleared(): the record was forgotten (any question about it should close unanswered).
     """
 
     back_requested = Signal()
     status = Signal(str)
     override_requested = Signal(object)
+    add_requested = Signal(object)
+    end_requested = Signal(object, object)
+    cleared = Signal()
 
-    def __init__(
-        self,
-        api: ContactPointClient,
-        calls: BackgroundCalls,
-        mode: ClientMode,
-        parent: QWidget | None = None,
-    ) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("recordView")
         self.setAccessibleName("Child's record")
-        self._api = api
-        self._calls = calls
-        self._mode = mode
         self._meta: Meta | None = None
         self._user: User | None = None
         self.record: Record | ShieldedRecord | None = None
         # True while the record shown was opened by overriding its shielding.
         self.overridden = False
-        self._dialog: InvolvementDialog | None = None
-        self._confirm: ConfirmDialog | None = None
         self.add_button: QPushButton | None = None
         self.override_button: QPushButton | None = None
 
         self.back_button = QPushButton("&Back to results", self)
         self.back_button.setAccessibleName("Back to results")
         self.back_button.clicked.connect(self.back_requested)
+        self.back_button.setToolTip("Back to the search results (Escape)")
         self.heading = Heading("", 1, self)
         top = QHBoxLayout()
         top.addWidget(self.back_button)
@@ -171,6 +158,15 @@ class RecordView(QWidget):
         layout.addWidget(self.details, 1)
         mark_record_data(self)
         self.watermark = Watermark(self)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt's name)
+        # Escape anywhere in the record (that nothing inside used) goes back to the results. A key
+        # event, not a shortcut: a dialog open over the record keeps its own Escape.
+        if event.key() == Qt.Key.Key_Escape and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            event.accept()
+            self.back_requested.emit()
+            return
+        super().keyPressEvent(event)
 
     # --- showing ---------------------------------------------------------------------------------
 
@@ -207,11 +203,7 @@ class RecordView(QWidget):
 
     def clear(self) -> None:
         """Destroy every widget holding record data and forget the record (logout, lock, expiry)."""
-        for dialog in (self._dialog, self._confirm):
-            if dialog is not None:
-                dialog.reject()
-        self._dialog = None
-        self._confirm = None
+        self.cleared.emit()
         self._drop_content()
         self.record = None
         self.overridden = False
@@ -454,103 +446,34 @@ class RecordView(QWidget):
         return self._user is not None and self._user.role == "practitioner" and self._meta is not None
 
     def add_involvement(self) -> None:
-        """Ask for the details of the practitioner's involvement, then record it."""
-        if self.record is None or self._meta is None or self._dialog is not None:
-            return
-        dialog = InvolvementDialog(
-            self._meta.service_types,
-            self._meta.involvement_guidance,
-            full_name(self.record),
-            self._mode,
-            self,
-        )
-        self._dialog = dialog
-        child_id = self.record.id
-        dialog.finished.connect(partial(self._involvement_dialog_done, dialog, child_id))
-        dialog.open()
-
-    def _involvement_dialog_done(self, dialog: InvolvementDialog, child_id: str, result: int) -> None:
-        self._dialog = None
-        draft = dialog.draft() if result == InvolvementDialog.DialogCode.Accepted else None
-        dialog.deleteLater()
-        if draft is not None and self.record is not None and self.record.id == child_id:
-            self._calls.start(self._add(child_id, draft))
-
-    async def _add(self, child_id: str, draft: InvolvementDraft) -> None:
-        self.message.setText("Recording your involvement…")
-        try:
-            added: Involvement = await self._calls.run(partial(self._api.add_involvement, child_id, draft))
-        except ApiError as error:
-            self.message.clear()
-            self.summary.show_problems([Problem(error.message)])
-            return
-        record = self.record
-        if record is None or record.id != child_id:
-            return
-        if isinstance(record, Record):
-            involvements = [*record.involvements, added]
-            self.show_record(
-                record.model_copy(update={"involvements": involvements}), overridden=self.overridden
-            )
-        else:
-            own = [*record.own_involvements, added]
-            self.show_record(record.model_copy(update={"own_involvements": own}))
-        text = f"Your involvement ({added.service_label}) has been recorded."
-        self.message.setText(text)
-        self.status.emit(text)
+        """Ask (through `add_requested`) to add the practitioner's involvement with this child."""
+        if self.record is not None and self._may_add_involvement():
+            self.add_requested.emit(self.record)
 
     def end_involvement(self, involvement: Involvement) -> None:
-        """Ask for confirmation, then end one of the practitioner's own involvements."""
-        if self.record is None or self._confirm is not None:
-            return
-        confirm = ConfirmDialog(
-            "End my involvement",
-            f"End your involvement ({involvement.service_label}) with this child today?",
-            "It stays on the record, with today's date as its end, so others can see who was involved.",
-            "&End involvement",
-            self._mode,
-            self,
-        )
-        self._confirm = confirm
-        child_id = self.record.id
-        confirm.finished.connect(partial(self._confirm_done, confirm, involvement, child_id))
-        confirm.open()
+        """Ask (through `end_requested`) to end one of the practitioner's own involvements."""
+        if self.record is not None:
+            self.end_requested.emit(self.record, involvement)
 
-    def _confirm_done(
-        self, confirm: ConfirmDialog, involvement: Involvement, child_id: str, result: int
-    ) -> None:
-        self._confirm = None
-        confirm.deleteLater()
-        if (
-            result == ConfirmDialog.DialogCode.Accepted
-            and self.record is not None
-            and self.record.id == child_id
-        ):
-            self._calls.start(self._end(child_id, involvement.id))
-
-    async def _end(self, child_id: str, involvement_id: int) -> None:
-        self.message.setText("Ending your involvement…")
-        try:
-            ended: Involvement = await self._calls.run(partial(self._api.end_involvement, involvement_id))
-        except ApiError as error:
-            self.message.clear()
-            self.summary.show_problems([Problem(error.message)])
-            return
+    def involvement_changed(self, cp_id: str, involvement: Involvement, text: str) -> None:
+        """Show `involvement` (added or ended) on record `cp_id`, if it is still the one shown."""
         record = self.record
-        if record is None or record.id != child_id:
+        if record is None or record.id != cp_id:
             return
         if isinstance(record, Record):
-            involvements = [ended if item.id == ended.id else item for item in record.involvements]
+            involvements = with_involvement(record.involvements, involvement)
             self.show_record(
                 record.model_copy(update={"involvements": involvements}), overridden=self.overridden
             )
         else:
-            own = [ended if item.id == ended.id else item for item in record.own_involvements]
+            own = with_involvement(record.own_involvements, involvement)
             self.show_record(record.model_copy(update={"own_involvements": own}))
-        when = format_long_date(ended.ended_on or dt.date.today())
-        text = f"Your involvement ({ended.service_label}) ended on {when}."
         self.message.setText(text)
         self.status.emit(text)
+
+    def show_progress(self, text: str) -> None:
+        """Say what is under way (an involvement being recorded or ended, an override)."""
+        self.message.setText(text)
 
     def show_problem(self, message: str) -> None:
         """Show a failure about the record shown (an override refused) in the error summary."""
@@ -567,6 +490,13 @@ class RecordView(QWidget):
                 found.append(widget.accessibleName())
                 found.append(widget.accessibleDescription())
         return [text for text in found if text]
+
+
+def with_involvement(involvements: Sequence[Involvement], changed: Involvement) -> list[Involvement]:
+    """`involvements` with `changed` in place of the one with its id, or added at the end."""
+    if any(item.id == changed.id for item in involvements):
+        return [changed if item.id == changed.id else item for item in involvements]
+    return [*involvements, changed]
 
 
 def address_text(address: Address) -> str:

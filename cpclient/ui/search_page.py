@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 from functools import partial
 
 from PySide6.QtCore import Qt, Signal
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -35,8 +33,10 @@ from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.date_entry import FORMAT_HINT, DateNotUnderstood, parse_date
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
-from cpclient.ui.search_results import ResultsTable, SearchResultsModel
+from cpclient.ui.layout import left_aligned, set_tab_order
+from cpclient.ui.search_results import ResultsTable
 from cpclient.ui.status_message import StatusMessage
+from cpclient.ui.text_field import date_edit, line_edit
 
 ENOUGH_HINT = (
     "Enter the family name and the date of birth (or a date range), or the given name, family name "
@@ -80,13 +80,32 @@ class SearchPage(QWidget):
         self.hint.setWordWrap(True)
         self.hint.setAccessibleName(ENOUGH_HINT)
         self.summary = ErrorSummary(self)
+        form = self._build_form()
+        buttons = self._build_buttons()
+        self._build_status()
+        self._build_results()
 
-        self.family = self._line_edit("Family name", 100)
-        self.given = self._line_edit("Given name", 100)
-        self.date_of_birth = self._line_edit("Date of birth", 10, FORMAT_HINT)
-        self.born_from = self._line_edit("Or born on or after", 10, FORMAT_HINT)
-        self.born_to = self._line_edit("and born on or before", 10, FORMAT_HINT)
-        self.postcode = self._line_edit("Postcode", 10)
+        layout = QVBoxLayout(self)
+        for widget in (self.heading, self.hint, self.summary, form):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(Heading("Results", 2, self))
+        layout.addWidget(self.more)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(left_aligned(self.open_button))
+        self._set_tab_order()
+
+    # --- building --------------------------------------------------------------------------------
+
+    def _build_form(self) -> QWidget:
+        """The criteria: names, date of birth or a range, gender, postcode, exact spelling."""
+        self.family = line_edit(self, 100, name="Family name", on_enter=self.submit)
+        self.given = line_edit(self, 100, name="Given name", on_enter=self.submit)
+        self.date_of_birth = date_edit(self, name="Date of birth", on_enter=self.submit)
+        self.born_from = date_edit(self, name="Or born on or after", on_enter=self.submit)
+        self.born_to = date_edit(self, name="and on or before", on_enter=self.submit)
+        self.postcode = line_edit(self, 10, name="Postcode", on_enter=self.submit)
         self.gender = QComboBox(self)
         self.gender.setAccessibleName("Gender")
         for label, _code in GENDERS:
@@ -96,19 +115,53 @@ class SearchPage(QWidget):
         self.exact.setAccessibleDescription(
             "Find only names spelt exactly as typed, not names that sound alike"
         )
+        # Where a server refusal naming a field puts the cursor.
+        self._fields: dict[str, QWidget] = {
+            "family": self.family,
+            "given": self.given,
+            "date_of_birth": self.date_of_birth,
+            "date_of_birth_from": self.born_from,
+            "date_of_birth_to": self.born_to,
+            "gender": self.gender,
+            "postcode": self.postcode,
+            "exact": self.exact,
+        }
 
         grid = QGridLayout()
         self._add_row(grid, 0, "&Family name", self.family)
         self._add_row(grid, 1, "&Given name", self.given)
         self._add_row(grid, 2, "&Date of birth", self.date_of_birth, FORMAT_HINT)
-        # A date range: each end has its own label, which is also what a screen reader calls it.
-        self._add_row(grid, 3, "Or born on or &after", self.born_from, FORMAT_HINT)
-        self._add_row(grid, 4, "and born on or &before", self.born_to, FORMAT_HINT)
-        self._add_row(grid, 5, "Ge&nder", self.gender)
-        self._add_row(grid, 6, "&Postcode", self.postcode)
-        grid.addWidget(self.exact, 7, 1)
+        # A date range on one row: each end has its own label, which is also its accessible name.
+        range_row = QHBoxLayout()
+        range_row.addWidget(self.born_from)
+        until = QLabel("and on or &before", self)
+        until.setBuddy(self.born_to)
+        range_row.addWidget(until)
+        range_row.addWidget(self.born_to)
+        after = QLabel("Or born on or &after", self)
+        after.setBuddy(self.born_from)
+        grid.addWidget(after, 3, 0)
+        grid.addLayout(range_row, 3, 1)
+        grid.addWidget(QLabel(FORMAT_HINT, self), 3, 2)
+        self._add_row(grid, 4, "Ge&nder", self.gender)
+        self._add_row(grid, 5, "&Postcode", self.postcode)
+        grid.addWidget(self.exact, 6, 1)
         grid.setColumnStretch(1, 1)
+        form = QWidget(self)
+        form.setLayout(grid)
+        form.setMaximumWidth(form.fontMetrics().averageCharWidth() * 100)
+        return form
 
+    def _add_row(self, grid: QGridLayout, row: int, text: str, field: QWidget, hint: str = "") -> None:
+        label = QLabel(text, self)
+        label.setBuddy(field)
+        grid.addWidget(label, row, 0)
+        grid.addWidget(field, row, 1)
+        if hint:
+            grid.addWidget(QLabel(hint, self), row, 2)
+
+    def _build_buttons(self) -> QHBoxLayout:
+        """Search, Cancel search (and Escape while a search runs), Clear form."""
         self.search_button = QPushButton("&Search", self)
         self.search_button.setAccessibleName("Search")
         self.search_button.setDefault(True)
@@ -125,11 +178,10 @@ class SearchPage(QWidget):
         self.clear_button = QPushButton("Clea&r form", self)
         self.clear_button.setAccessibleName("Clear form")
         self.clear_button.clicked.connect(self.clear)
-        buttons = QHBoxLayout()
-        for button in (self.search_button, self.cancel_button, self.clear_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        return left_aligned(self.search_button, self.cancel_button, self.clear_button)
 
+    def _build_status(self) -> None:
+        """What the search is doing or found, and the "more than 50" notice."""
         self.status = StatusMessage(self)
         self.status.setObjectName("searchStatus")
         self.more = StatusMessage(self)
@@ -139,85 +191,33 @@ class SearchPage(QWidget):
         self.more.setFont(bold)
         self.more.hide()
 
-        self.model = SearchResultsModel(self)
+    def _build_results(self) -> None:
+        """The results table and "Open record…"."""
         self.table = ResultsTable(self)
-        self.table.setModel(self.model)
+        self.model = self.table.rows_model
         mark_record_data(self.table)
-        self.table.open_requested.connect(self._open_row)
-        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_open_button())
+        self.table.open_requested.connect(self.open_requested)
+        self.table.current_changed.connect(self._update_open_button)
         self.open_button = QPushButton("&Open record…", self)
         self.open_button.setAccessibleName("Open record")
         self.open_button.setAccessibleDescription(
             "Asks for your reason, then opens the selected child's record"
         )
         self.open_button.setEnabled(False)
-        self.open_button.clicked.connect(lambda: self._open_row(self.table.current_row()))
-        results_label = Heading("Results", 2, self)
-        open_row = QHBoxLayout()
-        open_row.addWidget(self.open_button)
-        open_row.addStretch(1)
+        self.open_button.clicked.connect(self._open_selected)
 
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.summary)
-        form = QWidget(self)
-        form.setLayout(grid)
-        form.setMaximumWidth(form.fontMetrics().averageCharWidth() * 100)
-        layout.addWidget(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
-        layout.addWidget(results_label)
-        layout.addWidget(self.more)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(open_row)
-
-        order: list[QWidget] = [
-            self.summary,
-            self.family,
-            self.given,
-            self.date_of_birth,
-            self.born_from,
-            self.born_to,
-            self.gender,
-            self.postcode,
-            self.exact,
-            self.search_button,
-            self.cancel_button,
-            self.clear_button,
-            self.table,
-            self.open_button,
-        ]
-        for first, second in itertools.pairwise(order):
-            self.setTabOrder(first, second)
-        self._fields = {
-            "family": self.family,
-            "given": self.given,
-            "date_of_birth": self.date_of_birth,
-            "date_of_birth_from": self.born_from,
-            "date_of_birth_to": self.born_to,
-            "gender": self.gender,
-            "postcode": self.postcode,
-            "exact": self.exact,
-        }
-
-    def _line_edit(self, name: str, max_length: int, placeholder: str = "") -> QLineEdit:
-        field = QLineEdit(self)
-        field.setAccessibleName(name)
-        field.setMaxLength(max_length)
-        if placeholder:
-            field.setPlaceholderText(placeholder)
-            field.setAccessibleDescription(f"Write the date as {placeholder}")
-        field.returnPressed.connect(self.submit)
-        return field
-
-    def _add_row(self, grid: QGridLayout, row: int, text: str, field: QWidget, hint: str = "") -> None:
-        label = QLabel(text, self)
-        label.setBuddy(field)
-        grid.addWidget(label, row, 0)
-        grid.addWidget(field, row, 1)
-        if hint:
-            grid.addWidget(QLabel(hint, self), row, 2)
+    def _set_tab_order(self) -> None:
+        set_tab_order(
+            [
+                self.summary,
+                *self._fields.values(),
+                self.search_button,
+                self.cancel_button,
+                self.clear_button,
+                self.table,
+                self.open_button,
+            ]
+        )
 
     # --- searching -------------------------------------------------------------------------------
 
@@ -308,7 +308,7 @@ class SearchPage(QWidget):
         for result in found.results:
             register_sensitive(result.given)
             register_sensitive(result.family)
-        self.model.set_results(found.results)
+        self.model.set_rows(found.results)
         count = len(found.results)
         if count == 0:
             self.status.setText("No children matched. Check the details, or try without exact spelling.")
@@ -350,17 +350,17 @@ class SearchPage(QWidget):
 
     # --- results ---------------------------------------------------------------------------------
 
-    def _open_row(self, row: int) -> None:
-        result = self.model.result_at(row)
+    def _open_selected(self) -> None:
+        result = self.table.current_item()
         if result is not None:
             self.open_requested.emit(result)
 
     def _update_open_button(self) -> None:
-        self.open_button.setEnabled(self.table.current_row() >= 0)
+        self.open_button.setEnabled(self.table.current_item() is not None)
 
     def selected_result(self) -> SearchResult | None:
         """The result selected in the table."""
-        return self.model.result_at(self.table.current_row())
+        return self.table.current_item()
 
     def clear(self) -> None:
         """Cancel any search and forget the form and the results (logout, lock)."""

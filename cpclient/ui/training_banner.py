@@ -33,7 +33,9 @@ class TrainingBanner(QFrame):
         layout.addWidget(self.label, 1, Qt.AlignmentFlag.AlignVCenter)
         self.reset_button: QPushButton | None = None
         if with_reset:
-            self.reset_button = QPushButton("&Reset training data", self)
+            # No Alt+letter: every letter of it belongs to a control on some page (Alt+R was also
+            # "Shield record" and "Clear form"), and this one signs everybody out. Tab reaches it.
+            self.reset_button = QPushButton("Reset training data", self)
             self.reset_button.setAccessibleName("Reset training data")
             self.reset_button.setToolTip("Restore the fictitious training data to its starting state")
             self.reset_button.clicked.connect(self.reset_requested)

@@ -10,9 +10,11 @@ from sqlalchemy import Engine
 
 from cpserver.api import errors
 from cpserver.api.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, NoStoreMiddleware
-from cpserver.api.routes import children, management, meta, national, searches, sessions
+from cpserver.api.routes import children, meta, oversight, searches, sessions
 from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
+from cpserver.domain.notify import Mailer
+from cpserver.mail import SmtpMailer
 from cpserver.store.database import make_engine, make_session_factory
 from cpserver.store.migrate import is_current
 from cpserver.store.system import get_mode
@@ -43,8 +45,13 @@ def check_database(engine: Engine, settings: Settings) -> None:
         )
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """The application for `settings` (the environment's by default) on `engine` (or its URL)."""
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, mailer: Mailer | None = None
+) -> FastAPI:
+    """The application for `settings` (the environment's by default) on `engine` (or its URL).
+
+    E-mail goes through `mailer`, by default SMTP to the server the settings name.
+    """
     settings = settings or get_settings()
     own_engine = engine is None
     engine = engine or make_engine(settings.database_url)
@@ -78,9 +85,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.mailer = mailer or SmtpMailer(settings)
     errors.install(app)
-    for module in (sessions, meta, searches, children, management, national):
-        app.include_router(module.router, prefix=API_PREFIX)
+    for router in (sessions.router, meta.router, searches.router, children.router, *oversight.routers()):
+        app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(NoStoreMiddleware)
     # Outermost of ours (added last): nothing the app raises reaches uvicorn's logs.

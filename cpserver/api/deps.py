@@ -1,4 +1,4 @@
-"""Dependencies declared once: the database session, the settings, the signed-in user."""
+"""Dependencies declared once: the database session, the settings, the mailer, the signed-in user."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cpserver.audit.trail import Origin
 from cpserver.config import Settings
-from cpserver.domain.errors import role_not_permitted
+from cpserver.domain.notify import Mailer
 from cpserver.domain.sessions import authenticate
 from cpserver.store.models import Session as LoginSession
 from cpserver.store.models import User, utcnow
@@ -36,12 +36,18 @@ def get_db(request: Request) -> Iterator[Session]:
             raise
 
 
+def get_mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
 
 
 @dataclass(frozen=True)
@@ -75,14 +81,3 @@ def current_actor(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-
-
-def require_role(*roles: str) -> object:
-    """A dependency that refuses (403) users whose role is not one of `roles`."""
-
-    def check(actor: CurrentActor) -> Actor:
-        if actor.user.role not in roles:
-            raise role_not_permitted()
-        return actor
-
-    return Depends(check)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cpserver.api.middleware import SECURITY_HEADERS
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, ErrorKind
 
 HTTP_CODES = {
     400: "bad_request",
@@ -23,6 +23,18 @@ HTTP_CODES = {
     406: "not_acceptable",
     413: "request_too_large",
     415: "unsupported_media_type",
+}
+
+
+# The HTTP status for each kind of refusal the rules raise (the domain knows no HTTP).
+STATUS_OF_KIND = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.THROTTLED: 429,
+    ErrorKind.UNAVAILABLE: 503,
 }
 
 
@@ -49,7 +61,10 @@ def _field_of(location: tuple[object, ...] | list[object]) -> str | None:
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+    headers = {}
+    if exc.retry_after_seconds is not None:
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return error_response(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.field, headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

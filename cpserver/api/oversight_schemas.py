@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cpserver.api.schemas import DbId, Incoming
 
@@ -19,7 +19,7 @@ Outcome = Literal["no_misuse", "procedures_not_followed", "training_required", "
 # --- users ---------------------------------------------------------------------------------------
 
 
-class UserAdminPublic(BaseModel):
+class OverseenUserPublic(BaseModel):
     id: int
     username: str
     display_name: str
@@ -65,7 +65,7 @@ class UserCreate(Incoming):
 class UserEnrolmentPublic(BaseModel):
     """Shown once to the management team, to hand to the new user in person."""
 
-    user: UserAdminPublic
+    user: OverseenUserPublic
     initial_password: str
     totp_secret: str
     totp_uri: str
@@ -87,7 +87,8 @@ class ReasonBody(Incoming):
 
 class AuditQuery(Incoming):
     username: Annotated[str, StringConstraints(max_length=100)] | None = None
-    child_id: Annotated[str, StringConstraints(max_length=20)] | None = None
+    # `child_id` in JSON (the contract): the ContactPoint ID.
+    cp_id: Annotated[str, StringConstraints(max_length=20)] | None = Field(default=None, alias="child_id")
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     reason: Annotated[str, StringConstraints(max_length=40)] | None = None
@@ -95,13 +96,16 @@ class AuditQuery(Incoming):
 
 
 class AuditRowPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     seq: int
     occurred_at: dt.datetime
     action: str
     outcome: str
     username: str
     role: str
-    child_id: str | None
+    # `child_id` in JSON (the contract): the ContactPoint ID.
+    cp_id: str | None = Field(alias="child_id")
     child_name: str | None
     reason_code: str | None
     reason_text: str | None
@@ -248,3 +252,5 @@ class LockdownPublic(BaseModel):
     restore_requested_by: str | None
     # The requester's username: the client disables "confirm" on one's own request.
     restore_requested_by_username: str | None = None
+    # Why the requester thinks access can be restored: the second person reads it before confirming.
+    restore_request_reason: str | None = None

@@ -26,6 +26,9 @@ CANONICAL_FIELDS = (
     "child_id", "reason_code", "reason_text", "workstation", "client_address", "shielded", "shown",
     "withheld", "detail",
 )  # fmt: skip
+# A canonical field read from a differently named attribute (the JSON keeps the column's name, so
+# rows written before the rename still verify).
+ATTRIBUTE_OF = {"child_id": "child_pk"}
 
 
 def _plain(value: Any) -> Any:
@@ -36,7 +39,7 @@ def _plain(value: Any) -> Any:
 
 def canonical(event: AuditEvent) -> bytes:
     """The row as canonical JSON bytes (sorted keys, no spaces, UTC timestamps to the microsecond)."""
-    row = {name: _plain(getattr(event, name)) for name in CANONICAL_FIELDS}
+    row = {name: _plain(getattr(event, ATTRIBUTE_OF.get(name, name))) for name in CANONICAL_FIELDS}
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -10,17 +10,19 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import invalid
 from cpserver.domain.oversight_scope import require_overseer
 from cpserver.store.models import AuditEvent, Child, User
 
 PAGE = 500
+# The audit row keeps the filter names the HTTP contract uses (`child_id` is the ContactPoint ID there).
+AUDITED_AS = {"cp_id": "child_id"}
 
 
 @dataclass(frozen=True)
 class Filters:
     username: str | None = None
-    child_id: str | None = None
+    cp_id: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     reason: str | None = None
@@ -30,7 +32,7 @@ class Filters:
 @dataclass(frozen=True)
 class Row:
     event: AuditEvent
-    child_cp_id: str | None
+    cp_id: str | None
     child_name: str | None
 
 
@@ -38,11 +40,9 @@ def review(session: Session, actor: User, origin: trail.Origin, filters: Filters
     """Audit rows matching `filters` (newest first, at most 500) and whether there were more."""
     require_overseer(actor)
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise DomainError(
-            400, "invalid_request", "The start date must be before the end date.", field="date_from"
-        )
+        raise invalid("invalid_request", "The start date must be before the end date.", field="date_from")
     query = select(AuditEvent, Child.cp_id, Child.given_name, Child.family_name).outerjoin(
-        Child, Child.id == AuditEvent.child_id
+        Child, Child.id == AuditEvent.child_pk
     )
     if actor.role == "cmt":
         # The authority's own users, and anything done to the authority's children.
@@ -54,8 +54,8 @@ def review(session: Session, actor: User, origin: trail.Origin, filters: Filters
         )
     if filters.username:
         query = query.where(AuditEvent.username == filters.username.strip().lower())
-    if filters.child_id:
-        query = query.where(Child.cp_id == filters.child_id.strip())
+    if filters.cp_id:
+        query = query.where(Child.cp_id == filters.cp_id.strip())
     if filters.date_from:
         start = dt.datetime.combine(filters.date_from, dt.time.min, tzinfo=dt.UTC)
         query = query.where(AuditEvent.occurred_at >= start)
@@ -74,12 +74,12 @@ def review(session: Session, actor: User, origin: trail.Origin, filters: Filters
         origin=origin,
         user=actor,
         detail={
-            "filters": {k: str(v) for k, v in filters.__dict__.items() if v is not None},
+            "filters": {AUDITED_AS.get(k, k): str(v) for k, v in filters.__dict__.items() if v is not None},
             "rows": len(found[:PAGE]),
         },
     )
     rows = [
-        Row(event=event, child_cp_id=cp_id, child_name=f"{given} {family}" if cp_id else None)
+        Row(event=event, cp_id=cp_id, child_name=f"{given} {family}" if cp_id else None)
         for event, cp_id, given, family in found[:PAGE]
     ]
     return rows, len(found) > PAGE

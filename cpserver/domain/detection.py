@@ -266,7 +266,7 @@ def outside_authority(session: Session, user: User, child: Child) -> bool:
         return False
     involved = session.scalar(
         select(Involvement.id).where(
-            Involvement.child_id == child.id, Involvement.practitioner_user_id == user.id
+            Involvement.child_pk == child.id, Involvement.practitioner_user_id == user.id
         )
     )
     return involved is None

@@ -4,19 +4,36 @@ user, tells their manager, is reported nationally, and is investigated to an out
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cpserver.audit import trail
-from cpserver.config import Settings
-from cpserver.domain.errors import DomainError
-from cpserver.domain.notify import notify_manager
+from cpserver.domain.errors import DomainError, conflict, invalid, not_found
+from cpserver.domain.notify import Mailer, notify_manager
 from cpserver.domain.oversight_scope import authority_filter, require_own_authority
-from cpserver.domain.user_admin import managed_user, suspend
+from cpserver.domain.users import managed_user, suspend
 from cpserver.store.models import Alert, Incident, IncidentNote, User
 
 OUTCOMES = ("no_misuse", "procedures_not_followed", "training_required", "disciplined")
+
+
+@dataclass(frozen=True)
+class IncidentFile:
+    """An incident with the names of the people who opened it and wrote its notes."""
+
+    incident: Incident
+    names: dict[int, str]
+
+    def name_of(self, user_id: int) -> str:
+        return self.names.get(user_id, "")
+
+
+def file_of(session: Session, incident: Incident) -> IncidentFile:
+    ids = [incident.opened_by_id, *[note.author_id for note in incident.notes]]
+    people = session.scalars(select(User).where(User.id.in_(ids)))
+    return IncidentFile(incident=incident, names={user.id: user.display_name for user in people})
 
 
 def alerts_for(session: Session, actor: User, *, open_only: bool = True) -> list[Alert]:
@@ -35,10 +52,10 @@ def alerts_for(session: Session, actor: User, *, open_only: bool = True) -> list
 def _open_alert(session: Session, actor: User, alert_id: int) -> Alert:
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
-        raise DomainError(404, "alert_not_found", "There is no alert with that number.")
+        raise _alert_not_found()
     require_own_authority(actor, alert.local_authority_id, "alert")
     if alert.status != "open":
-        raise DomainError(409, "alert_closed", "This alert has already been dealt with.")
+        raise conflict("alert_closed", "This alert has already been dealt with.")
     return alert
 
 
@@ -69,14 +86,14 @@ def open_incident(
     user_id: int,
     summary: str,
     alert_id: int | None,
-    settings: Settings,
+    mailer: Mailer,
     now: dt.datetime,
-) -> Incident:
+) -> IncidentFile:
     """Suspend the user, record the incident, report it nationally, and notify the user's manager."""
     subject = managed_user(session, actor, user_id)
     alert = _open_alert(session, actor, alert_id) if alert_id is not None else None
     if alert is not None and alert.user_id != subject.id:
-        raise DomainError(400, "invalid_request", "That alert is about another user.", field="alert_id")
+        raise invalid("invalid_request", "That alert is about another user.", field="alert_id")
     suspend(session, subject, f"Suspended pending investigation: {summary[:200]}", now)
     incident = Incident(
         opened_at=now,
@@ -106,7 +123,7 @@ def open_incident(
     session.commit()
     authority = subject.local_authority.name if subject.local_authority else "national"
     incident.manager_notification = notify_manager(
-        settings,
+        mailer,
         to=subject.manager_email,
         manager_name=subject.manager_name,
         user_display_name=subject.display_name,
@@ -115,11 +132,37 @@ def open_incident(
     )
     if incident.manager_notification == "sent":
         incident.manager_notified_at = now
-    return incident
+    return file_of(session, incident)
 
 
-def incidents_for(session: Session, actor: User) -> list[Incident]:
-    return list(
+def open_incident_from_alert(
+    session: Session,
+    actor: User,
+    origin: trail.Origin,
+    alert_id: int,
+    *,
+    summary: str,
+    mailer: Mailer,
+    now: dt.datetime,
+) -> IncidentFile:
+    """An incident about the user an alert is about, closing the alert."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise _alert_not_found()
+    return open_incident(
+        session,
+        actor,
+        origin,
+        user_id=alert.user_id,
+        summary=summary,
+        alert_id=alert_id,
+        mailer=mailer,
+        now=now,
+    )
+
+
+def incidents_for(session: Session, actor: User) -> list[IncidentFile]:
+    found = list(
         session.scalars(
             select(Incident)
             .where(authority_filter(actor, Incident.local_authority_id))
@@ -128,12 +171,13 @@ def incidents_for(session: Session, actor: User) -> list[Incident]:
             .limit(1000)
         )
     )
+    return [file_of(session, incident) for incident in found]
 
 
 def managed_incident(session: Session, actor: User, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id, with_for_update=True)
     if incident is None:
-        raise DomainError(404, "incident_not_found", "There is no incident with that number.")
+        raise not_found("incident_not_found", "There is no incident with that number.")
     require_own_authority(actor, incident.local_authority_id, "incident")
     return incident
 
@@ -147,22 +191,18 @@ def update_incident(
     status: str,
     outcome: str | None,
     now: dt.datetime,
-) -> Incident:
+) -> IncidentFile:
     """open → investigating → closed (with an outcome)."""
     incident = managed_incident(session, actor, incident_id)
     if incident.status == "closed":
-        raise DomainError(409, "incident_closed", "This incident is closed.")
+        raise conflict("incident_closed", "This incident is closed.")
     if status == "closed":
         if outcome not in OUTCOMES:
-            raise DomainError(
-                400, "outcome_required", "Choose the outcome of the investigation.", field="outcome"
-            )
+            raise invalid("outcome_required", "Choose the outcome of the investigation.", field="outcome")
         incident.outcome = outcome
         incident.closed_at = now
     elif outcome is not None:
-        raise DomainError(
-            400, "invalid_request", "An outcome is recorded only when closing.", field="outcome"
-        )
+        raise invalid("invalid_request", "An outcome is recorded only when closing.", field="outcome")
     incident.status = status
     trail.record(
         session,
@@ -172,10 +212,12 @@ def update_incident(
         user=actor,
         detail={"incident_id": incident.id, "status": status, "outcome": outcome},
     )
-    return incident
+    return file_of(session, incident)
 
 
-def add_note(session: Session, actor: User, origin: trail.Origin, incident_id: int, text: str) -> Incident:
+def add_note(
+    session: Session, actor: User, origin: trail.Origin, incident_id: int, text: str
+) -> IncidentFile:
     incident = managed_incident(session, actor, incident_id)
     session.add(IncidentNote(incident_id=incident.id, author_id=actor.id, text=text))
     trail.record(
@@ -188,4 +230,8 @@ def add_note(session: Session, actor: User, origin: trail.Origin, incident_id: i
     )
     session.flush()
     session.refresh(incident)
-    return incident
+    return file_of(session, incident)
+
+
+def _alert_not_found() -> DomainError:
+    return not_found("alert_not_found", "There is no alert with that number.")

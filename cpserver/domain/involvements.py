@@ -8,7 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
-from cpserver.domain.errors import DomainError, role_not_permitted
+from cpserver.domain.errors import (
+    child_not_found,
+    conflict,
+    forbidden,
+    invalid,
+    not_found,
+    role_not_permitted,
+)
 from cpserver.domain.retention import in_service
 from cpserver.domain.service_types import BY_CODE as SERVICE_TYPES
 from cpserver.store.models import Child, Involvement, User
@@ -34,15 +41,12 @@ def add_involvement(
         raise role_not_permitted()
     child = session.scalar(select(Child).where(Child.cp_id == cp_id))
     if child is None or not in_service(child, today, age, consent_age):
-        raise DomainError(404, "child_not_found", "There is no record with that ContactPoint ID.")
+        raise child_not_found()
     service = SERVICE_TYPES.get(service_type)
     if service is None:
-        raise DomainError(
-            400, "service_type_unknown", "Choose a service type from the list.", field="service_type"
-        )
+        raise invalid("service_type_unknown", "Choose a service type from the list.", field="service_type")
     if service.sensitive and not consent_recorded:
-        raise DomainError(
-            400,
+        raise invalid(
             "consent_required",
             f"{service.label} can be recorded only with the young person's consent. "
             "Confirm that consent has been given.",
@@ -50,23 +54,21 @@ def add_involvement(
         )
     start = started_on or today
     if start > today:
-        raise DomainError(
-            400, "invalid_request", "The start date cannot be in the future.", field="started_on"
-        )
+        raise invalid("invalid_request", "The start date cannot be in the future.", field="started_on")
     open_same = session.scalar(
         select(Involvement.id).where(
-            Involvement.child_id == child.id,
+            Involvement.child_pk == child.id,
             Involvement.practitioner_user_id == user.id,
             Involvement.service_type == service.code,
             Involvement.ended_on.is_(None),
         )
     )
     if open_same is not None:
-        raise DomainError(
-            409, "involvement_exists", "You already have an open involvement of this type with this child."
+        raise conflict(
+            "involvement_exists", "You already have an open involvement of this type with this child."
         )
     involvement = Involvement(
-        child_id=child.id,
+        child_pk=child.id,
         practitioner_user_id=user.id,
         practitioner_name=user.display_name,
         practitioner_role=user.job_title,
@@ -88,7 +90,7 @@ def add_involvement(
         outcome="recorded",
         origin=origin,
         user=user,
-        child_id=child.id,
+        child_pk=child.id,
         shielded=child.shielded,
         detail={"involvement_id": involvement.id},
     )
@@ -101,11 +103,11 @@ def end_involvement(
     """End the user's own open involvement (it stays on the record with its end date)."""
     involvement = session.get(Involvement, involvement_id, with_for_update=True)
     if involvement is None:
-        raise DomainError(404, "involvement_not_found", "There is no involvement with that number.")
+        raise not_found("involvement_not_found", "There is no involvement with that number.")
     if involvement.practitioner_user_id != user.id:
-        raise DomainError(403, "not_your_involvement", "You can end only your own involvements.")
+        raise forbidden("not_your_involvement", "You can end only your own involvements.")
     if involvement.ended_on is not None:
-        raise DomainError(409, "involvement_already_ended", "This involvement has already ended.")
+        raise conflict("involvement_already_ended", "This involvement has already ended.")
     involvement.ended_on = max(today, involvement.started_on)
     trail.record(
         session,
@@ -113,7 +115,7 @@ def end_involvement(
         outcome="recorded",
         origin=origin,
         user=user,
-        child_id=involvement.child_id,
+        child_pk=involvement.child_pk,
         detail={"involvement_id": involvement.id},
     )
     return involvement

@@ -1,4 +1,4 @@
-"""Logging in: throttling, password, one-time code, then the rules that decide who may work."""
+"""Logging in (throttling, password, one-time code, then the rules that decide who may work) and out."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from cpserver.audit import trail
 from cpserver.config import Settings
 from cpserver.domain import detection, throttle
 from cpserver.domain.accreditation import accreditation_problems, whom_to_contact
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, ErrorKind, forbidden
 from cpserver.domain.one_time_codes import accept_code
 from cpserver.domain.passwords import verify_password
-from cpserver.domain.sessions import NewSession, start_session
+from cpserver.domain.sessions import NewSession, end_session, start_session
 from cpserver.store.models import Organisation, User
+from cpserver.store.models import Session as LoginSession
 from cpserver.store.system import is_locked_down
 
 INVALID = "The username, password or one-time code is not right. Check them and try again."
@@ -54,7 +55,7 @@ def log_in(
         throttle.record_failure(session, keys[1], settings.throttle_address_failures, settings, now)
         trail.record(session, action="login", outcome="failed", origin=origin, user=user)
         session.commit()
-        raise DomainError(401, "invalid_credentials", INVALID)
+        raise DomainError(ErrorKind.UNAUTHENTICATED, "invalid_credentials", INVALID)
 
     if user.role != "national" and is_locked_down(session):
         _refuse(
@@ -88,4 +89,10 @@ def log_in(
 def _refuse(session: Session, user: User, origin: trail.Origin, code: str, message: str) -> None:
     trail.record(session, action="login", outcome=f"refused:{code}", origin=origin, user=user)
     session.commit()
-    raise DomainError(403, code, message)
+    raise forbidden(code, message)
+
+
+def log_out(session: Session, login: LoginSession, origin: trail.Origin, now: dt.datetime) -> None:
+    """End the session at once (its token stops working) and audit the logout."""
+    end_session(login, "logout", now)
+    trail.record(session, action="logout", outcome="success", origin=origin, user=login.user)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from cpserver.domain.errors import DomainError, role_not_permitted
-from cpserver.store.models import User
+from cpserver.audit import trail
+from cpserver.domain.errors import forbidden, role_not_permitted
+from cpserver.store.models import Child, User
 
 
 def require_overseer(user: User) -> None:
@@ -42,8 +43,21 @@ def require_own_authority(user: User, local_authority_id: int | None, what: str 
     if user.role != "cmt":
         raise role_not_permitted()
     if local_authority_id != user.local_authority_id:
-        raise DomainError(
-            403,
+        raise forbidden(
             "outside_your_authority",
             f"This {what} belongs to another local authority's management team.",
         )
+
+
+def list_shown(
+    session: Session, actor: User, origin: trail.Origin, report: str, children: list[Child]
+) -> None:
+    """A list naming children is about to be shown: audit it (which list, how many rows)."""
+    trail.record(
+        session,
+        action="report_viewed",
+        outcome="shown",
+        origin=origin,
+        user=actor,
+        detail={"report": report, "rows": len(children)},
+    )

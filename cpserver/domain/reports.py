@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from cpserver.domain.oversight_scope import authority_filter
+from cpserver.audit import trail
+from cpserver.domain.oversight_scope import authority_filter, list_shown, require_national, require_overseer
 from cpserver.domain.retention import in_service_clause
 from cpserver.store.models import Alert, Child, Incident, LocalAuthority, User
 
@@ -17,9 +18,10 @@ CME_LIMIT = 5000
 
 
 def children_missing_education(
-    session: Session, actor: User, *, today: dt.date, age: int, consent_age: int
+    session: Session, actor: User, origin: trail.Origin, *, today: dt.date, age: int, consent_age: int
 ) -> tuple[list[Child], int]:
-    """Children in service with no education setting recorded, in the actor's authority."""
+    """Children in service with no education setting recorded, in the actor's authority (audited)."""
+    require_overseer(actor)
     where = (
         Child.education_setting_id.is_(None),
         authority_filter(actor, Child.local_authority_id),
@@ -33,6 +35,7 @@ def children_missing_education(
         .order_by(Child.family_name, Child.given_name, Child.id)
         .limit(CME_LIMIT)
     ).all()
+    list_shown(session, actor, origin, "children_missing_education", list(children))
     return list(children), total
 
 
@@ -49,8 +52,9 @@ class Figures:
     alerts_dismissed: int = 0
 
 
-def yearly_figures(session: Session) -> list[Figures]:
-    """Per year and authority: incidents and their outcomes, alerts raised and dismissed."""
+def yearly_figures(session: Session, actor: User) -> list[Figures]:
+    """Per year and authority: incidents and their outcomes, alerts raised and dismissed (national team)."""
+    require_national(actor)
     names = dict(session.execute(select(LocalAuthority.id, LocalAuthority.name)).tuples().all())
     table: dict[tuple[int, str], Figures] = {}
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import Select, case, select
 from sqlalchemy.orm import Session
 
-from cpserver.domain.errors import DomainError
+from cpserver.audit import trail
+from cpserver.config import Settings
+from cpserver.domain import detection
+from cpserver.domain.errors import DomainError, invalid
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.retention import in_service_clause
-from cpserver.store.models import Child, LocalAuthority
+from cpserver.store.models import Child, LocalAuthority, User
 
 ENOUGH = (
     "Enter the family name and date of birth (or a date range), "
@@ -50,7 +53,7 @@ class Outcome:
 
 
 def _too_broad(message: str, field: str | None = None) -> DomainError:
-    return DomainError(400, "search_too_broad", message, field=field)
+    return invalid("search_too_broad", message, field=field)
 
 
 def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -> None:
@@ -59,8 +62,7 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
     given = normalise_name(criteria.given or "")
     has_range = criteria.date_of_birth_from is not None or criteria.date_of_birth_to is not None
     if criteria.date_of_birth is not None and has_range:
-        raise DomainError(
-            400,
+        raise invalid(
             "invalid_request",
             "Enter either a date of birth or a date range, not both.",
             field="date_of_birth",
@@ -69,10 +71,9 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
         start, end = criteria.date_of_birth_from, criteria.date_of_birth_to
         if start is None or end is None:
             field = "date_of_birth_from" if start is None else "date_of_birth_to"
-            raise DomainError(400, "invalid_request", "Enter both ends of the date range.", field=field)
+            raise invalid("invalid_request", "Enter both ends of the date range.", field=field)
         if start > end:
-            raise DomainError(
-                400,
+            raise invalid(
                 "invalid_request",
                 "The start of the date range must be before its end.",
                 field="date_of_birth_from",
@@ -86,16 +87,14 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
         (criteria.date_of_birth_from, "date_of_birth_from"),
     ):
         if value is not None and value > today:
-            raise DomainError(
-                400, "invalid_request", "The date of birth cannot be in the future.", field=field
-            )
+            raise invalid("invalid_request", "The date of birth cannot be in the future.", field=field)
     postcode = normalise_postcode(criteria.postcode or "")
     if criteria.postcode and not 5 <= len(postcode) <= 7:
-        raise DomainError(400, "invalid_request", "Enter a full postcode, like ZZ1 2AB.", field="postcode")
+        raise invalid("invalid_request", "Enter a full postcode, like ZZ1 2AB.", field="postcode")
     if criteria.family and not family:
-        raise DomainError(400, "invalid_request", "The family name must contain letters.", field="family")
+        raise invalid("invalid_request", "The family name must contain letters.", field="family")
     if criteria.given and not given:
-        raise DomainError(400, "invalid_request", "The given name must contain letters.", field="given")
+        raise invalid("invalid_request", "The given name must contain letters.", field="given")
     has_dob = criteria.date_of_birth is not None or has_range
     if not family:
         raise _too_broad(f"Add the family name. {ENOUGH}", "family")
@@ -167,3 +166,48 @@ def find_children(
         for child, la_name in rows[:max_results]
     ]
     return Outcome(results=results, more=len(rows) > max_results)
+
+
+def search(
+    session: Session,
+    actor: User,
+    origin: trail.Origin,
+    criteria: Criteria,
+    *,
+    settings: Settings,
+    now: dt.datetime,
+) -> Outcome:
+    """A practitioner's search: criteria checked, children found, the search audited, then detection.
+
+    The criteria are kept in the audit trail (never in logs) for misuse investigations.
+    """
+    today = now.date()
+    check_criteria(criteria, max_range_days=settings.search_max_dob_range_days, today=today)
+    outcome = find_children(
+        session,
+        criteria,
+        today=today,
+        age=settings.retention_age_years,
+        consent_age=settings.retention_consent_age_years,
+        max_results=settings.search_max_results,
+    )
+    event = trail.record(
+        session,
+        action="search",
+        outcome="results" if outcome.results else "no_results",
+        origin=origin,
+        user=actor,
+        detail={"criteria": _as_json(criteria), "count": len(outcome.results)},
+    )
+    if settings.detection_enabled:
+        detection.after_search(session, settings, actor, event, criteria.family, now)
+    return outcome
+
+
+def _as_json(criteria: Criteria) -> dict[str, object]:
+    """The criteria given, as JSON values (dates as ISO strings), leaving out those not given."""
+    return {
+        name: value.isoformat() if isinstance(value, dt.date) else value
+        for name, value in asdict(criteria).items()
+        if value is not None
+    }

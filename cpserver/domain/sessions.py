@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from cpserver.config import Settings
 from cpserver.domain.accreditation import accreditation_problems
-from cpserver.domain.errors import DomainError, not_authenticated, session_expired
+from cpserver.domain.errors import DomainError, ErrorKind, not_authenticated, session_expired
 from cpserver.store.models import Organisation, User
 from cpserver.store.models import Session as LoginSession
 from cpserver.store.system import is_locked_down
@@ -112,7 +112,7 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
         session.commit()
         if ended_because == "lockdown":
             raise DomainError(
-                401,
+                ErrorKind.UNAUTHENTICATED,
                 "service_locked_down",
                 "ContactPoint is closed to all users while a security incident is dealt with.",
             )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpserver.config import Settings
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, ErrorKind
 from cpserver.store.models import LoginThrottle
 
 
@@ -31,10 +31,10 @@ def check_not_throttled(session: Session, keys: list[str], now: dt.datetime) -> 
     if wait > 0:
         seconds = math.ceil(wait)
         raise DomainError(
-            429,
+            ErrorKind.THROTTLED,
             "too_many_attempts",
             f"Too many failed sign-in attempts. Wait {seconds} seconds, then try again.",
-            headers={"Retry-After": str(seconds)},
+            retry_after_seconds=seconds,
         )
 
 

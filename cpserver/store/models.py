@@ -227,7 +227,7 @@ class Carer(Base):
 
     __tablename__ = "carers"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), index=True)
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     relationship_to_child: Mapped[str] = mapped_column(String(60))
@@ -250,7 +250,7 @@ class Involvement(Base):
 
     __tablename__ = "involvements"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), index=True)
     practitioner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     practitioner_name: Mapped[str] = mapped_column(String(200))
     practitioner_role: Mapped[str] = mapped_column(String(200))
@@ -288,7 +288,8 @@ class AuditEvent(Base):
     username: Mapped[str] = mapped_column(String(100), default="")
     role: Mapped[str] = mapped_column(String(20), default="")
     local_authority_id: Mapped[int | None] = mapped_column(Integer)
-    child_id: Mapped[int | None] = mapped_column(Integer)
+    # The child row's integer key (the column keeps its name; the ContactPoint ID is `Child.cp_id`).
+    child_pk: Mapped[int | None] = mapped_column("child_id", Integer)
     reason_code: Mapped[str | None] = mapped_column(String(40))
     reason_text: Mapped[str | None] = mapped_column(Text)
     workstation: Mapped[str] = mapped_column(String(100), default="")

@@ -8,13 +8,13 @@ import datetime as dt
 import pytest
 
 from cpclient.api.errors import BadResponse, Forbidden, NotFound, RequestRejected, SessionExpired
-from cpclient.api.oversight import (
+from cpclient.api.oversight_client import OversightClient
+from cpclient.api.oversight_models import (
     Accreditation,
     AuditFilters,
     ChildList,
     LockdownState,
     NewUser,
-    OversightClient,
     ShieldRequest,
     UserAccount,
 )

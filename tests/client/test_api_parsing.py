@@ -23,7 +23,7 @@ from cpclient.api.errors import (
     Throttled,
 )
 from cpclient.api.models import AnyRecord, Meta, Record, SearchResults, SessionBody, ShieldedRecord
-from cpclient.api.oversight import LockdownState, Organisation, UserAccount
+from cpclient.api.oversight_models import LockdownState, Organisation, UserAccount
 from cpclient.api.parsing import clean_text, error_for, parse_body, retry_after_seconds
 
 JSON = {"content-type": "application/json"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import pytest
@@ -17,7 +18,8 @@ from cpclient.api.errors import (
     TimedOut,
 )
 from cpclient.api.models import SearchCriteria
-from cpclient.api.transport import MAX_BODY_BYTES, Transport, UnsafeServerUrl, api_base
+from cpclient.api.server_url import UnsafeServerUrl, server_url_problem
+from cpclient.api.transport import MAX_BODY_BYTES, Transport, api_base
 from tests.client.conftest import Canned
 
 SESSION = {
@@ -170,6 +172,19 @@ def test_child_ids_cannot_change_the_path(fake_server):
 def test_unsafe_server_addresses_are_refused(url):
     with pytest.raises(UnsafeServerUrl):
         api_base(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://cp.example:99999", "https://cp.example:0", "https://@cp.example", "http://[::1"]
+)
+def test_the_transport_refuses_every_address_the_policy_refuses(url):
+    # One check serves both: a port out of range or an empty user name was once let through here.
+    problem = server_url_problem(url)
+    assert problem
+    with pytest.raises(UnsafeServerUrl, match=re.escape(problem)):
+        api_base(url)
+    with pytest.raises(UnsafeServerUrl):
+        Transport(url)
 
 
 def test_safe_addresses():

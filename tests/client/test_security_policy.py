@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from cpclient.api.server_url import server_url_problem
 from cpclient.security import policy as policy_module
-from cpclient.security.policy import ManagedPolicy, PolicyError, load_policy, server_url_problem
+from cpclient.security.policy import ManagedPolicy, PolicyError, load_policy
 
 
 def write_policy(path: Path, document: object) -> Path:

@@ -106,16 +106,16 @@ def test_practitioner_screens_sign_in_search_reason_record_and_lock(qtbot, serve
     assert isinstance(window.record_view.record, Record)
     walk.check("record", window)
     window.record_view.add_button.click()
-    walk.check("record my involvement", shown(qtbot, lambda: window.record_view._dialog))
-    window.record_view._dialog.reject()
+    walk.check("record my involvement", shown(qtbot, lambda: window.involvements.dialog))
+    window.involvements.dialog.reject()
     end = next(
         button
         for button in window.record_view.content.findChildren(QWidget)
         if button.accessibleName().startswith("End my involvement")
     )
     end.click()
-    walk.check("end my involvement", shown(qtbot, lambda: window.record_view._confirm))
-    window.record_view._confirm.reject()
+    walk.check("end my involvement", shown(qtbot, lambda: window.involvements.confirm))
+    window.involvements.confirm.reject()
 
     window.record_view.back_button.click()
     search_for(qtbot, window, "shielded")

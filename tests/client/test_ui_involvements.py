@@ -9,8 +9,8 @@ from tests.client.conftest import open_first_result, search_for, sign_in
 
 def _open_add_dialog(qtbot, window) -> InvolvementDialog:
     window.record_view.add_button.click()
-    qtbot.waitUntil(lambda: window.record_view._dialog is not None and window.record_view._dialog.isVisible())
-    return window.record_view._dialog
+    qtbot.waitUntil(lambda: window.involvements.dialog is not None and window.involvements.dialog.isVisible())
+    return window.involvements.dialog
 
 
 def test_add_then_end_my_involvement(qtbot, server, make_window):
@@ -52,9 +52,9 @@ def test_add_then_end_my_involvement(qtbot, server, make_window):
     target = next(b for b in end_buttons if "Speech and language" in b.accessibleName())
     target.click()
     qtbot.waitUntil(
-        lambda: window.record_view._confirm is not None and window.record_view._confirm.isVisible()
+        lambda: window.involvements.confirm is not None and window.involvements.confirm.isVisible()
     )
-    window.record_view._confirm.confirm_button.click()
+    window.involvements.confirm.confirm_button.click()
     qtbot.waitUntil(
         lambda: (
             next(i for i in window.record_view.record.involvements if i.id == added.id).ended_on is not None

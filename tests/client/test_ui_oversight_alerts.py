@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from cpclient.api.models import SearchCriteria
-from cpclient.api.oversight import OversightClient
+from cpclient.api.oversight_client import OversightClient
 from cpclient.security.lockdown import is_record_data
 from cpclient.ui.oversight.alerts_page import AlertsPage
 from cpclient.ui.oversight.close_incident_dialog import CloseIncidentDialog
@@ -57,9 +57,10 @@ def test_dismiss_one_alert_and_turn_another_into_an_incident(qtbot, server, cmt_
     assert is_record_data(page.detail) and is_record_data(page.table)
     page.dismiss_button.click()
     dialog = dialog_of(qtbot, page)
+    assert dialog.needed.text() == "Enter the justification: at least 10 characters"
     dialog.text.setPlainText("ok")
-    dialog.confirm_button.click()
-    assert dialog.summary.messages == ["Enter the justification: at least 10 characters"]
+    assert not dialog.confirm_button.isEnabled()
+    assert dialog.needed.text() == "Enter the justification: at least 10 characters (2 so far)"
     answer_prompt(qtbot, page, "A colleague of the same name asked for help with a referral.")
     assert page.message.text() == f"Alert {dismissed} dismissed."
     qtbot.waitUntil(lambda: dismissed not in {a.id for a in page.model.rows}, timeout=10_000)
@@ -90,8 +91,8 @@ def test_dismiss_one_alert_and_turn_another_into_an_incident(qtbot, server, cmt_
     incidents.close_button.click()
     closing = dialog_of(qtbot, incidents)
     assert isinstance(closing, CloseIncidentDialog)
-    closing.confirm_button.click()
-    assert closing.summary.messages == ["Choose the outcome of the investigation"]
+    assert not closing.confirm_button.isEnabled()
+    assert closing.needed.text() == "Choose the outcome of the investigation"
     closing.choices[2].setChecked(True)  # training required
     closing.confirm_button.click()
     qtbot.waitUntil(lambda: incidents.dialog is None, timeout=10_000)

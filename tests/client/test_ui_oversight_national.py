@@ -47,8 +47,8 @@ def test_lockdown_ends_sessions_and_restoring_takes_a_second_person(
     dialog = dialog_of(qtbot, page)
     assert "signed out at once" in dialog.warning.body.text()
     dialog.text.setPlainText("Suspected theft of login details.")
-    dialog.confirm_button.click()
-    assert dialog.summary.messages == ["Tick the box to confirm you understand what will happen"]
+    assert not dialog.confirm_button.isEnabled()
+    assert dialog.needed.text() == "Tick the box to confirm you understand what will happen"
     answer_prompt(qtbot, page, "Suspected theft of login details.", acknowledge=True)
     assert page.state.locked and page.state_heading.text() == "Locked down"
     assert "Suspected theft of login details." in page.state_label.text()
@@ -76,11 +76,14 @@ def test_lockdown_ends_sessions_and_restoring_takes_a_second_person(
     assert other.state.restore_requested_by_username == "demo.national"
     assert other.confirm_button.isEnabled() and other.confirm_note.text() == ""
     assert "Alex Morgan has asked to restore access" in other.request_label.text()
+    # The second person reads the first one's reason, on the page and in the dialog.
+    assert "Keys rotated and every password reset." in other.request_label.text()
     namesake = other.context.user.model_copy(update={"display_name": "Alex Morgan"})
     other.context = replace(other.context, user=namesake)
     other.show_state(other.state)
     assert other.confirm_button.isEnabled() and other.confirm_note.text() == ""
     other.confirm_button.click()
+    assert "Keys rotated and every password reset." in dialog_of(qtbot, other).detail.text()
     answer_prompt(qtbot, other, "Checked the key rotation myself.")
     assert not other.state.locked and other.state_label.text() == OPEN
     assert other.message.text() == "Access is restored. Users can sign in again."

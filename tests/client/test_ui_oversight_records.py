@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from cpclient.api.models import Record, ShieldedRecord, StatedReason
-from cpclient.api.oversight import AuditPage
+from cpclient.api.oversight_models import AuditPage
 from cpclient.security.lockdown import is_record_data
-from cpclient.ui.oversight.audit_page import MORE, AuditTrailPage
+from cpclient.ui.oversight.audit_review_page import MORE, AuditReviewPage
 from cpclient.ui.oversight.cme_page import CmePage
 from cpclient.ui.oversight.shielding_page import ShieldingPage
 from tests.client.conftest import WORKSTATION, sign_in
@@ -46,7 +46,7 @@ def test_the_audit_trail_finds_a_practitioners_view(qtbot, server, cmt_window):
     reviews_before = server.scalar("SELECT count(*) FROM audit_events WHERE action = 'audit_reviewed'")
 
     page = open_tab(qtbot, cmt_window, "Audit trail")
-    assert isinstance(page, AuditTrailPage)
+    assert isinstance(page, AuditReviewPage)
     assert page.model.rowCount() == 0  # nothing is fetched (or audited) until asked
     assert is_record_data(page.table) and is_record_data(page.username)
     page.date_from.setText("02/01/2030")
@@ -58,13 +58,13 @@ def test_the_audit_trail_finds_a_practitioners_view(qtbot, server, cmt_window):
 
     page.clear_filters()
     page.username.setText("demo.practitioner")
-    page.child_id.setText(child)
+    page.cp_id.setText(child)
     page.action.setCurrentText("Opened a record")
-    qtbot.keyClick(page.child_id, Qt.Key.Key_Return)
+    qtbot.keyClick(page.cp_id, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=10_000)
     wait_idle(qtbot, page)
     row = page.table.current_item()
-    assert row.username == "demo.practitioner" and row.child_id == child
+    assert row.username == "demo.practitioner" and row.cp_id == child
     assert row.reason_text == EXPLANATION and row.workstation == WORKSTATION
     texts = [page.model.cell_text(0, column) for column in range(page.model.columnCount())]
     other = next(reason.label for reason in cmt_window.meta.reasons if reason.code == "other")
@@ -84,7 +84,7 @@ def test_shield_then_unshield_a_record(qtbot, server, cmt_window):
     child = a_northmere_child(server)
     page = open_tab(qtbot, cmt_window, "Shielding")
     assert isinstance(page, ShieldingPage)
-    page.shield_id.setText(child)
+    page.shield_cp_id.setText(child)
     page.shield_review.setText((dt.date.today() - dt.timedelta(days=1)).strftime("%d/%m/%Y"))
     page.shield_reason.setPlainText("Adoption placement agreed today.")
     page.shield_button.click()
@@ -99,7 +99,7 @@ def test_shield_then_unshield_a_record(qtbot, server, cmt_window):
     qtbot.waitUntil(lambda: child in {c.id for c in page.model.rows}, timeout=10_000)
     wait_idle(qtbot, page)
     assert page.message.text().startswith(f"Record {child} is shielded (an adoption placement")
-    assert page.shield_id.text() == "" and page.chosen_ground() is None
+    assert page.shield_cp_id.text() == "" and page.chosen_ground() is None
     practitioner = signed_in_api(server, "demo.practitioner")
     assert isinstance(practitioner.open_record(child, StatedReason("safeguarding")), ShieldedRecord)
 
@@ -108,7 +108,7 @@ def test_shield_then_unshield_a_record(qtbot, server, cmt_window):
         "An adoption placement would be put at risk"
     )
     page.use_button.click()
-    assert page.unshield_id.text() == child and page.unshield_reason.hasFocus()
+    assert page.unshield_cp_id.text() == child and page.unshield_reason.hasFocus()
     page.unshield_reason.setPlainText("The placement is now secure and settled.")
     page.unshield_button.click()
     qtbot.waitUntil(lambda: child not in {c.id for c in page.model.rows} and not page.busy, timeout=10_000)
@@ -117,13 +117,13 @@ def test_shield_then_unshield_a_record(qtbot, server, cmt_window):
     practitioner.logout()
 
     # A refusal about the record is linked to the ContactPoint ID field.
-    page.unshield_id.setText(child)
+    page.unshield_cp_id.setText(child)
     page.unshield_reason.setPlainText("Removing it again by mistake.")
     page.unshield_button.click()
     qtbot.waitUntil(lambda: page.summary.isVisible() and not page.busy, timeout=10_000)
     assert page.summary.messages == ["This record is not shielded."]
     page.summary.links[0].click()
-    assert page.unshield_id.hasFocus()
+    assert page.unshield_cp_id.hasFocus()
 
 
 def test_children_missing_education_are_listed_and_sortable(qtbot, server, cmt_window):

@@ -77,7 +77,7 @@ def test_the_national_team_reads_every_list_and_runs_its_own_screens(qtbot, serv
     assert isinstance(register, IncidentsPage) and register.close_button is None
     assert register.heading.text() == "National incident register"
     reviews = open_tab(qtbot, window, "Shield reviews")
-    assert isinstance(reviews, ShieldingPage) and reviews.shield_id is None and reviews.use_button is None
+    assert isinstance(reviews, ShieldingPage) and reviews.shield_cp_id is None and reviews.use_button is None
 
     window.session_bar.sign_out_button.click()
     assert window.management.tabs is None and window.management.button.isHidden()

@@ -55,11 +55,9 @@ def test_add_a_user_shows_the_one_time_secrets_then_accredit_them(qtbot, server,
     names = [dialog.organisation.itemText(index) for index in range(dialog.organisation.count())]
     assert names[0] == CHOOSE_ORGANISATION and NORTHMERE_COUNCIL in names
     assert dialog.organisation_id() is None  # nothing is chosen for the person
-    # An incomplete form is not sent: each problem is linked to its field.
-    dialog.confirm_button.click()
-    assert dialog.summary.isVisible() and "Enter the given name" in dialog.summary.messages
-    assert "Choose the user's organisation" in dialog.summary.messages
-    assert dialog.summary.links[0].text().startswith("Enter a username")
+    # An incomplete form cannot be sent: one line says what is needed first.
+    assert not dialog.confirm_button.isEnabled()
+    assert dialog.needed.text().startswith("Enter a username")
     # Choose an accredited organisation other than the management team's own, so the choice is
     # what is sent (and the new user can sign in below).
     chosen = next(row for row in own if row.name != NORTHMERE_COUNCIL and row.accredited)
@@ -72,6 +70,7 @@ def test_add_a_user_shows_the_one_time_secrets_then_accredit_them(qtbot, server,
     assert dialog.organisation_id() == chosen.id
     dialog.manager_name.setText("Ada Manager")
     dialog.manager_email.setText("ada.manager@staff.example")
+    assert dialog.confirm_button.isEnabled() and dialog.needed.isHidden()
     dialog.confirm_button.click()
     qtbot.waitUntil(lambda: page.enrolment_dialog is not None, timeout=10_000)
     shown = page.enrolment_dialog
@@ -103,8 +102,8 @@ def test_add_a_user_shows_the_one_time_secrets_then_accredit_them(qtbot, server,
     accreditation = dialog_of(qtbot, page)
     assert isinstance(accreditation, AccreditationDialog)
     accreditation.crb_checked_on.setText("31/02/2020")
-    accreditation.confirm_button.click()
-    assert accreditation.summary.messages == ["Enter the check date as a real date, like 31/03/2009"]
+    assert not accreditation.confirm_button.isEnabled()
+    assert accreditation.needed.text() == "Enter the check date as a real date, like 31/03/2009"
     accreditation.crb_checked_on.setText(dt.date.today().strftime("%d/%m/%Y"))
     for box in (accreditation.training, accreditation.procedures, accreditation.agreement):
         box.setChecked(True)
@@ -130,8 +129,8 @@ def test_suspend_ends_the_users_session_and_reinstate_restores(qtbot, server, cm
     page.suspend_button.click()
     dialog = dialog_of(qtbot, page)
     dialog.text.setPlainText("too short")
-    dialog.confirm_button.click()
-    assert dialog.summary.messages == ["Enter the reason: at least 10 characters"]
+    assert not dialog.confirm_button.isEnabled()
+    assert dialog.needed.text() == "Enter the reason: at least 10 characters (9 so far)"
     answer_prompt(qtbot, page, "Shared a password with a colleague, reported by the manager.")
     assert "is suspended" in page.message.text()
     assert page.table.current_item().suspended and page.reinstate_button.isEnabled()

@@ -123,6 +123,6 @@ def test_every_control_has_an_accessible_name(qtbot, server, make_window):
     open_first_result(qtbot, window)
     assert unnamed_controls(window) == []
     window.record_view.add_button.click()
-    qtbot.waitUntil(lambda: window.record_view._dialog is not None and window.record_view._dialog.isVisible())
-    assert unnamed_controls(window.record_view._dialog) == []
-    window.record_view._dialog.reject()
+    qtbot.waitUntil(lambda: window.involvements.dialog is not None and window.involvements.dialog.isVisible())
+    assert unnamed_controls(window.involvements.dialog) == []
+    window.involvements.dialog.reject()

@@ -138,7 +138,7 @@ def test_no_dialog_is_left_behind_by_a_second_request(qtbot, server, make_window
     window.search.open_button.click()
     qtbot.waitUntil(lambda: window.opener.dialog is not None)
     first = window.opener.dialog
-    window.opener.request_open(window.search.model.result_at(0))
+    window.opener.request_open(window.search.model.row_at(0))
     assert window.opener.dialog is first
     first.reject()
     qtbot.waitUntil(lambda: QApplication.activeModalWidget() is None)

@@ -124,14 +124,14 @@ def test_cancelling_the_warning_or_the_reason_overrides_nothing(qtbot, server, e
 
 def test_an_acknowledged_override_shows_the_record_under_investigation(qtbot, server, emergency):
     window = emergency
-    child_id = window.record_view.record.id
+    cp_id = window.record_view.record.id
     reason = acknowledge(qtbot, window)
     reason.buttons[2].click()  # Safeguarding or child protection enquiry
     reason.ok_button.click()
     qtbot.waitUntil(lambda: isinstance(window.record_view.record, Record), timeout=10_000)
 
     record = window.record_view.record
-    assert record.id == child_id and record.shielded and window.record_view.overridden
+    assert record.id == cp_id and record.shielded and window.record_view.overridden
     notices = window.record_view.content.findChildren(ShieldOverrideNotice)
     assert len(notices) == 1 and notices[0].title.text() == OVERRIDE_NOTICE_TITLE
     assert window.record_view.content.findChildren(ShieldedAccessNotice) == []
@@ -139,7 +139,7 @@ def test_an_acknowledged_override_shows_the_record_under_investigation(qtbot, se
     assert OVERRIDE_NOTICE_TITLE in texts and ACCESS_NOTICE_TITLE not in texts
     assert OVERRIDING not in window.record_view.message.text()
     # The details that were withheld are shown now.
-    postcode = server.scalar("SELECT postcode FROM children WHERE cp_id = :id", id=child_id)
+    postcode = server.scalar("SELECT postcode FROM children WHERE cp_id = :id", id=cp_id)
     assert any(postcode in each for each in texts)
 
     # The server audited the view as an override and alerted the management team at once.

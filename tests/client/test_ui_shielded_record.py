@@ -57,7 +57,7 @@ def test_a_practitioner_sees_the_banner_and_nothing_withheld(qtbot, server, make
     window = make_window(server.url)
     sign_in(qtbot, window, "demo.practitioner")
     search_for(qtbot, window, "shielded")
-    assert window.search.model.cell_text(window.search.model.result_at(0), 3) == "Shielded"
+    assert window.search.model.cell_text(0, 3) == "Shielded"
     open_first_result(qtbot, window)
     record = window.record_view.record
     assert isinstance(record, ShieldedRecord)
@@ -102,9 +102,9 @@ def test_a_practitioner_ends_their_own_involvement_from_a_shielded_record(qtbot,
         assert len(ends) == 1 and ends[0].isVisible()
         ends[0].click()
         qtbot.waitUntil(
-            lambda: window.record_view._confirm is not None and window.record_view._confirm.isVisible()
+            lambda: window.involvements.confirm is not None and window.involvements.confirm.isVisible()
         )
-        window.record_view._confirm.confirm_button.click()
+        window.involvements.confirm.confirm_button.click()
         qtbot.waitUntil(
             lambda: window.record_view.record.own_involvements[0].ended_on is not None, timeout=10_000
         )

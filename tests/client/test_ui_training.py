@@ -16,7 +16,7 @@ from tests.client.conftest import open_first_result, search_for, sign_in, traini
 
 
 def test_demo_accounts_and_scenarios_match_the_training_seed():
-    from cpserver import seed
+    from cpserver.seed import training_contract as seed
 
     assert [account.username for account in demo_accounts()] == list(seed.DEMO_ACCOUNTS)
     # Every account the seed makes is described for trainers.
@@ -79,8 +79,8 @@ def test_every_window_and_dialog_carries_the_training_banner(qtbot, server, make
     dialog.reject()
     open_first_result(qtbot, window)
     window.record_view.add_button.click()
-    qtbot.waitUntil(lambda: window.record_view._dialog is not None)
-    involvement = window.record_view._dialog
+    qtbot.waitUntil(lambda: window.involvements.dialog is not None)
+    involvement = window.involvements.dialog
     assert "TRAINING" in involvement.windowTitle() and involvement.findChildren(TrainingBanner)
     involvement.reject()
 

@@ -64,8 +64,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/meta"): Rule(PUBLIC),
     ("DELETE", "/api/v1/sessions/current"): Rule(ALL_ROLES),
     ("POST", "/api/v1/searches"): Rule(ALL_ROLES),
-    ("POST", "/api/v1/children/{child_id}/views"): Rule(ALL_ROLES),
-    ("POST", "/api/v1/children/{child_id}/involvements"): Rule(frozenset({"practitioner"})),
+    ("POST", "/api/v1/children/{cp_id}/views"): Rule(ALL_ROLES),
+    ("POST", "/api/v1/children/{cp_id}/involvements"): Rule(frozenset({"practitioner"})),
     ("DELETE", "/api/v1/involvements/{involvement_id}"): Rule(
         frozenset({"practitioner"}),
         denied_code="not_your_involvement",
@@ -86,8 +86,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/incidents"): Rule(CMT_ONLY),
     ("PATCH", "/api/v1/incidents/{incident_id}"): Rule(CMT_ONLY),
     ("POST", "/api/v1/incidents/{incident_id}/notes"): Rule(CMT_ONLY),
-    ("POST", "/api/v1/children/{child_id}/shield"): Rule(CMT_ONLY),
-    ("POST", "/api/v1/children/{child_id}/unshield"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/children/{cp_id}/shield"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/children/{cp_id}/unshield"): Rule(CMT_ONLY),
     ("GET", "/api/v1/shield-reviews"): Rule(OVERSEERS),
     ("GET", "/api/v1/reports/children-missing-education"): Rule(OVERSEERS),
     ("GET", "/api/v1/reports/yearly-figures"): Rule(NATIONAL_ONLY),
@@ -203,8 +203,8 @@ SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
     ("GET", "/api/v1/meta"): lambda _w, _c: Request(f"{API_PREFIX}/meta"),
     ("DELETE", "/api/v1/sessions/current"): _logout_sample,
     ("POST", "/api/v1/searches"): _search_sample,
-    ("POST", "/api/v1/children/{child_id}/views"): _view_sample,
-    ("POST", "/api/v1/children/{child_id}/involvements"): _add_involvement_sample,
+    ("POST", "/api/v1/children/{cp_id}/views"): _view_sample,
+    ("POST", "/api/v1/children/{cp_id}/involvements"): _add_involvement_sample,
     ("DELETE", "/api/v1/involvements/{involvement_id}"): _end_involvement_sample,
 }
 
@@ -357,7 +357,7 @@ OVERSIGHT_SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
         json={"text": "Interviewed the user today."},
         expect=201,
     ),
-    ("POST", "/api/v1/children/{child_id}/shield"): lambda _w, _c: Request(
+    ("POST", "/api/v1/children/{cp_id}/shield"): lambda _w, _c: Request(
         f"{API_PREFIX}/children/{world.NO_SCHOOL}/shield",
         json={
             "ground": "significant_harm",
@@ -365,7 +365,7 @@ OVERSIGHT_SAMPLES: dict[tuple[str, str], Callable[[World, str], Request]] = {
             "reason": "Police advice received today.",
         },
     ),
-    ("POST", "/api/v1/children/{child_id}/unshield"): lambda _w, _c: Request(
+    ("POST", "/api/v1/children/{cp_id}/unshield"): lambda _w, _c: Request(
         f"{API_PREFIX}/children/{world.SHIELDED}/unshield", json=REASON
     ),
     ("GET", "/api/v1/shield-reviews"): lambda _w, _c: Request(f"{API_PREFIX}/shield-reviews"),

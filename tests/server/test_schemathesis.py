@@ -80,8 +80,8 @@ SESSIONS = f"POST {API_PREFIX}/sessions"
 META = f"GET {API_PREFIX}/meta"
 LOGOUT = f"DELETE {API_PREFIX}/sessions/current"
 SEARCHES = f"POST {API_PREFIX}/searches"
-VIEWS = f"POST {API_PREFIX}/children/{{child_id}}/views"
-INVOLVEMENTS = f"POST {API_PREFIX}/children/{{child_id}}/involvements"
+VIEWS = f"POST {API_PREFIX}/children/{{cp_id}}/views"
+INVOLVEMENTS = f"POST {API_PREFIX}/children/{{cp_id}}/involvements"
 END_INVOLVEMENT = f"DELETE {API_PREFIX}/involvements/{{involvement_id}}"
 
 WORLD_CHILDREN = [
@@ -253,7 +253,7 @@ def aimed(operation: Any) -> st.SearchStrategy[Any] | None:
     if label in (VIEWS, INVOLVEMENTS):
         bodies = VIEW_BODIES if label == VIEWS else INVOLVEMENT_BODIES
         return st.tuples(st.sampled_from(WORLD_CHILDREN), st.sampled_from(bodies)).flatmap(
-            lambda pair: operation.as_strategy(path_parameters={"child_id": pair[0]}, body=pair[1])
+            lambda pair: operation.as_strategy(path_parameters={"cp_id": pair[0]}, body=pair[1])
         )
     if label == END_INVOLVEMENT:
         return st.sampled_from(range(1, AIMED_INVOLVEMENT_IDS + 1)).flatmap(
@@ -396,19 +396,19 @@ def test_valid_requests_conform(app: Any, schema: Any, db: Session) -> None:
             (world.SHIELDED, "full" if role == "cmt" else "shielded"),
             (world.SHIELDED_SOUTH, "shielded"),
         ):
-            record = send(VIEWS, role, token, 200, path_parameters={"child_id": cp_id}, body=reason)
+            record = send(VIEWS, role, token, 200, path_parameters={"cp_id": cp_id}, body=reason)
             assert record["kind"] == kind, (role, cp_id)
-        send(VIEWS, role, token, 404, path_parameters={"child_id": world.PAST_18}, body=reason)
+        send(VIEWS, role, token, 404, path_parameters={"cp_id": world.PAST_18}, body=reason)
         new = {"service_type": "family_support"}
         if role == "practitioner":
             for cp_id in (world.ORDINARY, world.SHIELDED):
-                created = send(INVOLVEMENTS, role, token, 201, path_parameters={"child_id": cp_id}, body=new)
+                created = send(INVOLVEMENTS, role, token, 201, path_parameters={"cp_id": cp_id}, body=new)
                 ended = send(
                     END_INVOLVEMENT, role, token, 200, path_parameters={"involvement_id": created["id"]}
                 )
                 assert ended["ended_on"] is not None
         else:
-            send(INVOLVEMENTS, role, token, 403, path_parameters={"child_id": world.ORDINARY}, body=new)
+            send(INVOLVEMENTS, role, token, 403, path_parameters={"cp_id": world.ORDINARY}, body=new)
         send(LOGOUT, role, token, 204)
         send(SEARCHES, role, token, 401, body=SEARCH_BODIES[0])
 

@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,12 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from cpserver import seed
 from cpserver.domain.accreditation import accreditation_problems
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.passwords import verify_password
 from cpserver.domain.search import Criteria, find_children
 from cpserver.domain.service_types import BY_CODE
+from cpserver.seed import seed_database, training_contract
+from cpserver.seed.children import SHIELD_GROUNDS
 from cpserver.store import models
 from cpserver.store.database import make_engine
 from cpserver.store.migrate import upgrade
@@ -90,7 +93,7 @@ def sqlite_training(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     path = tmp_path_factory.mktemp("seed") / "training.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    summary = seed.seed_database(engine, children=5_000, training=True, today=TODAY)
+    summary = seed_database(engine, children=5_000, training=True, today=TODAY)
     assert summary.children == 5_000
     return engine
 
@@ -123,11 +126,11 @@ def _digest(engine: Engine) -> str:
 def test_same_arguments_write_identical_rows(new_engine: NewEngine) -> None:
     first, second = new_engine(), new_engine()
     for engine in (first, second):
-        seed.seed_database(engine, children=1_500, training=True, random_seed=7, today=TODAY)
+        seed_database(engine, children=1_500, training=True, random_seed=7, today=TODAY)
     assert _digest(first) == _digest(second)
 
     other = new_engine()
-    seed.seed_database(other, children=1_500, training=True, random_seed=8, today=TODAY)
+    seed_database(other, children=1_500, training=True, random_seed=8, today=TODAY)
     assert _digest(other) != _digest(first)
 
 
@@ -138,7 +141,7 @@ def test_sqlite_and_postgres_get_the_same_data(new_engine: NewEngine, tmp_path: 
     sqlite = make_engine(f"sqlite:///{tmp_path / 'compare.sqlite3'}")
     upgrade(sqlite)
     for target in (engine, sqlite):
-        seed.seed_database(target, children=800, training=False, today=TODAY)
+        seed_database(target, children=800, training=False, today=TODAY)
     assert _digest(engine) == _digest(sqlite)
     sqlite.dispose()
 
@@ -150,7 +153,7 @@ def test_proportions_and_fields_are_plausible(sqlite_training: Engine) -> None:
         assert total == 5_000
         shielded = [child for child in children if child.shielded]
         assert 0.002 * total <= len(shielded) <= 0.01 * total
-        assert all(child.shield_ground in seed.SHIELD_GROUNDS for child in shielded)
+        assert all(child.shield_ground in SHIELD_GROUNDS for child in shielded)
         assert all(child.shield_review_date and child.shield_review_date > TODAY for child in shielded)
         assert all(child.shield_ground is None for child in children if not child.shielded)
 
@@ -198,7 +201,7 @@ def test_proportions_and_fields_are_plausible(sqlite_training: Engine) -> None:
         assert len({child.cp_id for child in children}) == total
 
         carers_per_child = session.execute(
-            select(models.Carer.child_id, func.count()).group_by(models.Carer.child_id)
+            select(models.Carer.child_pk, func.count()).group_by(models.Carer.child_pk)
         ).all()
         assert len(carers_per_child) == total
         assert {count for _child, count in carers_per_child} == {1, 2}
@@ -221,13 +224,14 @@ def test_proportions_and_fields_are_plausible(sqlite_training: Engine) -> None:
         assert all(la.cmt_name.endswith("ContactPoint Management Team") for la in authorities)
         assert all(la.cmt_email.endswith(".example") and la.cmt_telephone for la in authorities)
         organisations = session.scalars(select(models.Organisation)).all()
-        assert [org.name for org in organisations if not org.accredited] == [seed.UNACCREDITED_ORGANISATION]
+        unaccredited = [org.name for org in organisations if not org.accredited]
+        assert unaccredited == [training_contract.UNACCREDITED_ORGANISATION]
 
 
 def test_summary_counts(new_engine: NewEngine) -> None:
     engine = new_engine()
     done: list[int] = []
-    summary = seed.seed_database(engine, children=2_000, training=False, today=TODAY, progress=done.append)
+    summary = seed_database(engine, children=2_000, training=False, today=TODAY, progress=done.append)
     assert done and done[-1] == 2_000 and done == sorted(done)
     eighteen = TODAY.replace(year=TODAY.year - 18)
     with Session(engine) as session:
@@ -244,7 +248,7 @@ def test_summary_counts(new_engine: NewEngine) -> None:
 
 def test_live_database_has_no_users(new_engine: NewEngine) -> None:
     engine = new_engine()
-    seed.seed_database(engine, children=300, training=False, today=TODAY)
+    seed_database(engine, children=300, training=False, today=TODAY)
     with Session(engine) as session:
         assert get_mode(session) == "live"
         assert session.scalar(select(func.count()).select_from(models.User)) == 0
@@ -257,22 +261,22 @@ def test_live_database_has_no_users(new_engine: NewEngine) -> None:
 
 def test_training_database_has_the_demo_accounts(new_engine: NewEngine) -> None:
     engine = new_engine()
-    summary = seed.seed_database(engine, children=300, training=True, today=TODAY)
+    summary = seed_database(engine, children=300, training=True, today=TODAY)
     with Session(engine) as session:
         assert get_mode(session) == "training"
         users = {user.username: user for user in session.scalars(select(models.User))}
         assert summary.users == len(users)
-        assert set(seed.DEMO_ACCOUNTS) <= set(users)
+        assert set(training_contract.DEMO_ACCOUNTS) <= set(users)
         practitioner, cmt, national = users["demo.practitioner"], users["demo.cmt"], users["demo.national"]
         assert (practitioner.role, cmt.role, national.role) == ("practitioner", "cmt", "national")
         assert cmt.local_authority_id == practitioner.local_authority_id is not None
         assert national.local_authority_id is None
-        assert national.organisation.name == seed.NATIONAL_ORGANISATION
+        assert national.organisation.name == training_contract.NATIONAL_ORGANISATION
         # One shared hash: verify once.
         assert len({user.password_hash for user in users.values()}) == 1
-        assert verify_password(practitioner.password_hash, seed.DEMO_PASSWORD)
+        assert verify_password(practitioner.password_hash, training_contract.DEMO_PASSWORD)
         for user in users.values():
-            assert user.totp_secret == seed.DEMO_TOTP_SECRET
+            assert user.totp_secret == training_contract.DEMO_TOTP_SECRET
             assert pyotp.TOTP(user.totp_secret).now().isdigit()
             assert user.job_title and user.telephone and user.email.endswith(".example")
             assert user.manager_name and user.manager_email
@@ -283,7 +287,7 @@ def test_training_database_has_the_demo_accounts(new_engine: NewEngine) -> None:
             for name, user in users.items()
         }
         assert {name: codes for name, codes in problems.items() if codes} == {
-            name: [code] for name, code in seed.DEMO_REFUSALS.items()
+            name: [code] for name, code in training_contract.DEMO_REFUSALS.items()
         }
         assert users["demo.suspended"].suspended
         expired = users["demo.crbexpired"].crb_checked_on
@@ -291,13 +295,13 @@ def test_training_database_has_the_demo_accounts(new_engine: NewEngine) -> None:
         assert not users["demo.untrained"].training_completed
         assert not users["demo.noagreement"].agreement_signed
         assert not users["demo.noprocedures"].procedures_received
-        assert users["demo.unaccredited"].organisation.name == seed.UNACCREDITED_ORGANISATION
+        assert users["demo.unaccredited"].organisation.name == training_contract.UNACCREDITED_ORGANISATION
         # One account shows the emergency override of shielding; nobody else has it.
         assert [name for name, user in users.items() if user.may_override_shield] == ["demo.emergency"]
 
         mine = session.execute(
             select(models.Child.shielded, models.Involvement)
-            .join(models.Involvement, models.Involvement.child_id == models.Child.id)
+            .join(models.Involvement, models.Involvement.child_pk == models.Child.id)
             .where(models.Involvement.practitioner_user_id == practitioner.id)
         ).all()
         assert {shielded for shielded, _involvement in mine} == {True, False}
@@ -309,7 +313,7 @@ def test_training_database_has_the_demo_accounts(new_engine: NewEngine) -> None:
 
 def test_training_scenarios_find_what_they_promise(sqlite_training: Engine) -> None:
     def search(name: str) -> list[str]:
-        criteria = seed.TRAINING_SCENARIOS[name]
+        criteria = training_contract.TRAINING_SCENARIOS[name]
         values: dict[str, Any] = {
             key: dt.date.fromisoformat(value) if key.startswith("date_of_birth") else value
             for key, value in criteria.items()
@@ -318,7 +322,7 @@ def test_training_scenarios_find_what_they_promise(sqlite_training: Engine) -> N
             outcome = find_children(
                 session, Criteria(**values), today=TODAY, age=18, consent_age=25, max_results=50
             )
-        assert set(seed.TRAINING_SCENARIO_NOTES) == set(seed.TRAINING_SCENARIOS)
+        assert set(training_contract.TRAINING_SCENARIO_NOTES) == set(training_contract.TRAINING_SCENARIOS)
         return [f"{found.given} {found.family}" for found in outcome.results] + (
             ["..."] if outcome.more else []
         )
@@ -348,11 +352,11 @@ def test_training_scenarios_find_what_they_promise(sqlite_training: Engine) -> N
 
 def test_seeding_a_seeded_database_is_refused(new_engine: NewEngine) -> None:
     engine = new_engine()
-    seed.seed_database(engine, children=50, training=False, today=TODAY)
+    seed_database(engine, children=50, training=False, today=TODAY)
     with pytest.raises(ValueError, match="already holds data"):
-        seed.seed_database(engine, children=50, training=False, today=TODAY)
+        seed_database(engine, children=50, training=False, today=TODAY)
     with pytest.raises(ValueError, match="already holds data"):
-        seed.seed_database(engine, children=50, training=True, today=TODAY)
+        seed_database(engine, children=50, training=True, today=TODAY)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(models.Child)) == 50
 
@@ -376,17 +380,17 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
         )
 
     before = schema()
-    seed.seed_database(engine, children=200, training=True, today=TODAY)
+    seed_database(engine, children=200, training=True, today=TODAY)
     assert schema() == before
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         else:
             # The id sequences moved past the seeded rows: the next involvement insert works.
-            child_id = connection.execute(select(func.min(models.Child.id))).scalar()
+            child_pk = connection.execute(select(func.min(models.Child.id))).scalar()
             connection.execute(
                 sa.insert(models.Carer).values(
-                    child_id=child_id, given_name="Test", family_name="Carer", relationship_to_child="Aunt"
+                    child_pk=child_pk, given_name="Test", family_name="Carer", relationship_to_child="Aunt"
                 )
             )
             connection.rollback()
@@ -394,4 +398,22 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
 
 def test_negative_children_are_refused(new_engine: NewEngine) -> None:
     with pytest.raises(ValueError, match="negative"):
-        seed.seed_database(new_engine(), children=-1, training=False, today=TODAY)
+        seed_database(new_engine(), children=-1, training=False, today=TODAY)
+
+
+def test_the_training_contract_imports_without_the_database_layer() -> None:
+    """The client imports the training contract at start-up: that must not load SQLAlchemy or the models."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, cpclient.training.demo_accounts, cpclient.training.scenarios\n"
+            "heavy = ('sqlalchemy', 'cpserver.store', 'argon2')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(heavy)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert loaded.strip() == "[]"

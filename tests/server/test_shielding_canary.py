@@ -360,7 +360,7 @@ def test_the_childs_own_management_team_receives_the_details(client: TestClient,
     assert cmt is not None and child is not None
     audit = db.scalars(
         sa.select(AuditEvent).where(
-            AuditEvent.user_id == cmt.id, AuditEvent.child_id == child.id, AuditEvent.action == "view"
+            AuditEvent.user_id == cmt.id, AuditEvent.child_pk == child.id, AuditEvent.action == "view"
         )
     ).all()
     assert len(audit) == 1

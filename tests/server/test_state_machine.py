@@ -267,7 +267,7 @@ class ApiMachine(RuleBasedStateMachine):
             assert ordinary is not None
             for name, value in ORDINARY_CONTACT.items():
                 setattr(ordinary, name, value)
-            db.execute(sa.update(Carer).where(Carer.child_id == ordinary.id).values(**ORDINARY_CARER))
+            db.execute(sa.update(Carer).where(Carer.child_pk == ordinary.id).values(**ORDINARY_CARER))
             for user in db.scalars(sa.select(User).where(User.username.in_(USERS))):
                 self.people.role[user.username] = user.role
                 self.people.authority[user.username] = user.local_authority_id

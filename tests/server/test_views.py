@@ -70,7 +70,7 @@ def test_one_audit_row_per_view_with_everything_an_investigator_needs(client, db
     assert len(events) == 2
     event = events[0]
     assert event.username == world.PRACTITIONER and event.role == "practitioner"
-    assert event.child_id is not None and event.reason_code == "other"
+    assert event.child_pk is not None and event.reason_code == "other"
     assert event.reason_text == "Checking before a home visit"
     assert event.workstation == "WS-TEST-0001" and event.client_address
     assert event.occurred_at is not None

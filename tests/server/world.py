@@ -7,11 +7,13 @@ response bytes for any of them.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.passwords import hash_password
+from cpserver.seed.staff import accredited_user
 from cpserver.store.models import (
     Carer,
     Child,
@@ -129,32 +131,20 @@ def build_world(session: Session) -> None:
     password_hash = hash_password(PASSWORD)
 
     def user(
-        username: str, role: str, org: Organisation, la: LocalAuthority | None, family: str, **kw: object
+        username: str, role: str, org: Organisation, la: LocalAuthority | None, family: str, **kw: Any
     ) -> None:
-        values: dict[str, object] = {
-            "crb_checked_on": TODAY - dt.timedelta(days=200),
-            "training_completed": True,
-            "procedures_received": True,
-            "agreement_signed": True,
-        }
-        values.update(kw)
+        checks: dict[str, Any] = {"crb_checked_on": TODAY - dt.timedelta(days=200), **kw}
         session.add(
-            User(
+            accredited_user(
                 username=username,
-                password_hash=password_hash,
-                totp_secret=TOTP_SECRET,
                 role=role,
-                given_name="Test",
-                family_name=family,
-                job_title="Family support worker",
-                telephone="01632 960555",
-                email=f"{username}@staff.example",
-                home_postcode="ZZ5 5ZZ",
                 organisation_id=org.id,
                 local_authority_id=la.id if la else None,
-                manager_name="A Manager",
-                manager_email="manager@staff.example",
-                **values,
+                password_hash=password_hash,
+                totp_secret=TOTP_SECRET,
+                given_name="Test",
+                family_name=family,
+                **checks,
             )
         )
 
@@ -268,7 +258,7 @@ def build_world(session: Session) -> None:
     for target in (shielded, shielded_south):
         session.add(
             Carer(
-                child_id=target.id,
+                child_pk=target.id,
                 given_name="Parent",
                 family_name=SHIELDED_FAMILY,
                 relationship_to_child="Mother",
@@ -281,7 +271,7 @@ def build_world(session: Session) -> None:
         )
         session.add(
             Involvement(
-                child_id=target.id,
+                child_pk=target.id,
                 practitioner_user_id=None,
                 practitioner_name=CANARIES["practitioner_name"],
                 practitioner_role="Social worker",
@@ -296,7 +286,7 @@ def build_world(session: Session) -> None:
         )
     session.add(
         Carer(
-            child_id=ordinary.id,
+            child_pk=ordinary.id,
             given_name="Jo",
             family_name=ORDINARY_FAMILY,
             relationship_to_child="Father",
@@ -309,7 +299,7 @@ def build_world(session: Session) -> None:
     )
     session.add(
         Involvement(
-            child_id=ordinary.id,
+            child_pk=ordinary.id,
             practitioner_user_id=None,
             practitioner_name="Pat Healthworker",
             practitioner_role="Health visitor",
@@ -325,7 +315,7 @@ def build_world(session: Session) -> None:
     p2 = session.query(User).filter_by(username=PRACTITIONER_2).one()
     session.add(
         Involvement(
-            child_id=sensitive.id,
+            child_pk=sensitive.id,
             practitioner_user_id=p2.id,
             practitioner_name="Test Secondworker",
             practitioner_role="Counsellor",

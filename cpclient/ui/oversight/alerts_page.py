@@ -8,14 +8,14 @@ from functools import partial
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QPushButton, QWidget
 
-from cpclient.api.oversight import Alert
+from cpclient.api.oversight_models import Alert
 from cpclient.security.lockdown import mark_record_data
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.labels import RULES, SEVERITIES, evidence_text, format_time, label, sort_time
 from cpclient.ui.oversight.notification import incident_opened_text
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.oversight.text_prompt import TextPromptDialog, incident_prompt
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.status_message import StatusMessage
 
 CMT_INTRO = (

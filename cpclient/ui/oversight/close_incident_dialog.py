@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QButtonGroup, QRadioButton, QVBoxLayout, QWidget
 
-from cpclient.api.oversight import Incident, Outcome
+from cpclient.api.oversight_models import Incident, Outcome
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import Problem
 from cpclient.ui.oversight.form_dialog import FormDialog

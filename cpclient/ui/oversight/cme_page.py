@@ -9,13 +9,13 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from cpclient.api.models import GENDER_LABELS
-from cpclient.api.oversight import ChildList, ChildListItem
+from cpclient.api.oversight_models import ChildList, ChildListItem
 from cpclient.security.lockdown import mark_record_data
 from cpclient.security.redaction import register_sensitive
 from cpclient.security.watermark import Watermark
 from cpclient.ui.date_entry import format_date
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.status_message import StatusMessage
 
 INTRO = (

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cpclient.api.oversight import Enrolment
+from cpclient.api.oversight_models import Enrolment
 from cpclient.security.lockdown import mark_record_data
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.heading import Heading

@@ -1,20 +1,26 @@
 """`FormDialog`: a management form in a dialog that stays open until the server has accepted it.
 
-Confirming first checks the form (problems go to the GOV.UK-style error summary, each linked to its
-field); a complete form emits `submitted`, and the page that opened the dialog sends it. While the
-call runs the dialog is busy; a refusal comes back through `refused` and is shown in the same summary,
-linked to the field the server names; success closes the dialog with `accept()`. Cancel and Escape
-send nothing. Every dialog carries the training banner in training mode.
+Like the reason dialog, the confirming button stays disabled until the form is complete, and one line
+above it says what is still needed (the first of `problems()`), updated as the person types. A
+complete form emits `submitted`, and the page that opened the dialog sends it. While the call runs
+the dialog is busy; a refusal comes back through `refused` and is shown in the GOV.UK-style error
+summary, linked to the field the server names; success closes the dialog with `accept()`. Cancel
+and Escape send nothing. Every dialog carries the training banner in training mode.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -25,7 +31,7 @@ from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.warning_text import WarningText
-from cpclient.ui.status_message import StatusMessage
+from cpclient.ui.status_message import TYPING_PAUSE_MS, StatusMessage
 from cpclient.ui.training_banner import add_training_banner
 
 SENDING = "Sending…"
@@ -85,8 +91,13 @@ class FormDialog(QDialog):
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.outer.addLayout(self.form)
+        # Says what is still needed as the person types: announced once typing pauses.
+        self.needed = StatusMessage(self, settle_ms=TYPING_PAUSE_MS)
+        self.needed.setObjectName("stillNeeded")
+        self.outer.addWidget(self.needed)
         self.progress = StatusMessage(self)
         self.outer.addWidget(self.progress)
+        self._watching = False
         self.buttons = QDialogButtonBox(self)
         self.confirm_button: QPushButton = self.buttons.addButton(
             confirm_text, QDialogButtonBox.ButtonRole.AcceptRole
@@ -136,8 +147,31 @@ class FormDialog(QDialog):
     def set_busy(self, busy: bool) -> None:
         """Disable the confirming button while the form is being sent."""
         self._busy = busy
-        self.confirm_button.setEnabled(not busy)
         self.progress.setText(SENDING if busy else "")
+        self.update_confirm()
+
+    def update_confirm(self) -> None:
+        """Enable the confirming button only for a complete form; say what is still needed."""
+        problems = [] if self._busy else self.problems()
+        self.confirm_button.setEnabled(not self._busy and not problems)
+        self.needed.setVisible(bool(problems))  # on screen first, so that the change is announced
+        self.needed.setText(problems[0].message if problems else "")
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        if not self._watching:
+            # Every field of every form, whatever the subclass added: a change re-checks the form.
+            self._watching = True
+            for field in self.findChildren(QLineEdit):
+                field.textChanged.connect(self.update_confirm)
+            for text in self.findChildren(QPlainTextEdit):
+                text.textChanged.connect(self.update_confirm)
+            for choice in self.findChildren(QComboBox):
+                choice.currentIndexChanged.connect(self.update_confirm)
+            for button in self.findChildren(QAbstractButton):
+                if button.isCheckable():
+                    button.toggled.connect(self.update_confirm)
+        self.update_confirm()
+        super().showEvent(event)
 
     def refused(self, error: ApiError) -> None:
         """Show the server's refusal, linked to its field when the server names one."""

@@ -9,14 +9,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QPushButton, QWidget
 
 from cpclient.api.errors import ApiError
-from cpclient.api.oversight import Incident
+from cpclient.api.oversight_models import Incident
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.close_incident_dialog import CloseIncidentDialog
 from cpclient.ui.oversight.labels import INCIDENT_STATUSES, OUTCOMES, format_time, label, sort_time
 from cpclient.ui.oversight.notification import manager_notification_text, national_report_text
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.oversight.text_prompt import TextPromptDialog
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.status_message import StatusMessage
 
 CMT_INTRO = (
@@ -27,7 +27,7 @@ NATIONAL_INTRO = (
     "Every incident reported by the authorities, to read. Each management team investigates its own."
 )
 STATUS_ORDER = {"open": 0, "investigating": 1, "closed": 2}
-NOTE_HINT = "Notes are about the investigation, never about a child. At least 10 characters."
+NOTE_HINT = "Notes are about the investigation, never about a child."
 
 
 def incident_columns(national: bool) -> list[Column[Incident]]:

@@ -11,7 +11,7 @@ from functools import partial
 
 from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
-from cpclient.api.oversight import LockdownState
+from cpclient.api.oversight_models import LockdownState
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.labels import format_time
 from cpclient.ui.oversight.page import OversightContext, OversightPage
@@ -38,6 +38,15 @@ def state_text(state: LockdownState) -> str:
     who = f" by {state.locked_by}" if state.locked_by else ""
     reason = f" Reason: {state.reason}" if state.reason else ""
     return f"ContactPoint is locked down (since {since}{who}). Only the national team can use it.{reason}"
+
+
+def request_text(state: LockdownState) -> str:
+    """The waiting restore request in words: who asked, and why."""
+    why = f" Their reason: {state.restore_request_reason}" if state.restore_request_reason else ""
+    return (
+        f"{state.restore_requested_by} has asked to restore access; another member of the national "
+        f"team must confirm.{why}"
+    )
 
 
 class LockdownPage(OversightPage):
@@ -104,13 +113,7 @@ class LockdownPage(OversightPage):
             self.state_heading.set_heading("Locked down" if locked else "Open")
             self.state_label.setText(state_text(state))
         if locked and state is not None:
-            request = (
-                f"{state.restore_requested_by} has asked to restore access; another member of the "
-                "national team must confirm."
-                if pending
-                else NO_REQUEST
-            )
-            self.request_label.setText(request)
+            self.request_label.setText(request_text(state) if pending else NO_REQUEST)
         else:
             self.request_label.clear()
         self.lock_button.setEnabled(state is not None and not locked)
@@ -161,7 +164,7 @@ class LockdownPage(OversightPage):
             "&Ask to restore",
             self.context.mode,
             self,
-            hint="Why it is safe to restore access. At least 10 characters.",
+            hint="Why it is safe to restore access.",
         )
         client = self.context.client
         self.open_form(
@@ -181,8 +184,7 @@ class LockdownPage(OversightPage):
         dialog = TextPromptDialog(
             "Confirm restore",
             "Restore access to ContactPoint?",
-            f"{state.restore_requested_by} asked to restore access. Confirm only if you have checked "
-            "yourself that it is safe.",
+            f"{request_text(state)} Confirm only if you have checked yourself that it is safe.",
             "&Restore access",
             self.context.mode,
             self,

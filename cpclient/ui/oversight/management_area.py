@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QPushButton, QStackedWidg
 
 from cpclient.api.client import ContactPointClient
 from cpclient.api.models import Meta, User
-from cpclient.api.oversight import OversightClient
+from cpclient.api.oversight_client import OversightClient
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.heading import Heading
@@ -96,6 +96,8 @@ class ManagementArea(QWidget):
         context = OversightContext(self._client, self._calls, self._mode, user, meta)
         self.tabs = OversightTabs(context, self)
         self.tabs.status.connect(self.status)
+        # A message about what was done on one tab does not belong under another.
+        self.tabs.currentChanged.connect(lambda _index: self.status.emit(""))
         self._column.addWidget(self.tabs, 1)
         where = f" — {user.local_authority}" if user.local_authority else ""
         self.heading.set_heading(("National team" if user.role == "national" else "Management") + where)

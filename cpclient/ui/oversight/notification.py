@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cpclient.api.oversight import Incident
+from cpclient.api.oversight_models import Incident
 from cpclient.ui.oversight.labels import format_time
 
 NOT_SENT_PREFIX = "not sent"

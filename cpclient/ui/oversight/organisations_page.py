@@ -7,11 +7,11 @@ from functools import partial
 
 from PySide6.QtWidgets import QWidget
 
-from cpclient.api.oversight import Organisation
+from cpclient.api.oversight_models import Organisation
 from cpclient.ui.date_entry import format_date
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.oversight.text_prompt import TextPromptDialog
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 
 INTRO = (
     "Organisations whose staff may use ContactPoint. Only users of an accredited organisation can sign "

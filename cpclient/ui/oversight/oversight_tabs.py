@@ -8,8 +8,9 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget, QWidget
 
+from cpclient.ui.layout import scrolling
 from cpclient.ui.oversight.alerts_page import AlertsPage
-from cpclient.ui.oversight.audit_page import AuditTrailPage
+from cpclient.ui.oversight.audit_review_page import AuditReviewPage
 from cpclient.ui.oversight.cme_page import CmePage
 from cpclient.ui.oversight.figures_page import FiguresPage
 from cpclient.ui.oversight.incidents_page import IncidentsPage
@@ -24,7 +25,7 @@ OVERSEER_ROLES = frozenset({"cmt", "national"})
 
 CMT_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Users", UsersPage),
-    ("Audit trail", AuditTrailPage),
+    ("Audit trail", AuditReviewPage),
     ("Alerts", AlertsPage),
     ("Incidents", IncidentsPage),
     ("Shielding", ShieldingPage),
@@ -36,7 +37,7 @@ NATIONAL_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Incident register", IncidentsPage),
     ("Alerts", AlertsPage),
     ("Users", UsersPage),
-    ("Audit trail", AuditTrailPage),
+    ("Audit trail", AuditReviewPage),
     ("Shield reviews", ShieldingPage),
     ("Children missing education", CmePage),
     ("Yearly figures", FiguresPage),
@@ -67,12 +68,16 @@ class OversightTabs(QTabWidget):
         self.setAccessibleName("Management screens")
         self.setDocumentMode(True)
         self.pages: dict[str, OversightPage] = {}
+        self._tabs: dict[str, QWidget] = {}
         for title, factory in pages_for(context.user.role):
             page = factory(context, self)
             page.status.connect(self.status)
-            self.addTab(page, title)
+            # Each page scrolls, so a long form or list never makes the window grow.
+            tab = scrolling(page, self)
+            self.addTab(tab, title)
             self.setTabToolTip(self.count() - 1, page.intro.text())
             self.pages[title] = page
+            self._tabs[title] = tab
 
     def page(self, title: str) -> OversightPage:
         """The page under tab `title`."""
@@ -80,9 +85,8 @@ class OversightTabs(QTabWidget):
 
     def show_page(self, title: str) -> OversightPage:
         """Bring tab `title` to the front and return its page."""
-        page = self.pages[title]
-        self.setCurrentWidget(page)
-        return page
+        self.setCurrentWidget(self._tabs[title])
+        return self.pages[title]
 
     def clear_pages(self) -> None:
         """Forget every row every page holds, cancel their calls and close their dialogs."""

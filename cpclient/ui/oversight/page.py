@@ -1,6 +1,6 @@
 """`OversightPage`: what every management screen shares — heading, error summary, loading, forms, clearing.
 
-A page loads its list the first time it is shown (and on Refresh); API calls run through
+A page loads its list each time it is shown (and on Refresh, and after an action); API calls run through
 `BackgroundCalls`, so the Qt thread never waits. A refusal is shown in the page's "There is a problem"
 summary with the server's own words. `clear()` cancels the page's calls, closes its dialog and
 forgets every row it holds (logout, lock, session expiry).
@@ -19,11 +19,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from cpclient.api.errors import ApiError
 from cpclient.api.models import Meta, User
-from cpclient.api.oversight import OversightClient
+from cpclient.api.oversight_client import OversightClient
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
+from cpclient.ui.layout import left_aligned
+from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.form_dialog import FormDialog
 from cpclient.ui.status_message import StatusMessage
 
@@ -113,17 +115,14 @@ class OversightPage(QWidget):
 
     def button_row(self, *buttons: QPushButton) -> QHBoxLayout:
         """The buttons in a row, left-aligned."""
-        row = QHBoxLayout()
-        for each in buttons:
-            row.addWidget(each)
-        row.addStretch(1)
-        return row
+        return left_aligned(*buttons)
 
     # --- loading ---------------------------------------------------------------------------------
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        if self.load_on_show and not self.loaded:
+        # Each time: what another tab did (an incident opened from an alert) shows here at once.
+        if self.load_on_show and not self.busy:
             self.refresh()
 
     def refresh(self) -> None:
@@ -195,8 +194,7 @@ class OversightPage(QWidget):
             return
         self.dialog = dialog
         dialog.submitted.connect(lambda: self._form_submitted(dialog, prepare, done))
-        dialog.finished.connect(lambda _result: self._form_closed(dialog))
-        dialog.open()
+        open_modal(dialog, closed=lambda: self._form_closed(dialog))
 
     def _form_submitted(
         self, dialog: FormDialog, prepare: Callable[[], Callable[[], T]], done: Callable[[T], None]
@@ -225,7 +223,6 @@ class OversightPage(QWidget):
     def _form_closed(self, dialog: FormDialog) -> None:
         if self.dialog is dialog:
             self.dialog = None
-        dialog.deleteLater()
         self.activateWindow()
 
     # --- clearing --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from cpclient.api.errors import ApiError
-from cpclient.api.oversight import ChildList, ChildListItem, ShieldGround, ShieldRequest, ShieldState
+from cpclient.api.oversight_models import ChildList, ChildListItem, ShieldGround, ShieldRequest, ShieldState
 from cpclient.security.lockdown import mark_record_data
 from cpclient.security.redaction import register_sensitive
 from cpclient.security.watermark import Watermark
@@ -31,9 +31,10 @@ from cpclient.ui.error_summary import Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.labels import SHIELD_GROUNDS, label
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.oversight.text_prompt import MAX_TEXT, MIN_TEXT, tidy
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.status_message import StatusMessage
+from cpclient.ui.text_field import date_edit, line_edit
 
 CMT_INTRO = (
     "Shield a record when a child, or an adult, is at increased risk. Shielding takes effect for every "
@@ -92,9 +93,9 @@ class ShieldingPage(OversightPage):
         title = "Shielding" if context.acts else "Shielded records due for review"
         super().__init__(title, CMT_INTRO if context.acts else NATIONAL_INTRO, context, parent)
         self._today = today
-        self.shield_id: QLineEdit | None = None
+        self.shield_cp_id: QLineEdit | None = None
         self.shield_review: QLineEdit | None = None
-        self.unshield_id: QLineEdit | None = None
+        self.unshield_cp_id: QLineEdit | None = None
         self.shield_reason: QPlainTextEdit | None = None
         self.unshield_reason: QPlainTextEdit | None = None
         self.grounds: list[QRadioButton] = []
@@ -161,10 +162,9 @@ class ShieldingPage(OversightPage):
 
     def _shield_form(self) -> QFrame:
         frame, form = self._section("Shield a record")
-        self.shield_id = QLineEdit(frame)
-        self.shield_id.setAccessibleDescription("The record to shield")
-        self.shield_id.setMaxLength(20)
-        self._row(form, "Contact&Point ID", self.shield_id)
+        self.shield_cp_id = line_edit(frame, 20)
+        self.shield_cp_id.setAccessibleDescription("The record to shield")
+        self._row(form, "Contact&Point ID", self.shield_cp_id)
         grounds = QWidget(frame)
         grounds.setAccessibleName("Ground for shielding")
         column = QVBoxLayout(grounds)
@@ -176,10 +176,8 @@ class ShieldingPage(OversightPage):
             self.grounds.append(choice)
             column.addWidget(choice)
         form.addRow(QLabel("Ground", frame), grounds)
-        self.shield_review = QLineEdit(frame)
+        self.shield_review = date_edit(frame)
         self.shield_review.setAccessibleDescription(f"Write the date as {FORMAT_HINT}; a future date")
-        self.shield_review.setPlaceholderText(FORMAT_HINT)
-        self.shield_review.setMaxLength(10)
         self._row(form, "Re&view date", self.shield_review)
         self.shield_reason = reason_field(frame)
         self._row(form, "Reason for shie&lding", self.shield_reason)
@@ -189,12 +187,11 @@ class ShieldingPage(OversightPage):
 
     def _unshield_form(self) -> QFrame:
         frame, form = self._section("Remove shielding")
-        self.unshield_id = QLineEdit(frame)
-        self.unshield_id.setAccessibleDescription("The record to remove shielding from")
-        self.unshield_id.setMaxLength(20)
-        self._row(form, "ContactPoint &ID", self.unshield_id)
+        self.unshield_cp_id = line_edit(frame, 20)
+        self.unshield_cp_id.setAccessibleDescription("The record to remove shielding from")
+        self._row(form, "ContactPoint &ID", self.unshield_cp_id)
         self.unshield_reason = reason_field(frame)
-        self._row(form, "Reason for re&moving shielding", self.unshield_reason)
+        self._row(form, "Reason for removin&g shielding", self.unshield_reason)
         self.unshield_button = self.button("Remove shiel&ding", self.unshield)
         form.addRow("", self._left(self.unshield_button))
         column = frame.layout()
@@ -209,11 +206,11 @@ class ShieldingPage(OversightPage):
 
     def shield_request(self) -> tuple[ShieldRequest | None, list[Problem]]:
         """The shielding asked for in the form, or the problems that stop it being sent."""
-        assert self.shield_id is not None and self.shield_review is not None
+        assert self.shield_cp_id is not None and self.shield_review is not None
         assert self.shield_reason is not None
         problems: list[Problem] = []
-        if not self.shield_id.text().strip():
-            problems.append(Problem("Enter the ContactPoint ID of the record to shield", self.shield_id))
+        if not self.shield_cp_id.text().strip():
+            problems.append(Problem("Enter the ContactPoint ID of the record to shield", self.shield_cp_id))
         ground = self.chosen_ground()
         if ground is None:
             problems.append(Problem("Choose the ground for shielding", self.grounds[0]))
@@ -242,16 +239,16 @@ class ShieldingPage(OversightPage):
 
     def shield(self) -> None:
         """Check the form, then shield the record."""
-        if self.busy or self.shield_id is None:
+        if self.busy or self.shield_cp_id is None:
             return
         request, problems = self.shield_request()
         if request is None:
             self.summary.show_problems(problems)
             return
-        self.start(self._shield(self.shield_id.text().strip(), request))
+        self.start(self._shield(self.shield_cp_id.text().strip(), request))
 
-    async def _shield(self, child_id: str, request: ShieldRequest) -> None:
-        assert self.shield_id is not None and self.shield_review is not None
+    async def _shield(self, cp_id: str, request: ShieldRequest) -> None:
+        assert self.shield_cp_id is not None and self.shield_review is not None
         assert self.shield_reason is not None
         self.summary.clear()
         fields: dict[str, QWidget] = {
@@ -261,12 +258,12 @@ class ShieldingPage(OversightPage):
         }
         try:
             state: ShieldState = await self.context.calls.run(
-                partial(self.context.client.shield, child_id, request)
+                partial(self.context.client.shield, cp_id, request)
             )
         except ApiError as error:
-            self._refused(error, self.shield_id, fields)
+            self._refused(error, self.shield_cp_id, fields)
             return
-        self.shield_id.clear()
+        self.shield_cp_id.clear()
         self.shield_review.clear()
         self.shield_reason.clear()
         self.ground_group.setExclusive(False)
@@ -282,13 +279,15 @@ class ShieldingPage(OversightPage):
 
     def unshield(self) -> None:
         """Check the form, then remove the record's shielding."""
-        if self.busy or self.unshield_id is None or self.unshield_reason is None:
+        if self.busy or self.unshield_cp_id is None or self.unshield_reason is None:
             return
         problems: list[Problem] = []
-        child_id = self.unshield_id.text().strip()
+        cp_id = self.unshield_cp_id.text().strip()
         reason = tidy(self.unshield_reason.toPlainText())
-        if not child_id:
-            problems.append(Problem("Enter the ContactPoint ID of the record to unshield", self.unshield_id))
+        if not cp_id:
+            problems.append(
+                Problem("Enter the ContactPoint ID of the record to unshield", self.unshield_cp_id)
+            )
         if not MIN_TEXT <= len(reason) <= MAX_TEXT:
             problems.append(
                 Problem(
@@ -299,19 +298,19 @@ class ShieldingPage(OversightPage):
         if problems:
             self.summary.show_problems(problems)
             return
-        self.start(self._unshield(child_id, reason))
+        self.start(self._unshield(cp_id, reason))
 
-    async def _unshield(self, child_id: str, reason: str) -> None:
-        assert self.unshield_id is not None and self.unshield_reason is not None
+    async def _unshield(self, cp_id: str, reason: str) -> None:
+        assert self.unshield_cp_id is not None and self.unshield_reason is not None
         self.summary.clear()
         try:
             state: ShieldState = await self.context.calls.run(
-                partial(self.context.client.unshield, child_id, reason)
+                partial(self.context.client.unshield, cp_id, reason)
             )
         except ApiError as error:
-            self._refused(error, self.unshield_id, {"reason": self.unshield_reason})
+            self._refused(error, self.unshield_cp_id, {"reason": self.unshield_reason})
             return
-        self.unshield_id.clear()
+        self.unshield_cp_id.clear()
         self.unshield_reason.clear()
         self.say(f"Record {state.id} is no longer shielded.")
         await self.load()
@@ -323,9 +322,9 @@ class ShieldingPage(OversightPage):
     def use_selected(self) -> None:
         """Put the selected review's ContactPoint ID into the unshield form."""
         child = self.table.current_item()
-        if child is None or self.unshield_id is None or self.unshield_reason is None:
+        if child is None or self.unshield_cp_id is None or self.unshield_reason is None:
             return
-        self.unshield_id.setText(child.id)
+        self.unshield_cp_id.setText(child.id)
         self.unshield_reason.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # --- the review list -------------------------------------------------------------------------
@@ -349,7 +348,7 @@ class ShieldingPage(OversightPage):
     def forget(self) -> None:
         self.model.clear()
         self.review_state.clear()
-        for field in (self.shield_id, self.shield_review, self.unshield_id):
+        for field in (self.shield_cp_id, self.shield_review, self.unshield_cp_id):
             if field is not None:
                 field.clear()
         for text in (self.shield_reason, self.unshield_reason):

@@ -1,7 +1,8 @@
 """`TextPromptDialog`: asks for a written reason (suspend, dismiss, unshield, lock down…) before acting.
 
-The text must be at least 10 characters (the server's minimum) and at most 1000. A serious action
-also asks the person to tick that they understand what happens (`acknowledgement`).
+The text must be at least 10 characters (the server's minimum) and at most 1000; the one line of
+what is still needed counts them as the person types. A serious action also asks the person to tick
+that they understand what happens (`acknowledgement`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from PySide6.QtWidgets import QCheckBox, QPlainTextEdit, QWidget
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import Problem
 from cpclient.ui.oversight.form_dialog import FormDialog
-from cpclient.ui.status_message import TYPING_PAUSE_MS, StatusMessage
 
 MIN_TEXT = 10
 MAX_TEXT = 1000
@@ -55,38 +55,30 @@ class TextPromptDialog(FormDialog):
         self.text.setTabChangesFocus(True)
         self.text.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.text.setMaximumHeight(self.text.fontMetrics().lineSpacing() * 6)
-        self.count = StatusMessage(self, settle_ms=TYPING_PAUSE_MS)
-        self.text.textChanged.connect(self._count)
-        self.add_row(text_label, self.text, field_name, hint or f"At least {MIN_TEXT} characters.")
-        self.form.addRow("", self.count)
+        self.text.setAccessibleDescription(f"At least {MIN_TEXT} characters")
+        self.add_row(text_label, self.text, field_name, hint)
         self.acknowledge: QCheckBox | None = None
         if acknowledgement:
             self.acknowledge = QCheckBox(acknowledgement, self)
             self.acknowledge.setAccessibleName(acknowledgement.replace("&", ""))
             self.form.addRow("", self.acknowledge)
-        self._count()
         self.focus_first(self.text)
 
     def value(self) -> str:
         """The text, tidied."""
         return tidy(self.text.toPlainText())
 
-    def _count(self) -> None:
-        typed = len(self.value())
-        if typed < MIN_TEXT:
-            self.count.setText(f"{typed} characters: at least {MIN_TEXT - typed} more needed")
-        elif typed > MAX_TEXT:
-            self.count.setText(f"{typed} characters: {typed - MAX_TEXT} too many")
-        else:
-            self.count.setText(f"{typed} characters")
-
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
         typed = len(self.value())
         if typed < MIN_TEXT:
-            found.append(Problem(f"Enter the {self._what}: at least {MIN_TEXT} characters", self.text))
+            so_far = f" ({typed} so far)" if typed else ""
+            found.append(
+                Problem(f"Enter the {self._what}: at least {MIN_TEXT} characters{so_far}", self.text)
+            )
         elif typed > MAX_TEXT:
-            found.append(Problem(f"The {self._what} must be {MAX_TEXT} characters or fewer", self.text))
+            over = f" ({typed} now)"
+            found.append(Problem(f"The {self._what} must be {MAX_TEXT} characters or fewer{over}", self.text))
         if self.acknowledge is not None and not self.acknowledge.isChecked():
             found.append(Problem("Tick the box to confirm you understand what will happen", self.acknowledge))
         return found
@@ -104,5 +96,5 @@ def incident_prompt(display_name: str, mode: ClientMode, parent: QWidget | None 
         parent,
         text_label="&Summary of the concern",
         field_name="summary",
-        hint="About the user's use of ContactPoint, never about a child. At least 10 characters.",
+        hint="About the user's use of ContactPoint, never about a child.",
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QWidget
 
-from cpclient.api.oversight import Accreditation, NewUser, NewUserRole, Organisation, UserAccount
+from cpclient.api.oversight_models import Accreditation, NewUser, NewUserRole, Organisation, UserAccount
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.date_entry import FORMAT_HINT, DateNotUnderstood, format_date, parse_date
 from cpclient.ui.error_summary import Problem
 from cpclient.ui.oversight.form_dialog import FormDialog
+from cpclient.ui.text_field import date_edit, line_edit
 
 USERNAME = re.compile(r"^[a-z0-9._-]{3,60}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -27,15 +28,6 @@ CHOOSE_ORGANISATION = "Choose an organisation"
 POSTCODE_HINT = (
     "Optional. Used only to notice if this user opens the records of children living at their own address."
 )
-
-
-def line_edit(parent: QWidget, max_length: int, placeholder: str = "") -> QLineEdit:
-    """A one-line field."""
-    field = QLineEdit(parent)
-    field.setMaxLength(max_length)
-    if placeholder:
-        field.setPlaceholderText(placeholder)
-    return field
 
 
 def organisation_text(organisation: Organisation) -> str:
@@ -169,7 +161,7 @@ class AccreditationDialog(FormDialog):
             parent,
         )
         self._today = today or dt.date.today()
-        self.crb_checked_on = line_edit(self, 10, FORMAT_HINT)
+        self.crb_checked_on = date_edit(self)
         if user.crb_checked_on is not None:
             self.crb_checked_on.setText(format_date(user.crb_checked_on))
         self.crb_checked_on.setAccessibleDescription(f"Write the date as {FORMAT_HINT}; empty if none")

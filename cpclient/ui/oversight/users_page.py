@@ -11,17 +11,18 @@ from functools import partial
 from PySide6.QtWidgets import QPushButton, QWidget
 
 from cpclient.api.models import ROLE_LABELS
-from cpclient.api.oversight import Enrolment, UserAccount
+from cpclient.api.oversight_models import Enrolment, UserAccount
 from cpclient.ui.date_entry import format_date
 from cpclient.ui.error_summary import Problem
 from cpclient.ui.heading import Heading
+from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.enrolment_dialog import EnrolmentDialog
 from cpclient.ui.oversight.labels import PROBLEM_LABELS, label
 from cpclient.ui.oversight.notification import incident_opened_text
 from cpclient.ui.oversight.page import LOADING, OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.oversight.text_prompt import TextPromptDialog, incident_prompt
 from cpclient.ui.oversight.user_dialogs import AccreditationDialog, AddUserDialog
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.status_message import StatusMessage
 
 CMT_INTRO = (
@@ -226,14 +227,11 @@ class UsersPage(OversightPage):
     def show_enrolment(self, enrolment: Enrolment) -> None:
         """Show the new account's secrets once."""
         shown = EnrolmentDialog(enrolment, self.context.mode, self)
-        shown.finished.connect(lambda _result: self._enrolment_closed(shown))
-        self.enrolment_dialog = shown
-        shown.open()
+        self.enrolment_dialog = open_modal(shown, closed=lambda: self._enrolment_closed(shown))
 
     def _enrolment_closed(self, shown: EnrolmentDialog) -> None:
         if self.enrolment_dialog is shown:
             self.enrolment_dialog = None
-        shown.deleteLater()
 
     def record_accreditation(self) -> None:
         """Record the selected user's checks."""

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep
+from cpserver.api.params import CpId, Id
+from cpserver.api.presenters.records import involvement_public, record_public
 from cpserver.api.schemas import (
     ERROR_RESPONSES,
-    MAX_ID,
     InvolvementCreate,
     InvolvementPublic,
     RecordPublic,
@@ -18,40 +17,39 @@ from cpserver.api.schemas import (
     ViewRequest,
 )
 from cpserver.domain.involvements import add_involvement, end_involvement
-from cpserver.domain.record_view import Viewer, involvement_public, open_record
+from cpserver.domain.record_access import Viewer, open_record
 
 router = APIRouter(tags=["children"], responses=ERROR_RESPONSES)
 
-ChildId = Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
 
-
-@router.post("/children/{child_id}/views", response_model=RecordResponse)
+@router.post("/children/{cp_id}/views", response_model=RecordResponse)
 def view_record(
-    child_id: ChildId, body: ViewRequest, actor: CurrentActor, db: SessionDep, settings: SettingsDep
+    cp_id: CpId, body: ViewRequest, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> RecordPublic | ShieldedRecordPublic:
     """Open a record. The audit row is committed before the record is sent; there is no GET."""
-    return open_record(
+    access = open_record(
         db,
         Viewer(user=actor.user, origin=actor.origin),
-        child_id,
+        cp_id,
         body.reason,
         body.reason_text,
         settings=settings,
         now=actor.now,
         override_shield=body.override_shield,
     )
+    return record_public(access, actor.user)
 
 
-@router.post("/children/{child_id}/involvements", status_code=status.HTTP_201_CREATED)
+@router.post("/children/{cp_id}/involvements", status_code=status.HTTP_201_CREATED)
 def create_involvement(
-    child_id: ChildId, body: InvolvementCreate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
+    cp_id: CpId, body: InvolvementCreate, actor: CurrentActor, db: SessionDep, settings: SettingsDep
 ) -> InvolvementPublic:
     """A practitioner records their own involvement with the child."""
     involvement = add_involvement(
         db,
         actor.user,
         actor.origin,
-        child_id,
+        cp_id,
         service_type=body.service_type,
         started_on=body.started_on,
         lead_professional=body.lead_professional,
@@ -66,9 +64,7 @@ def create_involvement(
 
 
 @router.delete("/involvements/{involvement_id}")
-def delete_involvement(
-    involvement_id: Annotated[int, Path(ge=1, le=MAX_ID)], actor: CurrentActor, db: SessionDep
-) -> InvolvementPublic:
+def delete_involvement(involvement_id: Id, actor: CurrentActor, db: SessionDep) -> InvolvementPublic:
     """A practitioner ends their own involvement; it stays on the record with its end date."""
     involvement = end_involvement(db, actor.user, actor.origin, involvement_id, today=actor.today)
     db.commit()

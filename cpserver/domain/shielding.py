@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from cpserver.audit import trail
-from cpserver.domain.errors import DomainError
-from cpserver.domain.oversight_scope import authority_filter, require_own_authority
+from cpserver.domain.errors import child_not_found, conflict, invalid
+from cpserver.domain.oversight_scope import authority_filter, list_shown, require_own_authority
 from cpserver.store.models import Child, User
 
 GROUNDS = {
@@ -24,7 +24,7 @@ REVIEW_WINDOW_DAYS = 30
 def _child(session: Session, cp_id: str) -> Child:
     child = session.scalar(select(Child).where(Child.cp_id == cp_id).with_for_update())
     if child is None:
-        raise DomainError(404, "child_not_found", "There is no record with that ContactPoint ID.")
+        raise child_not_found()
     return child
 
 
@@ -43,13 +43,9 @@ def shield(
     child = _child(session, cp_id)
     require_own_authority(actor, child.local_authority_id)
     if ground not in GROUNDS:
-        raise DomainError(
-            400, "shield_ground_unknown", "Choose one of the statutory grounds.", field="ground"
-        )
+        raise invalid("shield_ground_unknown", "Choose one of the statutory grounds.", field="ground")
     if review_date <= today:
-        raise DomainError(
-            400, "invalid_request", "The review date must be in the future.", field="review_date"
-        )
+        raise invalid("invalid_request", "The review date must be in the future.", field="review_date")
     child.shielded = True
     child.shield_ground = ground
     child.shield_review_date = review_date
@@ -59,7 +55,7 @@ def shield(
         outcome="recorded",
         origin=origin,
         user=actor,
-        child_id=child.id,
+        child_pk=child.id,
         reason_text=reason,
         shielded=True,
         detail={"ground": ground, "review_date": review_date.isoformat()},
@@ -71,7 +67,7 @@ def unshield(session: Session, actor: User, origin: trail.Origin, cp_id: str, *,
     child = _child(session, cp_id)
     require_own_authority(actor, child.local_authority_id)
     if not child.shielded:
-        raise DomainError(409, "not_shielded", "This record is not shielded.")
+        raise conflict("not_shielded", "This record is not shielded.")
     child.shielded = False
     child.shield_ground = None
     child.shield_review_date = None
@@ -81,15 +77,15 @@ def unshield(session: Session, actor: User, origin: trail.Origin, cp_id: str, *,
         outcome="recorded",
         origin=origin,
         user=actor,
-        child_id=child.id,
+        child_pk=child.id,
         reason_text=reason,
     )
     return child
 
 
-def due_for_review(session: Session, actor: User, today: dt.date) -> list[Child]:
-    """Shielded records whose review date falls within 30 days (or has passed)."""
-    return list(
+def due_for_review(session: Session, actor: User, origin: trail.Origin, today: dt.date) -> list[Child]:
+    """Shielded records whose review date falls within 30 days (or has passed); the list is audited."""
+    children = list(
         session.scalars(
             select(Child)
             .where(
@@ -102,3 +98,5 @@ def due_for_review(session: Session, actor: User, today: dt.date) -> list[Child]
             .limit(1000)
         )
     )
+    list_shown(session, actor, origin, "shield_reviews", children)
+    return children

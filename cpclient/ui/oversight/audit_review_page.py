@@ -8,23 +8,24 @@ is record data (no copy, drag, print or export) and carries the watermark.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from functools import partial
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QWidget
 
 from cpclient.api.errors import ApiError
-from cpclient.api.oversight import AuditFilters, AuditPage, AuditRow
+from cpclient.api.oversight_models import AuditFilters, AuditPage, AuditRow
 from cpclient.security.lockdown import mark_record_data
 from cpclient.security.redaction import register_sensitive
 from cpclient.security.watermark import Watermark
-from cpclient.ui.date_entry import FORMAT_HINT, DateNotUnderstood, parse_date
+from cpclient.ui.date_entry import DateNotUnderstood, parse_date
 from cpclient.ui.error_summary import Problem
+from cpclient.ui.layout import set_tab_order
 from cpclient.ui.oversight.labels import AUDIT_ACTIONS, format_time, label, sort_time
 from cpclient.ui.oversight.page import OversightContext, OversightPage
-from cpclient.ui.oversight.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.rows_table import Column, RowsModel, RowsTable
 from cpclient.ui.status_message import StatusMessage
+from cpclient.ui.text_field import date_edit, line_edit
 
 INTRO = (
     "Who opened or changed what, when, why and from which workstation. Choose filters, then show the "
@@ -51,7 +52,7 @@ def audit_columns(reasons: dict[str, str]) -> list[Column[AuditRow]]:
         Column("User", lambda r: r.username),
         Column("Action", lambda r: label(AUDIT_ACTIONS, r.action)),
         Column("Outcome", lambda r: r.outcome.replace("_", " ")),
-        Column("Child's ContactPoint ID", lambda r: r.child_id or ""),
+        Column("Child's ContactPoint ID", lambda r: r.cp_id or ""),
         Column("Child", lambda r: r.child_name or ""),
         Column("Reason", lambda r: reasons.get(r.reason_code or "", r.reason_code or "")),
         Column("Explanation", lambda r: r.reason_text or ""),
@@ -60,7 +61,7 @@ def audit_columns(reasons: dict[str, str]) -> list[Column[AuditRow]]:
     ]
 
 
-class AuditTrailPage(OversightPage):
+class AuditReviewPage(OversightPage):
     """The filters, the entries and the "more than 500" notice."""
 
     load_on_show = False
@@ -68,10 +69,10 @@ class AuditTrailPage(OversightPage):
     def __init__(self, context: OversightContext, parent: QWidget | None = None) -> None:
         super().__init__("Audit trail", INTRO, context, parent)
         self._reasons = [(reason.code, reason.label) for reason in context.meta.reasons]
-        self.username = self._line("Username", 100)
-        self.child_id = self._line("Child's ContactPoint ID", 20)
-        self.date_from = self._line("From date", 10, FORMAT_HINT)
-        self.date_to = self._line("To date", 10, FORMAT_HINT)
+        self.username = line_edit(self, 100, name="Username", on_enter=self.submit)
+        self.cp_id = line_edit(self, 20, name="Child's ContactPoint ID", on_enter=self.submit)
+        self.date_from = date_edit(self, name="From date", on_enter=self.submit)
+        self.date_to = date_edit(self, name="To date", on_enter=self.submit)
         self.reason = QComboBox(self)
         self.reason.setAccessibleName("Reason")
         self.reason.addItem(ANY)
@@ -85,7 +86,7 @@ class AuditTrailPage(OversightPage):
             self.action.addItem(text)
         grid = QGridLayout()
         for row, (text, field) in enumerate(
-            (("&Username", self.username), ("C&hild's ContactPoint ID", self.child_id))
+            (("Usern&ame", self.username), ("C&hild's ContactPoint ID", self.cp_id))
         ):
             self._caption(grid, row, 0, text, field)
         self._caption(grid, 0, 2, "&From date", self.date_from)
@@ -109,7 +110,7 @@ class AuditTrailPage(OversightPage):
         self.body.addWidget(self.table, 1)
         self._fields: dict[str, QWidget] = {
             "username": self.username,
-            "child_id": self.child_id,
+            "child_id": self.cp_id,  # the server's name for the field in the audit query
             "date_from": self.date_from,
             "date_to": self.date_to,
             "reason": self.reason,
@@ -117,7 +118,7 @@ class AuditTrailPage(OversightPage):
         }
         order: list[QWidget] = [
             self.username,
-            self.child_id,
+            self.cp_id,
             self.date_from,
             self.date_to,
             self.reason,
@@ -126,20 +127,9 @@ class AuditTrailPage(OversightPage):
             self.clear_button,
             self.table,
         ]
-        for first, second in itertools.pairwise(order):
-            self.setTabOrder(first, second)
+        set_tab_order(order)
         mark_record_data(self)
         self.watermark = Watermark(self, context.user.display_name)
-
-    def _line(self, name: str, max_length: int, placeholder: str = "") -> QLineEdit:
-        field = QLineEdit(self)
-        field.setAccessibleName(name)
-        field.setMaxLength(max_length)
-        if placeholder:
-            field.setPlaceholderText(placeholder)
-            field.setAccessibleDescription(f"Write the date as {placeholder}")
-        field.returnPressed.connect(self.submit)
-        return field
 
     def _caption(self, grid: QGridLayout, row: int, column: int, text: str, field: QWidget) -> None:
         caption = QLabel(text, self)
@@ -167,7 +157,7 @@ class AuditTrailPage(OversightPage):
         return (
             AuditFilters(
                 username=self.username.text(),
-                child_id=self.child_id.text(),
+                cp_id=self.cp_id.text(),
                 date_from=start,
                 date_to=end,
                 reason=self._reasons[reason][0] if reason >= 0 else "",
@@ -228,7 +218,7 @@ class AuditTrailPage(OversightPage):
 
     def clear_filters(self) -> None:
         """Empty every filter (the entries shown stay until the next search)."""
-        for field in (self.username, self.child_id, self.date_from, self.date_to):
+        for field in (self.username, self.cp_id, self.date_from, self.date_to):
             field.clear()
         self.reason.setCurrentIndex(0)
         self.action.setCurrentIndex(0)
@@ -239,7 +229,7 @@ class AuditTrailPage(OversightPage):
         self.show_button.setEnabled(True)
         self.model.clear()
         self.more.hide()
-        for field in (self.username, self.child_id, self.date_from, self.date_to):
+        for field in (self.username, self.cp_id, self.date_from, self.date_to):
             field.clear()
         self.reason.setCurrentIndex(0)
         self.action.setCurrentIndex(0)

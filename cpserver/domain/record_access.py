@@ -1,4 +1,8 @@
-"""Opening a record (rules 3, 4, 5): reason checked, audit row written, then the record this user may see."""
+"""Opening a record (rules 3, 4, 5): reason checked, audit row written, then what this user may see.
+
+The domain decides what may be shown (`RecordAccess`); `cpserver.api.presenters.records` turns that
+into the outgoing schema, a shielded record into a type that has no address or contact fields.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +13,34 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from cpserver.api.schemas import (
-    AddressPublic,
-    CarerPublic,
-    ContactPublic,
-    InvolvementPublic,
-    RecordPublic,
-    SettingPublic,
-    ShieldedCarerPublic,
-    ShieldedRecordPublic,
-)
 from cpserver.audit import trail
 from cpserver.config import Settings
 from cpserver.domain import detection
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import DomainError, ErrorKind, child_not_found, forbidden, invalid
 from cpserver.domain.reasons import ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
-from cpserver.domain.service_types import BY_CODE as SERVICE_TYPES
 from cpserver.store.models import Child, Involvement, User
 
 # The sections a user who may not see a shielded record's details is not sent.
 SHIELDED_WITHHELD = ["address", "telephone", "carer_contacts", "education", "gp", "involvements"]
 FULL_SECTIONS = ["identity", "address", "telephone", "carers", "education", "gp", "involvements"]
 SHIELDED_SECTIONS = ["identity", "carer_names", "management_contact", "own_involvements"]
+
+
+@dataclass(frozen=True)
+class RecordAccess:
+    """What one opening of a record may show: the child, and whether in full.
+
+    `full` False: only name, gender, date of birth, ContactPoint ID, carers' names, the management
+    team's contact and the viewer's own involvements; the `withheld` sections are never sent.
+    `involvements` are those this viewer may see (for a shielded record, only their own).
+    """
+
+    child: Child
+    view_id: int
+    full: bool
+    withheld: list[str]
+    involvements: list[Involvement]
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,7 @@ class Viewer:
 
 def audit_unavailable() -> DomainError:
     return DomainError(
-        503,
+        ErrorKind.UNAVAILABLE,
         "audit_unavailable",
         "ContactPoint cannot record this access in the audit trail just now, so the record was not "
         "opened. Try again in a few minutes; if it keeps happening, contact your service desk.",
@@ -90,7 +99,7 @@ def open_record(
     settings: Settings,
     now: dt.datetime,
     override_shield: bool = False,
-) -> RecordPublic | ShieldedRecordPublic:
+) -> RecordAccess:
     """Check the reason, write the audit row, commit it, and only then build the disclosure.
 
     A refused attempt is audited too (and committed) before the refusal is raised. If the audit
@@ -105,17 +114,17 @@ def open_record(
         code, text = check_reason(reason, reason_text)
     except ReasonProblem as problem:
         _deny(session, viewer, child, problem.code, reason)
-        raise DomainError(400, problem.code, problem.message, field="reason") from None
+        raise invalid(problem.code, problem.message, field="reason") from None
     if child is None:
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
-        raise DomainError(404, "child_not_found", "There is no record with that ContactPoint ID.")
+        raise child_not_found()
 
     ordinary_access = not child.shielded or sees_shielded_details(viewer.user, child)
     if override_shield and ordinary_access:
         override_shield = False  # nothing to override
     if override_shield and not viewer.user.may_override_shield:
         _deny(session, viewer, child, "override_not_permitted", code)
-        raise DomainError(403, "override_not_permitted", "Your account cannot override shielding.")
+        raise forbidden("override_not_permitted", "Your account cannot override shielding.")
     full = ordinary_access or override_shield
     detail: dict[str, object] = {"shielded_access": child.shielded and full}
     if override_shield:
@@ -129,7 +138,7 @@ def open_record(
             outcome="disclosed",
             origin=viewer.origin,
             user=viewer.user,
-            child_id=child.id,
+            child_pk=child.id,
             reason_code=code,
             reason_text=text,
             shielded=child.shielded,
@@ -144,9 +153,21 @@ def open_record(
     except SQLAlchemyError:
         session.rollback()
         raise audit_unavailable() from None
-    if full:
-        return full_record(child, viewer.user, event.id)
-    return shielded_record(child, viewer.user, event.id)
+    return RecordAccess(
+        child=child,
+        view_id=event.id,
+        full=full,
+        withheld=[] if full else SHIELDED_WITHHELD,
+        involvements=[
+            involvement
+            for involvement in child.involvements
+            if (
+                sees_involvement(viewer.user, child, involvement)
+                if full
+                else involvement.practitioner_user_id == viewer.user.id
+            )
+        ],
+    )
 
 
 def _deny(
@@ -164,7 +185,7 @@ def _deny(
             outcome=f"denied:{why}",
             origin=viewer.origin,
             user=viewer.user,
-            child_id=child.id if child is not None else None,
+            child_pk=child.id if child is not None else None,
             reason_code=(reason or "")[:40] or None,
             detail=detail,
         )
@@ -172,115 +193,3 @@ def _deny(
     except SQLAlchemyError:
         session.rollback()
         raise audit_unavailable() from None
-
-
-def management_contact(child: Child) -> ContactPublic:
-    la = child.local_authority
-    return ContactPublic(name=la.cmt_name, telephone=la.cmt_telephone, email=la.cmt_email)
-
-
-def involvement_public(involvement: Involvement, user: User) -> InvolvementPublic:
-    service = SERVICE_TYPES.get(involvement.service_type)
-    return InvolvementPublic(
-        id=involvement.id,
-        practitioner_name=involvement.practitioner_name,
-        role=involvement.practitioner_role,
-        organisation=involvement.organisation_name,
-        telephone=involvement.telephone,
-        email=involvement.email,
-        service_type=involvement.service_type,
-        service_label=service.label if service else involvement.service_type,
-        sensitive=involvement.sensitive,
-        started_on=involvement.started_on,
-        ended_on=involvement.ended_on,
-        lead_professional=involvement.lead_professional,
-        assessment_completed=involvement.assessment_completed,
-        mine=involvement.practitioner_user_id == user.id,
-    )
-
-
-def _address(line1: str, line2: str, town: str, postcode: str) -> AddressPublic | None:
-    if not (line1 or line2 or town or postcode):
-        return None
-    return AddressPublic(line1=line1, line2=line2, town=town, postcode=postcode)
-
-
-def full_record(child: Child, user: User, view_id: int) -> RecordPublic:
-    """Everything Schedule 1 holds, less sensitive involvements this user may not see."""
-    school = child.education_setting
-    gp = child.gp_practice
-    return RecordPublic(
-        id=child.cp_id,
-        given=child.given_name,
-        middle_names=child.middle_names,
-        family=child.family_name,
-        former_names=list(child.former_names or []),
-        gender=child.gender,
-        date_of_birth=child.date_of_birth,
-        shielded=child.shielded,
-        shielded_access=child.shielded,
-        address_status=child.address_status,
-        address=_address(child.address_line1, child.address_line2, child.town, child.postcode),
-        telephone=child.telephone or None,
-        left_england=child.left_england,
-        carers=[
-            CarerPublic(
-                name=f"{carer.given_name} {carer.family_name}",
-                relationship=carer.relationship_to_child,
-                parental_responsibility=carer.parental_responsibility,
-                address=_address(carer.address_line1, carer.address_line2, carer.town, carer.postcode),
-                telephone=carer.telephone or None,
-            )
-            for carer in child.carers
-        ],
-        education=SettingPublic(
-            name=school.name,
-            address=school.address,
-            postcode=school.postcode,
-            telephone=school.telephone,
-            start_date=child.education_start_date,
-        )
-        if school is not None
-        else None,
-        gp=SettingPublic(name=gp.name, address=gp.address, postcode=gp.postcode, telephone=gp.telephone)
-        if gp is not None
-        else None,
-        involvements=[
-            involvement_public(involvement, user)
-            for involvement in child.involvements
-            if sees_involvement(user, child, involvement)
-        ],
-        management_contact=management_contact(child),
-        local_authority=child.local_authority.name,
-        view_id=view_id,
-    )
-
-
-def shielded_record(child: Child, user: User, view_id: int) -> ShieldedRecordPublic:
-    """Name, gender, date of birth, ContactPoint ID, parents' names and the management team's contact.
-
-    The user's own involvements (their own contact details) are included so they can end them.
-    """
-    return ShieldedRecordPublic(
-        id=child.cp_id,
-        given=child.given_name,
-        middle_names=child.middle_names,
-        family=child.family_name,
-        gender=child.gender,
-        date_of_birth=child.date_of_birth,
-        carers=[
-            ShieldedCarerPublic(
-                name=f"{carer.given_name} {carer.family_name}", relationship=carer.relationship_to_child
-            )
-            for carer in child.carers
-        ],
-        management_contact=management_contact(child),
-        local_authority=child.local_authority.name,
-        withheld=SHIELDED_WITHHELD,
-        own_involvements=[
-            involvement_public(involvement, user)
-            for involvement in child.involvements
-            if involvement.practitioner_user_id == user.id
-        ],
-        view_id=view_id,
-    )

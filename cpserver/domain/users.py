@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 import pyotp
 from sqlalchemy import func, select
@@ -11,13 +12,22 @@ from sqlalchemy.orm import Session, joinedload
 
 from cpserver.audit import trail
 from cpserver.domain.accreditation import accreditation_problems, crb_expiry
-from cpserver.domain.errors import DomainError
+from cpserver.domain.errors import conflict, invalid, not_found
 from cpserver.domain.oversight_scope import authority_filter, require_cmt, require_own_authority
 from cpserver.domain.passwords import hash_password
 from cpserver.domain.sessions import end_sessions_of
 from cpserver.store.models import Organisation, User
 
 EXPIRY_WARNING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """A new account with its one-off secrets, to be shown once to the management team."""
+
+    user: User
+    password: str
+    totp_secret: str
 
 
 def overseen_users(session: Session, actor: User) -> list[User]:
@@ -49,24 +59,22 @@ def managed_user(session: Session, actor: User, user_id: int) -> User:
     """A user of the actor's own authority, or 404/403."""
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise DomainError(404, "user_not_found", "There is no user with that number.")
+        raise not_found("user_not_found", "There is no user with that number.")
     require_own_authority(actor, user.local_authority_id, "account")
     return user
 
 
-def add_user(
-    session: Session, actor: User, origin: trail.Origin, values: dict[str, object]
-) -> tuple[User, str, str]:
+def add_user(session: Session, actor: User, origin: trail.Origin, values: dict[str, object]) -> Enrolment:
     """A new account in the actor's authority, not yet accredited; returns it with its one-off secrets."""
     la_id = require_cmt(actor)
     organisation = session.get(Organisation, values["organisation_id"])
     if organisation is None or organisation.local_authority_id != la_id:
-        raise DomainError(
-            400, "organisation_unknown", "Choose an organisation in your authority.", field="organisation_id"
+        raise invalid(
+            "organisation_unknown", "Choose an organisation in your authority.", field="organisation_id"
         )
     username = str(values["username"])
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
-        raise DomainError(409, "username_taken", "That username is already in use.", field="username")
+        raise conflict("username_taken", "That username is already in use.", field="username")
     password = secrets.token_urlsafe(12)
     secret = pyotp.random_base32(32)  # 160 bits
     user = User(
@@ -95,7 +103,7 @@ def add_user(
         user=actor,
         detail={"user_id": user.id},
     )
-    return user, password, secret
+    return Enrolment(user=user, password=password, totp_secret=secret)
 
 
 def set_accreditation(
@@ -112,9 +120,7 @@ def set_accreditation(
 ) -> User:
     user = managed_user(session, actor, user_id)
     if crb_checked_on is not None and crb_checked_on > today:
-        raise DomainError(
-            400, "invalid_request", "The check date cannot be in the future.", field="crb_checked_on"
-        )
+        raise invalid("invalid_request", "The check date cannot be in the future.", field="crb_checked_on")
     user.crb_checked_on = crb_checked_on
     user.training_completed = training_completed
     user.procedures_received = procedures_received
@@ -142,7 +148,7 @@ def suspend_user(
 ) -> User:
     user = managed_user(session, actor, user_id)
     if user.id == actor.id:
-        raise DomainError(400, "cannot_suspend_yourself", "You cannot suspend your own account.")
+        raise invalid("cannot_suspend_yourself", "You cannot suspend your own account.")
     suspend(session, user, reason, now)
     trail.record(
         session,
@@ -158,7 +164,7 @@ def suspend_user(
 def reinstate_user(session: Session, actor: User, origin: trail.Origin, user_id: int, reason: str) -> User:
     user = managed_user(session, actor, user_id)
     if not user.suspended:
-        raise DomainError(409, "not_suspended", "This account is not suspended.")
+        raise conflict("not_suspended", "This account is not suspended.")
     user.suspended = False
     user.suspended_reason = ""
     trail.record(

@@ -1,0 +1,158 @@
+"""Bulk loading: rows written the fastest way each database takes them, indexes and foreign keys aside.
+
+PostgreSQL takes rows through `COPY`, SQLite through `executemany` on the driver: both measured about
+twice as fast as Core inserts with per-row dictionaries. During the load (`BulkLoad`) the bulk tables'
+search indexes are dropped and foreign keys are checked once at the end rather than per row, which
+roughly halves the time again at a million children.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
+
+# Rows hold database-ready values: dates as ISO text, booleans as 0/1, JSON as text. SQLite stores them
+# exactly as SQLAlchemy would; PostgreSQL's COPY parses them into its own types.
+Row = tuple[Any, ...]
+
+BULK_TABLES: Final = ("children", "carers", "involvements")
+_SEEDED_TABLES: Final = (
+    "local_authorities",
+    "organisations",
+    "education_settings",
+    "gp_practices",
+    "users",
+    *BULK_TABLES,
+)
+
+
+class BulkLoad:
+    """Loading mode for one connection, as both databases' manuals advise for bulk loads.
+
+    While loading, the bulk tables' non-unique indexes are dropped and foreign keys are not checked
+    row by row; on leaving, the indexes are rebuilt from their exact original definitions, foreign keys
+    are checked for the whole tables at once (PostgreSQL re-adds and validates its constraints, SQLite
+    runs `foreign_key_check`), the ids' sequences are moved past the seeded rows and the query planner
+    gets fresh statistics.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.indexes: list[str] = []
+        self.foreign_keys: list[tuple[str, str, str]] = []
+
+    def __enter__(self) -> BulkLoad:
+        connection = self.connection
+        if not self.postgresql:
+            # Connection-level pragmas, set on the driver's connection outside any transaction
+            # (foreign_keys cannot change inside one, and this engine may begin every one IMMEDIATE).
+            self._sqlite_pragmas(foreign_keys="OFF", cache_kib=262_144)
+        with connection.begin():
+            self.indexes = _drop_secondary_indexes(connection)
+            if self.postgresql:
+                self.foreign_keys = _drop_foreign_keys(connection)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        connection = self.connection
+        if connection.in_transaction():
+            connection.rollback()
+        try:
+            with connection.begin():
+                for statement in self.indexes:
+                    connection.exec_driver_sql(statement)
+                for table, name, definition in self.foreign_keys:
+                    connection.exec_driver_sql(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                if not self.postgresql:
+                    for table in BULK_TABLES:
+                        if connection.exec_driver_sql(f"PRAGMA foreign_key_check({table})").first():
+                            raise RuntimeError(f"seeding wrote {table} rows that refer to missing rows")
+            with connection.begin():
+                _finish(connection)
+        finally:
+            if not self.postgresql:
+                if connection.in_transaction():
+                    connection.rollback()
+                self._sqlite_pragmas(foreign_keys="ON", cache_kib=2_000)
+
+    def _sqlite_pragmas(self, *, foreign_keys: str, cache_kib: int) -> None:
+        driver = self.connection.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA foreign_keys={foreign_keys}")
+        driver.execute(f"PRAGMA cache_size=-{cache_kib}")
+        if driver.execute("PRAGMA foreign_keys").fetchone()[0] != (foreign_keys == "ON"):
+            raise RuntimeError("could not set SQLite foreign key checking for the bulk load")
+
+
+def write_rows(connection: Connection, table: str, columns: Sequence[str], rows: list[Row]) -> None:
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+    else:
+        marks = ", ".join("?" for _ in columns)
+        connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def _drop_secondary_indexes(connection: Connection) -> list[str]:
+    """Drop the bulk tables' non-unique indexes; return the exact statements that recreate them."""
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(
+            text(
+                "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+                "JOIN pg_class c ON c.oid = x.indexrelid "
+                "WHERE x.indrelid::regclass::text IN :tables AND NOT x.indisunique ORDER BY c.relname"
+            ).bindparams(bindparam("tables", expanding=True)),
+            {"tables": list(BULK_TABLES)},
+        ).all()
+    else:
+        found = connection.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                "AND tbl_name IN :tables AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name"
+            ).bindparams(bindparam("tables", expanding=True)),
+            {"tables": list(BULK_TABLES)},
+        ).all()
+    for name, _definition in found:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [definition for _name, definition in found]
+
+
+def _drop_foreign_keys(connection: Connection) -> list[tuple[str, str, str]]:
+    """PostgreSQL: drop the bulk tables' own foreign keys; return (table, name, definition) of each."""
+    found = connection.execute(
+        text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid::regclass::text IN :tables ORDER BY conname"
+        ).bindparams(bindparam("tables", expanding=True)),
+        {"tables": list(BULK_TABLES)},
+    ).all()
+    for table, name, _definition in found:
+        connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [(table, name, definition) for table, name, definition in found]
+
+
+def _finish(connection: Connection) -> None:
+    """Let later inserts take the next ids, and give the query planner fresh statistics."""
+    if connection.dialect.name == "postgresql":
+        for table in _SEEDED_TABLES:
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                )
+            )
+        connection.exec_driver_sql("ANALYZE " + ", ".join(_SEEDED_TABLES))
+    else:
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        connection.exec_driver_sql("ANALYZE")
