@@ -191,7 +191,10 @@ class ShieldingPage(OversightPage):
         self.unshield_cp_id.setAccessibleDescription("The record to remove shielding from")
         self._row(form, "ContactPoint &ID", self.unshield_cp_id)
         self.unshield_reason = reason_field(frame)
-        self._row(form, "Reason for removin&g shielding", self.unshield_reason)
+        self._row(form, "Reason for removin&g it", self.unshield_reason)
+        self.unshield_reason.setAccessibleDescription(
+            f"Why this record's shielding is being removed. At least {MIN_TEXT} characters"
+        )
         self.unshield_button = self.button("Remove shiel&ding", self.unshield)
         form.addRow("", self._left(self.unshield_button))
         column = frame.layout()
