@@ -2,35 +2,33 @@
 
 Order of start-up: Qt application, redacting logging, managed policy, which server (policy wins
 over `--server`; training uses the embedded server unless `--server` names a training server),
-workstation identifier from the keyring, lockdown and capture exclusion, then the main window on the
-qasync event loop. Every problem a person can meet here is shown in a message box, not a traceback.
+workstation identifier from the keyring, capture exclusion, then the main window's sign-in side is
+shown at once. What the sign-in window does not need (the API client with requests and pydantic,
+the work pages, the lockdown, the training kit and, in training mode, the server's libraries) is
+imported on a worker thread while the window is on screen, then the window is completed and connects
+(`finish_start`). Every problem a person can meet before the window exists is shown in a message
+box, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-import qasync
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QDeadlineTimer, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from cpclient.api.client import ContactPointClient
-from cpclient.api.server_url import UnsafeServerUrl
-from cpclient.api.transport import Transport
-from cpclient.security.lockdown import (
-    ApplicationLockdown,
-    CaptureExclusion,
-    install_application_lockdown,
-    install_capture_exclusion,
-)
+from cpclient.api.server_url import UnsafeServerUrl, check_server_url
+from cpclient.distribution import Distribution, Flavour, current
+from cpclient.security.capture import CaptureExclusion, install_capture_exclusion
 from cpclient.security.policy import ManagedPolicy, PolicyError, load_policy
 from cpclient.security.preferences import UserPreferences
 from cpclient.security.redaction import install_redacting_logging
@@ -40,13 +38,15 @@ from cpclient.security.workstation import (
     MemorySecretStore,
     workstation_id,
 )
-from cpclient.training.demo_accounts import DEMO_PASSWORD, demo_accounts, demo_code
+from cpclient.training.demo_accounts import DEMO_PASSWORD, demo_code
 from cpclient.training.embedded_server import EmbeddedTrainingServer
-from cpclient.training.scenarios import training_scenarios
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import APP_NAME, ClientMode
 from cpclient.ui.main_window import MainWindow
 from cpclient.ui.training_help import TrainingKit
+
+if TYPE_CHECKING:
+    from cpclient.api.client import ContactPointClient
 
 log = logging.getLogger("cpclient")
 
@@ -59,6 +59,20 @@ TRAINING_NOT_ALLOWED = (
     "Training mode is switched off on this computer by its managed policy. Ask your IT service desk or "
     "your trainer for a computer set up for training."
 )
+
+
+TRAINING_NEEDS_POLICY = (
+    "Training mode is not switched on for this computer. Practitioners' computers start ContactPoint "
+    "for live use only, unless the IT service desk allows training in the managed policy "
+    "(training_allowed). Trainers use the ContactPoint Training kit."
+)
+NO_EMBEDDED_SERVER = (
+    "This installation of ContactPoint has no training server of its own. Start it with --server and "
+    "the address of your training server, or use the ContactPoint Training kit."
+)
+
+
+FIRST_PAINT_WAIT_MS = 1000
 
 
 class StartupProblem(Exception):
@@ -84,18 +98,47 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="training mode: fictitious data on an embedded training server (or on --server, "
         "which must be a training server)",
     )
+    parser.add_argument(
+        "--check-policy",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="check a managed policy file (or, with no FILE, this computer's policy), print what it "
+        "sets and exit (1 when it is broken)",
+    )
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="training mode only: show the sign-in window, sign in with a demo account, report on "
+        "standard output and exit (0 when signed in); for installation checks",
+    )
     return parser.parse_args(argv)
 
 
-def plan_start(args: argparse.Namespace, policy: ManagedPolicy) -> Plan:
-    """Decide the server and mode from the command line and the managed policy.
+def plan_start(
+    args: argparse.Namespace, policy: ManagedPolicy, distribution: Distribution | None = None
+) -> Plan:
+    """Decide the server and mode from the command line, the managed policy and this build.
+
+    Args:
+        args: the command line.
+        policy: the machine's managed policy.
+        distribution: this build (`cpclient.distribution`); a source install when not given.
 
     Raises:
-        StartupProblem: training refused by policy, or no server known.
+        StartupProblem: training refused by policy or by this build, or no server known.
     """
-    if args.training:
+    distribution = distribution or Distribution(Flavour.SOURCE)
+    training = bool(args.training) or distribution.training_only
+    if args.smoke_test and not training:
+        raise StartupProblem("The smoke test runs in training mode only (--training).")
+    if training:
         if not policy.training_allowed:
             raise StartupProblem(TRAINING_NOT_ALLOWED)
+        if distribution.training_needs_policy and not policy.is_locked("training_allowed"):
+            raise StartupProblem(TRAINING_NEEDS_POLICY)
+        if args.server is None and not distribution.has_embedded_server:
+            raise StartupProblem(NO_EMBEDDED_SERVER)
         # The policy's server is the live one: training never uses it.
         return Plan(
             server_url=args.server, training=True, ca_bundle=policy.ca_bundle if args.server else None
@@ -120,8 +163,19 @@ def show_problem(message: str, mode: ClientMode) -> None:
     box.exec()
 
 
+def refuse(message: str, mode: ClientMode, *, smoke_test: bool) -> None:
+    """Show why the client cannot start; a smoke test (unattended) writes it to standard error."""
+    if smoke_test:
+        sys.stderr.write(f"smoke test: cannot start: {message}\n")
+    else:
+        show_problem(message, mode)
+
+
 def training_kit(server: EmbeddedTrainingServer | None) -> TrainingKit:
     """Training mode's demo accounts, scenarios and embedded server (None when --server is given)."""
+    from cpclient.training.demo_accounts import demo_accounts
+    from cpclient.training.scenarios import training_scenarios
+
     return TrainingKit(
         accounts=demo_accounts(),
         password=DEMO_PASSWORD,
@@ -131,19 +185,86 @@ def training_kit(server: EmbeddedTrainingServer | None) -> TrainingKit:
     )
 
 
-async def run_window(window: MainWindow) -> None:
-    """Show the window, connect, and wait until it is closed; then sign out and stop."""
+def load_rest(
+    server_url: str, ca_bundle: str | None, embedded: EmbeddedTrainingServer | None, *, training: bool
+) -> tuple[ContactPointClient, TrainingKit | None]:
+    """Import what the sign-in window did not need and build the API client (on a worker thread).
+
+    Returns:
+        The API client, and the complete training kit in training mode.
+    """
+    import cpclient.security.lockdown
+    import cpclient.ui.oversight.management_area
+    import cpclient.ui.record_opener
+    import cpclient.ui.record_view
+    import cpclient.ui.search_page  # noqa: F401 (imported here so `complete` finds them loaded)
+    from cpclient.api.client import ContactPointClient
+    from cpclient.api.transport import Transport
+
+    client = ContactPointClient(Transport(server_url, ca_bundle=ca_bundle))
+    return client, training_kit(embedded) if training else None
+
+
+async def finish_start(
+    window: MainWindow, plan: Plan, server_url: str, embedded: EmbeddedTrainingServer | None
+) -> None:
+    """Complete the shown window: load the rest and read the keyring off the Qt thread, install the
+    lockdown, connect. A keyring that cannot be used is explained on the sign-in page."""
+    try:
+        # Training needs no enrolment: nothing real is reachable from it.
+        store = MemorySecretStore() if plan.training else KeyringSecretStore()
+        workstation = await window.calls.run(partial(workstation_id, store))
+    except KeyringUnavailable as problem:
+        window.cannot_start(str(problem))
+        return
+    client, kit = await window.calls.run(
+        partial(load_rest, server_url, plan.ca_bundle, embedded, training=plan.training)
+    )
+    from cpclient.security.lockdown import install_application_lockdown
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    # Before any record data can reach the window: the window cannot sign in until `complete`.
+    lockdown = install_application_lockdown(app)
+    window.complete(client, workstation=workstation, lockdown=lockdown, training=kit)
+    window.start()
+
+
+async def run_window(window: MainWindow, finish: Coroutine[Any, Any, None] | None = None) -> None:
+    """Show the window, complete it (`finish`) or connect, and wait until it is closed; then stop."""
+    import asyncio
+
     closed = asyncio.get_running_loop().create_future()
 
-    def finish() -> None:
+    def done() -> None:
         if not closed.done():
             closed.set_result(None)
 
-    window.closed.connect(finish)
-    window.show()
-    window.start()
+    window.closed.connect(done)
+    window.show()  # already shown by `show_first`; kept for callers that did not
+    completing = None
+    if finish is None:
+        window.start()
+    else:
+        completing = window.calls.start(finish)
     await closed
+    if completing is not None and not completing.done():
+        completing.cancel()
     await window.shutdown()
+
+
+def show_first(app: QApplication, window: MainWindow) -> None:
+    """Show the window and let Qt draw it before the event loop's own imports (asyncio, qasync).
+
+    Only the sign-in side exists yet, and it cannot sign in, so the events handled here (exposure,
+    painting, typing into the form) need no event loop of asyncio's.
+    """
+    window.show()
+    handle = window.windowHandle()
+    deadline = QDeadlineTimer(FIRST_PAINT_WAIT_MS)
+    while handle is not None and not handle.isExposed() and not deadline.hasExpired():
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 10)
+    app.processEvents()  # the first paint
 
 
 def log_capture_exclusion(result: CaptureExclusion) -> None:
@@ -165,6 +286,10 @@ def stop_on_signals(window: MainWindow) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the client; the exit status is 0 on a normal close."""
     args = parse_args(argv)
+    if args.check_policy is not None:
+        from cpclient.security import policy as policy_check
+
+        return policy_check.main([args.check_policy] if args.check_policy else [])
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_NAME])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
@@ -176,42 +301,51 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         policy = load_policy()
-        plan = plan_start(args, policy)
+        plan = plan_start(args, policy, current())
         mode = ClientMode(training=plan.training)
-        if plan.training:
-            # Training needs no enrolment: nothing real is reachable from it.
-            workstation = workstation_id(MemorySecretStore())
-        else:
-            workstation = workstation_id(KeyringSecretStore())
         embedded = EmbeddedTrainingServer() if plan.training and plan.server_url is None else None
-        kit = training_kit(embedded) if plan.training else None
         server_url = plan.server_url or (embedded.url if embedded is not None else "")
-        transport = Transport(server_url, ca_bundle=plan.ca_bundle)
-    except (PolicyError, StartupProblem, KeyringUnavailable) as problem:
-        show_problem(str(problem), mode)
+        check_server_url(server_url)  # refuse an unsafe address before anything is shown
+    except (PolicyError, StartupProblem) as problem:
+        refuse(str(problem), mode, smoke_test=args.smoke_test)
         return 2
     except UnsafeServerUrl as problem:
-        show_problem(f"The server address cannot be used: {problem}.", mode)
+        refuse(f"The server address cannot be used: {problem}.", mode, smoke_test=args.smoke_test)
         return 2
 
-    lockdown: ApplicationLockdown = install_application_lockdown(app)
     capture = install_capture_exclusion(app)  # a child of the application: lives as long as it
     capture.excluded.connect(log_capture_exclusion)
     calls = BackgroundCalls()
+    # The training banner (and its reset button) show from the first frame; the demo accounts and
+    # scenarios arrive with the rest.
+    first_kit = (
+        TrainingKit(accounts=[], password=DEMO_PASSWORD, code=demo_code, server=embedded)
+        if plan.training
+        else None
+    )
     window = MainWindow(
-        ContactPointClient(transport),
+        None,
         calls,
-        workstation,
+        "",  # read from the keyring behind the window (`finish_start`)
         mode,
         policy_idle_seconds=policy.idle_timeout_seconds,
-        lockdown=lockdown,
-        training=kit,
+        training=first_kit,
         preferences=UserPreferences(),
     )
     stop_on_signals(window)
+    smoke = None
+    if args.smoke_test:
+        from cpclient.smoke import SmokeTest
+
+        smoke = SmokeTest(window)
+    show_first(app, window)
+    import qasync  # asyncio with it: after the window is on screen
+
     try:
-        qasync.run(run_window(window))
+        qasync.run(run_window(window, finish_start(window, plan, server_url, embedded)))
     finally:
         if embedded is not None:
             embedded.close()
+    if smoke is not None:
+        return 0 if smoke.passed else 1
     return 0

@@ -19,7 +19,7 @@ DEFAULT_CHECKPOINTS = Path("./cpserver-checkpoints")
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cpserver.api.app import StartupRefused, create_app
+    from cpserver.api.app import StartupRefused, create_app, server_options
 
     settings = Settings(
         database_url=args.database,
@@ -27,14 +27,24 @@ def _serve(args: argparse.Namespace) -> int:
         production=args.production,
         audit_key_file=args.audit_key,
         checkpoint_dir=args.checkpoints,
+        max_concurrent_requests=args.max_requests,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
     try:
         app = create_app(settings)
     except StartupRefused as refused:
         print(f"cpserver: {refused}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        from cpserver.serving import serve_workers
+
+        app.state.engine.dispose()  # checked; each worker builds its own
+        serve_workers(settings, args.host, args.port, args.workers)
+        return 0
     # No access log: paths and addresses are not needed in logs, and logs must hold no personal data.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
+    uvicorn.run(
+        app, host=args.host, port=args.port, access_log=False, log_level="info", **server_options(settings)
+    )
     return 0
 
 
@@ -89,7 +99,7 @@ def _audit_verify(args: argparse.Namespace) -> int:
     engine.dispose()
     print(report.summary())
     for problem in report.problems[1:20]:
-        print(f"  also at seq {problem.seq}: {problem.kind}: {problem.detail}")
+        print(f"  also at {problem.where()}: {problem.kind}: {problem.detail}")
     return 0 if report.ok else 1
 
 
@@ -104,7 +114,7 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
     print(
         "cpserver: the audit trail is empty"
         if written is None
-        else f"cpserver: checkpoint at seq {written.seq}"
+        else f"cpserver: checkpoint of {written.rows} rows in {len(written.heads)} chain(s)"
     )
     return 0
 
@@ -122,9 +132,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--training", action="store_true", help="serve a training database")
     serve.add_argument("--production", action="store_true", help="hide the OpenAPI document")
     serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-For is believed (comma-separated); by default, none",
+    )
+    serve.add_argument(
         "--audit-key", type=Path, default=DEFAULT_AUDIT_KEY, help="Ed25519 key for checkpoints"
     )
     serve.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS, help="where checkpoints go")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the port (about one per core)"
+    )
+    serve.add_argument(
+        "--max-requests",
+        type=int,
+        default=Settings.model_fields["max_concurrent_requests"].default,
+        help="requests in progress at once per worker, each with one database connection",
+    )
     serve.set_defaults(run=_serve)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")

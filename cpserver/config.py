@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     training: bool = False
     # Production hides the OpenAPI document and the interactive docs.
     production: bool = False
+    # The proxies whose X-Forwarded-For is believed (comma-separated addresses, or "*"). None:
+    # nobody's; the client address used for throttling, audit and detection is the connection's.
+    forwarded_allow_ips: str | None = None
 
     # Sessions
     session_idle_minutes: int = Field(default=15, ge=1)
@@ -39,6 +42,17 @@ class Settings(BaseSettings):
     # Search (criteria and result size)
     search_max_results: int = 50
     search_max_dob_range_days: int = 366 * 2
+
+    # Overload (national scale): at most `max_concurrent_requests` requests at once per process,
+    # each with one database connection (the pool holds that many, plus two for background work);
+    # a request that cannot start within `queue_timeout_seconds` is refused at once with 503
+    # `server_busy` and `Retry-After`, instead of waiting for a connection.
+    max_concurrent_requests: int = Field(default=8, ge=1, le=500)
+    queue_timeout_seconds: float = Field(default=0.5, gt=0, le=10)
+    busy_retry_after_seconds: int = Field(default=2, ge=1, le=60)
+    # `Server-Timing: chain;dur=<ms>` on each response (time spent obtaining an audit chain), for the
+    # benchmark's lock share. Off in service: it tells clients about the server's inner timing.
+    server_timing: bool = False
 
     # Audit checkpoints: an Ed25519 key kept outside the database signs the chain's head
     # every `checkpoint_interval_seconds` and at shut-down; None turns checkpoints off.
@@ -66,6 +80,28 @@ class Settings(BaseSettings):
     browsing_search_limit: int = 8
     browsing_window_minutes: int = 10
     shared_workstation_minutes: int = 10
+    # Rate limits (cpserver.domain.rate_limits), per user; a workstation may do `factor` times as
+    # much (colleagues take turns at one). Sized from a normal practitioner's day: see
+    # docs/architecture.md, "Harvesting and detection".
+    search_limit_minute: int = Field(default=12, ge=1)
+    search_limit_hour: int = Field(default=120, ge=1)
+    search_limit_day: int = Field(default=400, ge=1)
+    view_limit_minute: int = Field(default=8, ge=1)
+    view_limit_hour: int = Field(default=60, ge=1)
+    view_limit_day: int = Field(default=200, ge=1)
+    workstation_limit_factor: float = Field(default=1.5, ge=1)
+    # Escalation (cpserver.domain.harvesting): measured on every access, open alerts or not.
+    view_volume_high_hour: int = 45
+    view_volume_high_day: int = 160
+    search_volume_hour: int = 60
+    search_volume_high_hour: int = 100
+    search_volume_high_day: int = 320
+    rate_limit_refusals_high: int = 10
+    not_found_limit_hour: int = 5
+    not_found_high_day: int = 20
+    id_walk_window: int = 10
+    id_walk_gap: int = 1
+    id_walk_run: int = 6
     # Rules of high severity suspend the account at once (the alert says so).
     auto_suspend_high: bool = True
 

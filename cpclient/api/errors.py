@@ -96,6 +96,13 @@ class ServiceUnavailable(ApiError):
     )
 
 
+class ServerBusy(ServiceUnavailable):
+    """The server is saturated and refused at once (503 `server_busy`): try again in `retry_after` s."""
+
+    default_code = "server_busy"
+    default_message = "ContactPoint is busy just now. Wait a few seconds, then try again."
+
+
 class SessionExpired(ApiError):
     """The session has ended on the server (timed out, logged out elsewhere, suspended)."""
 

@@ -22,6 +22,7 @@ from cpclient.api.errors import (
     LoginRefused,
     NotFound,
     RequestRejected,
+    ServerBusy,
     ServiceUnavailable,
     SessionExpired,
     Throttled,
@@ -132,6 +133,9 @@ def error_for(status: int, headers: Mapping[str, str], body: bytes, context: Con
             retry_after=retry_after_seconds(headers.get("retry-after")),
             status=status,
         )
+    if status == 503 and code == "server_busy":
+        # Our own words, whatever the server sent: the user must read "busy, try again".
+        return ServerBusy(retry_after=retry_after_seconds(headers.get("retry-after")), status=status)
     if status >= 500:
         return ServiceUnavailable(code, message, status=status)
     if status == 401:

@@ -18,7 +18,6 @@ Example (once, in the composition root)::
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 from dataclasses import dataclass
 
@@ -98,6 +97,8 @@ if sys.platform == "win32":  # WinDLL and getwindowsversion exist only there
 
 
 def _exclude_on_macos(view_address: int) -> CaptureExclusion:
+    import ctypes.util  # here, not at import: it is slow to import and only macOS needs it
+
     library = ctypes.util.find_library("objc")
     if library is None:
         return CaptureExclusion(False, "none", "The Objective-C runtime was not found: residual risk.")

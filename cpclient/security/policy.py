@@ -12,7 +12,8 @@ The settings (all optional; each one present is *locked*, so the UI shows it dis
 - ``server_url``: the live server. ``https://`` only; ``http://`` only for a loopback address.
 - ``ca_bundle``: absolute path to a PEM file of CA certificates to trust for the server.
 - ``idle_timeout_seconds``: seconds without input before the client locks (30 to 3600).
-- ``training_allowed``: ``false`` removes training mode from this machine.
+- ``training_allowed``: ``false`` removes training mode from this machine; ``true`` lets an installed
+  live client start it (`cpclient.distribution` says what each build needs).
 
 A missing policy means defaults with nothing locked. A policy that exists but is broken raises
 :class:`PolicyError`: a managed machine with a broken policy must not silently fall back to defaults,

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import keyring
-import keyring.errors
-from keyring.backends import fail
+if TYPE_CHECKING:  # keyring loads when the keyring is first used (training mode never uses it)
+    from keyring.backend import KeyringBackend
 
 SERVICE_NAME = "cpclient"
 WORKSTATION_ID_KEY = "workstation_id"
@@ -76,7 +75,10 @@ class KeyringSecretStore:
     def __init__(self, service: str = SERVICE_NAME) -> None:
         self._service = service
 
-    def _backend(self) -> keyring.backend.KeyringBackend:
+    def _backend(self) -> KeyringBackend:
+        import keyring
+        from keyring.backends import fail
+
         backend = keyring.get_keyring()
         if isinstance(backend, fail.Keyring):
             raise KeyringUnavailable("no keyring backend is available")
@@ -87,19 +89,23 @@ class KeyringSecretStore:
     def get(self, key: str) -> str | None:
         """Return the value stored under ``key``, or None; raise KeyringUnavailable on failure."""
         _check_key(key)
+        from keyring.errors import KeyringError
+
         backend = self._backend()
         try:
             return backend.get_password(self._service, key)
-        except keyring.errors.KeyringError as error:
+        except KeyringError as error:
             raise KeyringUnavailable(type(error).__name__) from error
 
     def set(self, key: str, value: str) -> None:
         """Store ``value`` under ``key``; raise KeyringUnavailable on failure."""
         _check_key(key)
+        from keyring.errors import KeyringError
+
         backend = self._backend()
         try:
             backend.set_password(self._service, key, value)
-        except keyring.errors.KeyringError as error:
+        except KeyringError as error:
             raise KeyringUnavailable(type(error).__name__) from error
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import pyotp
-
 from cpserver.seed.training_contract import DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS
 
 __all__ = ["DEMO_PASSWORD", "DEMO_TOTP_SECRET", "SHOWS", "DemoAccount", "demo_accounts", "demo_code"]
@@ -37,4 +35,6 @@ def demo_accounts() -> list[DemoAccount]:
 
 def demo_code(at: float | None = None) -> str:
     """The demo accounts' one-time code now (or at Unix time `at`)."""
+    import pyotp  # here, not at import: the sign-in window is shown before it is needed
+
     return pyotp.TOTP(DEMO_TOTP_SECRET).at(int(time.time() if at is None else at))

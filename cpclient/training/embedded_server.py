@@ -20,9 +20,10 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:  # the server's libraries load on the worker thread that starts it, not at import
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class EmbeddedTrainingServer:
     def _serve(self) -> None:
         import uvicorn
 
-        from cpserver.api.app import create_app
+        from cpserver.api.app import create_app, server_options
         from cpserver.config import Settings
         from cpserver.store.database import make_engine
 
@@ -202,6 +203,7 @@ class EmbeddedTrainingServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=2,
+            **server_options(settings),
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="cpclient-training-server", daemon=True)

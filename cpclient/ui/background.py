@@ -8,16 +8,18 @@ background (every request has a timeout) and its result is discarded.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
 from cpclient.api.errors import Forbidden, SessionExpired
+
+if TYPE_CHECKING:  # asyncio and the thread pool load on first use: the first window needs neither
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -37,7 +39,9 @@ class BackgroundCalls(QObject):
 
     def __init__(self, parent: QObject | None = None, *, workers: int = 4) -> None:
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cpclient-api")
+        self._workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def run(self, call: Callable[[], T]) -> T:
@@ -46,9 +50,11 @@ class BackgroundCalls(QObject):
         A `SessionExpired` (or a refusal that ends the session) is also announced through
         `session_ended` before it is re-raised, so one place can send the user back to sign in.
         """
+        import asyncio
+
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, call)
+            return await loop.run_in_executor(self._pool(), call)
         except SessionExpired as error:
             self.session_ended.emit(error.message)
             raise
@@ -59,6 +65,8 @@ class BackgroundCalls(QObject):
 
     def start(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run `coroutine` as a task on the Qt event loop; keep it alive until it finishes."""
+        import asyncio
+
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
@@ -77,7 +85,19 @@ class BackgroundCalls(QObject):
     def shutdown(self) -> None:
         """Cancel the tasks and let the worker threads end once their requests time out."""
         self.cancel_all()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._closed = True
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        """The worker threads, started on first use (none after `shutdown`)."""
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="cpclient-api")
+            if self._closed:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+        return self._executor
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -22,14 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cpclient.api.client import ContactPointClient
 from cpclient.api.errors import ApiError, LoginRefused, Throttled
-from cpclient.api.models import SignedIn
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.login_guidance import guidance_for, wait_text
 from cpclient.ui.status_message import StatusMessage
+
+if TYPE_CHECKING:  # the API client is imported after the sign-in form is first shown
+    from cpclient.api.client import ContactPointClient
+    from cpclient.api.models import SignedIn
 
 SIGN_IN_HEADING = "Sign in to ContactPoint"
 LOCKED_HEADING = "This workstation is locked"
@@ -45,7 +48,7 @@ class LoginPage(QWidget):
     """The sign-in form.
 
     Args:
-        api: the API client.
+        api: the API client (None until `set_api`: the form stays disabled until then).
         calls: runs the sign-in off the Qt thread.
         workstation: this workstation's enrolment identifier, sent with every sign-in.
 
@@ -59,7 +62,7 @@ class LoginPage(QWidget):
 
     def __init__(
         self,
-        api: ContactPointClient,
+        api: ContactPointClient | None,
         calls: BackgroundCalls,
         workstation: str,
         parent: QWidget | None = None,
@@ -171,6 +174,14 @@ class LoginPage(QWidget):
         self.status.setText(status)
         self._update_enabled()
 
+    def set_api(self, api: ContactPointClient, workstation: str | None = None) -> None:
+        """Give the form its API client, and the workstation identifier when it was not known yet
+        (the window was shown before the client and the keyring were loaded)."""
+        self._api = api
+        if workstation is not None:
+            self._workstation = workstation
+        self._update_enabled()
+
     def show_notice(self, text: str) -> None:
         """Show an information line above the form (e.g. why the session ended); empty hides it."""
         self.notice.setVisible(bool(text))
@@ -233,7 +244,7 @@ class LoginPage(QWidget):
 
     def submit(self) -> None:
         """Check the form and, when complete, sign in."""
-        if self._busy or not self.sign_in_button.isEnabled():
+        if self._busy or self._api is None or not self.sign_in_button.isEnabled():
             return
         # "You have signed out." is about the last session, not this attempt: it goes.
         self.show_notice("")
@@ -257,12 +268,14 @@ class LoginPage(QWidget):
         return problems
 
     async def _sign_in(self, username: str, password: str, otp: str) -> None:
+        api = self._api
+        assert api is not None  # submit() checked
         self._set_busy(True)
         self.summary.clear()
         self.status.setText("Signing in…")
         try:
             session: SignedIn = await self._calls.run(
-                partial(self._api.login, username, password, otp.replace(" ", ""), self._workstation)
+                partial(api.login, username, password, otp.replace(" ", ""), self._workstation)
             )
         except Throttled as error:
             self._show_throttled(error)
@@ -318,5 +331,5 @@ class LoginPage(QWidget):
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        can_submit = self._ready and not self._busy and not self.throttled
+        can_submit = self._api is not None and self._ready and not self._busy and not self.throttled
         self.sign_in_button.setEnabled(can_submit)

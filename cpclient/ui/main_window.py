@@ -11,16 +11,17 @@ The session's life is decided here:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QFrame,
     QMainWindow,
+    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -29,32 +30,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cpclient.api.client import ContactPointClient
 from cpclient.api.errors import ApiError
-from cpclient.api.models import Meta, Record, ShieldedRecord, SignedIn
 from cpclient.security.idle import IdleMonitor
-from cpclient.security.lockdown import ApplicationLockdown
 from cpclient.security.preferences import UserPreferences
 from cpclient.security.redaction import clear_sensitive
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.error_summary import Problem
-from cpclient.ui.involvement_actions import InvolvementActions
 from cpclient.ui.layout import scrolling
 from cpclient.ui.login_page import LoginPage
 from cpclient.ui.modal import open_modal
-from cpclient.ui.oversight.management_area import ManagementArea
-from cpclient.ui.record_opener import RecordOpener
-from cpclient.ui.record_view import RecordView
-from cpclient.ui.search_page import SearchPage
 from cpclient.ui.session_bar import SessionBar
 from cpclient.ui.status_message import speak_status_bar
 from cpclient.ui.training_banner import TrainingBanner
 from cpclient.ui.training_help import DemoAccountsPanel, ScenariosPanel, TrainingKit
 
+if TYPE_CHECKING:
+    import asyncio
+
+    # Imported when the window is completed (`complete`), not before it is first shown: the work
+    # pages, the API client (requests, pydantic) and the lockdown are not needed to show sign-in.
+    from cpclient.api.client import ContactPointClient
+    from cpclient.api.models import Meta, Record, ShieldedRecord, SignedIn
+    from cpclient.security.lockdown import ApplicationLockdown
+    from cpclient.ui.involvement_actions import InvolvementActions
+    from cpclient.ui.oversight.management_area import ManagementArea
+    from cpclient.ui.record_opener import RecordOpener
+    from cpclient.ui.record_view import RecordView
+    from cpclient.ui.search_page import SearchPage
+
 log = logging.getLogger(__name__)
 
+STARTING = "Starting ContactPoint…"
 SIGNED_OUT = "You have signed out."
 TRAINING_RESET = "The training data has been reset to its starting state. Sign in again."
 WINDOW_NAME = "main_window"
@@ -65,8 +73,14 @@ LOGOUT_WAIT_SECONDS = 5.0
 class MainWindow(QMainWindow):
     """The client's one main window.
 
+    The window is built in two steps so that it can be shown before the rest of the client is
+    imported: the constructor builds the sign-in side (banner, session bar, sign-in form); `complete`
+    adds the API client, the training helpers and the work pages (search, record, management). Given
+    an `api`, the constructor completes the window at once; given None (the composition root's fast
+    start), the window shows "Starting ContactPoint…" until `complete` is called.
+
     Args:
-        api: the API client.
+        api: the API client, or None to complete the window later.
         calls: runs API calls off the Qt thread.
         workstation: this workstation's enrolment identifier.
         mode: live or training.
@@ -77,13 +91,17 @@ class MainWindow(QMainWindow):
 
     Signals:
         closed(): the window was closed; the application should finish.
+        ready(): the server was checked; signing in is possible.
+        problem(str): the client cannot connect or start (the message shown on the sign-in page).
     """
 
     closed = Signal()
+    ready = Signal()
+    problem = Signal(str)
 
     def __init__(
         self,
-        api: ContactPointClient,
+        api: ContactPointClient | None,
         calls: BackgroundCalls,
         workstation: str,
         mode: ClientMode,
@@ -97,7 +115,6 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowTitle(mode.app_title)
         self.setAccessibleName(mode.app_title)
-        self.api = api
         self.calls = calls
         self.mode = mode
         self.meta: Meta | None = None
@@ -108,9 +125,11 @@ class MainWindow(QMainWindow):
         self._preferences = preferences
         self._pending_logouts: set[asyncio.Task[None]] = set()
         self._connecting = False
+        self._completed = False
         self._reset_dialog: ConfirmDialog | None = None
 
         central = QWidget(self)
+        self._central = central
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         self.banner: TrainingBanner | None = None
@@ -130,7 +149,80 @@ class MainWindow(QMainWindow):
         self.retry_button.clicked.connect(self.start)
         self.retry_button.hide()
         self.login.extras.addWidget(self.retry_button)
+        # Busy while the client is starting, the training server warms up, or the server is checked.
+        self.progress = QProgressBar(self.login)
+        self.progress.setObjectName("startProgress")
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Starting")
+        self.progress.hide()
+        self.login.extras.addWidget(self.progress)
         self.demo_accounts: DemoAccountsPanel | None = None
+        # Scroll areas that take focus (so the keyboard can scroll them) are named for what they hold.
+        self.login_scroll = QScrollArea(central)
+        self.login_scroll.setAccessibleName("Sign-in page")
+        self.login_scroll.setWidgetResizable(True)
+        self.login_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.login_scroll.setWidget(self.login)
+
+        self.work = QStackedWidget(central)
+        self.pages = QStackedWidget(central)
+        self.pages.addWidget(self.login_scroll)
+        self.pages.addWidget(self.work)
+        column.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.statusBar().setSizeGripEnabled(True)
+        speak_status_bar(self.statusBar())
+        self.idle = IdleMonitor(policy_idle_seconds or DEFAULT_IDLE_SECONDS, self)
+
+        calls.session_ended.connect(self.session_ended)
+        self.login.signed_in.connect(self._signed_in)
+        self.login.sign_out_requested.connect(self._sign_out_from_lock)
+        self.session_bar.lock_requested.connect(self.lock_now)
+        self.session_bar.sign_out_requested.connect(self.sign_out)
+        self.idle.idle.connect(self.lock_when_idle)
+
+        self.fit_to_screen()
+        if preferences is not None and preferences.restore_window(WINDOW_NAME, self):
+            self.keep_inside_screen()  # the size saved may be from a larger screen
+        if api is not None:
+            self.complete(api)
+        else:
+            self._show_progress(STARTING)
+
+    def complete(
+        self,
+        api: ContactPointClient,
+        *,
+        workstation: str | None = None,
+        lockdown: ApplicationLockdown | None = None,
+        training: TrainingKit | None = None,
+    ) -> None:
+        """Add the API client, the training helpers and the work pages (once).
+
+        Args:
+            api: the API client.
+            workstation: the workstation identifier, when it was read after the window was built.
+            lockdown: the application lockdown, when it was installed after the window was built.
+            training: the complete training kit, when the one given to the constructor was not.
+        """
+        if self._completed:
+            return
+        from cpclient.ui.involvement_actions import InvolvementActions
+        from cpclient.ui.oversight.management_area import ManagementArea
+        from cpclient.ui.record_opener import RecordOpener
+        from cpclient.ui.record_view import RecordView
+        from cpclient.ui.search_page import SearchPage
+
+        self._completed = True
+        self.api = api
+        self.login.set_api(api, workstation)
+        if lockdown is not None:
+            self._lockdown = lockdown
+        if training is not None:
+            self._training = training
+        training = self._training
+        calls, mode, central = self.calls, self.mode, self._central
         if training is not None:
             self.demo_accounts = DemoAccountsPanel(training, self.login)
             self.demo_accounts.account_chosen.connect(self._fill_demo_account)
@@ -139,16 +231,9 @@ class MainWindow(QMainWindow):
                 self.login.extras.addWidget(
                     ScenariosPanel(training.scenarios, self.login, with_buttons=False)
                 )
-        # Scroll areas take focus (so the keyboard can scroll them): each is named for what it holds.
-        self.login_scroll = QScrollArea(central)
-        self.login_scroll.setAccessibleName("Sign-in page")
-        self.login_scroll.setWidgetResizable(True)
-        self.login_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.login_scroll.setWidget(self.login)
 
-        self.search = SearchPage(api, calls, central)
-        self.record_view = RecordView(central)
-        self.work = QStackedWidget(central)
+        self.search: SearchPage = SearchPage(api, calls, central)
+        self.record_view: RecordView = RecordView(central)
         search_area: QWidget = scrolling(self.search, central)
         if training is not None and training.scenarios:
             splitter = QSplitter(Qt.Orientation.Horizontal, central)
@@ -169,25 +254,11 @@ class MainWindow(QMainWindow):
         self.work.addWidget(self.record_view)
         self._search_area = search_area
         # Management and national team screens (a page in `work`, a button in the session bar).
-        self.management = ManagementArea(api, calls, mode, self.work, self.session_bar)
+        self.management: ManagementArea = ManagementArea(api, calls, mode, self.work, self.session_bar)
 
-        self.pages = QStackedWidget(central)
-        self.pages.addWidget(self.login_scroll)
-        self.pages.addWidget(self.work)
-        column.addWidget(self.pages, 1)
-        self.setCentralWidget(central)
-        self.statusBar().setSizeGripEnabled(True)
-        speak_status_bar(self.statusBar())
+        self.opener: RecordOpener = RecordOpener(api, calls, mode, self)
+        self.involvements: InvolvementActions = InvolvementActions(api, calls, mode, self.record_view)
 
-        self.opener = RecordOpener(api, calls, mode, self)
-        self.involvements = InvolvementActions(api, calls, mode, self.record_view)
-        self.idle = IdleMonitor(policy_idle_seconds or DEFAULT_IDLE_SECONDS, self)
-
-        calls.session_ended.connect(self.session_ended)
-        self.login.signed_in.connect(self._signed_in)
-        self.login.sign_out_requested.connect(self._sign_out_from_lock)
-        self.session_bar.lock_requested.connect(self.lock_now)
-        self.session_bar.sign_out_requested.connect(self.sign_out)
         self.search.open_requested.connect(self.opener.request_open)
         self.opener.opening.connect(self._record_opening)
         self.opener.opened.connect(self._record_opened)
@@ -206,13 +277,25 @@ class MainWindow(QMainWindow):
         self.management.opening.connect(self.record_view.clear)
         self.management.back_requested.connect(self.show_search)
         self.management.status.connect(self.show_status)
-        self.idle.idle.connect(self.lock_when_idle)
-        if lockdown is not None:
-            lockdown.blocked.connect(self.show_status)
+        if self._lockdown is not None:
+            self._lockdown.blocked.connect(self.show_status)
 
-        self.fit_to_screen()
-        if preferences is not None and preferences.restore_window(WINDOW_NAME, self):
-            self.keep_inside_screen()  # the size saved may be from a larger screen
+    def cannot_start(self, message: str) -> None:
+        """Something stops the client starting (say, no keyring): say so; signing in stays off."""
+        self.progress.hide()
+        self.login.set_ready(False, "")
+        self.login.summary.show_problems([Problem(message)])
+        self.problem.emit(message)
+
+    @property
+    def completed(self) -> bool:
+        """True once the work pages and the API client are in place (see `complete`)."""
+        return self._completed
+
+    def _show_progress(self, status: str) -> None:
+        self.login.set_ready(False, status)
+        self.progress.setAccessibleName(status)
+        self.progress.show()
 
     def fit_to_screen(self) -> None:
         """Take the preferred size (150 characters by 48 lines), but never more than the screen has."""
@@ -239,7 +322,7 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Start the training server if there is one, then check the server and allow signing in."""
-        if not self._connecting:
+        if self._completed and not self._connecting:
             self.calls.start(self._connect())
 
     async def _connect(self, notice: str = "", *, reset: bool = False) -> None:
@@ -250,7 +333,7 @@ class MainWindow(QMainWindow):
         try:
             if server is not None:
                 preparing = "Resetting" if reset else "Preparing"
-                self.login.set_ready(False, f"{preparing} the fictitious training data…")
+                self._show_progress(f"{preparing} the fictitious training data…")
                 try:
                     await self.calls.run(server.reset if reset else server.start)
                 except ApiError:
@@ -262,7 +345,7 @@ class MainWindow(QMainWindow):
                         "start it again; if it keeps happening, contact your IT service desk."
                     )
                     return
-            self.login.set_ready(False, "Connecting to ContactPoint…")
+            self._show_progress("Connecting to ContactPoint…")
             try:
                 meta: Meta = await self.calls.run(partial(self.api.check_server, training=self.mode.training))
             except ApiError as error:
@@ -271,16 +354,20 @@ class MainWindow(QMainWindow):
             self.meta = meta
             self.opener.set_meta(meta)
             self.involvements.set_meta(meta)
+            self.progress.hide()
             self.login.set_ready(True, "")
             self.login.show_notice(notice)
             self.login.focus_first_field()
+            self.ready.emit()
         finally:
             self._connecting = False
 
     def _connection_problem(self, message: str) -> None:
+        self.progress.hide()
         self.login.set_ready(False, "")
         self.login.summary.show_problems([Problem(message)])
         self.retry_button.show()
+        self.problem.emit(message)
 
     # --- the session -----------------------------------------------------------------------------
 
@@ -318,6 +405,8 @@ class MainWindow(QMainWindow):
 
     def clear_record_data(self) -> None:
         """Forget every piece of record data the window holds, and the clipboard."""
+        if not self._completed:
+            return  # nothing was ever shown, nor could be
         self.opener.cancel()
         self.search.clear()
         self.record_view.clear()
@@ -452,6 +541,10 @@ class MainWindow(QMainWindow):
 
     # --- training --------------------------------------------------------------------------------
 
+    def fill_demo_account(self, username: str) -> None:
+        """Fill the sign-in form with a demo account (training mode; nothing happens otherwise)."""
+        self._fill_demo_account(username)
+
     def _fill_demo_account(self, username: str) -> None:
         if self._training is not None:
             self.login.fill(username, self._training.password, self._training.code())
@@ -493,6 +586,8 @@ class MainWindow(QMainWindow):
         self.clear_record_data()
         pending = [task for task in self._pending_logouts if not task.done()]
         if pending:
+            import asyncio
+
             await asyncio.wait(pending, timeout=LOGOUT_WAIT_SECONDS)
         self.calls.shutdown()
 

@@ -11,16 +11,18 @@ the answer, start the call), and the dialog is deleted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog, QWidget
 
-from cpclient.api.client import ContactPointClient
-from cpclient.api.models import Meta
-from cpclient.ui.background import BackgroundCalls
-from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.layout import fit_to_content
+
+if TYPE_CHECKING:  # the main window imports open_modal before the API client is loaded
+    from cpclient.api.client import ContactPointClient
+    from cpclient.api.models import Meta
+    from cpclient.ui.background import BackgroundCalls
+    from cpclient.ui.client_mode import ClientMode
 
 D = TypeVar("D", bound=QDialog)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from cpclient.api.models import User
+if TYPE_CHECKING:
+    from cpclient.api.models import User
 
 
 class SessionBar(QFrame):

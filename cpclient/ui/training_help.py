@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from cpclient.training.demo_accounts import DemoAccount
-from cpclient.training.scenarios import TrainingScenario
+if TYPE_CHECKING:
+    from cpclient.training.demo_accounts import DemoAccount
+    from cpclient.training.scenarios import TrainingScenario
 
 
 class TrainingServerControl(Protocol):

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, TypedDict
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from cpserver.api import errors
-from cpserver.api.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, NoStoreMiddleware
+from cpserver.api.middleware import (
+    BodyLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    ContainErrorsMiddleware,
+    NoStoreMiddleware,
+    ServerTimingMiddleware,
+)
 from cpserver.api.routes import children, meta, oversight, searches, sessions
 from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
@@ -45,6 +53,42 @@ def check_database(engine: Engine, settings: Settings) -> None:
         )
 
 
+def pool_sizes(settings: Settings) -> dict[str, Any]:
+    """One connection for each request allowed in progress, two for background work, no overflow.
+
+    A request holds one connection from authentication to its answer; it never waits for one,
+    because no more requests run than there are connections (ConcurrencyLimitMiddleware).
+
+    No pre-ping: it would cost every request a round trip. After a database restart a request on
+    a dead connection fails once with 503 (a disconnect invalidates the whole pool, so the next
+    requests get new connections): nothing is disclosed, and the client says try again.
+    """
+    if settings.database_url.startswith("sqlite"):
+        return {}
+    return {
+        "pool_size": settings.max_concurrent_requests + 2,
+        "max_overflow": 0,
+        "pool_timeout": 5,
+        "pool_pre_ping": False,
+    }
+
+
+class ServerOptions(TypedDict):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def server_options(settings: Settings) -> ServerOptions:
+    """uvicorn's options for `settings`: X-Forwarded-For only from the proxies named in settings.
+
+    uvicorn believes the header from 127.0.0.1 unless told otherwise, which would let any local
+    process choose the address that throttling, the audit trail and detection see.
+    """
+    if settings.forwarded_allow_ips:
+        return ServerOptions(proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)
+    return ServerOptions(proxy_headers=False, forwarded_allow_ips="")
+
+
 def create_app(
     settings: Settings | None = None, engine: Engine | None = None, mailer: Mailer | None = None
 ) -> FastAPI:
@@ -54,7 +98,7 @@ def create_app(
     """
     settings = settings or get_settings()
     own_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, **pool_sizes(settings))
     try:
         check_database(engine, settings)
     except StartupRefused:
@@ -64,6 +108,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Every request in progress may hold a worker thread: never fewer threads than requests.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.max_concurrent_requests + 8)
         checkpointing = start_checkpoints(engine, settings)
         try:
             yield
@@ -90,7 +137,20 @@ def create_app(
     for router in (sessions.router, meta.router, searches.router, children.router, *oversight.routers()):
         app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware)
+    if settings.server_timing:
+        app.add_middleware(ServerTimingMiddleware)
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_requests,
+        queue_timeout=settings.queue_timeout_seconds,
+        retry_after=settings.busy_retry_after_seconds,
+    )
     app.add_middleware(NoStoreMiddleware)
     # Outermost of ours (added last): nothing the app raises reaches uvicorn's logs.
     app.add_middleware(ContainErrorsMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application for the `CPSERVER_*` environment: what each `--workers` process serves."""
+    return create_app(Settings())

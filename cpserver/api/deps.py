@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cpserver.audit.trail import Origin
 from cpserver.config import Settings
+from cpserver.domain import detection
 from cpserver.domain.notify import Mailer
 from cpserver.domain.sessions import authenticate
 from cpserver.store.models import Session as LoginSession
@@ -72,10 +73,13 @@ def current_actor(
 ) -> Actor:
     now = utcnow()
     login = authenticate(db, credentials.credentials if credentials else None, settings, now)
+    address = client_address(request)
+    if detection.after_request(db, settings, login, address, now):
+        db.commit()
     return Actor(
         user=login.user,
         login=login,
-        origin=Origin(workstation=login.workstation, client_address=client_address(request)),
+        origin=Origin(workstation=login.workstation, client_address=address),
         now=now,
     )
 

@@ -9,10 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cpserver.api.middleware import SECURITY_HEADERS
+from cpserver.audit.trail import Origin
+from cpserver.domain import unstorable_text
 from cpserver.domain.errors import DomainError, ErrorKind
+from cpserver.store.models import utcnow
 
 HTTP_CODES = {
     400: "bad_request",
@@ -67,9 +71,35 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(STATUS_OF_KIND[exc.kind], exc.code, exc.message, exc.field, headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _count_unstorable(request: Request, body: object) -> None:
+    """Audit (and, for a sign-in, throttle) an attempt refused for unstorable text."""
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    authorization = request.headers.get("authorization", "")
+    token = authorization[7:] if authorization.lower().startswith("bearer ") else None
+    username = body.get("username") if isinstance(body, dict) else None
+    workstation = body.get("workstation") if isinstance(body, dict) else None
+    with request.app.state.session_factory() as session:
+        unstorable_text.record_attempt(
+            session,
+            request.app.state.settings,
+            method=request.method,
+            route=str(route),
+            token=token,
+            username=username if isinstance(username, str) else None,
+            origin=Origin(
+                workstation=workstation if isinstance(workstation, str) else "",
+                client_address=request.client.host if request.client else "unknown",
+            ),
+            now=utcnow(),
+        )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
+    if any(error.get("type") == "unstorable_text" for error in errors):
+        await run_in_threadpool(_count_unstorable, request, exc.body)
+        return error_response(400, unstorable_text.CODE, unstorable_text.MESSAGE)
     first = errors[0] if errors else {}
     field = _field_of(first.get("loc", ()))
     if first.get("type") == "json_invalid":

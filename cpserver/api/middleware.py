@@ -1,11 +1,14 @@
-"""ASGI middleware: no-store headers on every response, and a cap on request body size."""
+"""ASGI middleware: no-store headers, a cap on body size, a bound on concurrent requests, lock timing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cpserver.audit.chain import LockTiming, request_lock_timing
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cache-control", b"no-store"),
@@ -143,3 +146,103 @@ class ContainErrorsMiddleware:
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
             await send({"type": "http.response.start", "status": 500, "headers": headers + SECURITY_HEADERS})
             await send({"type": "http.response.body", "body": body})
+
+
+BUSY_BODY = json.dumps(
+    {
+        "error": {
+            "code": "server_busy",
+            "message": "ContactPoint is very busy just now. Wait a few seconds, then try again.",
+        }
+    }
+).encode()
+
+
+class ConcurrencyLimitMiddleware:
+    """At most `limit` requests in progress at once; the rest wait at most `queue_timeout` seconds.
+
+    A request that cannot start in time, or arrives when `max_waiting` are already waiting, is
+    answered at once with 503 `server_busy` and `Retry-After`: under overload the server says so
+    fast, instead of queueing callers for a database connection until their own timeouts fire.
+    With `limit` no larger than the database pool, a request that starts always gets a connection.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        queue_timeout: float,
+        retry_after: int,
+        max_waiting: int | None = None,
+    ) -> None:
+        self.app = app
+        self.limit = limit
+        self.queue_timeout = queue_timeout
+        self.retry_after = str(retry_after).encode()
+        self.max_waiting = max_waiting if max_waiting is not None else 8 * limit
+        self.waiting = 0
+        self.refused = 0
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        slots = self._slots
+        if slots.locked():
+            if self.waiting >= self.max_waiting:
+                await self._refuse(send)
+                return
+            self.waiting += 1
+            try:
+                await asyncio.wait_for(slots.acquire(), self.queue_timeout)
+            except TimeoutError:
+                await self._refuse(send)
+                return
+            finally:
+                self.waiting -= 1
+        else:
+            await slots.acquire()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            slots.release()
+
+    async def _refuse(self, send: Send) -> None:
+        self.refused += 1
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(BUSY_BODY)).encode()),
+            (b"retry-after", self.retry_after),
+        ]
+        await send({"type": "http.response.start", "status": 503, "headers": headers + SECURITY_HEADERS})
+        await send({"type": "http.response.body", "body": BUSY_BODY})
+
+
+class ServerTimingMiddleware:
+    """Adds `Server-Timing: chain;dur=<ms>`: this request's time obtaining audit chains (benchmarks only)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # The route runs in a worker thread on a copy of this context: it adds to this same object.
+        timing = LockTiming()
+        token = request_lock_timing.set(timing)
+
+        async def send_with_timing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                value = f"chain;dur={timing.seconds * 1000:.3f}".encode()
+                message["headers"] = [*message.get("headers", []), (b"server-timing", value)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_timing)
+        finally:
+            request_lock_timing.reset(token)

@@ -112,6 +112,9 @@ class AuditRowPublic(BaseModel):
     workstation: str
     shielded: bool
     shielded_access: bool
+    # For a search: the criteria as typed (a shielded household's postcode withheld from
+    # reviewers who may not see it), so the management team can judge what was looked for.
+    search_criteria: dict[str, object] | None = None
 
 
 class AuditPage(BaseModel):

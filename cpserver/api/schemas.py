@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+
+from cpserver.domain.unstorable_text import holds_unstorable
 
 Short = Annotated[str, StringConstraints(max_length=100)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
@@ -19,13 +22,22 @@ Role = Literal["practitioner", "cmt", "national"]
 
 # Database ids are 32-bit integers (SQLite and PostgreSQL INTEGER): anything else is a 422, not a 500.
 MAX_ID = 2**31 - 1
-DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Strict: `true` is not the id 1.
+DbId = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 
 
 class Incoming(BaseModel):
-    """Incoming bodies reject unknown fields."""
+    """Incoming bodies reject unknown fields, and text the database cannot store (NUL)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: object) -> object:
+        if holds_unstorable(data):
+            # Answered 400 `invalid_characters` (cpserver.api.errors), and counted there.
+            raise PydanticCustomError("unstorable_text", "holds characters that cannot be stored")
+        return data
 
 
 # --- errors --------------------------------------------------------------------------------------

@@ -1,8 +1,19 @@
-"""The audit hash chain: each row's hash covers its canonical form and the previous row's hash.
+"""The audit hash chains: each row's hash covers its canonical form and the previous row's hash in its chain.
 
-Appends are serialised so concurrent writers never fork the chain: on SQLite every transaction
-of the server starts with `BEGIN IMMEDIATE` (cpserver.store.database); on PostgreSQL the append
-takes a transaction-scoped advisory lock before reading the head.
+The trail is `CHAINS` independent hash chains (1..CHAINS), so appends do not queue behind one
+lock for the whole country. An append picks a chain nobody else is appending to at that moment
+(PostgreSQL: a transaction-scoped advisory lock per chain, tried without waiting, starting from a
+random chain), reads that chain's head, links to it and commits with the lock held; two writers
+never share a chain's head, and no writer waits for another unless every chain is busy. Rows
+written before chains existed form chain 0, the legacy chain, ordered by `seq`; it is closed, and
+every new chain's first row links to its last row, so cutting the legacy tail breaks every chain.
+
+On SQLite every transaction starts with `BEGIN IMMEDIATE` (cpserver.store.database), which
+serialises appends anyway; the chains are the same, only without locks.
+
+`seq` stays unique and increasing in each chain (PostgreSQL: a sequence, taken after the chain's
+lock; SQLite: the largest plus one), so people and alerts can name a row by it; its gaps mean
+nothing. Completeness is proven by `link`, the row's gap-free position in its chain.
 """
 
 from __future__ import annotations
@@ -10,22 +21,36 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import random
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from cpserver.store.models import AuditEvent
 
 GENESIS = "0" * 64
-# Any fixed number; it names the lock that serialises audit appends on PostgreSQL.
+# Any fixed number; with a chain's number it names the lock that serialises that chain's appends.
 ADVISORY_LOCK_ID = 0x43504155  # "CPAU"
+# How many chains new rows spread over. More chains than concurrent appenders anywhere (API
+# servers x workers x requests in flight) keeps waits at zero. Raising it is safe; never lower it
+# (checkpoints would still cover the higher chains, but they would stop growing for no gain).
+CHAINS = 256
+LEGACY_CHAIN = 0
+# Tries at a free chain before waiting for one (each try is one round trip to the database).
+FREE_CHAIN_TRIES = 4
+SEQUENCE_NAME = "audit_event_seq"
 
 CANONICAL_FIELDS = (
     "seq", "occurred_at", "action", "outcome", "user_id", "username", "role", "local_authority_id",
     "child_id", "reason_code", "reason_text", "workstation", "client_address", "shielded", "shown",
     "withheld", "detail",
 )  # fmt: skip
+# Rows of the chains (not the legacy chain) also sign where they stand, so no row can be moved.
+CHAIN_FIELDS = ("chain", "link")
 # A canonical field read from a differently named attribute (the JSON keeps the column's name, so
 # rows written before the rename still verify).
 ATTRIBUTE_OF = {"child_id": "child_pk"}
@@ -38,8 +63,12 @@ def _plain(value: Any) -> Any:
 
 
 def canonical(event: AuditEvent) -> bytes:
-    """The row as canonical JSON bytes (sorted keys, no spaces, UTC timestamps to the microsecond)."""
-    row = {name: _plain(getattr(event, ATTRIBUTE_OF.get(name, name))) for name in CANONICAL_FIELDS}
+    """The row as canonical JSON bytes (sorted keys, no spaces, UTC timestamps to the microsecond).
+
+    A legacy row (chain 0) has exactly the form it was hashed with before chains existed.
+    """
+    names = CANONICAL_FIELDS if event.chain == LEGACY_CHAIN else CANONICAL_FIELDS + CHAIN_FIELDS
+    row = {name: _plain(getattr(event, ATTRIBUTE_OF.get(name, name))) for name in names}
     return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -48,18 +77,109 @@ def chain_hash(canonical_row: bytes, prev_hash: str) -> str:
     return hashlib.sha256(canonical_row + prev_hash.encode("ascii")).hexdigest()
 
 
-def append(session: Session, event: AuditEvent) -> AuditEvent:
-    """Link `event` to the head of the chain and flush it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+@dataclass
+class LockTiming:
+    """Time spent obtaining a chain (waiting for and taking its lock), for the benchmark's lock share."""
+
+    seconds: float = 0.0
+    appends: int = 0
+
+
+# Process-wide totals, and the current request's when a middleware keeps one (`Server-Timing`).
+lock_timing = LockTiming()
+request_lock_timing: ContextVar[LockTiming | None] = ContextVar("request_lock_timing", default=None)
+
+
+def _spread() -> int:
+    """Where to start looking for a free chain: anywhere, so that writers rarely meet."""
+    return random.randrange(1 << 30)  # noqa: S311 - spreading load, not a secret
+
+
+def _take_free_chain(session: Session) -> tuple[int, int]:
+    """Lock a chain nobody else is appending to, and draw the row's `seq` once it is locked.
+
+    One round trip per try: `CASE` draws from the sequence only when the lock was obtained, so
+    `seq` grows along each chain. Waits for a chain only when every try found it busy.
+    """
+    first = _spread()
+    for attempt in range(FREE_CHAIN_TRIES):
+        candidate = 1 + (first + attempt * 37) % CHAINS
+        seq = session.execute(
+            text(
+                f"SELECT CASE WHEN pg_try_advisory_xact_lock(:id, :chain) THEN nextval('{SEQUENCE_NAME}') END"
+            ),
+            {"id": ADVISORY_LOCK_ID, "chain": candidate},
+        ).scalar()
+        if seq is not None:
+            return candidate, int(seq)
+    chosen = 1 + first % CHAINS
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:id, :chain)"), {"id": ADVISORY_LOCK_ID, "chain": chosen}
+    )
+    return chosen, int(session.execute(text(f"SELECT nextval('{SEQUENCE_NAME}')")).scalar_one())
+
+
+def _chain_head(session: Session, number: int) -> Any:
+    """A chain's last row (link, hash), or None; `seq` grows along each chain, and (chain, seq) is indexed."""
+    return session.execute(
+        select(AuditEvent.link, AuditEvent.hash)
+        .where(AuditEvent.chain == number)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
     ).first()
-    event.seq = head.seq + 1 if head is not None else 1
-    event.prev_hash = head.hash if head is not None else GENESIS
-    if event.occurred_at.microsecond is None:  # pragma: no cover - datetimes always have one
-        raise ValueError("timestamp")
+
+
+def legacy_head_hash(session: Session) -> str:
+    """The hash a new chain's first row links to: the legacy chain's last row, or the genesis."""
+    found = session.scalar(
+        select(AuditEvent.hash)
+        .where(AuditEvent.chain == LEGACY_CHAIN)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return found if found is not None else GENESIS
+
+
+def append(session: Session, event: AuditEvent) -> AuditEvent:
+    """Link `event` to the head of a free chain and flush it; the chain stays locked until commit."""
+    started = time.perf_counter()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        event.chain, event.seq = _take_free_chain(session)
+    else:
+        event.chain = 1 + _spread() % CHAINS
+    waited = time.perf_counter() - started
+    for totals in (lock_timing, request_lock_timing.get()):
+        if totals is not None:
+            totals.seconds += waited
+            totals.appends += 1
+    if not postgres:  # BEGIN IMMEDIATE already serialises every writer
+        event.seq = int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0) + 1
+    head = _chain_head(session, event.chain)
+    if head is not None:
+        event.link, event.prev_hash = head.link + 1, head.hash
+    else:
+        event.link, event.prev_hash = 1, legacy_head_hash(session)
     event.hash = chain_hash(canonical(event), event.prev_hash)
     session.add(event)
     session.flush()
     return event
+
+
+def heads(session: Session) -> dict[int, tuple[int, str]]:
+    """Every chain's head as {chain: (position, hash)}; the legacy chain's position is its `seq`."""
+    found: dict[int, tuple[int, str]] = {}
+    legacy = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash)
+        .where(AuditEvent.chain == LEGACY_CHAIN)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if legacy is not None:
+        found[LEGACY_CHAIN] = (legacy.seq, legacy.hash)
+    highest = session.scalar(select(func.max(AuditEvent.chain))) or 0
+    for number in range(1, max(CHAINS, highest) + 1):
+        head = _chain_head(session, number)
+        if head is not None:
+            found[number] = (head.link, head.hash)
+    return found

@@ -1,6 +1,7 @@
-"""Signed checkpoints of the audit chain: Ed25519 over (seq, head hash, time), kept outside the database.
+"""Signed checkpoints of the audit chains: Ed25519 over every chain's head and the time, kept elsewhere.
 
 A bare hash chain cannot show that its last rows were deleted; a checkpoint written elsewhere can.
+One checkpoint signs all chains' heads together, so it covers the whole trail.
 """
 
 from __future__ import annotations
@@ -15,24 +16,62 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from cpserver.audit.chain import LEGACY_CHAIN, heads
 from cpserver.store.database import make_session_factory
-from cpserver.store.models import AuditEvent
 
 PUBLIC_KEY_NAME = "signing-key.pub"
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    seq: int
-    head_hash: str
+    """The signed heads of every chain at one moment: {chain: (position, head hash)}.
+
+    Version 1 (before chains) signed the one chain's (seq, head hash); it reads as chain 0's head
+    and its signature is checked over exactly the bytes it was signed over.
+    """
+
+    heads: dict[int, tuple[int, str]]
     time: str
     signature: str
+    version: int = 2
+
+    @property
+    def rows(self) -> int:
+        """How many rows the checkpoint covers (each position counts its chain's rows)."""
+        return sum(position for position, _ in self.heads.values())
 
     def signed_bytes(self) -> bytes:
-        payload = {"seq": self.seq, "head_hash": self.head_hash, "time": self.time}
+        payload: dict[str, object]
+        if self.version == 1:
+            seq, head_hash = self.heads[LEGACY_CHAIN]
+            payload = {"seq": seq, "head_hash": head_hash, "time": self.time}
+        else:
+            heads = {str(number): [position, head] for number, (position, head) in self.heads.items()}
+            payload = {"version": 2, "heads": heads, "time": self.time}
         return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+    def as_json(self) -> str:
+        if self.version == 1:
+            seq, head_hash = self.heads[LEGACY_CHAIN]
+            data: dict[str, object] = {"seq": seq, "head_hash": head_hash}
+        else:
+            data = {"version": 2, "heads": {str(n): [p, h] for n, (p, h) in self.heads.items()}}
+        return json.dumps({**data, "time": self.time, "signature": self.signature}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Checkpoint:
+        data = json.loads(text)
+        if "heads" not in data:
+            return cls(
+                heads={LEGACY_CHAIN: (int(data["seq"]), str(data["head_hash"]))},
+                time=str(data["time"]),
+                signature=str(data["signature"]),
+                version=1,
+            )
+        heads = {int(number): (int(pair[0]), str(pair[1])) for number, pair in dict(data["heads"]).items()}
+        return cls(heads=heads, time=str(data["time"]), signature=str(data["signature"]), version=2)
 
 
 def create_key(path: Path) -> Ed25519PublicKey:
@@ -79,21 +118,19 @@ def ensure_key(key_path: Path, checkpoint_dir: Path) -> Ed25519PrivateKey:
 
 
 def write_checkpoint(engine: Engine, key: Ed25519PrivateKey, checkpoint_dir: Path) -> Checkpoint | None:
-    """Sign the chain's current head and write it to `checkpoint_dir`; None for an empty chain."""
+    """Sign every chain's current head together and write it to `checkpoint_dir`; None for an empty trail."""
     with make_session_factory(engine)() as session:
-        head = session.execute(
-            select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-        ).first()
-    if head is None:
+        found = heads(session)
+    if not found:
         return None
     time = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    unsigned = Checkpoint(seq=head.seq, head_hash=head.hash, time=time, signature="")
+    unsigned = Checkpoint(heads=found, time=time, signature="")
     signature = base64.b64encode(key.sign(unsigned.signed_bytes())).decode()
-    checkpoint = Checkpoint(seq=head.seq, head_hash=head.hash, time=time, signature=signature)
+    checkpoint = Checkpoint(heads=found, time=time, signature=signature)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    target = checkpoint_dir / f"checkpoint-{head.seq:015d}.json"
+    target = checkpoint_dir / f"checkpoint-{checkpoint.rows:015d}.json"
     temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(checkpoint.__dict__, sort_keys=True))
+    temporary.write_text(checkpoint.as_json())
     os.replace(temporary, target)
     return checkpoint
 
@@ -103,19 +140,8 @@ def read_checkpoints(checkpoint_dir: Path) -> list[tuple[Path, Checkpoint | None
     found: list[tuple[Path, Checkpoint | None]] = []
     for path in sorted(checkpoint_dir.glob("checkpoint-*.json")):
         try:
-            data = json.loads(path.read_text())
-            found.append(
-                (
-                    path,
-                    Checkpoint(
-                        seq=int(data["seq"]),
-                        head_hash=str(data["head_hash"]),
-                        time=str(data["time"]),
-                        signature=str(data["signature"]),
-                    ),
-                )
-            )
-        except (ValueError, KeyError, TypeError):
+            found.append((path, Checkpoint.from_json(path.read_text())))
+        except (ValueError, KeyError, TypeError, IndexError):
             found.append((path, None))
     return found
 

@@ -32,7 +32,7 @@ class CheckpointTask:
             log.error("audit checkpoint failed: %s", type(error).__name__)
             return
         if written is not None:
-            log.info("audit checkpoint written at seq %d", written.seq)
+            log.info("audit checkpoint written: %d rows in %d chains", written.rows, len(written.heads))
 
     async def _loop(self) -> None:
         while True:

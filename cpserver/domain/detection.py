@@ -20,6 +20,29 @@ from cpserver.store.models import Alert, AuditEvent, Child, Involvement, User
 from cpserver.store.models import Session as LoginSession
 
 DEDUPE = dt.timedelta(hours=24)
+# On a training server, several demo accounts share one workstation and one address by design, and
+# a class opens the same fictitious records over and over: the rules about shared access details
+# and about volume would fire at every demonstration (and suspend the demo accounts), so they stay
+# quiet there, as the rate limits do (cpserver.domain.rate_limits). Every other rule still fires
+# (trainers demonstrate them), marked as training.
+TRAINING_QUIET = frozenset(
+    {
+        "shared_workstation",
+        "two_workstations",
+        "two_addresses",
+        "token_moved",
+        "volume",
+        "view_volume_high",
+        "search_volume",
+        "search_volume_high",
+        "rate_limited",
+        "rate_limit_high",
+        "not_found_run",
+        "not_found_run_high",
+        "id_walk",
+        "browsing",
+    }
+)
 
 
 def raise_alert(
@@ -35,8 +58,12 @@ def raise_alert(
     always: bool = False,
 ) -> Alert | None:
     """Record an alert (once a day per user and rule, unless `always`); high severity suspends."""
+    if settings.training and rule in TRAINING_QUIET:
+        return None
     if not always and _open_alert(session, user, rule, now):
         return None
+    if settings.training:
+        summary = "[Training] " + summary
     suspend = severity == "high" and settings.auto_suspend_high and not user.suspended
     alert = Alert(
         raised_at=now,
@@ -101,18 +128,51 @@ def out_of_hours(settings: Settings, now: dt.datetime) -> bool:
     )
 
 
+def same_family_name(user: User, family: str | None) -> bool:
+    """The user's own family name, written the same way or sounding the same (Smith, Smyth)."""
+    if not family or not user.family_name or not normalise_name(family):
+        return False
+    return normalise_name(family) == normalise_name(user.family_name) or phonetic_key(family) == phonetic_key(
+        user.family_name
+    )
+
+
+def own_postcode(user: User, postcode: str | None) -> bool:
+    home = normalise_postcode(user.home_postcode or "")
+    return bool(home) and normalise_postcode(postcode or "") == home
+
+
 def after_search(
-    session: Session, settings: Settings, user: User, event: AuditEvent, family: str | None, now: dt.datetime
+    session: Session,
+    settings: Settings,
+    user: User,
+    event: AuditEvent,
+    family: str | None,
+    now: dt.datetime,
+    *,
+    postcode: str | None = None,
 ) -> None:
-    """Family-name searches and browsing (many near-identical searches in a short time)."""
-    if family and user.family_name and normalise_name(family) == normalise_name(user.family_name):
+    """Family-name and own-postcode searches, and browsing (many near-identical searches)."""
+    if same_family_name(user, family):
         raise_alert(
             session,
             settings,
             user,
             rule="family_name_search",
             severity="medium",
-            summary="Searched for the user's own family name (possible family member).",
+            summary="Searched for the user's own family name, or one that sounds the same "
+            "(possible family member).",
+            evidence={"audit_seq": [event.seq]},
+            now=now,
+        )
+    if own_postcode(user, postcode):
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="own_postcode_search",
+            severity="medium",
+            summary="Searched on the user's own home postcode (possible family member or neighbour).",
             evidence={"audit_seq": [event.seq]},
             now=now,
         )
@@ -188,9 +248,13 @@ def after_view(
             now=now,
             always=True,
         )
-    same_name = bool(user.family_name) and child.family_norm == normalise_name(user.family_name)
-    home = normalise_postcode(user.home_postcode or "")
-    same_home = bool(home) and child.postcode_norm == home
+    # The child's family name or a carer's, exact or sounding the same; the child's home or a carer's.
+    same_name = same_family_name(user, child.family_name) or any(
+        same_family_name(user, carer.family_name) for carer in child.carers
+    )
+    same_home = own_postcode(user, child.postcode) or any(
+        own_postcode(user, carer.postcode) for carer in child.carers
+    )
     if same_name and same_home:
         raise_alert(
             session,
@@ -275,10 +339,9 @@ def outside_authority(session: Session, user: User, child: Child) -> bool:
 def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) -> None:
     """Opens in the last hour or day far above the user's own baseline and the authority's norm.
 
-    Not checked at all while an open volume alert stands: the management team already knows.
+    Measured even while a volume alert is open (the alert is raised once a day); the escalation
+    to high severity is cpserver.domain.harvesting's.
     """
-    if _open_alert(session, user, "volume", now):
-        return
     for span, minimum, label in (
         (dt.timedelta(hours=1), settings.volume_hour_minimum, "hour"),
         (dt.timedelta(days=1), settings.volume_day_minimum, "day"),
@@ -336,8 +399,30 @@ def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) 
 def after_login(
     session: Session, settings: Settings, user: User, login: LoginSession, now: dt.datetime
 ) -> None:
-    """Shared access details: one account on two workstations, or a workstation passed between users."""
+    """Shared access details: one account on two workstations or from two addresses at once, or a
+    workstation passed between users."""
     active_since = now - dt.timedelta(minutes=settings.session_idle_minutes)
+    # The declared workstation name is the client's word; the network address is the server's.
+    other_address = session.scalar(
+        select(LoginSession.id).where(
+            LoginSession.user_id == user.id,
+            LoginSession.id != login.id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.last_seen_at >= active_since,
+            LoginSession.client_address != login.client_address,
+        )
+    )
+    if other_address is not None:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="two_addresses",
+            severity="medium",
+            summary="The account is signed in from two network addresses at once (shared access details?).",
+            evidence={"sessions": [other_address, login.id]},
+            now=now,
+        )
     elsewhere = session.scalar(
         select(LoginSession.id).where(
             LoginSession.user_id == user.id,
@@ -385,3 +470,25 @@ def after_login(
             evidence={"workstation": login.workstation[:100], "sessions": [login.id]},
             now=now,
         )
+
+
+def after_request(
+    session: Session, settings: Settings, login: LoginSession, client_address: str, now: dt.datetime
+) -> bool:
+    """A session's token used from another network address than the one it signed in from.
+
+    Returns True when an alert was raised (the caller commits it).
+    """
+    if client_address == login.client_address or not settings.detection_enabled:
+        return False
+    alert = raise_alert(
+        session,
+        settings,
+        login.user,
+        rule="token_moved",
+        severity="medium",
+        summary="A session was used from a second network address (a copied token?).",
+        evidence={"sessions": [login.id]},
+        now=now,
+    )
+    return alert is not None

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from cpserver.audit import trail
 from cpserver.domain.errors import DomainError, conflict, invalid, not_found
 from cpserver.domain.notify import Mailer, notify_manager
-from cpserver.domain.oversight_scope import authority_filter, require_own_authority
+from cpserver.domain.oversight_scope import authority_filter, require_may_act_on, require_overseer
 from cpserver.domain.users import managed_user, suspend
 from cpserver.store.models import Alert, Incident, IncidentNote, User
 
@@ -50,10 +50,11 @@ def alerts_for(session: Session, actor: User, *, open_only: bool = True) -> list
 
 
 def _open_alert(session: Session, actor: User, alert_id: int) -> Alert:
+    require_overseer(actor)  # before the lookup: no answer tells a practitioner which ids exist
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
         raise _alert_not_found()
-    require_own_authority(actor, alert.local_authority_id, "alert")
+    require_may_act_on(actor, alert.local_authority_id, "alert", subject_user_id=alert.user_id)
     if alert.status != "open":
         raise conflict("alert_closed", "This alert has already been dealt with.")
     return alert
@@ -90,7 +91,8 @@ def open_incident(
     now: dt.datetime,
 ) -> IncidentFile:
     """Suspend the user, record the incident, report it nationally, and notify the user's manager."""
-    subject = managed_user(session, actor, user_id)
+    subject = managed_user(session, actor, user_id, national_may_act=True)
+    require_may_act_on(actor, subject.local_authority_id, "incident", subject_user_id=subject.id)
     alert = _open_alert(session, actor, alert_id) if alert_id is not None else None
     if alert is not None and alert.user_id != subject.id:
         raise invalid("invalid_request", "That alert is about another user.", field="alert_id")
@@ -145,10 +147,8 @@ def open_incident_from_alert(
     mailer: Mailer,
     now: dt.datetime,
 ) -> IncidentFile:
-    """An incident about the user an alert is about, closing the alert."""
-    alert = session.get(Alert, alert_id)
-    if alert is None:
-        raise _alert_not_found()
+    """An incident about the user an open alert is about, closing the alert."""
+    alert = _open_alert(session, actor, alert_id)
     return open_incident(
         session,
         actor,
@@ -175,10 +175,11 @@ def incidents_for(session: Session, actor: User) -> list[IncidentFile]:
 
 
 def managed_incident(session: Session, actor: User, incident_id: int) -> Incident:
+    require_overseer(actor)  # before the lookup
     incident = session.get(Incident, incident_id, with_for_update=True)
     if incident is None:
         raise not_found("incident_not_found", "There is no incident with that number.")
-    require_own_authority(actor, incident.local_authority_id, "incident")
+    require_may_act_on(actor, incident.local_authority_id, "incident", subject_user_id=incident.user_id)
     return incident
 
 

@@ -38,24 +38,39 @@ def log_in(
     Failures and refusals are committed (audit, throttle counters) before the error is raised.
     """
     keys = [throttle.account_key(username), throttle.address_key(origin.client_address)]
-    throttle.check_not_throttled(session, keys, now)
+    # Counted before the password is checked, so simultaneous attempts cannot overrun the limit.
+    throttle.reserve(
+        session,
+        {keys[0]: settings.throttle_account_failures, keys[1]: settings.throttle_address_failures},
+        settings,
+        now,
+    )
 
+    wanted = func.lower(User.username) == username.strip().lower()
+    # The password hash is checked (slow by design) with no transaction open: on SQLite every
+    # transaction holds the database's write lock, and simultaneous sign-ins must not queue
+    # behind each other's hashing until they time out.
+    stored_hash = session.scalar(select(User.password_hash).where(wanted))
+    session.commit()
+    password_ok = verify_password(stored_hash, password)
     user = session.scalar(
         select(User)
-        .where(func.lower(User.username) == username.strip().lower())
+        .where(wanted)
         .options(
             joinedload(User.organisation).joinedload(Organisation.local_authority),
             joinedload(User.local_authority),
         )
         .with_for_update(of=User)
     )
-    password_ok = verify_password(user.password_hash if user else None, password)
+    if user is not None and user.password_hash != stored_hash:
+        password_ok = False  # the password changed while it was being checked
     if user is None or not password_ok or not accept_code(user, otp, now):
-        throttle.record_failure(session, keys[0], settings.throttle_account_failures, settings, now)
-        throttle.record_failure(session, keys[1], settings.throttle_address_failures, settings, now)
         trail.record(session, action="login", outcome="failed", origin=origin, user=user)
         session.commit()
         raise DomainError(ErrorKind.UNAUTHENTICATED, "invalid_credentials", INVALID)
+    # The right password and code: this attempt was no failure, whatever follows.
+    for key in keys:
+        throttle.give_back(session, key)
 
     if user.role != "national" and is_locked_down(session):
         _refuse(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from cpserver.audit import trail
 from cpserver.domain.errors import not_found
-from cpserver.domain.oversight_scope import authority_filter, require_national
+from cpserver.domain.oversight_scope import authority_filter, refuse_national_lockout, require_national
 from cpserver.store.models import Organisation, User
 
 
@@ -51,6 +51,8 @@ def set_accreditation(
     organisation = session.get(Organisation, organisation_id, with_for_update=True)
     if organisation is None:
         raise not_found("organisation_not_found", "There is no organisation with that number.")
+    if not accredited:
+        refuse_national_lockout(session, organisation.id)
     organisation.accredited = accredited
     organisation.accredited_on = today if accredited else None
     trail.record(

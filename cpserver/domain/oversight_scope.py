@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cpserver.audit import trail
-from cpserver.domain.errors import forbidden, role_not_permitted
+from cpserver.domain.errors import conflict, forbidden, role_not_permitted
 from cpserver.store.models import Child, User
+
+OVERSEERS = ("cmt", "national")
 
 
 def require_overseer(user: User) -> None:
@@ -61,3 +63,44 @@ def list_shown(
         user=actor,
         detail={"report": report, "rows": len(children)},
     )
+
+
+def require_may_act_on(
+    user: User, local_authority_id: int | None, what: str, *, subject_user_id: int | None = None
+) -> None:
+    """Who may act on an alert, incident or account (rule 7).
+
+    A management team acts within its own authority. The national team acts on its own members
+    and national partners (accounts with no authority), so misuse by one of them is actionable by
+    another; an authority's matters stay with that authority's team. Nobody acts on a matter
+    about themselves.
+    """
+    if user.role == "national" and local_authority_id is None:
+        pass
+    elif user.role == "national":
+        raise forbidden(
+            "outside_your_authority",
+            f"This {what} belongs to a local authority: its management team acts on it.",
+        )
+    else:
+        require_own_authority(user, local_authority_id, what)
+    if subject_user_id is not None and subject_user_id == user.id:
+        raise forbidden(
+            "about_yourself", f"You cannot act on an {what} about yourself: another member of your team must."
+        )
+
+
+def refuse_national_lockout(session: Session, organisation_id: int) -> None:
+    """No single national-team member withdraws an organisation that national-team accounts work
+    for: nobody would be left who could accredit it again (rule 8's deliberate restore)."""
+    national = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.organisation_id == organisation_id, User.role == "national")
+    )
+    if national:
+        raise conflict(
+            "national_team_lockout",
+            "Withdrawing this organisation would stop the national team working, and nobody could "
+            "restore it. Suspend individual accounts instead.",
+        )

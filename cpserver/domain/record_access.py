@@ -11,15 +11,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import detection
+from cpserver.domain import detection, harvesting, household_shield, rate_limits
 from cpserver.domain.errors import DomainError, ErrorKind, child_not_found, forbidden, invalid
 from cpserver.domain.reasons import ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
-from cpserver.store.models import Child, Involvement, User
+from cpserver.store.models import Child, Involvement, LocalAuthority, User
 
 # The sections a user who may not see a shielded record's details is not sent.
 SHIELDED_WITHHELD = ["address", "telephone", "carer_contacts", "education", "gp", "involvements"]
@@ -41,6 +41,12 @@ class RecordAccess:
     full: bool
     withheld: list[str]
     involvements: list[Involvement]
+    # True when the record is under a shield, its own or its household's (rule 5), and shown in
+    # full: the management team's audited access.
+    shielded_access: bool
+    # Whose management team brokers contact: the child's own authority, or the authority of the
+    # shielded child whose household this record shares.
+    contact_authority: LocalAuthority
 
 
 @dataclass(frozen=True)
@@ -61,23 +67,31 @@ def audit_unavailable() -> DomainError:
 
 
 def load_child(session: Session, cp_id: str) -> Child | None:
-    """The child with everything a record shows, in a handful of queries."""
-    return session.scalar(
-        select(Child)
-        .where(Child.cp_id == cp_id)
-        .options(
-            joinedload(Child.local_authority),
-            joinedload(Child.education_setting),
-            joinedload(Child.gp_practice),
-            selectinload(Child.carers),
-            selectinload(Child.involvements),
+    """The child with everything a record shows, in one query (one round trip of a view's dozen).
+
+    Carers and involvements are few per child, so joining both (their product) costs less than
+    the two extra round trips of loading each separately.
+    """
+    return (
+        session.scalars(
+            select(Child)
+            .where(Child.cp_id == cp_id)
+            .options(
+                joinedload(Child.local_authority),
+                joinedload(Child.education_setting),
+                joinedload(Child.gp_practice),
+                joinedload(Child.carers),
+                joinedload(Child.involvements),
+            )
         )
+        .unique()
+        .one_or_none()  # not first(): it would stop before the joined collections' other rows
     )
 
 
 def sees_shielded_details(user: User, child: Child) -> bool:
     """The management team of the child's own authority may see a shielded record's details."""
-    return user.role == "cmt" and user.local_authority_id == child.local_authority_id
+    return household_shield.sees_shielded_details(user, child)
 
 
 def sees_involvement(user: User, child: Child, involvement: Involvement) -> bool:
@@ -107,6 +121,9 @@ def open_record(
     """
     today = now.date()
     age, consent_age = settings.retention_age_years, settings.retention_consent_age_years
+    rate_limits.check(
+        session, settings, viewer.user, viewer.origin, "view", now, detail={"requested": cp_id[:20]}
+    )
     child = load_child(session, cp_id)
     if child is not None and not in_service(child, today, age, consent_age):
         child = None
@@ -117,16 +134,30 @@ def open_record(
         raise invalid(problem.code, problem.message, field="reason") from None
     if child is None:
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
+        if settings.detection_enabled:
+            try:
+                harvesting.after_view_attempt(session, settings, viewer.user, now)
+                session.commit()
+            except SQLAlchemyError:
+                session.rollback()
+                raise audit_unavailable() from None
         raise child_not_found()
 
-    ordinary_access = not child.shielded or sees_shielded_details(viewer.user, child)
+    # A shield covers the household: another shielded child's address or telephone on this record
+    # withholds this record's details too from whoever may not see that child's (rule 5).
+    covering = household_shield.covering_shields(session, [(child, child.carers)])[child.id]
+    hidden = household_shield.hidden_shields(viewer.user, covering)
+    under_shield = child.shielded or bool(covering)
+    ordinary_access = (not child.shielded or sees_shielded_details(viewer.user, child)) and not hidden
     if override_shield and ordinary_access:
         override_shield = False  # nothing to override
     if override_shield and not viewer.user.may_override_shield:
         _deny(session, viewer, child, "override_not_permitted", code)
         raise forbidden("override_not_permitted", "Your account cannot override shielding.")
     full = ordinary_access or override_shield
-    detail: dict[str, object] = {"shielded_access": child.shielded and full}
+    detail: dict[str, object] = {"shielded_access": under_shield and full}
+    if covering:
+        detail["household_shield"] = True
     if override_shield:
         detail["shield_override"] = True
     if detection.outside_authority(session, viewer.user, child):
@@ -141,7 +172,7 @@ def open_record(
             child_pk=child.id,
             reason_code=code,
             reason_text=text,
-            shielded=child.shielded,
+            shielded=under_shield,
             shown=FULL_SECTIONS if full else SHIELDED_SECTIONS,
             withheld=[] if full else SHIELDED_WITHHELD,
             detail=detail,
@@ -149,6 +180,9 @@ def open_record(
         # A shield override always raises its alert, whatever the benchmark switch says.
         if settings.detection_enabled or override_shield:
             detection.after_view(session, settings, viewer.user, child, event, now, override=override_shield)
+        if settings.detection_enabled:
+            harvesting.after_access(session, settings, viewer.user, "view", now)
+            harvesting.after_view_attempt(session, settings, viewer.user, now)
         session.commit()
     except SQLAlchemyError:
         session.rollback()
@@ -167,6 +201,8 @@ def open_record(
                 else involvement.practitioner_user_id == viewer.user.id
             )
         ],
+        shielded_access=under_shield and full,
+        contact_authority=hidden[0].local_authority if hidden else child.local_authority,
     )
 
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import detection
+from cpserver.domain import detection, harvesting, household_shield, rate_limits
 from cpserver.domain.errors import DomainError, invalid
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.retention import in_service_clause
-from cpserver.store.models import Child, LocalAuthority, User
+from cpserver.store.models import Carer, Child, LocalAuthority, User
 
 ENOUGH = (
     "Enter the family name and date of birth (or a date range), "
@@ -144,12 +144,38 @@ def build_query(
 
 
 def find_children(
-    session: Session, criteria: Criteria, *, today: dt.date, age: int, consent_age: int, max_results: int
+    session: Session,
+    criteria: Criteria,
+    *,
+    today: dt.date,
+    age: int,
+    consent_age: int,
+    max_results: int,
+    user: User | None = None,
 ) -> Outcome:
-    """At most `max_results` children matching `criteria`, and whether there were more."""
+    """At most `max_results` children matching `criteria`, and whether there were more.
+
+    As `user` may see them (None: a user who may see no shielded details). A postcode that
+    belongs to a shielded household this user may not see matches nothing; a child covered by a
+    household shield is listed as shielded, with no locality (cpserver.domain.household_shield).
+    """
+    if criteria.postcode and household_shield.postcode_hidden_from(session, user, criteria.postcode):
+        return Outcome(results=[], more=False)
     rows = session.execute(
         build_query(criteria, today=today, age=age, consent_age=consent_age, limit=max_results + 1)
     ).all()
+    shown = [child for child, _la in rows[:max_results]]
+    carers: dict[int, list[Carer]] = {child.id: [] for child in shown}
+    if shown:
+        for carer in session.scalars(select(Carer).where(Carer.child_pk.in_(list(carers)))):
+            carers[carer.child_pk].append(carer)
+    cover = household_shield.covering_shields(session, [(child, carers[child.id]) for child in shown])
+    withheld = {
+        child.id
+        for child in shown
+        if (child.shielded and not household_shield.sees_shielded_details(user, child))
+        or household_shield.hidden_shields(user, cover[child.id])
+    }
     family = normalise_name(criteria.family or "")
     given = normalise_name(criteria.given or "")
     results = [
@@ -159,8 +185,8 @@ def find_children(
             family=child.family_name,
             date_of_birth=child.date_of_birth,
             gender=child.gender,
-            locality=None if child.shielded else (child.town or la_name),
-            shielded=child.shielded,
+            locality=None if child.id in withheld or child.shielded else (child.town or la_name),
+            shielded=child.shielded or child.id in withheld,
             exact_match=child.family_norm == family and (not given or child.given_norm == given),
         )
         for child, la_name in rows[:max_results]
@@ -182,6 +208,9 @@ def search(
     The criteria are kept in the audit trail (never in logs) for misuse investigations.
     """
     today = now.date()
+    rate_limits.check(
+        session, settings, actor, origin, "search", now, detail={"criteria": _as_json(criteria)}
+    )
     check_criteria(criteria, max_range_days=settings.search_max_dob_range_days, today=today)
     outcome = find_children(
         session,
@@ -190,6 +219,7 @@ def search(
         age=settings.retention_age_years,
         consent_age=settings.retention_consent_age_years,
         max_results=settings.search_max_results,
+        user=actor,
     )
     event = trail.record(
         session,
@@ -200,7 +230,10 @@ def search(
         detail={"criteria": _as_json(criteria), "count": len(outcome.results)},
     )
     if settings.detection_enabled:
-        detection.after_search(session, settings, actor, event, criteria.family, now)
+        detection.after_search(
+            session, settings, actor, event, criteria.family, now, postcode=criteria.postcode
+        )
+        harvesting.after_access(session, settings, actor, "search", now)
     return outcome
 
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, joinedload
 from cpserver.config import Settings
 from cpserver.domain.accreditation import accreditation_problems
 from cpserver.domain.errors import DomainError, ErrorKind, not_authenticated, session_expired
-from cpserver.store.models import Organisation, User
+from cpserver.store.models import Organisation, SystemSetting, User
 from cpserver.store.models import Session as LoginSession
-from cpserver.store.system import is_locked_down
+from cpserver.store.system import LOCKDOWN_KEY
 
 # Writing last_seen_at on every request costs a write; once a minute is precise enough for idle.
 TOUCH_EVERY = dt.timedelta(seconds=30)
@@ -85,8 +85,11 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
     """
     if not token:
         raise not_authenticated()
-    row = session.scalar(
-        select(LoginSession)
+    # One round trip: the session, its user and organisation, and the lockdown switch, read fresh
+    # on every request (no cache), so a change made on any server counts from the next request.
+    lockdown = select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY).scalar_subquery()
+    found = session.execute(
+        select(LoginSession, lockdown)
         .where(LoginSession.token_hash == token_hash(token))
         .options(
             joinedload(LoginSession.user)
@@ -94,9 +97,11 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
             .joinedload(Organisation.local_authority),
             joinedload(LoginSession.user).joinedload(User.local_authority),
         )
-    )
+    ).first()
+    row: LoginSession | None = found[0] if found is not None else None
     if row is None or row.ended_at is not None:
         raise session_expired()
+    locked_down = found is not None and found[1] == "on"
     idle_limit = row.last_seen_at + dt.timedelta(minutes=settings.session_idle_minutes)
     ended_because: str | None = None
     if now >= row.expires_at:
@@ -105,7 +110,7 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
         ended_because = "idle"
     elif accreditation_problems(row.user, today=now.date(), crb_valid_years=settings.crb_valid_years):
         ended_because = "not_authorised"
-    elif row.user.role != "national" and is_locked_down(session):
+    elif row.user.role != "national" and locked_down:
         ended_because = "lockdown"
     if ended_because is not None:
         end_session(row, ended_because, now)

@@ -12,8 +12,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from cpserver.audit import trail
 from cpserver.domain.accreditation import accreditation_problems, crb_expiry
-from cpserver.domain.errors import conflict, invalid, not_found
-from cpserver.domain.oversight_scope import authority_filter, require_cmt, require_own_authority
+from cpserver.domain.errors import conflict, invalid, not_found, role_not_permitted
+from cpserver.domain.oversight_scope import (
+    OVERSEERS,
+    authority_filter,
+    require_cmt,
+    require_may_act_on,
+    require_own_authority,
+)
 from cpserver.domain.passwords import hash_password
 from cpserver.domain.sessions import end_sessions_of
 from cpserver.store.models import Organisation, User
@@ -55,12 +61,22 @@ def expiring_checks(users: list[User], today: dt.date, crb_valid_years: int) -> 
     ]
 
 
-def managed_user(session: Session, actor: User, user_id: int) -> User:
-    """A user of the actor's own authority, or 404/403."""
+def managed_user(session: Session, actor: User, user_id: int, *, national_may_act: bool = False) -> User:
+    """A user the actor may act on, or 404/403.
+
+    The role is checked before the lookup, so a caller without it learns nothing about which ids
+    exist. With `national_may_act` (suspension, reinstatement, incidents) the national team acts
+    on its own members; accreditation stays with the management teams.
+    """
+    if actor.role not in (OVERSEERS if national_may_act else ("cmt",)):
+        raise role_not_permitted()
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
         raise not_found("user_not_found", "There is no user with that number.")
-    require_own_authority(actor, user.local_authority_id, "account")
+    if national_may_act:
+        require_may_act_on(actor, user.local_authority_id, "account")
+    else:
+        require_own_authority(actor, user.local_authority_id, "account")
     return user
 
 
@@ -146,7 +162,7 @@ def suspend(session: Session, user: User, reason: str, now: dt.datetime) -> None
 def suspend_user(
     session: Session, actor: User, origin: trail.Origin, user_id: int, reason: str, now: dt.datetime
 ) -> User:
-    user = managed_user(session, actor, user_id)
+    user = managed_user(session, actor, user_id, national_may_act=True)
     if user.id == actor.id:
         raise invalid("cannot_suspend_yourself", "You cannot suspend your own account.")
     suspend(session, user, reason, now)
@@ -162,7 +178,7 @@ def suspend_user(
 
 
 def reinstate_user(session: Session, actor: User, origin: trail.Origin, user_id: int, reason: str) -> User:
-    user = managed_user(session, actor, user_id)
+    user = managed_user(session, actor, user_id, national_may_act=True)
     if not user.suspended:
         raise conflict("not_suspended", "This account is not suspended.")
     user.suspended = False

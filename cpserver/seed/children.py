@@ -458,9 +458,9 @@ class ChildStream:
             ground = SHIELD_GROUNDS[bisect(self.shield_cum, random_() * self.shield_cum[-1])]
             review = self.future[30 + self._below(336)]
 
-        child_id = self.next_child
+        child_pk = self.next_child
         child = self._child_row(
-            child_id=child_id,
+            child_pk=child_pk,
             given=given,
             middle=middle,
             family=family,
@@ -481,10 +481,10 @@ class ChildStream:
             review=review,
         )
         self.next_child += 1
-        carer_rows = [self._carer_row(child_id, carer) for carer in carers]
+        carer_rows = [self._carer_row(child_pk, carer) for carer in carers]
         count = _INVOLVEMENT_COUNTS[bisect(self.involvement_cum, random_() * self.involvement_cum[-1])]
         involvement_rows = (
-            self._random_involvements(child_id, authority, age, age_days, count) if count else []
+            self._random_involvements(child_pk, authority, age, age_days, count) if count else []
         )
         return child, carer_rows, involvement_rows
 
@@ -500,7 +500,7 @@ class ChildStream:
     def _child_row(
         self,
         *,
-        child_id: int,
+        child_pk: int,
         given: str,
         middle: str,
         family: str,
@@ -524,7 +524,7 @@ class ChildStream:
         given_norm, given_key = self.keys(given)
         line1, line2, town, postcode = ("", "", "", "") if status == "none" else address
         return (
-            child_id,
+            child_pk,
             self._new_cp_id(),
             given,
             middle,
@@ -555,10 +555,10 @@ class ChildStream:
             None,
         )
 
-    def _carer_row(self, child_id: int, carer: Carer) -> Row:
+    def _carer_row(self, child_pk: int, carer: Carer) -> Row:
         row = (
             self.next_carer,
-            child_id,
+            child_pk,
             carer.given,
             carer.family,
             carer.relationship,
@@ -573,7 +573,7 @@ class ChildStream:
         return row
 
     def _random_involvements(
-        self, child_id: int, authority: int, age: int, age_days: int, count: int
+        self, child_pk: int, authority: int, age: int, age_days: int, count: int
     ) -> list[Row]:
         rng = self.rng
         codes, cum = self.services_by_age[age]
@@ -596,7 +596,7 @@ class ChildStream:
             ended = self._below(started + 1) if index != lead_index and rng.random() < 0.12 else None
             rows.append(
                 self._involvement_row(
-                    child_id,
+                    child_pk,
                     practitioner,
                     code,
                     started=started,
@@ -609,7 +609,7 @@ class ChildStream:
 
     def _involvement_row(
         self,
-        child_id: int,
+        child_pk: int,
         practitioner: Practitioner,
         code: str,
         *,
@@ -621,7 +621,7 @@ class ChildStream:
         sensitive = int(code in self.sensitive)
         row = (
             self.next_involvement,
-            child_id,
+            child_pk,
             practitioner.user_id,
             practitioner.name,
             practitioner.role,
@@ -648,7 +648,7 @@ class ChildStream:
             born = dt.date.fromisoformat(TRAINING_SCENARIOS[planted.scenario]["date_of_birth"])
             if born > self.today:
                 continue  # a `today` before the scenario's birth: leave it out
-            child_id = self.next_child
+            child_pk = self.next_child
             self.next_child += 1
             education_id = None if planted.setting is None else settings[planted.setting][0]
             starts = None
@@ -656,7 +656,7 @@ class ChildStream:
                 starts = max(born, min(self.today, dt.date(born.year + 4, 9, 1))).isoformat()
             shielded = planted.shield_ground is not None
             child = self._child_row(
-                child_id=child_id,
+                child_pk=child_pk,
                 given=planted.given,
                 middle=planted.middle,
                 family=planted.family,
@@ -676,7 +676,7 @@ class ChildStream:
                 ground=planted.shield_ground,
                 review=self.future[90] if shielded else None,
             )
-            carers = [self._carer_row(child_id, carer) for carer in planted.carers]
+            carers = [self._carer_row(child_pk, carer) for carer in planted.carers]
             involvements = []
             for who, code, started, lead, assessment in planted.involvements:
                 # A demo account by name, or the last of the pool (never a demo account).
@@ -685,7 +685,7 @@ class ChildStream:
                 )
                 involvements.append(
                     self._involvement_row(
-                        child_id,
+                        child_pk,
                         practitioner,
                         code,
                         started=started,

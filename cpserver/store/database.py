@@ -61,7 +61,7 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_pre_ping", True)  # the API server turns it off: see cpserver.api.app.pool_sizes
     return create_engine(url, **kwargs)
 
 

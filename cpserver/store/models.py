@@ -13,13 +13,17 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     false,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -276,8 +280,12 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    # The hash chain (cpserver.audit.chain): seq has no gaps; hash = SHA-256(canonical row ‖ prev_hash).
+    # The hash chains (cpserver.audit.chain): hash = SHA-256(canonical row ‖ prev_hash of its chain).
+    # `seq` names a row (unique, increasing along each chain); `link` is its gap-free position in its
+    # chain. Chain 0 holds the rows written before chains existed, linked in `seq` order (no `link`).
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chain: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    link: Mapped[int | None] = mapped_column(BigInteger)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
@@ -303,6 +311,8 @@ class AuditEvent(Base):
         # Serves the audit review by user and every per-user detection rule (by action, recent first).
         Index("ix_audit_events_user_action_time", "user_id", "action", "occurred_at"),
         Index("ix_audit_events_child_time", "child_id", "occurred_at"),
+        # A chain's head, and a chain in order, by one index.
+        Index("ix_audit_events_chain_seq", "chain", "seq"),
     )
 
 
@@ -372,3 +382,19 @@ class LockdownAction(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(1000))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("lockdown_actions.id"))
+
+
+# Household shielding (cpserver.domain.household_shield) looks shielded households up by these
+# normalised facts; expression indexes, so every write path (seed, feeds) keeps them without help.
+_SPACE: ColumnElement[str] = literal_column("' '")
+_NOTHING: ColumnElement[str] = literal_column("''")
+Index("ix_carers_postcode_key", func.replace(func.upper(Carer.postcode), _SPACE, _NOTHING))
+Index("ix_carers_telephone_key", func.replace(Carer.telephone, _SPACE, _NOTHING))
+Index("ix_children_telephone_key", func.replace(Child.telephone, _SPACE, _NOTHING))
+# Rate limits per workstation (cpserver.domain.rate_limits) count its recent searches and views.
+Index(
+    "ix_audit_events_workstation_action_time",
+    AuditEvent.workstation,
+    AuditEvent.action,
+    AuditEvent.occurred_at,
+)

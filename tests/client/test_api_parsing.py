@@ -376,3 +376,21 @@ def test_error_str_holds_no_message():
     assert SECRET not in str(error)
     assert SECRET not in repr(error)
     assert str(error) == "LoginRefused: account_suspended (HTTP 403)"
+
+
+def test_a_saturated_server_reads_as_busy_try_again():
+    from cpclient.api.errors import ServerBusy
+    from cpclient.api.parsing import error_for
+
+    body = b'{"error": {"code": "server_busy", "message": "Anything the server says."}}'
+    headers = {"content-type": "application/json", "retry-after": "2"}
+    for context in ("login", "session", "public"):
+        error = error_for(503, headers, body, context)
+        assert isinstance(error, ServerBusy)
+        assert error.retry_after == 2
+        assert error.message == "ContactPoint is busy just now. Wait a few seconds, then try again."
+    # Any other 503 keeps the server's own explanation (the audit trail could not be written, ...).
+    other = error_for(
+        503, headers, b'{"error": {"code": "audit_unavailable", "message": "No audit."}}', "session"
+    )
+    assert not isinstance(other, ServerBusy) and other.message == "No audit."

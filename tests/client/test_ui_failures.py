@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cpclient.api.errors import BadResponse, ServiceUnavailable, TimedOut
+from cpclient.api.errors import BadResponse, ServerBusy, ServiceUnavailable, TimedOut
 from cpclient.api.transport import MAX_BODY_BYTES
 from tests.client.conftest import Canned
 
@@ -40,6 +40,12 @@ ONE_RESULT = {
     "more": True,
     "max_results": 50,
 }
+# What a saturated cpserver answers (cpserver.api.middleware.ConcurrencyLimitMiddleware).
+BUSY = Canned(
+    503,
+    b'{"error": {"code": "server_busy", "message": "ContactPoint is very busy just now."}}',
+    {"Content-Type": "application/json", "Retry-After": "2"},
+)
 AUDIT_DOWN = {
     "error": {
         "code": "audit_unavailable",
@@ -82,8 +88,9 @@ def _search_and_wait(qtbot, window):
         (Canned(500, b"Internal Server Error", {"Content-Type": "text/plain"}), ServiceUnavailable),
         (Canned(502, b"<html>Bad gateway</html>", {"Content-Type": "text/html"}), ServiceUnavailable),
         (Canned(503, json.dumps(AUDIT_DOWN).encode()), ServiceUnavailable),
+        (BUSY, ServerBusy),
     ],
-    ids=["html", "broken-json", "wrong-shape", "truncated", "huge", "endless", "500", "502", "503"],
+    ids=["html", "broken-json", "wrong-shape", "truncated", "huge", "endless", "500", "502", "503", "busy"],
 )
 def test_a_bad_search_answer_gives_a_message(qtbot, fake_server, signed_in, canned, expected):
     window = signed_in
@@ -91,7 +98,7 @@ def test_a_bad_search_answer_gives_a_message(qtbot, fake_server, signed_in, cann
     _search_and_wait(qtbot, window)
     messages = window.search.summary.messages
     assert len(messages) == 1
-    if expected is ServiceUnavailable and canned.status == 503:
+    if expected is ServiceUnavailable and canned.status == 503 and canned is not BUSY:
         assert messages[0] == AUDIT_DOWN["error"]["message"]
     else:
         assert messages[0] == expected.default_message
@@ -112,6 +119,7 @@ def test_a_timeout_gives_a_message(qtbot, fake_server, signed_in):
     ("canned", "message"),
     [
         (Canned(503, json.dumps(AUDIT_DOWN).encode()), AUDIT_DOWN["error"]["message"]),
+        (BUSY, ServerBusy.default_message),
         (Canned(200, b'{"kind": "full", "id": "CP100"}'), BadResponse.default_message),
         (Canned(200, b'{"kind": "secret"}'), BadResponse.default_message),
         (
@@ -121,7 +129,7 @@ def test_a_timeout_gives_a_message(qtbot, fake_server, signed_in):
             "There is no record with that ID.",
         ),
     ],
-    ids=["audit-unavailable", "half-record", "unknown-kind", "not-found"],
+    ids=["audit-unavailable", "busy", "half-record", "unknown-kind", "not-found"],
 )
 def test_a_record_that_cannot_be_opened_shows_nothing_but_a_message(
     qtbot, fake_server, signed_in, canned, message

@@ -6,7 +6,7 @@ bus, and the announcements it sends. The test signs in and searches through AT-S
 the entries' text and presses the buttons by their accessible names), hears "1 child found."
 announced, and checks every control it can reach on the sign-in and search pages is named or
 labelled. It needs Xvfb, D-Bus and at-spi2-core (`tests/e2e/atspi.py`); without them it is skipped,
-unless `CI` is set, when it fails (`.ci/run` installs them).
+unless `CI` is set, when it fails (`.ci/run` installs them: packaging/linux/install-system-packages).
 """
 
 from __future__ import annotations

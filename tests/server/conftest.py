@@ -27,6 +27,22 @@ from cpserver.store.migrate import upgrade
 from cpserver.store.models import User
 from tests.server import world
 
+# Most server tests act out many searches and views by one user within seconds, which is what the
+# rate limits and the volume escalation exist to stop. They are lifted here; tests/server/
+# test_harvesting.py (and test_detection.py's normal day) exercise them at their real values.
+HARVESTING_LIMITS_LIFTED: dict[str, int] = {
+    "search_limit_minute": 10**6,
+    "search_limit_hour": 10**6,
+    "search_limit_day": 10**6,
+    "view_limit_minute": 10**6,
+    "view_limit_hour": 10**6,
+    "view_limit_day": 10**6,
+    "view_volume_high_hour": 10**6,
+    "view_volume_high_day": 10**6,
+    "search_volume_hour": 10**6,
+    "search_volume_high_hour": 10**6,
+    "search_volume_high_day": 10**6,
+}
 POSTGRES_URL = os.environ.get("CPSERVER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 WORKSTATION = "WS-TEST-0001"
 
@@ -123,7 +139,7 @@ def db(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    return Settings(database_url=database_url, **HARVESTING_LIMITS_LIFTED)
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from cpserver.audit import chain
+from cpserver.audit.chain import GENESIS
 from cpserver.audit.checkpoints import PUBLIC_KEY_NAME, ensure_key, load_public_key, write_checkpoint
 from cpserver.audit.verify import verify
 from cpserver.cli import main
@@ -19,8 +21,13 @@ from tests.server import world
 
 
 @pytest.fixture
-def trail(client, db, as_role):
-    """Twelve or so audit rows from real requests: logins, searches and views."""
+def trail(monkeypatch, client, db, as_role):
+    """Twelve or so audit rows from real requests (logins, searches, views), over three chains.
+
+    Three chains instead of hundreds, so that each holds several rows to tamper with.
+    """
+    monkeypatch.setattr(chain, "CHAINS", 3)
+    monkeypatch.setattr(chain, "_spread", itertools.count().__next__)
     for role in ("practitioner", "cmt"):
         headers = as_role(role)
         client.post(
@@ -57,53 +64,102 @@ def tamper(db, *statements: str) -> None:
     db.commit()
 
 
+def chains_of(db) -> dict[int, list[AuditEvent]]:
+    """The trail's rows by chain, each in order."""
+    found: dict[int, list[AuditEvent]] = {}
+    for row in db.scalars(sa.select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq)).all():
+        found.setdefault(row.chain, []).append(row)
+    return found
+
+
+def longest_chain(db) -> list[AuditEvent]:
+    return max(chains_of(db).values(), key=len)
+
+
 def test_untouched_chain_verifies(engine, trail, signed):
     checkpoint, directory, public = signed
-    assert checkpoint().seq == trail
+    assert checkpoint().rows == trail
     report = verify(engine, directory, public)
     assert report.ok, report.summary()
     assert report.rows == trail and report.checkpoints == 1
-    assert report.summary().startswith(f"OK: {trail} audit rows")
+    assert report.summary().startswith(f"OK: {trail} audit rows in 3 chain(s)")
 
 
-def test_sequence_is_contiguous_and_linked(db, trail):
-    rows = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
-    assert [r.seq for r in rows] == list(range(1, trail + 1))
-    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
+def test_each_chain_is_contiguous_and_linked(db, trail):
+    chains = chains_of(db)
+    assert set(chains) == {1, 2, 3}, "rows spread over every chain"
+    for rows in chains.values():
+        assert [r.link for r in rows] == list(range(1, len(rows) + 1))
+        assert rows[0].prev_hash == GENESIS
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
+    seqs = [r.seq for rows in chains.values() for r in rows]
+    assert len(set(seqs)) == trail, "seq still names one row"
 
 
 def test_modified_row_is_found_at_its_seq(engine, db, trail):
-    tamper(db, "UPDATE audit_events SET reason_code = 'other' WHERE seq = 5")
+    target = longest_chain(db)[2]
+    tamper(db, f"UPDATE audit_events SET reason_code = 'other' WHERE seq = {target.seq}")
     report = verify(engine)
-    assert (report.first_problem.seq, report.first_problem.kind) == (5, "modified_row")
+    first = report.first_problem
+    assert (first.seq, first.chain, first.position, first.kind) == (
+        target.seq,
+        target.chain,
+        3,
+        "modified_row",
+    )
 
 
 def test_deleted_row_is_a_gap(engine, db, trail):
-    tamper(db, "DELETE FROM audit_events WHERE seq = 7")
+    rows = longest_chain(db)
+    tamper(db, f"DELETE FROM audit_events WHERE seq = {rows[1].seq}")
     report = verify(engine)
-    assert report.first_problem.seq == 7
+    first = report.first_problem
+    assert (first.chain, first.position, first.seq) == (rows[2].chain, 3, rows[2].seq)
     assert {p.kind for p in report.problems} >= {"missing_row", "chain_fork"}
+    assert "positions 2 to 2 of this chain are missing" in report.summary()
 
 
 def test_deleted_last_rows_are_found_by_the_checkpoint(engine, db, trail, signed):
     checkpoint, directory, public = signed
     checkpoint()
-    tamper(db, f"DELETE FROM audit_events WHERE seq > {trail - 3}")
+    rows = longest_chain(db)
+    tamper(db, f"DELETE FROM audit_events WHERE chain = {rows[0].chain} AND link > {len(rows) - 2}")
     assert verify(engine).ok, "a bare chain cannot see a cut tail..."
     report = verify(engine, directory, public)
-    assert (report.first_problem.seq, report.first_problem.kind) == (trail - 2, "truncated_tail")
+    first = report.first_problem
+    assert (first.chain, first.position, first.kind) == (rows[0].chain, len(rows) - 1, "truncated_tail")
+
+
+def test_a_whole_chain_deleted_is_found_by_the_checkpoint(engine, db, trail, signed):
+    checkpoint, directory, public = signed
+    checkpoint()
+    tamper(db, "DELETE FROM audit_events WHERE chain = 2")
+    report = verify(engine, directory, public)
+    assert (report.first_problem.chain, report.first_problem.kind) == (2, "truncated_tail")
 
 
 def test_reordered_rows_are_found(engine, db, trail):
+    rows = longest_chain(db)
+    a, b = rows[2], rows[3]
     tamper(
         db,
-        "UPDATE audit_events SET seq = -1 WHERE seq = 3",
-        "UPDATE audit_events SET seq = 3 WHERE seq = 4",
-        "UPDATE audit_events SET seq = 4 WHERE seq = -1",
+        f"UPDATE audit_events SET seq = -1, link = -1 WHERE seq = {a.seq}",
+        f"UPDATE audit_events SET seq = {a.seq}, link = 3 WHERE seq = {b.seq}",
+        f"UPDATE audit_events SET seq = {b.seq}, link = 4 WHERE seq = -1",
     )
     report = verify(engine)
-    assert report.first_problem.seq == 3
+    assert (report.first_problem.chain, report.first_problem.position) == (a.chain, 3)
     assert report.first_problem.kind in {"chain_fork", "modified_row"}
+
+
+def test_a_row_moved_to_another_chain_is_found(engine, db, trail):
+    chains = chains_of(db)
+    moved = chains[1][-1]
+    tail = chains[2][-1]
+    tamper(db, f"UPDATE audit_events SET chain = 2, link = {tail.link + 1}, prev_hash = '{tail.hash}' "
+               f"WHERE seq = {moved.seq}")  # fmt: skip
+    report = verify(engine)
+    assert any(p.kind == "modified_row" and p.seq == moved.seq for p in report.problems)
 
 
 def test_rewritten_chain_is_found_by_the_checkpoint(engine, db, trail, signed):
@@ -112,8 +168,10 @@ def test_rewritten_chain_is_found_by_the_checkpoint(engine, db, trail, signed):
 
     checkpoint, directory, public = signed
     checkpoint()
-    tamper(db, "UPDATE audit_events SET reason_code = 'other' WHERE seq = 2")
-    rows = db.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
+    rows = longest_chain(db)
+    tamper(db, f"UPDATE audit_events SET reason_code = 'other' WHERE seq = {rows[1].seq}")
+    db.expire_all()
+    rows = longest_chain(db)
     prev = rows[0].hash
     for row in rows[1:]:
         row.prev_hash = prev
@@ -122,15 +180,16 @@ def test_rewritten_chain_is_found_by_the_checkpoint(engine, db, trail, signed):
     db.commit()
     assert verify(engine).ok
     report = verify(engine, directory, public)
-    assert (report.first_problem.seq, report.first_problem.kind) == (trail, "chain_fork")
+    first = report.first_problem
+    assert (first.chain, first.position, first.kind) == (rows[0].chain, len(rows), "chain_fork")
 
 
 def test_forged_checkpoint_has_a_bad_signature(engine, trail, signed, tmp_path):
     checkpoint, directory, public = signed
-    written = checkpoint()
+    checkpoint()
     path = next(directory.glob("checkpoint-*.json"))
     data = json.loads(path.read_text())
-    data["seq"] = written.seq + 100
+    data["heads"]["1"][0] += 100
     path.write_text(json.dumps(data))
     report = verify(engine, directory, public)
     assert report.first_problem.kind == "bad_signature"
@@ -195,6 +254,8 @@ def test_concurrent_writers_never_fork_the_chain(client, db, engine, as_role):
     report = verify(engine)
     assert report.ok, report.summary()
     assert db.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "view")) == 32
+    if engine.dialect.name == "postgresql":
+        assert len(chains_of(db)) > 1, "concurrent appends spread over chains"
 
 
 def test_verify_command_exit_codes(database_url, db, trail, tmp_path, capsys):
@@ -218,4 +279,4 @@ def test_verify_command_exit_codes(database_url, db, trail, tmp_path, capsys):
     assert "OK:" in capsys.readouterr().out
     tamper(db, "DELETE FROM audit_events WHERE seq = 2")
     assert main(["audit", "verify", "--database", database_url, "--checkpoints", str(directory)]) == 1
-    assert "PROBLEM at seq 2" in capsys.readouterr().out
+    assert "PROBLEM at seq 5 (chain 2, link 2): missing_row" in capsys.readouterr().out

@@ -66,7 +66,7 @@ from cpserver.domain.sessions import start_session
 from cpserver.store.database import make_engine
 from cpserver.store.models import User, utcnow
 from tests.server import world
-from tests.server.conftest import WORKSTATION, login_body
+from tests.server.conftest import HARVESTING_LIMITS_LIFTED, WORKSTATION, login_body
 
 EXAMPLES = 25
 AIMED_INVOLVEMENT_IDS = 8
@@ -204,7 +204,7 @@ def call_and_validate(case: Any, role: str | None, token: str | None = None) -> 
 def app(database_url: str) -> Iterator[Any]:
     """The app on the test's fresh database, with an engine of its own that the test disposes."""
     engine = make_engine(database_url)
-    application = create_app(Settings(database_url=database_url), engine=engine)
+    application = create_app(Settings(database_url=database_url, **HARVESTING_LIMITS_LIFTED), engine=engine)
     yield application
     # schemathesis starts an app's lifespan once and keeps it for the process: stop it here.
     asgi.shutdown_lifespans()

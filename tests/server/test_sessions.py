@@ -215,3 +215,13 @@ def test_totp_from_the_previous_step_is_accepted_for_clock_drift(client, db):
     previous = pyotp.TOTP(world.TOTP_SECRET).at(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30))
     body = login_body(db, world.PRACTITIONER, otp=previous)
     assert client.post("/api/v1/sessions", json=body).status_code == 201
+
+
+def test_current_session_names_the_user_and_ends_with_the_session(client, db):
+    headers = log_in(client, db, world.PRACTITIONER)
+    current = client.get("/api/v1/sessions/current", headers=headers)
+    assert current.status_code == 200
+    assert current.json()["username"] == world.PRACTITIONER
+    assert client.get("/api/v1/sessions/current").status_code == 401
+    client.delete("/api/v1/sessions/current", headers=headers)
+    assert client.get("/api/v1/sessions/current", headers=headers).status_code == 401

@@ -25,6 +25,9 @@ from tests.server.conftest import login_body
 
 API = "/api/v1"
 SHIELDED_IDS = (world.SHIELDED, world.SHIELDED_SOUTH)
+# Children served shielded to whoever may not see the Northmere shielded child: itself, the
+# sibling who shares its home and mother, the half-sibling who lives with its father.
+NORTH_HOUSEHOLD = world.NORTH_HOUSEHOLD
 CANARY_VALUES = [value.lower().encode() for value in world.CANARIES.values()]
 
 
@@ -36,6 +39,8 @@ class Collector:
     username: str
     # Fail at the first response holding a marker (off for a user who may see them).
     scan: bool = True
+    # The markers this user may not receive (every shielded household's, unless told otherwise).
+    markers: list[bytes] = field(default_factory=lambda: list(world.CANARY_BYTES))
     headers: dict[str, str] = field(default_factory=dict)
     seen: list[tuple[str, int, bytes]] = field(default_factory=list)
 
@@ -44,7 +49,7 @@ class Collector:
         entry = (f"{self.username}: {label}", response.status_code, response.content + b"\n" + header_bytes)
         self.seen.append(entry)
         if self.scan:
-            found = leaks([entry])
+            found = leaks([entry], self.markers)
             assert not found, "canary markers reached a user who may not see them: " + "; ".join(found)
         return response
 
@@ -53,13 +58,15 @@ class Collector:
         return self.keep(label, self.client.request(method, API + path, **kwargs))
 
 
-def leaks(collected: list[tuple[str, int, bytes]]) -> list[str]:
+def leaks(collected: list[tuple[str, int, bytes]], markers: list[bytes] | None = None) -> list[str]:
     """Which marker appeared in which request (the markers are fictitious: safe to print)."""
     found: list[str] = []
     for label, status, raw in collected:
         lowered = raw.lower()
         found.extend(
-            f"{marker.decode()!r} in {label} ({status})" for marker in world.CANARY_BYTES if marker in lowered
+            f"{marker.decode()!r} in {label} ({status})"
+            for marker in (world.CANARY_BYTES if markers is None else markers)
+            if marker in lowered
         )
     return found
 
@@ -133,6 +140,7 @@ def searches(collector: Collector) -> None:
     )
     assert ranged.status_code == 200
     assert {result["id"] for result in ranged.json()["results"]} >= set(SHIELDED_IDS)
+    household(collector)
     phonetic = collector.request(
         "search phonetic",
         "POST",
@@ -144,6 +152,72 @@ def searches(collector: Collector) -> None:
         "search too broad", "POST", "/searches", json={"family": world.SHIELDED_FAMILY}
     )
     assert too_broad.status_code == 400
+
+
+def household(collector: Collector) -> None:
+    """The shielded child's sibling and half-sibling: found by name, as shielded, with no locality;
+    never found by a postcode of the shielded household (theirs, or a carer's)."""
+    for label, family, given, dob in (
+        ("sibling", world.SHIELDED_FAMILY, "Ash", world.SIBLING_DOB),
+        ("half-sibling", world.HALF_SIBLING_FAMILY, "Birch", world.HALF_SIBLING_DOB),
+    ):
+        found = collector.request(
+            f"search {label} family+dob",
+            "POST",
+            "/searches",
+            json={"family": family, "date_of_birth": dob.isoformat()},
+        )
+        assert found.status_code == 200, found.json()
+        results = found.json()["results"]
+        assert results, f"the {label} must be findable by name and date of birth"
+        if collector.username == world.CMT:
+            # The household's own management team: the positive control of the rule below.
+            assert [r["locality"] for r in results] == [
+                world.CANARIES["town" if label == "sibling" else "father_town"]
+            ]
+            continue
+        for result in results:
+            assert result["shielded"] is True and result["locality"] is None, (label, collector.username)
+        for postcode in (
+            world.CANARIES["postcode"],
+            world.CANARIES["carer_postcode"],
+            world.CANARIES["father_postcode"],
+            "zz944qx",
+        ):
+            response = collector.request(
+                f"search {label} by a household postcode",
+                "POST",
+                "/searches",
+                json={"given": given, "family": family, "postcode": postcode},
+            )
+            assert response.status_code == 200, response.json()
+            assert response.json()["results"] == [], (
+                f"the {label} was found by a shielded household's postcode"
+            )
+
+
+def oversight_views(collector: Collector) -> None:
+    """What a management or national team member who may not see the household is shown about it:
+    audit rows (searches as typed included), alerts, incidents, lists and reports."""
+    for label, body in (
+        ("audit all", {}),
+        ("audit searches", {"action": "search"}),
+        ("audit views", {"action": "view"}),
+        *[
+            (f"audit child {cp_id}", {"child_id": cp_id})
+            for cp_id in (*NORTH_HOUSEHOLD, world.SHIELDED_SOUTH)
+        ],
+    ):
+        response = collector.request(label, "POST", "/audit-queries", json=body)
+        assert response.status_code == 200, response.json()
+    for label, path in (
+        ("alerts", "/alerts"),
+        ("incidents", "/incidents"),
+        ("shield reviews", "/shield-reviews"),
+        ("children missing education", "/reports/children-missing-education"),
+        ("users", "/users"),
+    ):
+        assert collector.request(label, "GET", path).status_code == 200, label
 
 
 def views(collector: Collector, cp_id: str, listed: list[dict[str, Any]]) -> None:
@@ -286,38 +360,47 @@ def log_out(collector: Collector) -> None:
     assert after.status_code == 401
 
 
-# Who may not see which shielded child's details.
-NO_ACCESS: dict[str, tuple[str, ...]] = {
-    world.PRACTITIONER: SHIELDED_IDS,
-    world.PRACTITIONER_SOUTH: SHIELDED_IDS,
-    world.NATIONAL: SHIELDED_IDS,
-    # Southwold Vale's management team may see its own shielded child, but not Northmere's.
-    world.CMT_SOUTH: (world.SHIELDED,),
+# Who may not see which shielded household's details: the records served shielded to them, and
+# the markers they must never receive.
+EVERY_HOUSEHOLD = (*NORTH_HOUSEHOLD, world.SHIELDED_SOUTH)
+NO_ACCESS: dict[str, tuple[tuple[str, ...], list[bytes]]] = {
+    world.PRACTITIONER: (EVERY_HOUSEHOLD, world.CANARY_BYTES),
+    world.PRACTITIONER_SOUTH: (EVERY_HOUSEHOLD, world.CANARY_BYTES),
+    world.NATIONAL: (EVERY_HOUSEHOLD, world.CANARY_BYTES),
+    # Each management team may see its own authority's shielded household, not the other's.
+    world.CMT_SOUTH: (NORTH_HOUSEHOLD, world.NORTH_CANARY_BYTES),
+    world.CMT: ((world.SHIELDED_SOUTH,), world.SOUTH_CANARY_BYTES),
 }
+# Children holding someone else's involvement, which a practitioner may try to end.
+WITH_INVOLVEMENTS = {world.SHIELDED, world.SHIELDED_SOUTH, world.SIBLING}
 
 
 def test_no_canary_in_any_response_a_user_without_access_can_obtain(client: TestClient, db: Session) -> None:
-    collected: list[tuple[str, int, bytes]] = []
-    for username, shielded_from in NO_ACCESS.items():
-        collector = Collector(client, username)
+    collected: dict[str, list[tuple[str, int, bytes]]] = {}
+    for username, (shielded_from, markers) in NO_ACCESS.items():
+        collector = Collector(client, username, markers=list(markers))
         log_in(collector, db)
         listed = reasons(collector)
         searches(collector)
         for cp_id in shielded_from:
             views(collector, cp_id, listed)
-            if username in (world.PRACTITIONER, world.PRACTITIONER_SOUTH):
+            if username in (world.PRACTITIONER, world.PRACTITIONER_SOUTH) and cp_id in WITH_INVOLVEMENTS:
                 involvements(collector, db, cp_id)
-            else:
+            elif (
+                username not in (world.PRACTITIONER, world.PRACTITIONER_SOUTH) and cp_id in WITH_INVOLVEMENTS
+            ):
                 refused_involvements(collector, db, cp_id)
+        if username in (world.NATIONAL, world.CMT_SOUTH, world.CMT):
+            oversight_views(collector)
         odd_requests(collector)
         log_out(collector)
         assert len(collector.seen) > 40
-        collected.extend(collector.seen)
+        collected[username] = collector.seen
 
-    found = leaks(collected)
+    found = [leak for username, seen in collected.items() for leak in leaks(seen, NO_ACCESS[username][1])]
     assert not found, "canary markers reached a user who may not see them:\n" + "\n".join(found)
 
-    # Every view they made was of a shielded child, audited as such, with the withheld sections listed.
+    # Every view they made was of a shielded household, audited as such, with the withheld sections listed.
     db.rollback()
     for username in NO_ACCESS:
         rows = db.scalars(
@@ -338,6 +421,21 @@ def test_the_childs_own_management_team_receives_the_details(client: TestClient,
     """The positive control: the markers are real, and the authority's team sees them, audited."""
     collector = Collector(client, world.CMT, scan=False)
     log_in(collector, db)
+    household_raw = b""
+    for cp_id in (world.SIBLING, world.HALF_SIBLING):
+        seen = collector.request(
+            "cmt view", "POST", f"/children/{cp_id}/views", json={"reason": "safeguarding"}
+        )
+        assert seen.status_code == 200 and seen.json()["kind"] == "full", seen.json()
+        assert seen.json()["shielded"] is False and seen.json()["shielded_access"] is True
+        household_raw += seen.content.lower()
+    found = collector.request(
+        "cmt postcode search",
+        "POST",
+        "/searches",
+        json={"given": "Ash", "family": world.SHIELDED_FAMILY, "postcode": world.CANARIES["postcode"]},
+    )
+    assert [r["id"] for r in found.json()["results"]] == [world.SIBLING]
     response = collector.request(
         "cmt view", "POST", f"/children/{world.SHIELDED}/views", json={"reason": "safeguarding"}
     )
@@ -349,7 +447,7 @@ def test_the_childs_own_management_team_receives_the_details(client: TestClient,
     assert record["telephone"] == world.CANARIES["telephone"]
     assert record["carers"][0]["telephone"] == world.CANARIES["carer_telephone"]
     assert record["former_names"] == [world.CANARIES["former_name"]]
-    raw = response.content.lower()
+    raw = response.content.lower() + household_raw
     missing = [value.decode() for value in CANARY_VALUES if value not in raw]
     assert not missing, f"markers the management team should have received: {missing}"
     assert leaks(collector.seen), "the scanner must find the markers in a response that holds them"

@@ -52,11 +52,50 @@ CANARIES = {
     "practitioner_telephone": "01632 990005",
     "practitioner_email": "canary.practitioner@canary.example",
     "former_name": "CANARYFORMERNAME",
+    # The rest of the Northmere shielded household (rule 5: a shield covers the household).
+    # The shielded child's father lives elsewhere, with his other child (a half-sibling).
+    "father_address": "CANARYFATHERADDR",
+    "father_town": "CANARYFATHERTOWN",
+    "father_postcode": "ZZ94 4QX",
+    "father_telephone": "01632 990006",
+    "half_sibling_telephone": "01632 990007",
+    "stepmother_telephone": "01632 990008",
+    "sibling_former_name": "CANARYSIBLINGFORMER",
+    "half_sibling_former_name": "CANARYHALFFORMER",
 }
-CANARY_BYTES = [value.encode().lower() for value in CANARIES.values()] + [
-    normalise_postcode(CANARIES["postcode"]).encode().lower(),
-    normalise_postcode(CANARIES["carer_postcode"]).encode().lower(),
-]
+# Southwold Vale's shielded child has a household of its own: its management team may see these.
+SOUTH_CANARIES = {
+    "south_address_line1": "CANARYSOUTHADDR",
+    "south_town": "CANARYSOUTHTOWN",
+    "south_postcode": "ZZ93 3QX",
+    "south_telephone": "01632 990011",
+    "south_carer_address": "CANARYSOUTHCARER",
+    "south_carer_postcode": "ZZ92 2QX",
+    "south_carer_telephone": "01632 990012",
+    "south_school_name": "CANARYSOUTHSCHOOL",
+    "south_school_telephone": "01632 990013",
+    "south_gp_name": "CANARYSOUTHSURGERY",
+    "south_gp_telephone": "01632 990014",
+    "south_practitioner_name": "CANARYSOUTHWORKER",
+    "south_practitioner_telephone": "01632 990015",
+    "south_practitioner_email": "canary.south@canary.example",
+    "south_former_name": "CANARYSOUTHFORMER",
+}
+
+
+def _marker_bytes(values: dict[str, str]) -> list[bytes]:
+    markers = [value.encode().lower() for value in values.values()]
+    markers += [
+        normalise_postcode(value).encode().lower()
+        for key, value in values.items()
+        if key.endswith("postcode")
+    ]
+    return markers
+
+
+NORTH_CANARY_BYTES = _marker_bytes(CANARIES)
+SOUTH_CANARY_BYTES = _marker_bytes(SOUTH_CANARIES)
+CANARY_BYTES = NORTH_CANARY_BYTES + SOUTH_CANARY_BYTES
 
 # The users, by username. All share PASSWORD and TOTP_SECRET.
 PRACTITIONER = "p.north"  # practitioner in Northmere
@@ -84,11 +123,17 @@ PAST_18 = "CP0000000004"  # 19 years old, no consent: not findable
 CONSENT_25 = "CP0000000005"  # 20 years old with consent to 25: findable
 NO_SCHOOL = "CP0000000006"  # no education setting recorded
 SENSITIVE = "CP0000000007"  # has a sensitive involvement recorded by PRACTITIONER_2
+SIBLING = "CP0000000008"  # Northmere, not shielded, lives with SHIELDED (same home, same mother)
+HALF_SIBLING = "CP0000000009"  # Northmere, not shielded, lives with SHIELDED's father elsewhere
+NORTH_HOUSEHOLD = (SHIELDED, SIBLING, HALF_SIBLING)
 
 ORDINARY_FAMILY = "Thistlewood"
 SHIELDED_FAMILY = "Quillfeather"
 ORDINARY_DOB = dt.date(TODAY.year - 9, 3, 14)
 SHIELDED_DOB = dt.date(TODAY.year - 7, 6, 2)
+SIBLING_DOB = dt.date(TODAY.year - 10, 2, 9)
+HALF_SIBLING_FAMILY = "Marlowe"
+HALF_SIBLING_DOB = dt.date(TODAY.year - 5, 11, 20)
 ORDINARY_POSTCODE = "ZZ1 4AB"
 
 
@@ -190,7 +235,20 @@ def build_world(session: Session) -> None:
         postcode="ZZ96 6QX",
         telephone=CANARIES["gp_telephone"],
     )
-    session.add_all([school, gp, canary_school, canary_gp])
+    south_school = EducationSetting(
+        name=SOUTH_CANARIES["south_school_name"],
+        address="1 Vale Road",
+        postcode="ZZ91 1QX",
+        telephone=SOUTH_CANARIES["south_school_telephone"],
+        local_authority_id=south.id,
+    )
+    south_gp = GpPractice(
+        name=SOUTH_CANARIES["south_gp_name"],
+        address="2 Vale Road",
+        postcode="ZZ91 1QY",
+        telephone=SOUTH_CANARIES["south_gp_telephone"],
+    )
+    session.add_all([school, gp, canary_school, canary_gp, south_school, south_gp])
     session.flush()
 
     def child(cp_id: str, given: str, family: str, dob: dt.date, la: LocalAuthority, **kw: object) -> Child:
@@ -241,7 +299,18 @@ def build_world(session: Session) -> None:
         "former_names": [CANARIES["former_name"]],
     }
     shielded = child(SHIELDED, "Rowan", SHIELDED_FAMILY, SHIELDED_DOB, north, **shielded_kw)
-    shielded_south = child(SHIELDED_SOUTH, "Linden", SHIELDED_FAMILY, SHIELDED_DOB, south, **shielded_kw)
+    south_kw: dict[str, object] = {
+        **shielded_kw,
+        "address_line1": SOUTH_CANARIES["south_address_line1"],
+        "address_line2": "",
+        "town": SOUTH_CANARIES["south_town"],
+        "postcode": SOUTH_CANARIES["south_postcode"],
+        "telephone": SOUTH_CANARIES["south_telephone"],
+        "education_setting_id": south_school.id,
+        "gp_practice_id": south_gp.id,
+        "former_names": [SOUTH_CANARIES["south_former_name"]],
+    }
+    shielded_south = child(SHIELDED_SOUTH, "Linden", SHIELDED_FAMILY, SHIELDED_DOB, south, **south_kw)
     child(PAST_18, "Old", ORDINARY_FAMILY, _years_ago(19), north)
     child(CONSENT_25, "Young", ORDINARY_FAMILY, _years_ago(20), north, consent_to_25=True)
     child(
@@ -254,30 +323,95 @@ def build_world(session: Session) -> None:
         education_start_date=None,
     )
     sensitive = child(SENSITIVE, "Sage", "Hollowell", ORDINARY_DOB, north)
+    # The shielded child's household: a sibling at the same home (not shielded) and a half-sibling
+    # who lives with the shielded child's father (one shared carer, another home).
+    sibling_kw = {
+        **shielded_kw,
+        "shielded": False,
+        "shield_ground": None,
+        "shield_review_date": None,
+        "former_names": [CANARIES["sibling_former_name"]],
+    }
+    sibling = child(SIBLING, "Ash", SHIELDED_FAMILY, SIBLING_DOB, north, **sibling_kw)
+    half_sibling = child(
+        HALF_SIBLING,
+        "Birch",
+        HALF_SIBLING_FAMILY,
+        HALF_SIBLING_DOB,
+        north,
+        address_line1=CANARIES["father_address"],
+        town=CANARIES["father_town"],
+        postcode=CANARIES["father_postcode"],
+        telephone=CANARIES["half_sibling_telephone"],
+        former_names=[CANARIES["half_sibling_former_name"]],
+    )
 
-    for target in (shielded, shielded_south):
+    def carer(target: Child, given: str, family: str, relationship: str, **kw: object) -> None:
         session.add(
             Carer(
                 child_pk=target.id,
-                given_name="Parent",
-                family_name=SHIELDED_FAMILY,
-                relationship_to_child="Mother",
+                given_name=given,
+                family_name=family,
+                relationship_to_child=relationship,
                 parental_responsibility=True,
-                address_line1=CANARIES["carer_address"],
-                town=CANARIES["carer_town"],
-                postcode=CANARIES["carer_postcode"],
-                telephone=CANARIES["carer_telephone"],
+                **kw,
             )
         )
+
+    mother = {
+        "address_line1": CANARIES["carer_address"],
+        "town": CANARIES["carer_town"],
+        "postcode": CANARIES["carer_postcode"],
+        "telephone": CANARIES["carer_telephone"],
+    }
+    father = {
+        "address_line1": CANARIES["father_address"],
+        "town": CANARIES["father_town"],
+        "postcode": CANARIES["father_postcode"],
+        "telephone": CANARIES["father_telephone"],
+    }
+    carer(shielded, "Parent", SHIELDED_FAMILY, "Mother", **mother)
+    carer(shielded, "Dad", HALF_SIBLING_FAMILY, "Father", **father)
+    carer(sibling, "Parent", SHIELDED_FAMILY, "Mother", **mother)
+    carer(half_sibling, "Dad", HALF_SIBLING_FAMILY, "Father", **father)
+    carer(
+        half_sibling,
+        "Step",
+        HALF_SIBLING_FAMILY,
+        "Mother",
+        **{**father, "telephone": CANARIES["stepmother_telephone"]},
+    )
+    carer(
+        shielded_south,
+        "Parent",
+        SHIELDED_FAMILY,
+        "Mother",
+        address_line1=SOUTH_CANARIES["south_carer_address"],
+        postcode=SOUTH_CANARIES["south_carer_postcode"],
+        telephone=SOUTH_CANARIES["south_carer_telephone"],
+    )
+    for target, markers in (
+        (shielded, CANARIES),
+        (sibling, CANARIES),
+        (
+            shielded_south,
+            {
+                "practitioner_name": SOUTH_CANARIES["south_practitioner_name"],
+                "practitioner_org": "Southwold Vale Health",
+                "practitioner_telephone": SOUTH_CANARIES["south_practitioner_telephone"],
+                "practitioner_email": SOUTH_CANARIES["south_practitioner_email"],
+            },
+        ),
+    ):
         session.add(
             Involvement(
                 child_pk=target.id,
                 practitioner_user_id=None,
-                practitioner_name=CANARIES["practitioner_name"],
+                practitioner_name=markers["practitioner_name"],
                 practitioner_role="Social worker",
-                organisation_name=CANARIES["practitioner_org"],
-                telephone=CANARIES["practitioner_telephone"],
-                email=CANARIES["practitioner_email"],
+                organisation_name=markers["practitioner_org"],
+                telephone=markers["practitioner_telephone"],
+                email=markers["practitioner_email"],
                 service_type="social_care",
                 started_on=TODAY - dt.timedelta(days=30),
                 lead_professional=True,

@@ -89,6 +89,7 @@ def audit_page(rows: list[Row], more: bool) -> AuditPage:
                 workstation=row.event.workstation,
                 shielded=row.event.shielded,
                 shielded_access=bool((row.event.detail or {}).get("shielded_access")),
+                search_criteria=row.criteria,
             )
             for row in rows
         ],

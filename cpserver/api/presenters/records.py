@@ -69,7 +69,7 @@ def full_record(access: RecordAccess, user: User) -> RecordPublic:
         gender=child.gender,
         date_of_birth=child.date_of_birth,
         shielded=child.shielded,
-        shielded_access=child.shielded,
+        shielded_access=access.shielded_access,
         address_status=child.address_status,
         address=_address(child.address_line1, child.address_line2, child.town, child.postcode),
         telephone=child.telephone or None,
@@ -122,7 +122,7 @@ def shielded_record(access: RecordAccess, user: User) -> ShieldedRecordPublic:
             )
             for carer in child.carers
         ],
-        management_contact=management_contact(child.local_authority),
+        management_contact=management_contact(access.contact_authority),
         local_authority=child.local_authority.name,
         withheld=access.withheld,
         own_involvements=[involvement_public(involvement, user) for involvement in access.involvements],

@@ -1,12 +1,12 @@
-"""`POST /sessions` (log in) and `DELETE /sessions/current` (log out)."""
+"""`POST /sessions` (log in), `GET /sessions/current` (who am I) and `DELETE /sessions/current` (log out)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
 from cpserver.api.deps import CurrentActor, SessionDep, SettingsDep, client_address
-from cpserver.api.presenters.sessions import session_public
-from cpserver.api.schemas import ERROR_RESPONSES, SessionCreate, SessionPublic
+from cpserver.api.presenters.sessions import session_public, user_public
+from cpserver.api.schemas import ERROR_RESPONSES, SessionCreate, SessionPublic, UserPublic
 from cpserver.audit import trail
 from cpserver.domain.login import log_in, log_out
 from cpserver.store.models import utcnow
@@ -35,6 +35,13 @@ def create_session(
     )
     db.commit()
     return session_public(new, user, settings)
+
+
+@router.get("/sessions/current")
+def get_session(actor: CurrentActor, db: SessionDep) -> UserPublic:
+    """The signed-in user: the cheapest call that proves a session is still good (nothing audited)."""
+    db.commit()  # keeps the idle clock (last seen) when it moved
+    return user_public(actor.user)
 
 
 @router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,172 @@
+"""Rule 7: harvesting escalates instead of going quiet.
+
+Volume (searches and record views) is measured on every access, whether or not an alert is
+already open; past a documented threshold it raises a high-severity alert, which suspends the
+account (cpserver.domain.detection.raise_alert). Refusals by the rate limits keep being counted
+and escalate the same way. Runs of ContactPoint IDs that do not exist, and walks through
+consecutive IDs, are rules of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from cpserver.config import Settings
+from cpserver.domain.detection import raise_alert
+from cpserver.store.models import AuditEvent, Child, User
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _count(
+    session: Session, user: User, since: dt.datetime, cap: int, *conditions: ColumnElement[bool]
+) -> int:
+    rows = (
+        select(AuditEvent.id)
+        .where(AuditEvent.user_id == user.id, AuditEvent.occurred_at >= since, *conditions)
+        .limit(cap)
+        .subquery()
+    )
+    return session.scalar(select(func.count()).select_from(rows)) or 0
+
+
+def after_access(session: Session, settings: Settings, user: User, action: str, now: dt.datetime) -> None:
+    """Escalate volume: searches or views past the high thresholds in an hour or a day suspend.
+
+    Measured on every access, open alerts or not. Searches also raise a medium alert past their
+    own hourly minimum (record views have cpserver.domain.detection's baseline rule).
+    """
+    counted = (AuditEvent.action == action, AuditEvent.outcome.in_(("disclosed", "results", "no_results")))
+    if action == "view":
+        high_hour, high_day = settings.view_volume_high_hour, settings.view_volume_high_day
+    else:
+        high_hour, high_day = settings.search_volume_high_hour, settings.search_volume_high_day
+    hour = _count(
+        session, user, now - dt.timedelta(hours=1), max(high_hour, settings.search_volume_hour), *counted
+    )
+    day = _count(session, user, now - dt.timedelta(days=1), high_day, *counted)
+    what = "records opened" if action == "view" else "searches"
+    if hour >= high_hour or day >= high_day:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule=f"{action}_volume_high",
+            severity="high",
+            summary=f"{hour} {what} in the last hour and {day} in the last day: "
+            "past the threshold for harvesting the directory.",
+            evidence={
+                action + "s_hour": hour,
+                action + "s_day": day,
+                "threshold_hour": high_hour,
+                "threshold_day": high_day,
+            },
+            now=now,
+        )
+    elif action == "search" and hour >= settings.search_volume_hour:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="search_volume",
+            severity="medium",
+            summary=f"{hour} searches in the last hour, far above a practitioner's usual.",
+            evidence={"searches_hour": hour, "threshold": settings.search_volume_hour},
+            now=now,
+        )
+
+
+def after_refusal(session: Session, settings: Settings, user: User, limit: str, now: dt.datetime) -> None:
+    """A rate-limit refusal: an alert at the first; past the threshold in a day, high (suspends)."""
+    refusals = _count(
+        session,
+        user,
+        now - dt.timedelta(days=1),
+        settings.rate_limit_refusals_high,
+        AuditEvent.outcome == "refused:rate_limited",
+    )
+    high = refusals >= settings.rate_limit_refusals_high
+    raise_alert(
+        session,
+        settings,
+        user,
+        rule="rate_limit_high" if high else "rate_limited",
+        severity="high" if high else "medium",
+        summary=f"Refused by the rate limit ({limit}) {refusals} times in a day"
+        + (": kept trying, as harvesting would." if high else "."),
+        evidence={"refusals_day": refusals, "limit": limit},
+        now=now,
+    )
+
+
+def _number(cp_id: str) -> int | None:
+    digits = _DIGITS.findall(cp_id or "")
+    return int(digits[-1]) if digits else None
+
+
+def after_view_attempt(session: Session, settings: Settings, user: User, now: dt.datetime) -> None:
+    """Runs of IDs that do not exist, and walks through consecutive IDs, among recent view attempts."""
+    since = now - dt.timedelta(hours=1)
+    not_found_hour = _count(
+        session,
+        user,
+        since,
+        settings.not_found_limit_hour,
+        AuditEvent.action == "view",
+        AuditEvent.outcome == "denied:child_not_found",
+    )
+    not_found_day = _count(
+        session,
+        user,
+        now - dt.timedelta(days=1),
+        settings.not_found_high_day,
+        AuditEvent.action == "view",
+        AuditEvent.outcome == "denied:child_not_found",
+    )
+    if not_found_day >= settings.not_found_high_day or not_found_hour >= settings.not_found_limit_hour:
+        high = not_found_day >= settings.not_found_high_day
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="not_found_run_high" if high else "not_found_run",
+            severity="high" if high else "medium",
+            summary=f"Asked for {not_found_hour} ContactPoint IDs that do not exist in an hour "
+            f"({not_found_day} in a day): guessing IDs?",
+            evidence={"not_found_hour": not_found_hour, "not_found_day": not_found_day},
+            now=now,
+        )
+    recent = session.execute(
+        select(AuditEvent.detail, Child.cp_id)
+        .outerjoin(Child, Child.id == AuditEvent.child_pk)
+        .where(AuditEvent.user_id == user.id, AuditEvent.action == "view", AuditEvent.occurred_at >= since)
+        .order_by(AuditEvent.seq.desc())
+        .limit(settings.id_walk_window)
+    ).all()
+    numbers = sorted(
+        {
+            number
+            for detail, cp_id in recent
+            if (number := _number(cp_id or str((detail or {}).get("requested", "")))) is not None
+        }
+    )
+    run = longest = 1 if numbers else 0
+    for before, after in itertools.pairwise(numbers):
+        run = run + 1 if after - before <= settings.id_walk_gap else 1
+        longest = max(longest, run)
+    if longest >= settings.id_walk_run:
+        raise_alert(
+            session,
+            settings,
+            user,
+            rule="id_walk",
+            severity="high",
+            summary=f"Asked for {longest} consecutive ContactPoint IDs in a row: walking the directory.",
+            evidence={"ids_in_run": longest},
+            now=now,
+        )

@@ -1,0 +1,190 @@
+"""Rule 5 across the household: a shield hides facts (addresses, telephones), wherever they appear.
+
+A shielded child's hidden facts are its address and telephone and its carers' addresses and
+telephones. Any other child whose record holds one of those facts would give it away, so the
+shield is computed at read time from the facts themselves, never copied as a flag:
+
+- an *address key* is a postcode and the lines above it, normalised (letters and digits, upper
+  case); a child's addresses are its own and those of its carers;
+- a *telephone key* is the number without spaces; a child's telephones are its own and its carers'.
+
+A child is *covered* by a shielded child when they share an address key or a telephone key: a
+sibling at the same home, a half-sibling whose parent (the same person, so the same telephone or
+address) is a carer of the shielded child, a child who moves in. Whoever may not see that shielded
+child's details (anyone but its authority's management team) is served the covered child as a
+shielded record, does not find it by a postcode that belongs to the shielded household, and sees no
+locality for it. A carer who merely has the same name, with no address or telephone in common,
+discloses nothing hidden and covers nothing.
+
+Because nothing is stored, no write path (seed, involvement, data feed, a child moving home) can
+leave a stale flag behind: the next read sees the new facts. Every lookup uses an index
+(`children.postcode_norm` and the expression indexes of migration 0005_household).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from cpserver.domain.names import normalise_postcode
+from cpserver.store.models import Carer, Child, User
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+AddressKey = tuple[str, str]
+# Written into the SQL as literals, not bound: an expression index is used only when the query's
+# expression is the index's, character for character.
+_SPACE: ColumnElement[str] = literal_column("' '")
+_NOTHING: ColumnElement[str] = literal_column("''")
+
+
+def carer_postcode_key() -> ColumnElement[str]:
+    """The SQL expression of index `ix_carers_postcode_key` (must match the migration exactly)."""
+    return func.replace(func.upper(Carer.postcode), _SPACE, _NOTHING)
+
+
+def carer_telephone_key() -> ColumnElement[str]:
+    """The SQL expression of index `ix_carers_telephone_key`."""
+    return func.replace(Carer.telephone, _SPACE, _NOTHING)
+
+
+def child_telephone_key() -> ColumnElement[str]:
+    """The SQL expression of index `ix_children_telephone_key`."""
+    return func.replace(Child.telephone, _SPACE, _NOTHING)
+
+
+def telephone_key(telephone: str | None) -> str:
+    """The number without spaces (the same as the SQL expressions above); "" for none."""
+    return (telephone or "").replace(" ", "")
+
+
+def address_key(line1: str, line2: str, postcode: str) -> AddressKey | None:
+    """The postcode and the lines above it, normalised; None without a postcode (nothing to match)."""
+    code = normalise_postcode(postcode or "")
+    if not code:
+        return None
+    return code, _NOT_ALNUM.sub("", f"{line1 or ''}{line2 or ''}".upper())
+
+
+def child_address(child: Child) -> AddressKey | None:
+    if child.address_status == "none":
+        return None
+    return address_key(child.address_line1, child.address_line2, child.postcode)
+
+
+def carer_address(carer: Carer) -> AddressKey | None:
+    return address_key(carer.address_line1, carer.address_line2, carer.postcode)
+
+
+@dataclass
+class Facts:
+    """The household facts a record holds: addresses and telephones (the child's and its carers')."""
+
+    addresses: set[AddressKey] = field(default_factory=set)
+    telephones: set[str] = field(default_factory=set)
+
+    def add_child(self, child: Child) -> None:
+        key = child_address(child)
+        if key is not None:
+            self.addresses.add(key)
+        if telephone_key(child.telephone):
+            self.telephones.add(telephone_key(child.telephone))
+
+    def add_carer(self, carer: Carer) -> None:
+        key = carer_address(carer)
+        if key is not None:
+            self.addresses.add(key)
+        if telephone_key(carer.telephone):
+            self.telephones.add(telephone_key(carer.telephone))
+
+    def shares_with(self, other: Facts) -> bool:
+        return bool(self.addresses & other.addresses or self.telephones & other.telephones)
+
+
+def facts_of(child: Child, carers: Iterable[Carer]) -> Facts:
+    facts = Facts()
+    facts.add_child(child)
+    for carer in carers:
+        facts.add_carer(carer)
+    return facts
+
+
+def covering_shields(
+    session: Session, children: Sequence[tuple[Child, Sequence[Carer]]]
+) -> dict[int, list[Child]]:
+    """For each child (by primary key), the *other* shielded children whose household facts it shares.
+
+    Two indexed queries whatever the number of children: shielded children at one of the
+    postcodes or telephones, and carers of shielded children at one of them. The exact
+    comparison (whole address, not just postcode) is done here.
+    """
+    facts = {child.id: facts_of(child, carers) for child, carers in children}
+    postcodes = sorted({key[0] for f in facts.values() for key in f.addresses})
+    telephones = sorted({number for f in facts.values() for number in f.telephones})
+    shield_facts: dict[int, Facts] = {}
+    shielded: dict[int, Child] = {}
+    own: list[ColumnElement[bool]] = []
+    theirs: list[ColumnElement[bool]] = []
+    if postcodes:
+        own.append(Child.postcode_norm.in_(postcodes))
+        theirs.append(carer_postcode_key().in_(postcodes))
+    if telephones:
+        own.append(child_telephone_key().in_(telephones))
+        theirs.append(carer_telephone_key().in_(telephones))
+    if own:
+        for row in session.scalars(select(Child).where(Child.shielded.is_(True), or_(*own))):
+            shielded[row.id] = row
+            shield_facts.setdefault(row.id, Facts()).add_child(row)
+        for carer, row in session.execute(
+            select(Carer, Child)
+            .join(Child, Child.id == Carer.child_pk)
+            .where(Child.shielded.is_(True), or_(*theirs))
+        ).tuples():
+            shielded[row.id] = row
+            shield_facts.setdefault(row.id, Facts()).add_carer(carer)
+    return {
+        child_id: [
+            shielded[shield_id]
+            for shield_id in sorted(shielded)
+            if shield_id != child_id and child_facts.shares_with(shield_facts[shield_id])
+        ]
+        for child_id, child_facts in facts.items()
+    }
+
+
+def sees_shielded_details(user: User | None, child: Child) -> bool:
+    """The management team of the child's own authority may see a shielded record's details."""
+    return user is not None and user.role == "cmt" and user.local_authority_id == child.local_authority_id
+
+
+def hidden_shields(user: User | None, shields: Iterable[Child]) -> list[Child]:
+    """The shields among `shields` whose details `user` may not see."""
+    return [shield for shield in shields if not sees_shielded_details(user, shield)]
+
+
+def household_hidden_from(session: Session, user: User | None, child: Child) -> list[Child]:
+    """The shielded children (other than `child`) whose household facts `child`'s record holds,
+    and whose details `user` may not see."""
+    cover = covering_shields(session, [(child, child.carers)])
+    return hidden_shields(user, cover.get(child.id, []))
+
+
+def postcode_hidden_from(session: Session, user: User | None, postcode: str) -> bool:
+    """Whether `postcode` belongs to a shielded household (child's or carer's) `user` may not see."""
+    code = normalise_postcode(postcode or "")
+    if not code:
+        return False
+    shields = list(
+        session.scalars(select(Child).where(Child.postcode_norm == code, Child.shielded.is_(True)))
+    )
+    shields += list(
+        session.scalars(
+            select(Child)
+            .join(Carer, Carer.child_pk == Child.id)
+            .where(carer_postcode_key() == code, Child.shielded.is_(True))
+        )
+    )
+    return bool(hidden_shields(user, shields))

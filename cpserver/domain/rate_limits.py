@@ -1,0 +1,149 @@
+"""Rule 7: searches and record views are rate-limited per user and per workstation (429 + Retry-After).
+
+The limits are sized from a normal practitioner's day (docs/architecture.md, "Harvesting and
+detection"): a few dozen searches and record views a day, rarely more than a handful a minute.
+They are counted from the audit trail itself (indexed by user or workstation, action and time),
+so nothing else has to be kept in step, and they hold while an alert is open. Every refusal is
+audited, and refusals that keep coming escalate (cpserver.domain.harvesting).
+
+A user's accesses are serialised on their account row (PostgreSQL `SELECT ... FOR UPDATE`;
+SQLite's writers are serialised already), so parallel requests cannot all slip under a limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from cpserver.audit import trail
+from cpserver.config import Settings
+from cpserver.domain import harvesting
+from cpserver.domain.errors import DomainError, ErrorKind
+from cpserver.store.models import AuditEvent, User
+
+REFUSED = "refused:rate_limited"
+MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `allowed` accesses of one kind by one user (or on one workstation) in `window`."""
+
+    action: str
+    per: str  # "user" or "workstation"
+    window: dt.timedelta
+    allowed: int
+
+    @property
+    def label(self) -> str:
+        span = {MINUTE: "minute", HOUR: "hour", DAY: "day"}.get(self.window, f"{self.window}")
+        return f"{self.action}s per {self.per} per {span}"
+
+
+def limits_for(settings: Settings, action: str) -> list[Limit]:
+    """The limits on `action` ("search" or "view"), shortest window first."""
+    per_user = {
+        "search": (settings.search_limit_minute, settings.search_limit_hour, settings.search_limit_day),
+        "view": (settings.view_limit_minute, settings.view_limit_hour, settings.view_limit_day),
+    }[action]
+    factor = settings.workstation_limit_factor
+    found: list[Limit] = []
+    for window, allowed in zip((MINUTE, HOUR, DAY), per_user, strict=True):
+        found.append(Limit(action, "user", window, allowed))
+        found.append(Limit(action, "workstation", window, math.ceil(allowed * factor)))
+    return found
+
+
+def _scope(limit: Limit, user: User, origin: trail.Origin) -> ColumnElement[bool]:
+    return (
+        AuditEvent.user_id == user.id if limit.per == "user" else AuditEvent.workstation == origin.workstation
+    )
+
+
+def _counted(limit: Limit, user: User, origin: trail.Origin, since: dt.datetime) -> list[ColumnElement[bool]]:
+    # Every attempt counts (refused reasons, unknown ids, text that cannot be stored), except the
+    # rate-limit refusals themselves: otherwise the wait would never end while someone retries.
+    return [
+        _scope(limit, user, origin),
+        AuditEvent.action == limit.action,
+        AuditEvent.occurred_at >= since,
+        AuditEvent.outcome != REFUSED,
+    ]
+
+
+def exceeded(
+    session: Session, settings: Settings, user: User, origin: trail.Origin, action: str, now: dt.datetime
+) -> tuple[Limit, int] | None:
+    """The first limit this access would break and the seconds until it would not, or None."""
+    for limit in limits_for(settings, action):
+        conditions = _counted(limit, user, origin, now - limit.window)
+        recent = select(AuditEvent.id).where(*conditions).limit(limit.allowed).subquery()
+        count = session.scalar(select(func.count()).select_from(recent)) or 0
+        if count < limit.allowed:
+            continue
+        # One slot frees when the oldest of the last `allowed` accesses leaves the window.
+        oldest = session.scalar(
+            select(AuditEvent.occurred_at)
+            .where(*conditions)
+            .order_by(AuditEvent.occurred_at.desc())
+            .offset(limit.allowed - 1)
+            .limit(1)
+        )
+        wait = (oldest + limit.window - now).total_seconds() if oldest is not None else 1.0
+        return limit, max(1, math.ceil(wait))
+    return None
+
+
+def check(
+    session: Session,
+    settings: Settings,
+    user: User,
+    origin: trail.Origin,
+    action: str,
+    now: dt.datetime,
+    *,
+    detail: Mapping[str, object] | None = None,
+) -> None:
+    """Refuse this search or view with 429 when a limit is reached; the refusal is audited first.
+
+    `detail` (a search's criteria, a view's requested id) goes into the refusal's audit row.
+    Not on a training server: its data is fictitious and a class works through it at once.
+    """
+    if settings.training:
+        return
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    found = exceeded(session, settings, user, origin, action, now)
+    if found is None:
+        return
+    limit, seconds = found
+    try:
+        trail.record(
+            session,
+            action=action,
+            outcome=REFUSED,
+            origin=origin,
+            user=user,
+            detail={**(detail or {}), "limit": limit.label, "retry_after": seconds},
+        )
+        harvesting.after_refusal(session, settings, user, limit.label, now)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        raise
+    what = "searches" if action == "search" else "records opened"
+    raise DomainError(
+        ErrorKind.THROTTLED,
+        "rate_limited",
+        f"You have reached the limit of {limit.allowed} {what} per {limit.label.rsplit(' ', 1)[-1]}"
+        f"{' on this workstation' if limit.per == 'workstation' else ''}. Wait {seconds} seconds, then "
+        "try again. Your management team can see this; if you need more for your work, contact them.",
+        retry_after_seconds=seconds,
+    )
