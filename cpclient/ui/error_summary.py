@@ -112,7 +112,8 @@ class ErrorSummary(QFrame):
         self.title.setAccessibleName(TITLE)
         self._layout.addWidget(self.title)
         self._items: list[QWidget] = []
-        self._described: list[QWidget] = []
+        # Each field described by a message, with the description it had before (restored on clear).
+        self._described: list[tuple[QWidget, str]] = []
         self.problems: list[Problem] = []
         apply_style(self, "error_summary")
         self.hide()
@@ -133,8 +134,8 @@ class ErrorSummary(QFrame):
                 link.setCursor(Qt.CursorShape.PointingHandCursor)
                 link.setAutoDefault(False)
                 link.clicked.connect(lambda _=False, field=problem.field: focus_field(field))
+                self._described.append((problem.field, problem.field.accessibleDescription()))
                 problem.field.setAccessibleDescription(problem.message)
-                self._described.append(problem.field)
                 item = link
             else:
                 label = QLabel(problem.message, self)
@@ -160,8 +161,8 @@ class ErrorSummary(QFrame):
             item.hide()
             item.deleteLater()
         self._items.clear()
-        for field in self._described:
-            field.setAccessibleDescription("")
+        for field, before in reversed(self._described):
+            field.setAccessibleDescription(before)
         self._described.clear()
         self.problems = []
         self.setAccessibleDescription("")

@@ -28,6 +28,7 @@ from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.login_guidance import guidance_for, wait_text
+from cpclient.ui.status_message import StatusMessage
 
 if TYPE_CHECKING:  # the API client is imported after the sign-in form is first shown
     from cpclient.api.client import ContactPointClient
@@ -80,9 +81,8 @@ class LoginPage(QWidget):
         self.intro = QLabel(SIGN_IN_INTRO, self)
         self.intro.setWordWrap(True)
         self.intro.setAccessibleName(SIGN_IN_INTRO)
-        self.notice = QLabel(self)
+        self.notice = StatusMessage(self)
         self.notice.setObjectName("loginNotice")
-        self.notice.setWordWrap(True)
         font = self.notice.font()
         font.setBold(True)
         self.notice.setFont(font)
@@ -131,10 +131,8 @@ class LoginPage(QWidget):
         buttons.addWidget(self.sign_out_button)
         buttons.addStretch(1)
 
-        self.status = QLabel(self)
+        self.status = StatusMessage(self)
         self.status.setObjectName("loginStatus")
-        self.status.setWordWrap(True)
-        self.status.setAccessibleName("Sign-in status")
 
         column = QVBoxLayout()
         column.addWidget(self.heading)
@@ -186,9 +184,8 @@ class LoginPage(QWidget):
 
     def show_notice(self, text: str) -> None:
         """Show an information line above the form (e.g. why the session ended); empty hides it."""
-        self.notice.setText(text)
-        self.notice.setAccessibleName(text)
         self.notice.setVisible(bool(text))
+        self.notice.setText(text)
 
     def lock_for(self, username: str, *, idle: bool = False) -> None:
         """Become the unlock form for `username` (`idle`: say it locked because nobody used it)."""

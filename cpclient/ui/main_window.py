@@ -42,6 +42,7 @@ from cpclient.ui.layout import scrolling
 from cpclient.ui.login_page import LoginPage
 from cpclient.ui.modal import open_modal
 from cpclient.ui.session_bar import SessionBar
+from cpclient.ui.status_message import speak_status_bar
 from cpclient.ui.training_banner import TrainingBanner
 from cpclient.ui.training_help import DemoAccountsPanel, ScenariosPanel, TrainingKit
 
@@ -144,7 +145,8 @@ class MainWindow(QMainWindow):
 
         self.login = LoginPage(api, calls, workstation, central)
         self.retry_button = QPushButton("&Try again", self.login)
-        self.retry_button.setAccessibleName("Try connecting again")
+        self.retry_button.setAccessibleName("Try again")
+        self.retry_button.setAccessibleDescription("Try connecting to ContactPoint again")
         self.retry_button.setAutoDefault(False)
         self.retry_button.clicked.connect(self.start)
         self.retry_button.hide()
@@ -158,7 +160,9 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.login.extras.addWidget(self.progress)
         self.demo_accounts: DemoAccountsPanel | None = None
+        # Scroll areas that take focus (so the keyboard can scroll them) are named for what they hold.
         self.login_scroll = QScrollArea(central)
+        self.login_scroll.setAccessibleName("Sign-in page")
         self.login_scroll.setWidgetResizable(True)
         self.login_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.login_scroll.setWidget(self.login)
@@ -170,6 +174,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.statusBar().setSizeGripEnabled(True)
+        speak_status_bar(self.statusBar())
         self.idle = IdleMonitor(policy_idle_seconds or DEFAULT_IDLE_SECONDS, self)
 
         calls.session_ended.connect(self.session_ended)
@@ -242,6 +247,7 @@ class MainWindow(QMainWindow):
             scenarios = ScenariosPanel(training.scenarios, splitter, with_buttons=True)
             scenarios.scenario_chosen.connect(lambda chosen: self.search.fill(chosen.criteria))
             scenario_scroll = QScrollArea(splitter)
+            scenario_scroll.setAccessibleName("Training scenarios")
             scenario_scroll.setWidgetResizable(True)
             scenario_scroll.setWidget(scenarios)
             splitter.addWidget(scenario_scroll)
@@ -498,8 +504,8 @@ class MainWindow(QMainWindow):
         self.login.unlock_mode_off()
         if self.demo_accounts is not None:
             self.demo_accounts.set_locked(False)
-        self.login.show_notice(notice)
         self.pages.setCurrentWidget(self.login_scroll)
+        self.login.show_notice(notice)  # once on screen, so that it is announced
         self.login.focus_first_field()
 
     # --- records ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from cpclient.api.models import Reason, StatedReason
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.heading import Heading
+from cpclient.ui.status_message import TYPING_PAUSE_MS, StatusMessage
 from cpclient.ui.training_banner import add_training_banner
 
 AUDIT_NOTE = (
@@ -86,20 +87,17 @@ class ReasonDialog(QDialog):
             layout.addWidget(button)
         self.group.idToggled.connect(lambda *_: self._update())
 
-        self.explanation_label = QLabel(
-            f"&Explain why you need this record (at least {self._min_text} characters)", self
-        )
+        explain = f"Explain why you need this record (at least {self._min_text} characters)"
+        self.explanation_label = QLabel(f"&{explain}", self)
         self.explanation_label.setWordWrap(True)
         self.explanation = QPlainTextEdit(self)
-        self.explanation.setAccessibleName("Explanation")
-        self.explanation.setAccessibleDescription(f"At least {self._min_text} characters")
+        self.explanation.setAccessibleName(explain)
         self.explanation.setTabChangesFocus(True)
         self.explanation.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.explanation.setMaximumHeight(self.explanation.fontMetrics().lineSpacing() * 5)
         self.explanation.textChanged.connect(self._update)
         self.explanation_label.setBuddy(self.explanation)
-        self.count = QLabel(self)
-        self.count.setAccessibleName("Characters typed")
+        self.count = StatusMessage(self, settle_ms=TYPING_PAUSE_MS)
         layout.addWidget(self.explanation_label)
         layout.addWidget(self.explanation)
         layout.addWidget(self.count)

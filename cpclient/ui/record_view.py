@@ -49,6 +49,7 @@ from cpclient.ui.date_entry import format_long_date
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.shielded_banner import ShieldedAccessNotice, ShieldedContactBanner, ShieldOverrideNotice
+from cpclient.ui.status_message import StatusMessage
 
 NOT_RECORDED = "Not recorded"
 OWN_INVOLVEMENTS_TITLE = "Your involvement with this child"
@@ -141,9 +142,7 @@ class RecordView(QWidget):
         top.addWidget(self.back_button)
         top.addWidget(self.heading, 1)
         self.summary = ErrorSummary(self)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("Record status")
+        self.message = StatusMessage(self)
 
         self.details = QScrollArea(self)
         self.details.setWidgetResizable(True)

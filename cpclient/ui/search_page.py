@@ -35,6 +35,7 @@ from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.layout import left_aligned, set_tab_order
 from cpclient.ui.search_results import ResultsTable
+from cpclient.ui.status_message import StatusMessage
 from cpclient.ui.text_field import date_edit, line_edit
 
 ENOUGH_HINT = (
@@ -102,8 +103,8 @@ class SearchPage(QWidget):
         self.family = line_edit(self, 100, name="Family name", on_enter=self.submit)
         self.given = line_edit(self, 100, name="Given name", on_enter=self.submit)
         self.date_of_birth = date_edit(self, name="Date of birth", on_enter=self.submit)
-        self.born_from = date_edit(self, name="Born on or after", on_enter=self.submit)
-        self.born_to = date_edit(self, name="Born on or before", on_enter=self.submit)
+        self.born_from = date_edit(self, name="Or born on or after", on_enter=self.submit)
+        self.born_to = date_edit(self, name="and on or before", on_enter=self.submit)
         self.postcode = line_edit(self, 10, name="Postcode", on_enter=self.submit)
         self.gender = QComboBox(self)
         self.gender.setAccessibleName("Gender")
@@ -130,13 +131,16 @@ class SearchPage(QWidget):
         self._add_row(grid, 0, "&Family name", self.family)
         self._add_row(grid, 1, "&Given name", self.given)
         self._add_row(grid, 2, "&Date of birth", self.date_of_birth, FORMAT_HINT)
+        # A date range on one row: each end has its own label, which is also its accessible name.
         range_row = QHBoxLayout()
         range_row.addWidget(self.born_from)
-        range_row.addWidget(QLabel("and", self))
+        until = QLabel("and on or &before", self)
+        until.setBuddy(self.born_to)
+        range_row.addWidget(until)
         range_row.addWidget(self.born_to)
-        between = QLabel("Or born &between", self)
-        between.setBuddy(self.born_from)
-        grid.addWidget(between, 3, 0)
+        after = QLabel("Or born on or &after", self)
+        after.setBuddy(self.born_from)
+        grid.addWidget(after, 3, 0)
         grid.addLayout(range_row, 3, 1)
         grid.addWidget(QLabel(FORMAT_HINT, self), 3, 2)
         self._add_row(grid, 4, "Ge&nder", self.gender)
@@ -178,13 +182,10 @@ class SearchPage(QWidget):
 
     def _build_status(self) -> None:
         """What the search is doing or found, and the "more than 50" notice."""
-        self.status = QLabel(self)
+        self.status = StatusMessage(self)
         self.status.setObjectName("searchStatus")
-        self.status.setWordWrap(True)
-        self.status.setAccessibleName("Search status")
-        self.more = QLabel(self)
+        self.more = StatusMessage(self)
         self.more.setObjectName("moreMatches")
-        self.more.setWordWrap(True)
         bold = self.more.font()
         bold.setBold(True)
         self.more.setFont(bold)
@@ -317,9 +318,8 @@ class SearchPage(QWidget):
             self.status.setText(f"{count} children found.")
         if found.more:
             text = f"More than {found.max_results} matches: add detail to narrow the search."
-            self.more.setText(text)
-            self.more.setAccessibleName(text)
             self.more.show()
+            self.more.setText(text)
         else:
             self.more.hide()
         if count:

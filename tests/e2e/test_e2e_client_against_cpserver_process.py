@@ -7,15 +7,7 @@ the server, sign in, search, open a record with a reason, record and end an invo
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import requests
 
 from cpclient.api.client import ContactPointClient
 from cpclient.api.errors import LoginRefused, ServerMismatch, SessionExpired
@@ -27,53 +19,6 @@ from cpclient.training.scenarios import training_scenarios
 pytestmark = pytest.mark.slow
 
 WORKSTATION = "WS-00000000000000E2"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _cpserver(*args: str) -> list[str]:
-    """The `cpserver` command of this environment (or the same through the interpreter)."""
-    cli = Path(sys.executable).with_name("cpserver")
-    if cli.exists():
-        return [str(cli), *args]
-    return [sys.executable, "-c", "from cpserver.cli import main; main()", *args]
-
-
-@pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("e2e")
-    database = f"sqlite:///{folder / 'training.sqlite3'}"
-    subprocess.run(
-        _cpserver("seed", "--training", "--children", "200", "--database", database),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    port = _free_port()
-    process = subprocess.Popen(
-        _cpserver("serve", "--training", "--database", database, "--port", str(port)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(url + "/api/v1/meta", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("cpserver serve did not start")
-        time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def _criteria(name: str):

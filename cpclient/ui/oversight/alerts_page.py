@@ -16,6 +16,7 @@ from cpclient.ui.oversight.notification import incident_opened_text
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.oversight.text_prompt import TextPromptDialog, incident_prompt
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 
 CMT_INTRO = (
     "Unusual activity noticed by ContactPoint, newest first. Look at the evidence, then either dismiss "
@@ -91,8 +92,7 @@ class AlertsPage(OversightPage):
         self.table = RowsTable(self.model, "Alerts", self)
         self.table.current_changed.connect(self._selected)
         self.detail = AlertDetail(self)
-        self.queue_state = QLabel(self)
-        self.queue_state.setAccessibleName("Alerts in the queue")
+        self.queue_state = StatusMessage(self)
         self.body.addWidget(self.queue_state)
         self.body.addWidget(self.table, 2)
         self.body.addWidget(self.detail, 1)

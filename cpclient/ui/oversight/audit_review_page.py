@@ -24,6 +24,7 @@ from cpclient.ui.layout import set_tab_order
 from cpclient.ui.oversight.labels import AUDIT_ACTIONS, format_time, label, sort_time
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 from cpclient.ui.text_field import date_edit, line_edit
 
 INTRO = (
@@ -98,8 +99,7 @@ class AuditReviewPage(OversightPage):
         self.show_button = self.button("&Show entries", self.submit, "Show the audit entries that match")
         self.clear_button = self.button("Clea&r filters", self.clear_filters)
         self.body.addLayout(self.button_row(self.show_button, self.clear_button))
-        self.more = QLabel(self)
-        self.more.setWordWrap(True)
+        self.more = StatusMessage(self)
         bold = self.more.font()
         bold.setBold(True)
         self.more.setFont(bold)
@@ -206,9 +206,8 @@ class AuditReviewPage(OversightPage):
             if count == 0
             else ("1 entry." if count == 1 else f"{count} entries, newest first.")
         )
-        self.more.setText(MORE)
-        self.more.setAccessibleName(MORE)
         self.more.setVisible(page.more)
+        self.more.setText(MORE)
         if count:
             self.table.select_first()
             self.table.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -6,7 +6,7 @@ export) and carries the watermark; the names are registered so logs never carry 
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from cpclient.api.models import GENDER_LABELS
 from cpclient.api.oversight_models import ChildList, ChildListItem
@@ -16,6 +16,7 @@ from cpclient.security.watermark import Watermark
 from cpclient.ui.date_entry import format_date
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 
 INTRO = (
     "Children with no school or other education setting recorded. Sort by any column heading. On "
@@ -45,9 +46,7 @@ class CmePage(OversightPage):
 
     def __init__(self, context: OversightContext, parent: QWidget | None = None) -> None:
         super().__init__("Children missing education", INTRO, context, parent)
-        self.count = QLabel(self)
-        self.count.setWordWrap(True)
-        self.count.setAccessibleName("Children listed")
+        self.count = StatusMessage(self)
         self.model: RowsModel[ChildListItem] = RowsModel(cme_columns(context.national), self)
         self.table = RowsTable(self.model, "Children missing education", self)
         self.refresh_button = self.button("Refres&h", self.refresh, "Fetch the list again")
@@ -73,7 +72,6 @@ class CmePage(OversightPage):
         else:
             text = f"{shown} child{'ren' if shown > 1 else ''} with no education setting recorded."
         self.count.setText(text)
-        self.count.setAccessibleDescription(text)
 
     def forget(self) -> None:
         self.model.clear()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from cpclient.api.oversight_models import YearFigures
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 
 INTRO = (
     "For each year and local authority: incidents and their outcomes, alerts raised and dismissed, and "
@@ -41,8 +42,7 @@ class FiguresPage(OversightPage):
 
     def __init__(self, context: OversightContext, parent: QWidget | None = None) -> None:
         super().__init__("Yearly figures", INTRO, context, parent)
-        self.state = QLabel(self)
-        self.state.setAccessibleName("Years shown")
+        self.state = StatusMessage(self)
         self.model: RowsModel[YearFigures] = RowsModel(FIGURE_COLUMNS, self)
         self.table = RowsTable(self.model, "Yearly figures", self)
         self.refresh_button = self.button("Refres&h", self.refresh, "Fetch the figures again")

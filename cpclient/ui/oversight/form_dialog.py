@@ -31,6 +31,7 @@ from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.error_summary import ErrorSummary, Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.warning_text import WarningText
+from cpclient.ui.status_message import TYPING_PAUSE_MS, StatusMessage
 from cpclient.ui.training_banner import add_training_banner
 
 SENDING = "Sending…"
@@ -90,13 +91,11 @@ class FormDialog(QDialog):
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.outer.addLayout(self.form)
-        self.needed = QLabel(self)
+        # Says what is still needed as the person types: announced once typing pauses.
+        self.needed = StatusMessage(self, settle_ms=TYPING_PAUSE_MS)
         self.needed.setObjectName("stillNeeded")
-        self.needed.setWordWrap(True)
-        self.needed.setAccessibleName("Still needed")
         self.outer.addWidget(self.needed)
-        self.progress = QLabel(self)
-        self.progress.setAccessibleName("Progress")
+        self.progress = StatusMessage(self)
         self.outer.addWidget(self.progress)
         self._watching = False
         self.buttons = QDialogButtonBox(self)
@@ -117,24 +116,22 @@ class FormDialog(QDialog):
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 80)
 
     def add_row(self, text: str, field: QWidget, name: str = "", hint: str = "") -> None:
-        """Add a labelled field (`text` may carry a mnemonic); `name` is the server's name for it."""
+        """Add a labelled field (`text` may carry a mnemonic); `name` is the server's name for it.
+
+        The field's accessible name is its label's words, and the label stays beside it (same parent), so
+        Qt relates the two for screen readers; the hint goes under the field and into its description.
+        """
         caption = QLabel(text, self)
         caption.setBuddy(field)
         caption.setWordWrap(True)
-        if not field.accessibleName():
-            field.setAccessibleName(text.replace("&", ""))
+        field.setAccessibleName(text.replace("&", ""))
+        self.form.addRow(caption, field)
         if hint:
-            holder = QWidget(self)
-            column = QVBoxLayout(holder)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.addWidget(field)
-            note = QLabel(hint, holder)
+            note = QLabel(hint, self)
             note.setWordWrap(True)
-            note.setAccessibleName(hint)
-            column.addWidget(note)
-            self.form.addRow(caption, holder)
-        else:
-            self.form.addRow(caption, field)
+            self.form.addRow("", note)
+            if not field.accessibleDescription():
+                field.setAccessibleDescription(hint)
         if name:
             self.fields[name] = field
 
@@ -157,8 +154,8 @@ class FormDialog(QDialog):
         """Enable the confirming button only for a complete form; say what is still needed."""
         problems = [] if self._busy else self.problems()
         self.confirm_button.setEnabled(not self._busy and not problems)
+        self.needed.setVisible(bool(problems))  # on screen first, so that the change is announced
         self.needed.setText(problems[0].message if problems else "")
-        self.needed.setVisible(bool(problems))
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
         if not self._watching:

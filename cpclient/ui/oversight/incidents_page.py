@@ -17,6 +17,7 @@ from cpclient.ui.oversight.notification import manager_notification_text, nation
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.oversight.text_prompt import TextPromptDialog
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 
 CMT_INTRO = (
     "Investigations into the use of ContactPoint by your authority's users. Opening one suspended the "
@@ -112,8 +113,7 @@ class IncidentsPage(OversightPage):
         self.table = RowsTable(self.model, title, self)
         self.table.current_changed.connect(self._selected)
         self.detail = IncidentDetail(self)
-        self.list_state = QLabel(self)
-        self.list_state.setAccessibleName("Incidents listed")
+        self.list_state = StatusMessage(self)
         self.body.addWidget(self.list_state)
         self.body.addWidget(self.table, 2)
         self.body.addWidget(self.detail, 1)

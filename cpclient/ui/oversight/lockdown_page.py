@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QVBoxLayout, QWidget
 
 from cpclient.api.oversight_models import LockdownState
 from cpclient.ui.heading import Heading
 from cpclient.ui.oversight.labels import format_time
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.oversight.text_prompt import TextPromptDialog
+from cpclient.ui.status_message import StatusMessage
 
 INTRO = (
     "If ContactPoint is believed to be under threat, stop access for every user except the national "
@@ -59,12 +60,8 @@ class LockdownPage(OversightPage):
         box.setAccessibleName("Lockdown state")
         column = QVBoxLayout(box)
         self.state_heading = Heading("", 3, box)
-        self.state_label = QLabel(box)
-        self.state_label.setWordWrap(True)
-        self.state_label.setAccessibleName("Lockdown state")
-        self.request_label = QLabel(box)
-        self.request_label.setWordWrap(True)
-        self.request_label.setAccessibleName("Restore request")
+        self.state_label = StatusMessage(box)
+        self.request_label = StatusMessage(box)
         column.addWidget(self.state_heading)
         column.addWidget(self.state_label)
         column.addWidget(self.request_label)
@@ -82,9 +79,7 @@ class LockdownPage(OversightPage):
         self.body.addLayout(
             self.button_row(self.lock_button, self.request_button, self.confirm_button, self.refresh_button)
         )
-        self.confirm_note = QLabel(self)
-        self.confirm_note.setWordWrap(True)
-        self.confirm_note.setAccessibleName("Why confirming is not available")
+        self.confirm_note = StatusMessage(self)
         self.body.addWidget(self.confirm_note)
         self.body.addStretch(1)
         self.show_state(None)
@@ -117,7 +112,6 @@ class LockdownPage(OversightPage):
         else:
             self.state_heading.set_heading("Locked down" if locked else "Open")
             self.state_label.setText(state_text(state))
-            self.state_label.setAccessibleDescription(state_text(state))
         if locked and state is not None:
             self.request_label.setText(request_text(state) if pending else NO_REQUEST)
         else:

@@ -27,6 +27,7 @@ from cpclient.ui.heading import Heading
 from cpclient.ui.layout import left_aligned
 from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.form_dialog import FormDialog
+from cpclient.ui.status_message import StatusMessage
 
 T = TypeVar("T")
 LOADING = "Loading…"
@@ -90,9 +91,7 @@ class OversightPage(QWidget):
         self.intro.setWordWrap(True)
         self.intro.setAccessibleName(intro)
         self.summary = ErrorSummary(self)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("Page status")
+        self.message = StatusMessage(self)
         self.body = QVBoxLayout()
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)

@@ -33,6 +33,7 @@ from cpclient.ui.oversight.labels import SHIELD_GROUNDS, label
 from cpclient.ui.oversight.page import OversightContext, OversightPage
 from cpclient.ui.oversight.text_prompt import MAX_TEXT, MIN_TEXT, tidy
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 from cpclient.ui.text_field import date_edit, line_edit
 
 CMT_INTRO = (
@@ -73,10 +74,9 @@ def review_columns(national: bool) -> list[Column[ChildListItem]]:
     return columns
 
 
-def reason_field(parent: QWidget, name: str) -> QPlainTextEdit:
+def reason_field(parent: QWidget) -> QPlainTextEdit:
     """A short multi-line reason field."""
     field = QPlainTextEdit(parent)
-    field.setAccessibleName(name)
     field.setAccessibleDescription(f"At least {MIN_TEXT} characters")
     field.setTabChangesFocus(True)
     field.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
@@ -106,8 +106,7 @@ class ShieldingPage(OversightPage):
             forms.addWidget(self._unshield_form(), 2)
             self.body.addLayout(forms)
         self.body.addWidget(Heading("Shielded records due for review within 30 days", 3, self))
-        self.review_state = QLabel(self)
-        self.review_state.setAccessibleName("Records due for review")
+        self.review_state = StatusMessage(self)
         self.body.addWidget(self.review_state)
         self.model: RowsModel[ChildListItem] = RowsModel(review_columns(context.national), self)
         self.table = RowsTable(self.model, "Shielded records due for review", self)
@@ -155,13 +154,16 @@ class ShieldingPage(OversightPage):
         return holder
 
     def _row(self, form: QFormLayout, text: str, field: QWidget) -> None:
+        """A labelled field; its accessible name is its label's words (the label is beside it)."""
         caption = QLabel(text, field.parentWidget())
         caption.setBuddy(field)
+        field.setAccessibleName(text.replace("&", ""))
         form.addRow(caption, field)
 
     def _shield_form(self) -> QFrame:
         frame, form = self._section("Shield a record")
-        self.shield_cp_id = line_edit(frame, 20, name="ContactPoint ID of the record to shield")
+        self.shield_cp_id = line_edit(frame, 20)
+        self.shield_cp_id.setAccessibleDescription("The record to shield")
         self._row(form, "Contact&Point ID", self.shield_cp_id)
         grounds = QWidget(frame)
         grounds.setAccessibleName("Ground for shielding")
@@ -174,10 +176,10 @@ class ShieldingPage(OversightPage):
             self.grounds.append(choice)
             column.addWidget(choice)
         form.addRow(QLabel("Ground", frame), grounds)
-        self.shield_review = date_edit(frame, name="Review date")
+        self.shield_review = date_edit(frame)
         self.shield_review.setAccessibleDescription(f"Write the date as {FORMAT_HINT}; a future date")
         self._row(form, "Re&view date", self.shield_review)
-        self.shield_reason = reason_field(frame, "Reason for shielding")
+        self.shield_reason = reason_field(frame)
         self._row(form, "Reason for shie&lding", self.shield_reason)
         self.shield_button = self.button("Shield &record", self.shield, "Shield this record for every user")
         form.addRow("", self._left(self.shield_button))
@@ -185,10 +187,14 @@ class ShieldingPage(OversightPage):
 
     def _unshield_form(self) -> QFrame:
         frame, form = self._section("Remove shielding")
-        self.unshield_cp_id = line_edit(frame, 20, name="ContactPoint ID of the record to unshield")
+        self.unshield_cp_id = line_edit(frame, 20)
+        self.unshield_cp_id.setAccessibleDescription("The record to remove shielding from")
         self._row(form, "ContactPoint &ID", self.unshield_cp_id)
-        self.unshield_reason = reason_field(frame, "Reason for removing shielding")
+        self.unshield_reason = reason_field(frame)
         self._row(form, "Reason for removin&g it", self.unshield_reason)
+        self.unshield_reason.setAccessibleDescription(
+            f"Why this record's shielding is being removed. At least {MIN_TEXT} characters"
+        )
         self.unshield_button = self.button("Remove shiel&ding", self.unshield)
         form.addRow("", self._left(self.unshield_button))
         column = frame.layout()

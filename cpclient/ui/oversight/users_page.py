@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 from functools import partial
 
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QPushButton, QWidget
 
 from cpclient.api.models import ROLE_LABELS
 from cpclient.api.oversight_models import Enrolment, UserAccount
@@ -23,6 +23,7 @@ from cpclient.ui.oversight.page import LOADING, OversightContext, OversightPage
 from cpclient.ui.oversight.text_prompt import TextPromptDialog, incident_prompt
 from cpclient.ui.oversight.user_dialogs import AccreditationDialog, AddUserDialog
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 
 CMT_INTRO = (
     "Your authority's accounts. An account works only while nothing is listed under \"What stops "
@@ -130,9 +131,7 @@ class UsersPage(OversightPage):
         else:
             self.body.addLayout(self.button_row(self.refresh_button))
         self.body.addWidget(Heading(EXPIRING_TITLE, 3, self))
-        self.expiring_note = QLabel(self)
-        self.expiring_note.setWordWrap(True)
-        self.expiring_note.setAccessibleName("Expiring checks")
+        self.expiring_note = StatusMessage(self)
         self.body.addWidget(self.expiring_note)
         self.expiring_model: RowsModel[UserAccount] = RowsModel(
             [
