@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from cpserver.audit.verify import verify
 from cpserver.store.models import AuditEvent
 from tests.server import world
-from tests.server.conftest import login_body
+from tests.server.conftest import HARVESTING_LIMITS_LIFTED, login_body
 
 KILL_CYCLES = 4
 WORKERS = 4
@@ -34,7 +34,12 @@ def _start(database_url: str, port: int, cwd: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [sys.executable, "-m", "cpserver.cli", "serve", "--database", database_url, "--port", str(port)],
         cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        # Four accounts open records as fast as they can: the harvesting limits are lifted.
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            **{f"CPSERVER_{name.upper()}": str(value) for name, value in HARVESTING_LIMITS_LIFTED.items()},
+        },
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
