@@ -78,10 +78,7 @@ def require_may_act_on(
     if user.role == "national" and local_authority_id is None:
         pass
     elif user.role == "national":
-        raise forbidden(
-            "outside_your_authority",
-            f"This {what} belongs to a local authority: its management team acts on it.",
-        )
+        raise role_not_permitted()  # an authority's matters are its management team's
     else:
         require_own_authority(user, local_authority_id, what)
     if subject_user_id is not None and subject_user_id == user.id:
