@@ -222,7 +222,7 @@ def test_unexpected_error_is_a_500_envelope_that_says_nothing(
     client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     headers = token_headers(client, db, world.PRACTITIONER)
-    monkeypatch.setattr("cpserver.api.routes.searches.find_children", _explode)
+    monkeypatch.setattr("cpserver.domain.search.find_children", _explode)
     caplog.set_level(logging.DEBUG)
     response = client.post(f"{API}/searches", json=SEARCH, headers=headers)
     error = assert_error(response, 500, "internal_error", "500 unexpected")
@@ -242,7 +242,7 @@ def test_unexpected_error_does_not_reach_the_asgi_server(
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=True) as strict:
         headers = token_headers(strict, db, world.PRACTITIONER)
-        monkeypatch.setattr("cpserver.api.routes.searches.find_children", _explode)
+        monkeypatch.setattr("cpserver.domain.search.find_children", _explode)
         try:
             response = strict.post(f"{API}/searches", json=SEARCH, headers=headers)
         except RuntimeError as escaped:
