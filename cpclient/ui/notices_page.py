@@ -50,6 +50,7 @@ from cpclient.ui.heading import Heading
 from cpclient.ui.layout import scrolling
 from cpclient.ui.record_view import Section
 from cpclient.ui.rows_table import Column, RowsModel, RowsTable
+from cpclient.ui.status_message import StatusMessage
 
 T = TypeVar("T")
 
@@ -169,9 +170,7 @@ class NoticesPage(QWidget):
         self.intro.setWordWrap(True)
         self.intro.setAccessibleName(INTRO)
         self.summary = ErrorSummary(self)
-        self.message = QLabel(self)
-        self.message.setWordWrap(True)
-        self.message.setAccessibleName("Notices status")
+        self.message = StatusMessage(self)
 
         self.model: RowsModel[Notice] = RowsModel(_notice_columns(), self)
         self.table = RowsTable(self.model, "Notices", self)

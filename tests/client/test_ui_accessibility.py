@@ -123,6 +123,15 @@ def test_practitioner_screens_sign_in_search_reason_record_and_lock(qtbot, serve
     assert isinstance(window.record_view.record, ShieldedRecord)
     walk.check("shielded record", window)
 
+    # The notices inbox (the training data gives demo.practitioner notices to read).
+    window.notices.button.click()
+    inbox = window.notices
+    qtbot.waitUntil(
+        lambda: window.work.currentWidget() is inbox and inbox.model.rowCount() > 0 and not inbox.busy,
+        timeout=10_000,
+    )
+    walk.check("notices inbox", window)
+
     window.session_bar.lock_button.click()
     assert window.locked
     walk.check("lock", window)
@@ -230,7 +239,18 @@ def test_management_team_screens(qtbot, server, make_window):
 
         open_tab(qtbot, window, "Children missing education")
         walk.check("children missing education", window)
-        walked = {"Users", "Audit trail", "Alerts", "Incidents", "Shielding", "Children missing education"}
+        follow_up = open_tab(qtbot, window, "Notice follow-up")
+        qtbot.waitUntil(lambda: follow_up.model.rowCount() > 0 and not follow_up.busy, timeout=10_000)
+        walk.check("notice follow-up", window)
+        walked = {
+            "Users",
+            "Audit trail",
+            "Alerts",
+            "Incidents",
+            "Shielding",
+            "Children missing education",
+            "Notice follow-up",
+        }
         assert walked == {title for title, _page in CMT_PAGES}  # a new screen is walked here too
     finally:
         restore_world(server)
