@@ -34,17 +34,28 @@ API = "/api/v1"
 
 def test_simultaneous_wrong_passwords_are_not_all_checked_against_the_limit(client, db) -> None:
     body = login_body(db, world.PRACTITIONER, password="not the password")
+
+    def attempt(_: int) -> tuple[int, str]:
+        response = client.post(f"{API}/sessions", json=body)
+        return response.status_code, response.json()["error"]["code"]
+
     with ThreadPoolExecutor(max_workers=14) as pool:
-        statuses = list(pool.map(lambda _: client.post(f"{API}/sessions", json=body).status_code, range(14)))
-    assert all(status in (401, 429) for status in statuses), statuses
+        answers = list(pool.map(attempt, range(14)))
+    # 503 `server_busy` is the overload guard turning an attempt away before it is read at all.
+    assert all(
+        answer in ((401, "invalid_credentials"), (429, "too_many_attempts"), (503, "server_busy"))
+        for answer in answers
+    ), answers
+    statuses = [status for status, _code in answers]
     assert statuses.count(401) <= Settings().throttle_account_failures, statuses
     db.rollback()
     checked = db.scalar(
         sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "login")
     )
     assert checked <= Settings().throttle_account_failures
-    right = client.post(f"{API}/sessions", json=login_body(db, world.PRACTITIONER))
-    assert right.status_code == 429
+    if statuses.count(401) == Settings().throttle_account_failures:  # the overload guard left enough
+        right = client.post(f"{API}/sessions", json=login_body(db, world.PRACTITIONER))
+        assert right.status_code == 429
 
 
 # --- text that cannot be stored ------------------------------------------------------------------
