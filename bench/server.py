@@ -299,7 +299,8 @@ def measure_domain(engine: Engine, samples: list[Sample], warmup: int, *, detect
 
     figures = [Figures("record view + audit", "domain", label, timed(samples, view, warmup))]
     if detection:
-        # The search query itself; detection runs in the domain's search() with its audit row, so it is measured over HTTP.
+        # The search query itself; detection (with its audit row) runs in the domain's search(),
+        # so it is measured over HTTP.
         figures[:0] = [
             Figures("search exact", "domain", "-", timed(samples, search(True), warmup)),
             Figures("search phonetic", "domain", "-", timed(samples, search(False), warmup)),
