@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,7 +41,11 @@ def _nodelay_of_accepted(listener: socket.socket) -> int:
         writer.close()
         server.close()
 
-    asyncio.run(run())
+    # A fresh thread: the client tests' qasync loop stays marked as running on the main thread for the
+    # whole pytest session, and asyncio.run refuses to start inside it.
+    worker = threading.Thread(target=asyncio.run, args=(run(),))
+    worker.start()
+    worker.join(timeout=30)
     return seen[0]
 
 

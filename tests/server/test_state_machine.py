@@ -91,8 +91,8 @@ REASONS: list[tuple[dict[str, Any], bool]] = [
 # (service type, consent) — the sensitive one is recorded with consent.
 SERVICES = [("family_support", False), ("education_welfare", False), ("mental_health", True)]
 
-# The ordinary child's contact details are made unique to it at the start of each run (in the
-# world they are the defaults other children share), so a leak of them while it is shielded is
+# The ordinary home's contact details are made unique to it at the start of each run (in the
+# world they are defaults other children may share), so a leak of them while it is shielded is
 # visible as such.
 ORDINARY_CONTACT = {
     "address_line1": "12 Sentinel Close",
@@ -266,11 +266,15 @@ class ApiMachine(RuleBasedStateMachine):
         self.shielded: dict[str, bool] = {}
         self.child_authority: dict[str, int] = {}
         with self.factory.begin() as db:
-            ordinary = db.scalar(sa.select(Child).where(Child.cp_id == world.ORDINARY))
-            assert ordinary is not None
-            for name, value in ORDINARY_CONTACT.items():
-                setattr(ordinary, name, value)
-            db.execute(sa.update(Carer).where(Carer.child_pk == ordinary.id).values(**ORDINARY_CARER))
+            # The whole ordinary home moves, so it stays one household (a sibling of the ordinary
+            # child is covered by its shield) with details no other child of the world holds.
+            home = db.scalars(sa.select(Child).where(Child.cp_id.in_(ORDINARY_HOME))).all()
+            assert len(home) == len(ORDINARY_HOME)
+            for child in home:
+                for name, value in ORDINARY_CONTACT.items():
+                    setattr(child, name, value)
+            home_pks = [child.id for child in home]
+            db.execute(sa.update(Carer).where(Carer.child_pk.in_(home_pks)).values(**ORDINARY_CARER))
             for user in db.scalars(sa.select(User).where(User.username.in_(USERS))):
                 self.people.role[user.username] = user.role
                 self.people.authority[user.username] = user.local_authority_id
