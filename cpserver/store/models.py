@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -160,6 +161,8 @@ class EducationSetting(Base):
 
     __tablename__ = "education_settings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The setting's national reference (a school's URN): how a feed names it.
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300))
     postcode: Mapped[str] = mapped_column(String(10))
@@ -172,6 +175,8 @@ class GpPractice(Base):
 
     __tablename__ = "gp_practices"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The practice's national code (an ODS code): how a feed names it.
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300))
     postcode: Mapped[str] = mapped_column(String(10))
@@ -421,6 +426,150 @@ class Notice(Base):
     involvement: Mapped[Involvement] = relationship()
 
     __table_args__ = (Index("ix_notices_recipient_created", "recipient_user_id", "created_at"),)
+
+
+class FormerName(Base):
+    """A name a child was known by before (rule 9: searchable, except an identity closed for adoption).
+
+    `Child.former_names` keeps the list shown on the record; this table is what search looks in.
+    `cpserver.domain.former_names` writes both together.
+    """
+
+    __tablename__ = "former_names"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), index=True)
+    given_name: Mapped[str] = mapped_column(String(100), default="")
+    family_name: Mapped[str] = mapped_column(String(100))
+    family_norm: Mapped[str] = mapped_column(String(100))
+    family_key: Mapped[str] = mapped_column(String(8))
+    given_norm: Mapped[str] = mapped_column(String(100), default="")
+    # An identity left behind on adoption: never searched, never matched.
+    closed_for_adoption: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_former_names_family_norm", "family_norm"),
+        Index("ix_former_names_family_key", "family_key"),
+    )
+
+
+class FeedSource(Base):
+    """A source system that feeds the directory (child benefit, school census, health, a council).
+
+    It signs in as itself, never as a person: `token_hash` is the SHA-256 of its machine credential.
+    When sources disagree on a field, the higher `priority` wins (cpserver.domain.feeds).
+    """
+
+    __tablename__ = "feed_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    # "national" (child benefit, census, health) or "local_authority" (a council's own systems).
+    kind: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[int] = mapped_column(Integer)
+    # A local authority's system feeds that authority's children (and may carry services involved).
+    local_authority_id: Mapped[int | None] = mapped_column(ForeignKey("local_authorities.id"))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class FeedBatch(Base):
+    """One load of a feed (a file or a batch sent to the machine endpoint) and its report."""
+
+    __tablename__ = "feed_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("feed_sources.id"), index=True)
+    via: Mapped[str] = mapped_column(String(10))  # "file" or "api"
+    # SHA-256 of the batch's bytes: the same file again is recognised (and re-running it changes nothing).
+    digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="running")  # running, done, refused
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rows_created: Mapped[int] = mapped_column(Integer, default=0)
+    rows_held: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"row": n, "code": "..."}]: row numbers and stable codes only, never a value from the row.
+    rejections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    source: Mapped[FeedSource] = relationship()
+
+
+class SourceRecord(Base):
+    """Which child a source's own record id is: re-sending a row updates, never duplicates."""
+
+    __tablename__ = "source_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("feed_sources.id"))
+    source_record_id: Mapped[str] = mapped_column(String(64))
+    child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), index=True)
+    # SHA-256 of the row as last applied: an identical row again is counted unchanged and skipped.
+    row_digest: Mapped[str] = mapped_column(String(64))
+    last_batch_id: Mapped[int] = mapped_column(ForeignKey("feed_batches.id"))
+
+    __table_args__ = (Index("uq_source_records_source_record", "source_id", "source_record_id", unique=True),)
+
+
+class FieldProvenance(Base):
+    """Which source and batch set a child's field, and when (one row per child and field)."""
+
+    __tablename__ = "field_provenance"
+    child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("feed_sources.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("feed_batches.id"))
+    # The source's priority when it set the field, and the date the source says the fact is from.
+    priority: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    set_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class MatchReview(Base):
+    """A feed row that may be a child already on the directory: a person decides (the queue).
+
+    Seen only by the management team of `local_authority_id` (the candidate's authority; for a
+    candidate who is shielded, only that authority's team, whatever the row says).
+    """
+
+    __tablename__ = "match_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("feed_batches.id"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("feed_sources.id"))
+    row_number: Mapped[int] = mapped_column(Integer)
+    source_record_id: Mapped[str] = mapped_column(String(64))
+    # The row as the feed sent it (the feed schema's fields only), applied when a person decides.
+    incoming: Mapped[dict[str, Any]] = mapped_column(JSON)
+    candidate_child_pk: Mapped[int | None] = mapped_column("candidate_child_id", ForeignKey("children.id"))
+    match_probability: Mapped[float] = mapped_column(Float)
+    # "possible_match" (between the thresholds) or "shielded_candidate" (may be a shielded child).
+    held_because: Mapped[str] = mapped_column(String(30))
+    local_authority_id: Mapped[int] = mapped_column(ForeignKey("local_authorities.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, same_child, different_children
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # The child the row was applied to once decided (the candidate, or a new record).
+    result_child_pk: Mapped[int | None] = mapped_column("result_child_id", ForeignKey("children.id"))
+
+    candidate: Mapped[Child | None] = relationship(foreign_keys=[candidate_child_pk])
+
+
+class RecordReport(Base):
+    """A practitioner's "this is not right" about a record: a problem from a fixed list, no free text."""
+
+    __tablename__ = "record_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), index=True)
+    reporter_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    problem: Mapped[str] = mapped_column(String(40))
+    local_authority_id: Mapped[int] = mapped_column(ForeignKey("local_authorities.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, corrected, not_upheld
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    resolved_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+
+    child: Mapped[Child] = relationship()
 
 
 # Household shielding (cpserver.domain.household_shield) looks shielded households up by these
