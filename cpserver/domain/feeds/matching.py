@@ -53,15 +53,10 @@ def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
 def _classify_one(session: Session, row: FeedRow) -> Classification:
     if row.new_identity:
         return Classification("new", None, ())
-    found = session.scalars(
-        select(Child).where(
-            Child.date_of_birth == row.date_of_birth,
-            or_(
-                Child.family_key == phonetic_key(row.family_name),
-                Child.postcode_norm == normalise_postcode(row.postcode) if row.postcode else False,
-            ),
-        )
-    ).all()
+    blocks = [Child.family_key == phonetic_key(row.family_name)]
+    if normalise_postcode(row.postcode):
+        blocks.append(Child.postcode_norm == normalise_postcode(row.postcode))
+    found = session.scalars(select(Child).where(Child.date_of_birth == row.date_of_birth, or_(*blocks))).all()
     candidates = sorted(
         (
             Candidate(child.id, _score(row, child), child.shielded, child.local_authority_id)
