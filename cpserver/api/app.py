@@ -20,10 +20,10 @@ from cpserver.api.middleware import (
 )
 from cpserver.api.routes import children, meta, notices, oversight, searches, sessions
 from cpserver.audit.scheduler import start_checkpoints
-from cpserver.retention_schedule import start_retention
 from cpserver.config import Settings, get_settings
 from cpserver.domain.notify import Mailer
 from cpserver.mail import SmtpMailer
+from cpserver.retention_schedule import start_retention
 from cpserver.store.database import make_engine, make_session_factory
 from cpserver.store.migrate import is_current
 from cpserver.store.system import get_mode

@@ -29,6 +29,8 @@ def issue_cp_id(session: Session) -> str:
         )
         for column in (Child.cp_id, RetiredCpId.cp_id)
     ]
-    highest = max((value for value in found if value is not None and value[len(PREFIX) :].isdigit()), default=lowest)
+    highest = max(
+        (value for value in found if value is not None and value[len(PREFIX) :].isdigit()), default=lowest
+    )
     number = int(highest[len(PREFIX) :]) + 1 + secrets.randbelow(MAX_GAP)
     return f"{PREFIX}{number:0{DIGITS}d}"

@@ -126,7 +126,9 @@ def build_query(
     names: type[Child] | type[FormerName] = FormerName if former else Child
     exact_family = names.family_norm == family
     exact_given = (
-        or_(Child.given_norm == given, FormerName.given_norm == given) if former else Child.given_norm == given
+        or_(Child.given_norm == given, FormerName.given_norm == given)
+        if former
+        else Child.given_norm == given
     )
     rank = case((exact_family, 0), else_=1) + (case((exact_given, 0), else_=1) if given else 0)
     query = select(Child, LocalAuthority.name, rank.label("rank")).join(
@@ -137,9 +139,7 @@ def build_query(
             FormerName.closed_for_adoption.is_(False)
         )
     query = (
-        query.where(exact_family)
-        if criteria.exact
-        else query.where(names.family_key == phonetic_key(family))
+        query.where(exact_family) if criteria.exact else query.where(names.family_key == phonetic_key(family))
     )
     if criteria.date_of_birth is not None:
         query = query.where(Child.date_of_birth == criteria.date_of_birth)
@@ -216,8 +216,6 @@ def find_children(
         if (child.shielded and not household_shield.sees_shielded_details(user, child))
         or household_shield.hidden_shields(user, cover[child.id])
     }
-    family = normalise_name(criteria.family or "")
-    given = normalise_name(criteria.given or "")
     results = [
         Found(
             cp_id=child.cp_id,

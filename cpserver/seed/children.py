@@ -315,7 +315,16 @@ class ChildStream:
             given, _space, family = name.rpartition(" ")
             family_norm, family_key = self.keys(family)
             rows.append(
-                (self.next_former_name, child_pk, given, family, family_norm, family_key, self.keys(given)[0], 0)
+                (
+                    self.next_former_name,
+                    child_pk,
+                    given,
+                    family,
+                    family_norm,
+                    family_key,
+                    self.keys(given)[0],
+                    0,
+                )
             )
             self.next_former_name += 1
         return rows

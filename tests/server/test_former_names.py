@@ -58,7 +58,9 @@ def adopted(db):
     )
     db.add(child)
     replace_former_names(
-        db, child, [FeedName(BIRTH_FAMILY, "Robin", closed_for_adoption=True), FeedName("Fosterling", "Robin")]
+        db,
+        child,
+        [FeedName(BIRTH_FAMILY, "Robin", closed_for_adoption=True), FeedName("Fosterling", "Robin")],
     )
     db.commit()
     return child
@@ -83,7 +85,9 @@ def test_a_misspelt_former_name_is_found_by_sound_only_when_exact_is_not_asked(c
     assert ids(response) == [world.ORDINARY]
     assert response.json()["results"][0]["exact_match"] is False
     assert ids(search(client, practitioner, family=misspelt, date_of_birth=DOB, exact=True)) == []
-    assert ids(search(client, practitioner, family="Oldname", date_of_birth=DOB, exact=True)) == [world.ORDINARY]
+    assert ids(search(client, practitioner, family="Oldname", date_of_birth=DOB, exact=True)) == [
+        world.ORDINARY
+    ]
 
 
 def test_an_adopted_childs_birth_name_finds_nothing(client, practitioner, adopted):
@@ -117,7 +121,10 @@ def test_an_adopted_childs_birth_name_finds_nothing(client, practitioner, adopte
 
 def test_a_shielded_child_found_by_a_former_name_is_served_shielded(client, practitioner):
     response = search(
-        client, practitioner, family=world.CANARIES["former_name"], date_of_birth=world.SHIELDED_DOB.isoformat()
+        client,
+        practitioner,
+        family=world.CANARIES["former_name"],
+        date_of_birth=world.SHIELDED_DOB.isoformat(),
     )
     assert ids(response) == [world.SHIELDED]
     result = response.json()["results"][0]
@@ -127,9 +134,15 @@ def test_a_shielded_child_found_by_a_former_name_is_served_shielded(client, prac
         assert world.CANARIES[marker].encode().lower() not in response.content.lower()
     # Never by postcode: the same answer as a postcode nobody has.
     by_postcode = search(
-        client, practitioner, given="Rowan", family=world.CANARIES["former_name"], postcode=world.CANARIES["postcode"]
+        client,
+        practitioner,
+        given="Rowan",
+        family=world.CANARIES["former_name"],
+        postcode=world.CANARIES["postcode"],
     )
-    nowhere = search(client, practitioner, given="Rowan", family=world.CANARIES["former_name"], postcode="ZZ77 7ZZ")
+    nowhere = search(
+        client, practitioner, given="Rowan", family=world.CANARIES["former_name"], postcode="ZZ77 7ZZ"
+    )
     assert ids(by_postcode) == [] and by_postcode.json() == nowhere.json()
     # A child covered by the household's shield, found by its former name, is shielded too.
     sibling = search(
@@ -143,7 +156,9 @@ def test_a_shielded_child_found_by_a_former_name_is_served_shielded(client, prac
 
 def test_the_management_team_sees_its_shielded_child_found_by_a_former_name(client, as_role):
     cmt = as_role("cmt")
-    response = search(client, cmt, family=world.CANARIES["former_name"], date_of_birth=world.SHIELDED_DOB.isoformat())
+    response = search(
+        client, cmt, family=world.CANARIES["former_name"], date_of_birth=world.SHIELDED_DOB.isoformat()
+    )
     assert ids(response) == [world.SHIELDED]
 
 
@@ -154,7 +169,9 @@ def test_the_migration_fills_the_table_from_the_names_records_show(database_url,
         command.downgrade(config, "0006_feeds")
     assert db.scalar(sa.select(sa.func.count()).select_from(FormerName)) == 0
     db.execute(
-        sa.update(Child).where(Child.cp_id == world.NO_SCHOOL).values(former_names=["Mary Ann Smith", "Brown"])
+        sa.update(Child)
+        .where(Child.cp_id == world.NO_SCHOOL)
+        .values(former_names=["Mary Ann Smith", "Brown"])
     )
     db.commit()
     with engine.begin() as connection:

@@ -55,9 +55,7 @@ def later(years: int, days: int = 0) -> dt.date:
 
 
 def run(db, settings, day: dt.date):
-    report = run_retention(
-        db, settings, today=day, now=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-    )
+    report = run_retention(db, settings, today=day, now=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC))
     db.expire_all()
     return report
 
@@ -112,8 +110,10 @@ def same_answer(first, second) -> None:
 def signed(engine, tmp_path):
     directory = tmp_path / "checkpoints"
     key = ensure_key(tmp_path / "audit-key.pem", directory)
-    return (lambda: write_checkpoint(engine, key, directory)), directory, load_public_key(
-        directory / PUBLIC_KEY_NAME
+    return (
+        (lambda: write_checkpoint(engine, key, directory)),
+        directory,
+        load_public_key(directory / PUBLIC_KEY_NAME),
     )
 
 
@@ -194,7 +194,9 @@ def test_the_clock_moves_through_a_childs_life(client, db, engine, settings, as_
     assert report.ok, report.summary()
     assert report.checkpoints == 2
     # Gone for the national team too, and not by another name.
-    same_answer(view(client, national, TURNING, **INVESTIGATION), view(client, national, UNKNOWN, **INVESTIGATION))
+    same_answer(
+        view(client, national, TURNING, **INVESTIGATION), view(client, national, UNKNOWN, **INVESTIGATION)
+    )
 
     # The consenting young person stays until the 25th birthday, then is archived.
     assert db.scalar(sa.select(Child.archived_at).where(Child.cp_id == CONSENTING)) is None
@@ -226,7 +228,9 @@ def test_the_purge_leaves_nothing_about_the_child(db, settings):
         "match_reviews",
         "record_reports",
     }
-    gone = add_child(db, TURNING, "Wren", years_before(TODAY, 30), archived_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    gone = add_child(
+        db, TURNING, "Wren", years_before(TODAY, 30), archived_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    )
     kept = add_child(db, "CP7000000001", "Ivy", BORN)
     practitioner = db.scalars(sa.select(User).where(User.username == world.PRACTITIONER)).one()
     source = FeedSource(name="census", kind="national", priority=10)
@@ -262,7 +266,12 @@ def test_the_purge_leaves_nothing_about_the_child(db, settings):
         replace_former_names(db, child, [FeedName("Old"), FeedName("Birth", closed_for_adoption=True)])
         db.add(
             FieldProvenance(
-                child_pk=child.id, field="address", source_id=source.id, batch_id=batch.id, priority=10, as_of=TODAY
+                child_pk=child.id,
+                field="address",
+                source_id=source.id,
+                batch_id=batch.id,
+                priority=10,
+                as_of=TODAY,
             )
         )
         db.add(
@@ -342,22 +351,24 @@ def test_serve_runs_retention_once_a_day_on_one_node(database_url, engine):
 
     def runs() -> int:
         with engine.connect() as connection:
-            return connection.scalar(
-                sa.select(sa.func.count()).where(AuditEvent.action == "retention_run")
-            )
+            return connection.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "retention_run"))
 
     # Two servers on one database, both looking every second: one run today, whoever made it.
     first_app, second_app = create_app(settings), create_app(settings)
     with TestClient(first_app), TestClient(second_app):
         wait_for(lambda: runs() == 1)
-        wait_for(lambda: len(first_app.state.retention.runs) >= 3 and len(second_app.state.retention.runs) >= 3)
+        wait_for(
+            lambda: len(first_app.state.retention.runs) >= 3 and len(second_app.state.retention.runs) >= 3
+        )
         assert runs() == 1
     with engine.connect() as connection:
         archived = connection.scalar(sa.select(Child.archived_at).where(Child.cp_id == world.PAST_18))
     assert archived is not None
 
 
-@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_node_finding_the_run_in_progress_elsewhere_skips_it(database_url, engine, db, settings):
     with engine.connect() as other:
         assert other.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})

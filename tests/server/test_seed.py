@@ -368,7 +368,7 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
 
     def schema() -> tuple[object, ...]:
         inspector = sa.inspect(engine)
-        return tuple(
+        tables = tuple(
             (
                 sorted(
                     (index["name"], tuple(index["column_names"])) for index in inspector.get_indexes(table)
@@ -379,12 +379,15 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
                 ),
             )
             for table in ("children", "carers", "involvements", "former_names")
-        ) + (triggers(),)
+        )
+        return (*tables, triggers())
 
     def triggers() -> list[tuple[str, ...]]:
         with engine.connect() as connection:
             if engine.dialect.name == "sqlite":
-                found = connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                found = connection.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                )
             else:
                 found = connection.exec_driver_sql(
                     "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname"
