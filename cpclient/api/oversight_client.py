@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from cpclient.api.client import ContactPointClient, path_segment
+from cpclient.api.models import Record, ShieldedRecord, StatedReason
 from cpclient.api.oversight_models import (
     Accreditation,
     Alert,
@@ -146,6 +147,10 @@ class OversightClient:
         """Remove a record's shielding."""
         path = f"/children/{path_segment(cp_id.strip())}/unshield"
         return self._send("POST", path, _SHIELD, _reason(reason))
+
+    def open_archived_record(self, cp_id: str, reason: StatedReason) -> Record | ShieldedRecord:
+        """Open an archived record (national team, for an investigation; the server audits it first)."""
+        return self._api.open_record(cp_id.strip(), reason)
 
     def shield_reviews(self) -> ChildList:
         """Shielded records due for review within 30 days."""
