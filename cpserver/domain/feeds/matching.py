@@ -1,27 +1,59 @@
-"""Which existing child, if any, is a feed row? (The interface the loader and the queue rely on.)
+"""Which existing child, if any, is a feed row? A Fellegi-Sunter model, scored by splink on DuckDB.
 
 `classify(session, rows)` answers, for each row, a decision and the candidates it weighed:
 - "match": sure enough to update `best` without a person;
 - "new": sure this is a child not on the directory;
 - "review": in between: a person in the authority's management team decides (the queue).
 
-Every candidate above the review floor is listed, so the loader can hold a row that may be a
-shielded child (never create it as a new visible record). This first version decides on exact
-keys; the probabilistic model (Fellegi-Sunter, splink) replaces `_score` behind the same interface.
+Every candidate at or above REVIEW_FLOOR is listed, so the loader can hold a row that may be a
+shielded child (never create it as a new visible record).
+
+How it works, for a batch of rows:
+1. Blocking, in the database, with indexed queries only (`_fetch_candidates`): children with the
+   same Soundex family key and date of birth (ix_children_family_key_dob), also under the row's
+   given name (swapped names), its former family names and its day/month transposed; the same exact
+   family name born the same year (ix_children_family_norm_dob, a range); the same postcode
+   (ix_children_postcode_norm); a former family name with the same key and date of birth
+   (ix_former_names_family_key). "Same date of birth" alone is not a block: it has no index of its
+   own and holds ~1,700 children a day at national scale.
+2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
+   (`link_only`, the pairs restricted to the candidates each row's blocks found), with the model in
+   `COMPARISONS`: fixed m and u probabilities, so the same input always gets the same answer and
+   nothing is trained at run time.
+3. Deciding (`_decide`): see MATCH_AT and REVIEW_FLOOR.
+
+Where the m and u figures come from: `bench/matching_estimate.py` estimated them once with splink
+(u by random sampling, m by expectation maximisation over two blocking passes, so that each
+comparison is trained on pairs not blocked on it) on 200,000 seeded children and a generated delta
+of 20,000 rows (exact copies, name typos, swapped names, moves, changed surnames, transposed dates,
+twins, new children). Levels that the generated data never exercises (a given name that shares
+nothing with the true one) were floored by hand, as noted on each. Re-run the script after changing
+a level, paste its output here, and re-run `bench/matching_quality.py` to re-choose the thresholds.
+
+Never matched: a row marked `new_identity` (an adopted child's new identity; always "new", with no
+candidates), and a former name closed for adoption (never used for blocking or comparison, on
+either side).
+
+splink, DuckDB and pyarrow are imported on the first call, never at server start-up (nor by the
+client); the settings and one DuckDB connection per thread are reused between calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import or_, select
+import jellyfish
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
-from cpserver.store.models import Child
+from cpserver.store.models import Child, FormerName
 
 Decision = Literal["match", "new", "review"]
 
@@ -32,6 +64,8 @@ class Candidate:
     probability: float
     shielded: bool
     local_authority_id: int
+    # The Fellegi-Sunter match weight (log2 Bayes factor plus the prior), for the queue's display.
+    match_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -42,40 +76,415 @@ class Classification:
     candidates: tuple[Candidate, ...]
 
 
-MATCH_AT = 0.99
-REVIEW_FLOOR = 0.05
+# --- decision thresholds (chosen from bench/matching_quality.py; see the note there) -------------
+
+# "match" when the best candidate is at least this probable and no other candidate reaches
+# REVIEW_FLOOR (two plausible children, e.g. twins, are for a person to tell apart).
+MATCH_AT: Final = 0.99
+# Below this a candidate is not listed, and a row with no candidate left is "new".
+REVIEW_FLOOR: Final = 0.05
+
+# --- the model -------------------------------------------------------------------------------------
+
+# The prior: the chance that a row and a child drawn at random are the same child. One row matches
+# at most one of ~11 million children, so about 1 / 11,000,000; fixed, so that a small test world
+# and the national directory weigh the same evidence the same way.
+PROBABILITY_TWO_RANDOM_RECORDS_MATCH: Final = 1e-7
+
+# (label, SQL condition on the `_l` / `_r` columns, m probability, u probability); the first level
+# of each comparison is its null level (no evidence either way). Figures: see the module docstring.
+Level = tuple[str, str, float, float]
+
+COMPARISONS: Final[dict[str, tuple[Level, ...]]] = {
+    "given_name": (
+        ("null", "given_l IS NULL OR given_r IS NULL", 1.0, 1.0),
+        ("exact", "given_l = given_r", 0.9, 0.01),
+        ("swapped with family name", "given_l = family_r", 0.01, 0.0001),
+        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(given_l, given_r) <= 1", 0.04, 0.003),
+        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(given_l, given_r) >= 0.9", 0.02, 0.01),
+        ("phonetic", "given_sdx_l = given_sdx_r OR given_mp_l = given_mp_r", 0.01, 0.01),
+        # Floored by hand: see the module docstring.
+        ("different", "ELSE", 1e-5, 0.97),
+    ),
+    "family_name": (
+        ("null", "family_l IS NULL OR family_r IS NULL", 1.0, 1.0),
+        ("exact", "family_l = family_r", 0.85, 0.005),
+        (
+            "a former family name of the other",
+            "list_contains(former_r, family_l) OR list_contains(former_l, family_r)",
+            0.05,
+            0.00005,
+        ),
+        ("swapped with given name", "family_l = given_r", 0.01, 0.0001),
+        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(family_l, family_r) <= 1", 0.04, 0.002),
+        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(family_l, family_r) >= 0.9", 0.02, 0.01),
+        ("phonetic", "family_sdx_l = family_sdx_r OR family_mp_l = family_mp_r", 0.01, 0.01),
+        ("different", "ELSE", 0.02, 0.97),
+    ),
+    "date_of_birth": (
+        ("null", "dob_l IS NULL OR dob_r IS NULL", 1.0, 1.0),
+        ("exact", "dob_l = dob_r", 0.93, 0.00015),
+        (
+            "day and month transposed",
+            "year(dob_l) = year(dob_r) AND day(dob_l) = month(dob_r) AND month(dob_l) = day(dob_r)",
+            0.02,
+            0.00001,
+        ),
+        (
+            "one of day, month, year differs",
+            "(CASE WHEN year(dob_l) = year(dob_r) THEN 1 ELSE 0 END)"
+            " + (CASE WHEN month(dob_l) = month(dob_r) THEN 1 ELSE 0 END)"
+            " + (CASE WHEN day(dob_l) = day(dob_r) THEN 1 ELSE 0 END) = 2",
+            0.04,
+            0.005,
+        ),
+        ("different", "ELSE", 0.01, 0.995),
+    ),
+    "gender": (
+        ("null", "gender_l IS NULL OR gender_r IS NULL", 1.0, 1.0),
+        ("exact", "gender_l = gender_r", 0.98, 0.5),
+        ("different", "ELSE", 0.02, 0.5),
+    ),
+    "postcode": (
+        ("null", "postcode_l IS NULL OR postcode_r IS NULL", 1.0, 1.0),
+        ("exact", "postcode_l = postcode_r", 0.8, 0.00002),
+        ("same district", "district_l = district_r", 0.1, 0.02),
+        ("different", "ELSE", 0.1, 0.98),
+    ),
+}
+
+# Genders a row or a child may carry that say nothing (no evidence either way).
+_UNKNOWN_GENDERS: Final = frozenset({"", "not_specified", "unknown"})
+
+
+def settings_dict() -> dict[str, Any]:
+    """The splink settings for `COMPARISONS` (link_only; each row against its own candidates)."""
+    comparisons = []
+    for name, levels in COMPARISONS.items():
+        comparison_levels: list[dict[str, Any]] = []
+        for index, (label, sql, m, u) in enumerate(levels):
+            level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
+            if index == 0:
+                level["is_null_level"] = True
+            else:
+                level["m_probability"] = m
+                level["u_probability"] = u
+            comparison_levels.append(level)
+        comparisons.append({"output_column_name": name, "comparison_levels": comparison_levels})
+    return {
+        "link_type": "link_only",
+        "unique_id_column_name": "uid",
+        "probability_two_random_records_match": PROBABILITY_TWO_RANDOM_RECORDS_MATCH,
+        "blocking_rules_to_generate_predictions": ["l.row_key = r.row_key"],
+        "comparisons": comparisons,
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+    }
+
+
+# --- classify --------------------------------------------------------------------------------------
 
 
 def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
-    return [_classify_one(session, row) for row in rows]
-
-
-def _classify_one(session: Session, row: FeedRow) -> Classification:
-    if row.new_identity:
-        return Classification("new", None, ())
-    blocks = [Child.family_key == phonetic_key(row.family_name)]
-    if normalise_postcode(row.postcode):
-        blocks.append(Child.postcode_norm == normalise_postcode(row.postcode))
-    found = session.scalars(select(Child).where(Child.date_of_birth == row.date_of_birth, or_(*blocks))).all()
-    candidates = sorted(
-        (
-            Candidate(child.id, _score(row, child), child.shielded, child.local_authority_id)
-            for child in found
-        ),
-        key=lambda candidate: -candidate.probability,
+    """Decide, for each row in order, whether it is a known child, a new one, or one for a person."""
+    linkable = {index: row for index, row in enumerate(rows) if not row.new_identity}
+    children = _fetch_candidates(session, linkable)
+    pairs = [(index, child) for index, found in children.items() for child in found]
+    scores = _Scorer.for_this_thread().score(
+        [record_of_row(index, row) for index, row in linkable.items() if children.get(index)],
+        [record_of_child(index, child) for index, child in pairs],
     )
-    kept = tuple(candidate for candidate in candidates if candidate.probability >= REVIEW_FLOOR)
-    best = kept[0] if kept else None
-    if best is None:
-        return Classification("new", None, ())
-    return Classification("match" if best.probability >= MATCH_AT else "review", best, kept)
+    by_row: dict[int, list[Candidate]] = defaultdict(list)
+    for index, child in pairs:
+        probability, weight = scores[(index, child.child_pk)]
+        by_row[index].append(
+            Candidate(child.child_pk, probability, child.shielded, child.local_authority_id, weight)
+        )
+    return [_decide(by_row.get(index, [])) if not row.new_identity else _NEW for index, row in enumerate(rows)]
 
 
-def _score(row: FeedRow, child: Child) -> float:
-    same_family = normalise_name(row.family_name) == child.family_norm
-    same_given = normalise_name(row.given_name) == child.given_norm
-    if same_family and same_given:
-        return 1.0
-    if same_family or same_given:
-        return 0.5
-    return 0.1
+_NEW: Final = Classification("new", None, ())
+
+
+def _decide(candidates: list[Candidate]) -> Classification:
+    ranked = sorted(candidates, key=lambda candidate: (-candidate.match_weight, candidate.child_pk))
+    kept = tuple(candidate for candidate in ranked if candidate.probability >= REVIEW_FLOOR)
+    if not kept:
+        return _NEW
+    best = kept[0]
+    sure = best.probability >= MATCH_AT and len(kept) == 1
+    return Classification("match" if sure else "review", best, kept)
+
+
+# --- blocking --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    """What the model compares of an existing child (former names closed for adoption left out)."""
+
+    child_pk: int
+    given_norm: str
+    family_norm: str
+    date_of_birth: dt.date
+    gender: str
+    postcode_norm: str
+    shielded: bool
+    local_authority_id: int
+    former_families: tuple[str, ...]
+
+
+# Key tuples per query, so a statement stays a reasonable size.
+_CHUNK: Final = 400
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _open_former_families(row: FeedRow) -> list[str]:
+    return [name.family_name for name in row.former_names if not name.closed_for_adoption]
+
+
+def _transposed(day: dt.date) -> dt.date | None:
+    if day.day > 12 or day.day == day.month:
+        return None
+    try:
+        return day.replace(month=day.day, day=day.month)
+    except ValueError:
+        return None
+
+
+_CHILD_COLUMNS: Final = (
+    Child.id,
+    Child.given_norm,
+    Child.family_norm,
+    Child.family_key,
+    Child.date_of_birth,
+    Child.gender,
+    Child.postcode_norm,
+    Child.shielded,
+    Child.local_authority_id,
+)
+
+
+def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, list[ChildFacts]]:
+    """The children each row's blocks find, by row index (indexed queries only)."""
+    # Each block: its keys, and for each key the rows that asked for it.
+    key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
+    names_year: dict[tuple[str, str, int], set[int]] = defaultdict(set)
+    postcode: dict[str, set[int]] = defaultdict(set)
+    former_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
+    for index, row in rows.items():
+        born = row.date_of_birth
+        dates = [born, *filter(None, [_transposed(born)])]
+        # Family name, given name (swapped names) and open former family names, by Soundex key.
+        for name in (row.family_name, row.given_name, *_open_former_families(row)):
+            if key := phonetic_key(name):
+                for day in dates:
+                    key_dob[(key, day)].add(index)
+        family_norm, given_norm = normalise_name(row.family_name), normalise_name(row.given_name)
+        if family_norm and given_norm:
+            names_year[(family_norm, given_norm, born.year)].add(index)
+        if code := normalise_postcode(row.postcode):
+            postcode[code].add(index)
+        if family_key := phonetic_key(row.family_name):
+            former_key_dob[(family_key, born)].add(index)
+
+    found: dict[int, set[int]] = defaultdict(set)  # child_pk -> row indexes
+    facts: dict[int, Any] = {}
+
+    def collect(statement: Any, rows_of: Any) -> None:
+        for child in session.execute(statement).all():
+            indexes = rows_of(child)
+            if indexes:
+                facts[child.id] = child
+                found[child.id] |= indexes
+
+    for chunk in _chunks(list(key_dob)):
+        collect(
+            select(*_CHILD_COLUMNS).where(tuple_(Child.family_key, Child.date_of_birth).in_(chunk)),
+            lambda child: key_dob.get((child.family_key, child.date_of_birth)),
+        )
+    for chunk in _chunks(list(names_year)):
+        ranges = (
+            and_(
+                Child.family_norm == family,
+                Child.given_norm == given,
+                Child.date_of_birth.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+            )
+            for family, given, year in chunk
+        )
+        collect(
+            select(*_CHILD_COLUMNS).where(or_(*ranges)),
+            lambda child: names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year)),
+        )
+    for chunk in _chunks(list(postcode)):
+        collect(
+            select(*_CHILD_COLUMNS).where(Child.postcode_norm.in_(chunk)),
+            lambda child: postcode.get(child.postcode_norm),
+        )
+    for chunk in _chunks(list(former_key_dob)):
+        collect(
+            select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
+            .join(FormerName, FormerName.child_pk == Child.id)
+            .where(
+                FormerName.closed_for_adoption.is_(False),
+                FormerName.family_key.in_({key for key, _day in chunk}),
+                Child.date_of_birth.in_({day for _key, day in chunk}),
+            ),
+            lambda child: former_key_dob.get((child.former_key, child.date_of_birth)),
+        )
+
+    former_of = _former_families(session, list(facts))
+    by_row: dict[int, list[ChildFacts]] = defaultdict(list)
+    for child_pk in sorted(found):
+        child = facts[child_pk]
+        child_facts = ChildFacts(
+            child_pk=child.id,
+            given_norm=child.given_norm,
+            family_norm=child.family_norm,
+            date_of_birth=child.date_of_birth,
+            gender=child.gender,
+            postcode_norm=child.postcode_norm,
+            shielded=child.shielded,
+            local_authority_id=child.local_authority_id,
+            former_families=tuple(former_of.get(child.id, ())),
+        )
+        for index in sorted(found[child_pk]):
+            by_row[index].append(child_facts)
+    return by_row
+
+
+def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[str]]:
+    """Each child's former family names, normalised; identities closed for adoption left out."""
+    names: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(child_pks):
+        statement = select(FormerName.child_pk, FormerName.family_norm).where(
+            FormerName.child_pk.in_(chunk), FormerName.closed_for_adoption.is_(False)
+        )
+        for child_pk, family_norm in session.execute(statement).all():
+            names[child_pk].append(family_norm)
+    return names
+
+
+# --- scoring ---------------------------------------------------------------------------------------
+
+
+def _district(postcode_norm: str) -> str | None:
+    """The outward code of a normalised postcode ("ZZ14AB" -> "ZZ1"), None when there is none."""
+    return postcode_norm[:-3] if len(postcode_norm) > 3 else None
+
+
+def _metaphone(norm: str) -> str | None:
+    return (jellyfish.metaphone(norm) or None) if norm else None
+
+
+def _name_fields(given_norm: str, family_norm: str) -> dict[str, Any]:
+    return {
+        "given": given_norm or None,
+        "family": family_norm or None,
+        "given_sdx": phonetic_key(given_norm) or None,
+        "family_sdx": phonetic_key(family_norm) or None,
+        "given_mp": _metaphone(given_norm),
+        "family_mp": _metaphone(family_norm),
+    }
+
+
+def record_of_row(index: int, row: FeedRow) -> dict[str, Any]:
+    """A row as the model's left-hand record."""
+    postcode_norm = normalise_postcode(row.postcode)
+    return {
+        "uid": f"row:{index}",
+        "row_key": index,
+        **_name_fields(normalise_name(row.given_name), normalise_name(row.family_name)),
+        "dob": row.date_of_birth,
+        "gender": None if row.gender in _UNKNOWN_GENDERS else row.gender,
+        "postcode": postcode_norm or None,
+        "district": _district(postcode_norm),
+        "former": sorted({normalise_name(name) for name in _open_former_families(row)} - {""}),
+    }
+
+
+def record_of_child(index: int, child: ChildFacts) -> dict[str, Any]:
+    """A candidate child as the model's right-hand record, paired with the row at `index`."""
+    return {
+        "uid": f"{index}:{child.child_pk}",
+        "row_key": index,
+        **_name_fields(child.given_norm, child.family_norm),
+        "dob": child.date_of_birth,
+        "gender": None if child.gender in _UNKNOWN_GENDERS else child.gender,
+        "postcode": child.postcode_norm or None,
+        "district": _district(child.postcode_norm),
+        "former": sorted(set(child.former_families) - {""}),
+    }
+
+
+class _Scorer:
+    """splink's linker over one DuckDB connection, kept per thread (a connection is not shared)."""
+
+    _local = threading.local()
+
+    @classmethod
+    def for_this_thread(cls) -> _Scorer:
+        scorer: _Scorer | None = getattr(cls._local, "scorer", None)
+        if scorer is None:
+            scorer = cls._local.scorer = cls()
+        return scorer
+
+    def __init__(self) -> None:
+        import duckdb
+        import pyarrow as pa
+        from splink import SettingsCreator
+
+        self._pa = pa
+        self._connection = duckdb.connect(":memory:")
+        self._settings = SettingsCreator.from_path_or_dict(settings_dict())
+        text = pa.string()
+        self._schema = pa.schema(
+            [
+                ("uid", text),
+                ("row_key", pa.int64()),
+                ("given", text),
+                ("family", text),
+                ("given_sdx", text),
+                ("family_sdx", text),
+                ("given_mp", text),
+                ("family_mp", text),
+                ("dob", pa.date32()),
+                ("gender", text),
+                ("postcode", text),
+                ("district", text),
+                ("former", pa.list_(text)),
+            ]
+        )
+
+    def score(
+        self, left: list[dict[str, Any]], right: list[dict[str, Any]]
+    ) -> dict[tuple[int, int], tuple[float, float]]:
+        """(row index, child_pk) -> (match probability, match weight) for every pair."""
+        if not left or not right:
+            return {}
+        from splink import DuckDBAPI, Linker
+
+        database = DuckDBAPI(self._connection)
+        tables = [
+            database.register(self._pa.Table.from_pylist(records, schema=self._schema))
+            for records in (left, right)
+        ]
+        try:
+            linker = Linker(tables, self._settings, log_level=None, validate_settings=False)
+            predictions = linker.inference.predict()
+            result = self._connection.sql(
+                f"SELECT uid_r, match_probability, match_weight FROM {predictions.physical_name}"
+            ).fetchall()
+        finally:
+            database.delete_tables_created_by_splink_from_db()
+            for table in tables:
+                database.delete_table_from_database(table.physical_name)
+        scores: dict[tuple[int, int], tuple[float, float]] = {}
+        for uid, probability, weight in result:
+            index, child_pk = uid.split(":")
+            scores[(int(index), int(child_pk))] = (float(probability), float(weight))
+        return scores
