@@ -46,7 +46,7 @@ from cpserver.domain.feeds.matching import (  # noqa: E402
     record_of_row,
     settings_dict,
 )
-from cpserver.store.models import Child  # noqa: E402
+from cpserver.store.models import Carer, Child  # noqa: E402
 
 
 def main() -> None:
@@ -82,8 +82,25 @@ def main() -> None:
                 )
             ).all()
         }
+        carers: dict[int, list[tuple[str, str]]] = {}
+        for child_pk, given, family in session.execute(
+            sa.text("SELECT child_id, given_name, family_name FROM carers WHERE child_id <= :n"), {"n": args.sample}
+        ).all():
+            carers.setdefault(child_pk, []).append((given, family))
+        for child_pk, given, family in session.execute(
+            sa.select(Carer.child_pk, Carer.given_name, Carer.family_name).where(Carer.child_pk.in_(wanted))
+        ).all():
+            if child_pk > args.sample:
+                carers.setdefault(child_pk, []).append((given, family))
         right = [
-            record_of_child(0, ChildFacts(*child, former_families=(former[child[0]],) if child[0] in former else ()))
+            record_of_child(
+                0,
+                ChildFacts(
+                    *child,
+                    former_families=(former[child[0]],) if child[0] in former else (),
+                    carers=tuple(carers.get(child[0], ())),
+                ),
+            )
             for child in children
         ]
     print(f"{len(left):,} delta rows against {len(right):,} children", file=sys.stderr)
