@@ -33,12 +33,12 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import duckdb  # noqa: E402
-import pyarrow as pa  # noqa: E402
-from matching_quality import DEFAULT_DATABASE, ensure_seeded, generate_delta, rolled_back  # noqa: E402
-from splink import DuckDBAPI, Linker, SettingsCreator  # noqa: E402
+import duckdb
+import pyarrow as pa
+from matching_quality import DEFAULT_DATABASE, ensure_seeded, generate_delta, rolled_back
+from splink import DuckDBAPI, Linker, SettingsCreator
 
-from cpserver.domain.feeds.matching import (  # noqa: E402
+from cpserver.domain.feeds.matching import (
     COMPARISONS,
     ChildFacts,
     _Scorer,
@@ -46,7 +46,7 @@ from cpserver.domain.feeds.matching import (  # noqa: E402
     record_of_row,
     settings_dict,
 )
-from cpserver.store.models import Carer, Child  # noqa: E402
+from cpserver.store.models import Carer, Child
 
 
 def main() -> None:
@@ -77,14 +77,13 @@ def main() -> None:
         former = {
             child_pk: names
             for child_pk, names in session.execute(
-                sa.text(
-                    "SELECT child_id, family_norm FROM former_names WHERE NOT closed_for_adoption"
-                )
+                sa.text("SELECT child_id, family_norm FROM former_names WHERE NOT closed_for_adoption")
             ).all()
         }
         carers: dict[int, list[tuple[str, str]]] = {}
         for child_pk, given, family in session.execute(
-            sa.text("SELECT child_id, given_name, family_name FROM carers WHERE child_id <= :n"), {"n": args.sample}
+            sa.text("SELECT child_id, given_name, family_name FROM carers WHERE child_id <= :n"),
+            {"n": args.sample},
         ).all():
             carers.setdefault(child_pk, []).append((given, family))
         for child_pk, given, family in session.execute(
@@ -124,7 +123,8 @@ def main() -> None:
 
 def print_comparisons(model: dict[str, Any]) -> None:
     estimated = {
-        comparison["output_column_name"]: comparison["comparison_levels"] for comparison in model["comparisons"]
+        comparison["output_column_name"]: comparison["comparison_levels"]
+        for comparison in model["comparisons"]
     }
     print("COMPARISONS: Final[dict[str, tuple[Level, ...]]] = {")
     for name, levels in COMPARISONS.items():

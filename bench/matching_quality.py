@@ -42,15 +42,15 @@ from sqlalchemy.orm import Session, selectinload
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cpserver.domain.feeds.matching import classify  # noqa: E402
-from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow  # noqa: E402
-from cpserver.domain.former_names import replace_former_names  # noqa: E402
-from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key  # noqa: E402
-from cpserver.seed import seed_database  # noqa: E402
-from cpserver.seed.reference import read_list  # noqa: E402
-from cpserver.store.database import make_engine, make_session_factory  # noqa: E402
-from cpserver.store.migrate import upgrade  # noqa: E402
-from cpserver.store.models import Carer, Child  # noqa: E402
+from cpserver.domain.feeds.matching import classify
+from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow
+from cpserver.domain.former_names import replace_former_names
+from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
+from cpserver.seed import seed_database
+from cpserver.seed.reference import read_list
+from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.migrate import upgrade
+from cpserver.store.models import Carer, Child
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/cpbench_matching"
 
@@ -101,7 +101,8 @@ def _typo(rng: random.Random, name: str) -> str:
 def _row_of(child: Child, number: int, today: dt.date) -> FeedRow:
     return FeedRow(
         carers=tuple(
-            FeedCarer(carer.given_name, carer.family_name, carer.relationship_to_child) for carer in child.carers
+            FeedCarer(carer.given_name, carer.family_name, carer.relationship_to_child)
+            for carer in child.carers
         ),
         source_record_id=f"bench-{number}",
         given_name=child.given_name,
@@ -150,7 +151,7 @@ def _new_child(session: Session, like: Child, given: str, number: int) -> Child:
 
 def generate_delta(session: Session, rows: int, seed: int, today: dt.date) -> list[Case]:
     """Plant what the delta needs (in the open transaction) and return the delta with its truth."""
-    rng = random.Random(seed)  # noqa: S311 - fictitious data
+    rng = random.Random(seed)
     given_lists = {
         "female": read_list("given_female.txt"),
         "male": read_list("given_male.txt"),
@@ -290,15 +291,17 @@ def measure(session: Session, cases: list[Case], batch: int) -> tuple[dict[str, 
                     tally.wrong_new += 1
             else:
                 tally.review += 1
-                if case.truth is not None and any(c.child_pk == case.truth for c in result.candidates):
-                    tally.review_with_truth += 1
-                elif case.truth is None:
+                if (
+                    case.truth is not None and any(c.child_pk == case.truth for c in result.candidates)
+                ) or case.truth is None:
                     tally.review_with_truth += 1
     return by_kind, time.perf_counter() - started
 
 
 def report(by_kind: dict[str, Tally], seconds: float, rows: int) -> None:
-    print(f"\n{'kind':<16}{'rows':>6}{'match ok':>10}{'match bad':>10}{'new ok':>8}{'new bad':>8}{'review':>8}")
+    print(
+        f"\n{'kind':<16}{'rows':>6}{'match ok':>10}{'match bad':>10}{'new ok':>8}{'new bad':>8}{'review':>8}"
+    )
     total = Tally(Counter())
     for kind in KINDS:
         if kind not in by_kind:
@@ -343,7 +346,9 @@ def ensure_seeded(database: str, children: int) -> None:
     if url.get_backend_name() == "postgresql":
         admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database})
+            exists = connection.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+            )
             if not exists:
                 connection.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
         admin.dispose()

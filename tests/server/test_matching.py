@@ -58,7 +58,11 @@ def add_child(
     db.add(child)
     db.flush()
     if carer is not None:
-        db.add(Carer(child_pk=child.id, given_name=carer[0], family_name=carer[1], relationship_to_child="Mother"))
+        db.add(
+            Carer(
+                child_pk=child.id, given_name=carer[0], family_name=carer[1], relationship_to_child="Mother"
+            )
+        )
     if former:
         replace_former_names(db, child, former)
     db.commit()
@@ -108,7 +112,10 @@ def test_each_kind_of_row_is_classified_as_expected(db: Session) -> None:
         "typo in the given name": (row("Amelai", "Hartwell", AMELIA_DOB, "ZZ7 1AB"), amelia),
         "typo in the family name": (row("Amelia", "Hartwel", AMELIA_DOB, "ZZ7 1AB"), amelia),
         "given and family swapped": (row("Hartwell", "Amelia", AMELIA_DOB, "ZZ7 1AB"), amelia),
-        "moved (new postcode, same carer)": (row("Amelia", "Hartwell", AMELIA_DOB, "ZZ31 5XY", carer=MOTHER), amelia),
+        "moved (new postcode, same carer)": (
+            row("Amelia", "Hartwell", AMELIA_DOB, "ZZ31 5XY", carer=MOTHER),
+            amelia,
+        ),
         "day and month transposed": (row("Amelia", "Hartwell", dt.date(2015, 7, 4), "ZZ7 1AB"), amelia),
         "changed surname, old one as a former name": (
             row("Amelia", "Blackwood", AMELIA_DOB, "ZZ7 1AB", former_names=(FeedName("Hartwell"),)),
@@ -201,7 +208,9 @@ def test_former_names_closed_for_adoption_are_never_used(db: Session) -> None:
     closed = (FeedName("Thornbury", closed_for_adoption=True),)
     lily = add_child(db, "Lily", "Marchbank", dt.date(2013, 8, 19), "ZZ7 6LM", former=closed)
     # The control: the same, with the former name open.
-    rosa = add_child(db, "Rosa", "Penhallow", dt.date(2013, 10, 21), "ZZ7 7NP", former=(FeedName("Tregarthen"),))
+    rosa = add_child(
+        db, "Rosa", "Penhallow", dt.date(2013, 10, 21), "ZZ7 7NP", former=(FeedName("Tregarthen"),)
+    )
     poppy = add_child(db, "Poppy", "Oldacre", dt.date(2011, 3, 23), "ZZ7 8QR")
     results = classify(
         db,
@@ -214,14 +223,24 @@ def test_former_names_closed_for_adoption_are_never_used(db: Session) -> None:
             row("Rosa", "Tregarthen", dt.date(2013, 10, 21), "ZZ33 1AA"),
             row("Rosa", "Tregarthen", dt.date(2013, 10, 21), "ZZ7 7NP"),
             # The row's own former name, closed for adoption: not used either.
-            row("Poppy", "Newland", dt.date(2011, 3, 23), "ZZ33 1AA", former_names=(FeedName("Oldacre", "", True),)),
+            row(
+                "Poppy",
+                "Newland",
+                dt.date(2011, 3, 23),
+                "ZZ33 1AA",
+                former_names=(FeedName("Oldacre", "", True),),
+            ),
             row("Poppy", "Newland", dt.date(2011, 3, 23), "ZZ33 1AA", former_names=(FeedName("Oldacre"),)),
         ],
     )
     assert results[0] == Classification("new", None, ())
     assert results[1].decision != "match"
     assert {c.child_pk for c in results[1].candidates} <= {lily.id}
-    assert results[2].decision != "new" and results[2].best is not None and results[2].best.child_pk == rosa.id
+    assert (
+        results[2].decision != "new" and results[2].best is not None and results[2].best.child_pk == rosa.id
+    )
     assert matched(results[3], rosa)
     assert results[4] == Classification("new", None, ())
-    assert results[5].decision != "new" and results[5].best is not None and results[5].best.child_pk == poppy.id
+    assert (
+        results[5].decision != "new" and results[5].best is not None and results[5].best.child_pk == poppy.id
+    )

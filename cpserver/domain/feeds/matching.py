@@ -42,15 +42,15 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from functools import cache
-from importlib import resources
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any, Final, Literal
 
 import jellyfish
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import ARRAY, and_, any_, bindparam, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.rows import FeedRow
@@ -228,9 +228,7 @@ def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
         if _maybe_a_twin(rows[index], child):
             not_sure.add((index, child.child_pk))
     return [
-        _NEW
-        if row.new_identity
-        else _decide(by_row.get(index, []), {pk for i, pk in not_sure if i == index})
+        _NEW if row.new_identity else _decide(by_row.get(index, []), {pk for i, pk in not_sure if i == index})
         for index, row in enumerate(rows)
     ]
 
@@ -243,7 +241,8 @@ def _decide(candidates: list[Candidate], not_sure: set[int]) -> Classification:
     kept = tuple(
         candidate
         for candidate in ranked
-        if candidate.probability >= REVIEW_FLOOR or (candidate.shielded and candidate.probability >= SHIELDED_FLOOR)
+        if candidate.probability >= REVIEW_FLOOR
+        or (candidate.shielded and candidate.probability >= SHIELDED_FLOOR)
     )
     if not kept:
         return _NEW
@@ -271,7 +270,7 @@ def _maybe_a_twin(row: FeedRow, child: ChildFacts) -> bool:
     letter apart; such a pair is for a person to decide, never matched without one.
     """
     given = normalise_name(row.given_name)
-    if given == child.given_norm or given == child.family_norm:
+    if given in (child.given_norm, child.family_norm):
         return False
     known = _known_given_names()
     return given in known and child.given_norm in known
@@ -301,9 +300,20 @@ class ChildFacts:
 _CHUNK: Final = 400
 
 
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+# Plain keys (ids, postcodes) per query: one array parameter on PostgreSQL (`= ANY`).
+_LIST_CHUNK: Final = 5000
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values`: on PostgreSQL as `= ANY(array)`, one parameter however many values."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def _open_former_families(row: FeedRow) -> list[str]:
@@ -383,9 +393,9 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
             select(*_CHILD_COLUMNS).where(or_(*ranges)),
             lambda child: names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year)),
         )
-    for chunk in _chunks(list(postcode)):
+    for chunk in _chunks(list(postcode), _LIST_CHUNK):
         collect(
-            select(*_CHILD_COLUMNS).where(Child.postcode_norm.in_(chunk)),
+            select(*_CHILD_COLUMNS).where(_one_of(session, Child.postcode_norm, chunk)),
             lambda child: postcode.get(child.postcode_norm),
         )
     for chunk in _chunks(list(former_key_dob)):
@@ -425,9 +435,9 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
 def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[str]]:
     """Each child's former family names, normalised; identities closed for adoption left out."""
     names: dict[int, list[str]] = defaultdict(list)
-    for chunk in _chunks(child_pks):
+    for chunk in _chunks(child_pks, _LIST_CHUNK):
         statement = select(FormerName.child_pk, FormerName.family_norm).where(
-            FormerName.child_pk.in_(chunk), FormerName.closed_for_adoption.is_(False)
+            _one_of(session, FormerName.child_pk, chunk), FormerName.closed_for_adoption.is_(False)
         )
         for child_pk, family_norm in session.execute(statement).all():
             names[child_pk].append(family_norm)
@@ -436,8 +446,10 @@ def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[s
 
 def _carers(session: Session, child_pks: list[int]) -> dict[int, list[tuple[str, str]]]:
     names: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for chunk in _chunks(child_pks):
-        statement = select(Carer.child_pk, Carer.given_name, Carer.family_name).where(Carer.child_pk.in_(chunk))
+    for chunk in _chunks(child_pks, _LIST_CHUNK):
+        statement = select(Carer.child_pk, Carer.given_name, Carer.family_name).where(
+            _one_of(session, Carer.child_pk, chunk)
+        )
         for child_pk, given, family in session.execute(statement).all():
             names[child_pk].append((given, family))
     return names
@@ -559,11 +571,11 @@ class _Scorer:
         try:
             linker = Linker(tables, self._settings, log_level=None, validate_settings=False)
             predictions = linker.inference.predict()
-            result = self._connection.sql(
-                f"SELECT uid_r, match_probability, match_weight FROM {predictions.physical_name}"
-            ).fetchall()
+            # The table name is splink's own (`__splink__df_predict_<random>`), never input.
+            query = f"SELECT uid_r, match_probability, match_weight FROM {predictions.physical_name}"  # noqa: S608
+            result = self._connection.sql(query).fetchall()
         finally:
-            database.delete_tables_created_by_splink_from_db()
+            database.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]  # splink is untyped here
             for table in tables:
                 database.delete_table_from_database(table.physical_name)
         scores: dict[tuple[int, int], tuple[float, float]] = {}
