@@ -50,7 +50,7 @@ from importlib import resources
 from typing import Any, Final, Literal
 
 import jellyfish
-from sqlalchemy import ARRAY, and_, any_, bindparam, or_, select, tuple_
+from sqlalchemy import ARRAY, Date, String, and_, any_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.rows import FeedRow
@@ -368,47 +368,23 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
     found: dict[int, set[int]] = defaultdict(set)  # child_pk -> row indexes
     facts: dict[int, Any] = {}
 
-    def collect(statement: Any, rows_of: Any) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        statements = _postgres_blocks(key_dob, names_year, postcode, former_key_dob)
+    else:
+        statements = _portable_blocks(session, key_dob, names_year, postcode, former_key_dob)
+    for statement in statements:
         for child in session.execute(statement).all():
-            indexes = rows_of(child)
+            # The rows any block of the child's own keys asked for (whichever block found it).
+            indexes = (
+                key_dob.get((child.family_key, child.date_of_birth), set())
+                | postcode.get(child.postcode_norm, set())
+                | names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year), set())
+            )
+            if "former_key" in child._fields:
+                indexes = indexes | former_key_dob.get((child.former_key, child.date_of_birth), set())
             if indexes:
                 facts[child.id] = child
                 found[child.id] |= indexes
-
-    for chunk in _chunks(list(key_dob)):
-        collect(
-            select(*_CHILD_COLUMNS).where(tuple_(Child.family_key, Child.date_of_birth).in_(chunk)),
-            lambda child: key_dob.get((child.family_key, child.date_of_birth)),
-        )
-    for chunk in _chunks(list(names_year)):
-        ranges = (
-            and_(
-                Child.family_norm == family,
-                Child.given_norm == given,
-                Child.date_of_birth.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
-            )
-            for family, given, year in chunk
-        )
-        collect(
-            select(*_CHILD_COLUMNS).where(or_(*ranges)),
-            lambda child: names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year)),
-        )
-    for chunk in _chunks(list(postcode), _LIST_CHUNK):
-        collect(
-            select(*_CHILD_COLUMNS).where(_one_of(session, Child.postcode_norm, chunk)),
-            lambda child: postcode.get(child.postcode_norm),
-        )
-    for chunk in _chunks(list(former_key_dob)):
-        collect(
-            select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
-            .join(FormerName, FormerName.child_pk == Child.id)
-            .where(
-                FormerName.closed_for_adoption.is_(False),
-                FormerName.family_key.in_({key for key, _day in chunk}),
-                Child.date_of_birth.in_({day for _key, day in chunk}),
-            ),
-            lambda child: former_key_dob.get((child.former_key, child.date_of_birth)),
-        )
 
     former_of = _former_families(session, list(facts))
     carers_of = _carers(session, list(facts))
@@ -430,6 +406,118 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
         for index in sorted(found[child_pk]):
             by_row[index].append(child_facts)
     return by_row
+
+
+def _postgres_blocks(
+    key_dob: dict[tuple[str, dt.date], set[int]],
+    names_year: dict[tuple[str, str, int], set[int]],
+    postcode: dict[str, set[int]],
+    former_key_dob: dict[tuple[str, dt.date], set[int]],
+) -> list[Any]:
+    """One statement per block, its keys as array parameters joined through `unnest` (PostgreSQL).
+
+    Each is a nested loop of index probes (the planner's choice for these sizes), and one statement
+    whatever the batch size: building and parsing a 1,000-way OR costs more than running it.
+    """
+
+    def keys(name: str, values: list[Any], of: Any) -> Any:
+        return bindparam(name, values, type_=ARRAY(of))
+
+    statements = []
+    if key_dob:
+        k = (
+            func.unnest(
+                keys("keys", [key for key, _day in key_dob], String()),
+                keys("days", [day for _key, day in key_dob], Date()),
+            )
+            .table_valued("key", "day")
+            .render_derived(name="k")
+        )
+        statements.append(
+            select(*_CHILD_COLUMNS)
+            .select_from(k)
+            .join(Child, and_(Child.family_key == k.c.key, Child.date_of_birth == k.c.day))
+        )
+    if names_year:
+        n = (
+            func.unnest(
+                keys("families", [family for family, _given, _year in names_year], String()),
+                keys("givens", [given for _family, given, _year in names_year], String()),
+                keys("froms", [dt.date(year, 1, 1) for _family, _given, year in names_year], Date()),
+                keys("tos", [dt.date(year, 12, 31) for _family, _given, year in names_year], Date()),
+            )
+            .table_valued("family", "given", "born_from", "born_to")
+            .render_derived(name="n")
+        )
+        statements.append(
+            select(*_CHILD_COLUMNS)
+            .select_from(n)
+            .join(
+                Child,
+                and_(
+                    Child.family_norm == n.c.family,
+                    Child.given_norm == n.c.given,
+                    Child.date_of_birth.between(n.c.born_from, n.c.born_to),
+                ),
+            )
+        )
+    if postcode:
+        statements.append(
+            select(*_CHILD_COLUMNS).where(
+                Child.postcode_norm == any_(keys("codes", list(postcode), String()))
+            )
+        )
+    if former_key_dob:
+        f = (
+            func.unnest(
+                keys("former_keys", [key for key, _day in former_key_dob], String()),
+                keys("former_days", [day for _key, day in former_key_dob], Date()),
+            )
+            .table_valued("key", "day")
+            .render_derived(name="f")
+        )
+        statements.append(
+            select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
+            .select_from(f)
+            .join(FormerName, FormerName.family_key == f.c.key)
+            .join(Child, and_(Child.id == FormerName.child_pk, Child.date_of_birth == f.c.day))
+            .where(FormerName.closed_for_adoption.is_(False))
+        )
+    return statements
+
+
+def _portable_blocks(
+    session: Session,
+    key_dob: dict[tuple[str, dt.date], set[int]],
+    names_year: dict[tuple[str, str, int], set[int]],
+    postcode: dict[str, set[int]],
+    former_key_dob: dict[tuple[str, dt.date], set[int]],
+) -> Iterable[Any]:
+    """The same blocks in portable SQL (SQLite): row-value IN lists and OR'd ranges, in chunks."""
+    for chunk in _chunks(list(key_dob)):
+        yield select(*_CHILD_COLUMNS).where(tuple_(Child.family_key, Child.date_of_birth).in_(chunk))
+    for chunk in _chunks(list(names_year)):
+        ranges = (
+            and_(
+                Child.family_norm == family,
+                Child.given_norm == given,
+                Child.date_of_birth.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+            )
+            for family, given, year in chunk
+        )
+        yield select(*_CHILD_COLUMNS).where(or_(*ranges))
+    for chunk in _chunks(list(postcode), _LIST_CHUNK):
+        yield select(*_CHILD_COLUMNS).where(_one_of(session, Child.postcode_norm, chunk))
+    for chunk in _chunks(list(former_key_dob)):
+        yield (
+            select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
+            .join(FormerName, FormerName.child_pk == Child.id)
+            .where(
+                FormerName.closed_for_adoption.is_(False),
+                FormerName.family_key.in_({key for key, _day in chunk}),
+                Child.date_of_birth.in_({day for _key, day in chunk}),
+            )
+        )
 
 
 def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[str]]:
@@ -515,6 +603,9 @@ def _carer_names(names: Iterable[tuple[str, str]]) -> list[str] | None:
     return sorted(full) or None
 
 
+_TABLES: Final = ("matching_rows", "matching_candidates")
+
+
 class _Scorer:
     """splink's linker over one DuckDB connection, kept per thread (a connection is not shared)."""
 
@@ -530,11 +621,10 @@ class _Scorer:
     def __init__(self) -> None:
         import duckdb
         import pyarrow as pa
-        from splink import SettingsCreator
+        from splink import DuckDBAPI, Linker, SettingsCreator
 
         self._pa = pa
         self._connection = duckdb.connect(":memory:")
-        self._settings = SettingsCreator.from_path_or_dict(settings_dict())
         text = pa.string()
         self._schema = pa.schema(
             [
@@ -554,6 +644,21 @@ class _Scorer:
                 ("carers", pa.list_(text)),
             ]
         )
+        # One linker for the life of the thread, over two tables whose rows each call replaces:
+        # building a linker parses and validates the settings (~50 ms a time otherwise).
+        for table in _TABLES:
+            self._replace(table, [])
+        database = DuckDBAPI(self._connection)
+        self._linker = Linker(
+            [database.register(table) for table in _TABLES],
+            SettingsCreator.from_path_or_dict(settings_dict()),
+            log_level=None,
+        )
+
+    def _replace(self, table: str, records: list[dict[str, Any]]) -> None:
+        arrow = self._pa.Table.from_pylist(records, schema=self._schema)  # noqa: F841 - read by DuckDB below
+        # `table` is one of _TABLES, never input.
+        self._connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM arrow")  # noqa: S608
 
     def score(
         self, left: list[dict[str, Any]], right: list[dict[str, Any]]
@@ -561,23 +666,19 @@ class _Scorer:
         """(row index, child_pk) -> (match probability, match weight) for every pair."""
         if not left or not right:
             return {}
-        from splink import DuckDBAPI, Linker
-
-        database = DuckDBAPI(self._connection)
-        tables = [
-            database.register(self._pa.Table.from_pylist(records, schema=self._schema))
-            for records in (left, right)
-        ]
+        for table, records in zip(_TABLES, (left, right), strict=True):
+            self._replace(table, records)
+        # The inputs changed: splink must not reuse what it derived from the last call's.
+        self._linker.table_management.invalidate_cache()
+        predictions = self._linker.inference.predict()
         try:
-            linker = Linker(tables, self._settings, log_level=None, validate_settings=False)
-            predictions = linker.inference.predict()
             # The table name is splink's own (`__splink__df_predict_<random>`), never input.
             query = f"SELECT uid_r, match_probability, match_weight FROM {predictions.physical_name}"  # noqa: S608
             result = self._connection.sql(query).fetchall()
         finally:
-            database.delete_tables_created_by_splink_from_db()  # type: ignore[no-untyped-call]  # splink is untyped here
-            for table in tables:
-                database.delete_table_from_database(table.physical_name)
+            self._linker.table_management.invalidate_cache()
+            for table in _TABLES:
+                self._replace(table, [])
         scores: dict[tuple[int, int], tuple[float, float]] = {}
         for uid, probability, weight in result:
             index, child_pk = uid.split(":")
