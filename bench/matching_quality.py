@@ -11,7 +11,9 @@ typos in the given or family name, swapped given/family names, moves (new addres
 another district), changed surnames (the old one sent as a former name), stale rows carrying a
 surname the directory holds as a former name, day and month of birth transposed, exact copies of
 both twins (each must match its own record, never the other), a twin the directory does not hold
-yet (must be new), and genuinely new children. Then it runs `classify` batch by batch and prints:
+yet (must be new), and genuinely new children; and, harder, two things at once: a move sent
+without the carers, a typo in the given name of a child who has moved. Then it runs `classify`
+batch by batch and prints:
 
 - precision: of the rows decided "match", the share matched to the right child;
 - recall: of the rows whose child is on the directory and that were decided without a person
@@ -68,6 +70,9 @@ KINDS: dict[str, float] = {
     "twin_b": 0.04,
     "new_twin": 0.05,
     "new": 0.11,
+    # Harder: two things at once (the queue's share of the work).
+    "moved_no_carers": 0.03,
+    "typo_and_moved": 0.02,
 }
 _NEW_KINDS = ("new", "new_twin")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -222,6 +227,15 @@ def generate_delta(session: Session, rows: int, seed: int, today: dt.date) -> li
                 row = replace(row, given_name=child.family_name, family_name=child.given_name)
             elif kind == "moved":
                 row = replace(row, postcode=moved_postcode(child), address_line1="1 New Road")
+            elif kind == "moved_no_carers":
+                row = replace(row, postcode=moved_postcode(child), address_line1="1 New Road", carers=())
+            elif kind == "typo_and_moved":
+                row = replace(
+                    row,
+                    given_name=_typo(rng, child.given_name),
+                    postcode=moved_postcode(child),
+                    address_line1="1 New Road",
+                )
             elif kind == "changed_surname":
                 new_family = rng.choice(families)
                 row = replace(row, family_name=new_family, former_names=(FeedName(child.family_name),))

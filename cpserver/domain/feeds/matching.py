@@ -80,10 +80,15 @@ class Classification:
 
 # --- decision thresholds (chosen from bench/matching_quality.py; see the note there) -------------
 
-# "match" when the best candidate is at least this probable, no other candidate reaches
-# REVIEW_FLOOR (two plausible children are for a person to tell apart), and the row's given name is
-# not another real given name than the child's (`_maybe_a_twin`).
+# "match" when the best candidate is at least this probable, no other candidate at or above
+# REVIEW_FLOOR comes within RIVAL_MARGIN of its match weight (two plausible children are for a
+# person to tell apart), and the row's given name is not another real given name than the child's
+# (`_maybe_a_twin`).
 MATCH_AT: Final = 0.99
+# In bits of match weight: a rival 2^10 (about 1,000) times less likely than the best is no rival
+# (a brother of the same name at the same address, born years apart; the same name and birthday
+# elsewhere in the country when everything else agrees exactly).
+RIVAL_MARGIN: Final = 10.0
 # Below this a candidate is not listed, and a row with no candidate left is "new".
 REVIEW_FLOOR: Final = 0.05
 # Shield-safe: a shielded child is listed down to this much lower floor, and a row with one listed
@@ -106,40 +111,41 @@ COMPARISONS: Final[dict[str, tuple[Level, ...]]] = {
     "given_name": (
         ("null", "given_l IS NULL OR given_r IS NULL", 1.0, 1.0),
         ("exact", "given_l = given_r", 0.737, 0.00424),
-        ("swapped with family name", "given_l = family_r", 0.0548, 0.000548),
-        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(given_l, given_r) <= 1", 0.11, 0.00101),
-        # Floored by hand (EM: 9e-16; the generated slips are all one edit apart).
-        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(given_l, given_r) >= 0.9", 0.002, 0.000572),
-        # Floored by hand (EM: 5e-19, as above).
-        ("phonetic", "given_sdx_l = given_sdx_r OR given_mp_l = given_mp_r", 0.001, 0.00205),
+        ("swapped with family name", "given_l = family_r AND family_l = given_r", 0.0548, 1.86e-06),
+        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(given_l, given_r) <= 1", 0.11, 0.00104),
+        # Floored by hand (EM: 1e-12; the generated slips are all one edit apart).
+        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(given_l, given_r) >= 0.9", 0.002, 0.000587),
+        # Floored by hand (EM: 5e-15, as above).
+        ("phonetic", "given_sdx_l = given_sdx_r OR given_mp_l = given_mp_r", 0.001, 0.00177),
         # Set by hand (EM: 0.098): EM takes twins (same family, birth and home) for matches.
         ("different", "ELSE", 1e-6, 0.992),
     ),
     "family_name": (
         ("null", "family_l IS NULL OR family_r IS NULL", 1.0, 1.0),
-        ("exact", "family_l = family_r", 0.737, 0.0039),
+        ("exact", "family_l = family_r", 0.737, 0.00369),
         (
             "a former family name of the other",
             "list_contains(former_r, family_l) OR list_contains(former_l, family_r)",
             0.0984,
-            0.00033,
+            0.000304,
         ),
-        ("swapped with given name", "family_l = given_r", 0.0548, 0.000459),
-        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(family_l, family_r) <= 1", 0.11, 0.000817),
-        # Floored by hand (EM: 3e-13 and 4e-16; the generated slips are all one edit apart).
-        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(family_l, family_r) >= 0.9", 0.01, 0.000656),
-        ("phonetic", "family_sdx_l = family_sdx_r OR family_mp_l = family_mp_r", 0.005, 0.00118),
-        # Floored by hand (EM: 2e-13): a surname changed without the old one being sent.
+        # The same swap the given name comparison weighs: counted once, there (m = u here).
+        ("swapped with given name", "family_l = given_r AND given_l = family_r", 0.0548, 0.0548),
+        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(family_l, family_r) <= 1", 0.11, 0.000935),
+        # Floored by hand (EM: 4e-10 and 9e-13; the generated slips are all one edit apart).
+        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(family_l, family_r) >= 0.9", 0.01, 0.00054),
+        ("phonetic", "family_sdx_l = family_sdx_r OR family_mp_l = family_mp_r", 0.005, 0.00113),
+        # Floored by hand (EM: 4e-11): a surname changed without the old one being sent.
         ("different", "ELSE", 0.005, 0.993),
     ),
     "date_of_birth": (
         ("null", "dob_l IS NULL OR dob_r IS NULL", 1.0, 1.0),
-        ("exact", "dob_l = dob_r", 0.971, 0.000155),
+        ("exact", "dob_l = dob_r", 0.971, 0.000154),
         (
             "day and month transposed",
             "year(dob_l) = year(dob_r) AND day(dob_l) = month(dob_r) AND month(dob_l) = day(dob_r)",
             0.0293,
-            6.17e-05,
+            6.18e-05,
         ),
         (
             "one of day, month, year differs",
@@ -150,13 +156,13 @@ COMPARISONS: Final[dict[str, tuple[Level, ...]]] = {
             0.02,
             0.00837,
         ),
-        # Floored by hand (EM: 8e-5): more than one slip in a date.
+        # Floored by hand (EM: 5e-5): more than one slip in a date.
         ("different", "ELSE", 0.001, 0.991),
     ),
     "gender": (
         ("null", "gender_l IS NULL OR gender_r IS NULL", 1.0, 1.0),
         ("exact", "gender_l = gender_r", 0.99, 0.5),
-        # Floored by hand (EM: 1e-8): a gender keyed wrongly, or changed.
+        # Floored by hand (EM: 3e-9): a gender keyed wrongly, or changed.
         ("different", "ELSE", 0.01, 0.5),
     ),
     # Where the child lives and with whom, as one comparison (the postcode and the carers are far
@@ -169,10 +175,10 @@ COMPARISONS: Final[dict[str, tuple[Level, ...]]] = {
             1.0,
         ),
         ("same postcode", "postcode_l = postcode_r", 0.833, 1.23e-05),
-        ("a carer in common", "len(list_intersect(carers_l, carers_r)) > 0", 0.167, 5.2e-05),
-        # Floored by hand (EM: 1e-9; the generated moves all leave the district).
+        ("a carer in common", "len(list_intersect(carers_l, carers_r)) > 0", 0.167, 5.22e-05),
+        # Floored by hand (EM: 2e-8; the generated moves all leave the district).
         ("same district", "district_l = district_r", 0.05, 0.0213),
-        # Floored by hand (EM: 1e-4; every generated move keeps its carers).
+        # Floored by hand (EM: 8e-5; every generated move keeps its carers).
         ("different", "ELSE", 0.02, 0.979),
     ),
 }
@@ -247,7 +253,11 @@ def _decide(candidates: list[Candidate], not_sure: set[int]) -> Classification:
     if not kept:
         return _NEW
     best = kept[0]
-    rivals = [candidate for candidate in kept[1:] if candidate.probability >= REVIEW_FLOOR]
+    rivals = [
+        candidate
+        for candidate in kept[1:]
+        if candidate.probability >= REVIEW_FLOOR and candidate.match_weight > best.match_weight - RIVAL_MARGIN
+    ]
     sure = best.probability >= MATCH_AT and not rivals and best.child_pk not in not_sure
     return Classification("match" if sure else "review", best, kept)
 
@@ -269,8 +279,8 @@ def _maybe_a_twin(row: FeedRow, child: ChildFacts) -> bool:
     Twins share everything the model weighs but the given name, and twins' names are often one
     letter apart; such a pair is for a person to decide, never matched without one.
     """
-    given = normalise_name(row.given_name)
-    if given in (child.given_norm, child.family_norm):
+    given, family = normalise_name(row.given_name), normalise_name(row.family_name)
+    if given == child.given_norm or (given, family) == (child.family_norm, child.given_norm):
         return False
     known = _known_given_names()
     return given in known and child.given_norm in known
