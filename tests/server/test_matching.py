@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import subprocess
+import sys
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -244,3 +246,21 @@ def test_former_names_closed_for_adoption_are_never_used(db: Session) -> None:
     assert (
         results[5].decision != "new" and results[5].best is not None and results[5].best.child_pk == poppy.id
     )
+
+
+def test_the_server_starts_without_splink_duckdb_or_pyarrow() -> None:
+    """Start-up time must not grow: the matcher imports them on its first call with pairs to score."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, cpserver.cli, cpserver.api.app, cpserver.domain.feeds.matching\n"
+            "heavy = ('splink', 'duckdb', 'pyarrow', 'sqlglot')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(heavy)))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert loaded.strip() == "[]"
