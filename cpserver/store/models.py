@@ -277,6 +277,9 @@ class Involvement(Base):
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     lead_professional: Mapped[bool] = mapped_column(Boolean, default=False)
     assessment_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The feed source that sent this involvement (None: recorded by a practitioner or the seed).
+    # A source's next row replaces only the involvements it sent itself.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("feed_sources.id"), index=True)
 
     child: Mapped[Child] = relationship(back_populates="involvements")
 
