@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -36,7 +36,9 @@ from sqlalchemy.orm import Session
 from cpserver.audit import trail
 from cpserver.domain import household_shield
 from cpserver.domain.errors import conflict, invalid, not_found
+from cpserver.domain.feeds.apply import RowRejected, apply_row
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow
+from cpserver.domain.notify import Mailer
 from cpserver.domain.oversight_scope import list_shown, require_cmt
 from cpserver.domain.record_access import load_child, sight_of
 from cpserver.store.models import (
@@ -48,7 +50,6 @@ from cpserver.store.models import (
     GpPractice,
     LocalAuthority,
     MatchReview,
-    SourceRecord,
     User,
 )
 
@@ -58,9 +59,6 @@ NOT_RECORDED = ""
 # The fields compared, in the order shown (carers' rows are numbered: carer_1, carer_1_address, ...).
 HOUSEHOLD_FIELDS = ("address", "telephone", "education_setting", "gp_practice")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
-
-# Applies a feed row to a child (or, with child=None, creates one): the loader's own function.
-ApplyRow = Callable[..., Child]
 
 
 @dataclass(frozen=True)
@@ -159,11 +157,12 @@ def decide(
     *,
     decision: str,
     now: dt.datetime,
-    apply_row: ApplyRow | None = None,
+    mailer: Mailer | None = None,
 ) -> MatchReview:
     """Decide an open item: apply the row to the candidate, or create a new record; audited.
 
-    `apply_row` is the loader's (`cpserver.domain.feeds.apply.apply_row`), given here only by tests.
+    The loader's `apply_row` writes the row by the winning rule and links the source's record id
+    to the child; a move between authorities it makes is told to both teams through `mailer`.
     """
     if decision not in DECISIONS:
         raise invalid("decision_unknown", "Choose same child or different children.", field="decision")
@@ -171,10 +170,6 @@ def decide(
     review = item.review
     if review.status != "open":
         raise conflict("already_decided", "This possible match has already been decided.")
-    if apply_row is None:
-        from cpserver.domain.feeds.apply import apply_row as loader_apply_row
-
-        apply_row = loader_apply_row
     source = session.get(FeedSource, review.source_id)
     batch = session.get(FeedBatch, review.batch_id)
     if source is None or batch is None:  # pragma: no cover - foreign keys keep them
@@ -189,15 +184,12 @@ def decide(
                 "This row is a new identity after adoption: it is never linked to another record.",
             )
         was_shielded = candidate.shielded
-        result = apply_row(session, source=source, batch=batch, row=item.row, child=candidate, now=now)
+        result = _apply(session, source, batch, item.row, candidate, now, mailer)
         # The merge carries the shield: the row is a source's view of the child, never a reason to lift it.
         if was_shielded and not result.shielded:
             result.shielded = True
-        _link(session, source, batch, item.row, result)
     else:
-        result = apply_row(session, source=source, batch=batch, row=item.row, child=None, now=now)
-        _link(session, source, batch, item.row, result)
-    session.flush()
+        result = _apply(session, source, batch, item.row, None, now, mailer)
     review.status = decision
     review.decided_by_user_id = actor.id
     review.decided_at = now
@@ -220,35 +212,31 @@ def decide(
     return review
 
 
+def _apply(
+    session: Session,
+    source: FeedSource,
+    batch: FeedBatch,
+    row: FeedRow,
+    child: Child | None,
+    now: dt.datetime,
+    mailer: Mailer | None,
+) -> Child:
+    try:
+        return apply_row(session, source=source, batch=batch, row=row, child=child, now=now, mailer=mailer)
+    except RowRejected as rejected:  # nothing was written
+        raise conflict(
+            "row_rejected",
+            "This row cannot be applied as it stands (its school, GP practice or local authority is "
+            "not on the directory). Ask the source to correct it; it stays in the queue.",
+        ) from rejected
+
+
 def result_cp_id(session: Session, review: MatchReview) -> str | None:
     """The ContactPoint ID of the record a decided item's row went to."""
     if review.result_child_pk is None:
         return None
     child = session.get(Child, review.result_child_pk)
     return child.cp_id if child is not None else None
-
-
-def _link(session: Session, source: FeedSource, batch: FeedBatch, row: FeedRow, child: Child) -> None:
-    """The source's record id is this child from now on (the loader may already have said so)."""
-    session.flush()
-    link = session.scalar(
-        select(SourceRecord).where(
-            SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
-        )
-    )
-    if link is None:
-        session.add(
-            SourceRecord(
-                source_id=source.id,
-                source_record_id=row.source_record_id,
-                child_pk=child.id,
-                row_digest="",
-                last_batch_id=batch.id,
-            )
-        )
-    elif link.child_pk != child.id:
-        link.child_pk = child.id
-        link.last_batch_id = batch.id
 
 
 # --- the comparison ----------------------------------------------------------------------------

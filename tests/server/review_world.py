@@ -46,6 +46,7 @@ def row_for(child: Child, number: int, **changes: object) -> FeedRow:
         address_line1=LOOKALIKE_ADDRESS,
         town="Lookalike Town",
         postcode=LOOKALIKE_POSTCODE,
+        local_authority=child.local_authority.code,
         carers=(
             FeedCarer("Jo", child.family_name, "Mother", True, LOOKALIKE_ADDRESS, "", "", LOOKALIKE_POSTCODE),
         ),
