@@ -78,7 +78,9 @@ class RecordReportDialog(QDialog):
         self.button_box.accepted.connect(self._accept_if_chosen)
         self.button_box.rejected.connect(self.reject)
         layout.addWidget(self.button_box)
-        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 60)
+        # Radio buttons do not wrap: never narrower than the longest problem (a minimum width set
+        # here replaces the one the layout would set).
+        self.setMinimumWidth(max(self.fontMetrics().averageCharWidth() * 60, layout.minimumSize().width()))
         self._update()
         if self.buttons:
             self.buttons[0].setFocus()

@@ -177,7 +177,7 @@ class DataMatchingPage(OversightPage):
             self.comparison_model, "Incoming record and record on the directory", self, sortable=False
         )
         self.same_button = self.button(
-            "Sa&me child…", self.same_child, "The incoming record updates the record on the directory"
+            "&Same child…", self.same_child, "The incoming record updates the record on the directory"
         )
         self.different_button = self.button(
             "Di&fferent children…", self.different_children, "The incoming record becomes a new record"
