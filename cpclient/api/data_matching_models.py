@@ -44,7 +44,8 @@ class FieldPair(Incoming):
     field: str
     incoming: str
     directory: str
-    same: bool
+    # "same", "different", or "not_in_row" (the incoming record says nothing of this field).
+    agreement: str
 
 
 class MatchComparison(Incoming):

@@ -54,12 +54,16 @@ class MatchReviewPublic(BaseModel):
 
 
 class FieldPairPublic(BaseModel):
-    """One field of the two records side by side; `same` compares letters and digits only."""
+    """One field of the two records side by side.
+
+    `agreement`: "same" or "different" (letters and digits compared, case ignored), or "not_in_row"
+    when the incoming row says nothing of a field the directory holds (applying it keeps the value).
+    """
 
     field: str
     incoming: str
     directory: str
-    same: bool
+    agreement: Literal["same", "different", "not_in_row"]
 
 
 class MatchComparisonPublic(BaseModel):

@@ -70,8 +70,13 @@ class Pair:
     directory: str
 
     @property
-    def same(self) -> bool:
-        return _NOT_ALNUM.sub("", self.incoming.upper()) == _NOT_ALNUM.sub("", self.directory.upper())
+    def agreement(self) -> str:
+        """ "same" or "different" (letters and digits compared), or "not_in_row": the row says nothing
+        of this field (a source that does not know a child's GP never erases it)."""
+        if not self.incoming and self.directory:
+            return "not_in_row"
+        same = _NOT_ALNUM.sub("", self.incoming.upper()) == _NOT_ALNUM.sub("", self.directory.upper())
+        return "same" if same else "different"
 
 
 @dataclass(frozen=True)

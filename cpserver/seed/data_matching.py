@@ -34,7 +34,7 @@ def _row(child: Child, number: int, today: dt.date, **changes: str) -> FeedRow:
             carer.relationship_to_child,
             carer.parental_responsibility,
             changes.get("address_line1", carer.address_line1),
-            "",
+            "" if "address_line1" in changes else carer.address_line2,
             changes.get("town", carer.town),
             changes.get("postcode", carer.postcode),
             carer.telephone,
@@ -44,14 +44,17 @@ def _row(child: Child, number: int, today: dt.date, **changes: str) -> FeedRow:
     return FeedRow(
         source_record_id=f"TRAIN-CENSUS-{number:04d}",
         given_name=changes.get("given_name", child.given_name),
+        middle_names=child.middle_names,
         family_name=child.family_name,
         date_of_birth=child.date_of_birth,
         gender=child.gender,
         as_of=today,
         address_line1=changes.get("address_line1", child.address_line1),
+        address_line2="" if "address_line1" in changes else child.address_line2,
         town=changes.get("town", child.town),
         postcode=changes.get("postcode", child.postcode),
         local_authority=child.local_authority.code,
+        telephone=child.telephone,
         carers=carers,
     )
 

@@ -75,11 +75,13 @@ def test_opening_an_item_shows_both_records_side_by_side_after_auditing_it(
     response = client.get(f"{API}/match-reviews/{items['shielded']}", headers=as_role(world.CMT))
     assert response.status_code == 200, response.json()
     fields = {pair["field"]: pair for pair in response.json()["fields"]}
-    assert fields["name"]["same"] is True and fields["date_of_birth"]["same"] is True
+    assert fields["name"]["agreement"] == fields["date_of_birth"]["agreement"] == "same"
     assert fields["address"]["incoming"].startswith(review_world.LOOKALIKE_ADDRESS)
     # The shielded child's own authority's team sees its details (the positive control of the canary).
     assert world.CANARIES["address_line1"] in fields["address"]["directory"]
-    assert fields["address"]["same"] is False
+    assert fields["address"]["agreement"] == "different"
+    # The row says nothing of the GP: not a difference (applying it keeps the directory's).
+    assert fields["gp_practice"]["incoming"] == "" and fields["gp_practice"]["agreement"] == "not_in_row"
     assert fields["telephone"]["directory"] == world.CANARIES["telephone"]
     assert "carer_1" in fields and "carer_1_telephone" in fields
     assert fields["education_setting"]["directory"].startswith(world.CANARIES["school_name"])

@@ -48,7 +48,8 @@ NO_MATCHES = "There are no possible matches to decide."
 NO_REPORTS = "There are no open reports."
 CHOOSE = "Choose a possible match in the list to see both records side by side."
 NOT_RECORDED = "Not recorded"
-SAME, DIFFERENT = "Same", "Different"
+SAME, DIFFERENT, NOT_SENT = "Same", "Different", "Not in the incoming record"
+AGREEMENT = {"same": SAME, "different": DIFFERENT, "not_in_row": NOT_SENT}
 # A pause after a choice in the list before the comparison is fetched (arrow keys move quickly).
 COMPARE_DELAY_MS = 400
 
@@ -134,7 +135,7 @@ def comparison_columns() -> list[Column[FieldPair]]:
         Column("Field", lambda p: field_label(p.field)),
         Column("Incoming record", lambda p: field_value(p, p.incoming)),
         Column("On the directory", lambda p: field_value(p, p.directory)),
-        Column("Same or different", lambda p: SAME if p.same else DIFFERENT),
+        Column("Same or different", lambda p: AGREEMENT.get(p.agreement, p.agreement)),
     ]
 
 
@@ -307,7 +308,7 @@ class DataMatchingPage(OversightPage):
             review = comparison.review
             self.comparison_model.set_rows(comparison.fields)
             self.comparison_heading.set_heading(f"Possible match {review.id}: both records side by side")
-            differ = [field_label(pair.field) for pair in comparison.fields if not pair.same]
+            differ = [field_label(pair.field) for pair in comparison.fields if pair.agreement == "different"]
             shielded = (
                 " The record on the directory is shielded."
                 if review.candidate and review.candidate.shielded

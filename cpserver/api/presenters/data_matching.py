@@ -45,7 +45,7 @@ def comparison_public(comparison: Comparison) -> MatchComparisonPublic:
         review=match_review_public(comparison.item),
         fields=[
             FieldPairPublic(
-                field=pair.field, incoming=pair.incoming, directory=pair.directory, same=pair.same
+                field=pair.field, incoming=pair.incoming, directory=pair.directory, agreement=pair.agreement
             )
             for pair in comparison.pairs
         ],
