@@ -300,7 +300,10 @@ def _authority_name(session: Session, code: str) -> str:
 def _incoming(session: Session, row: FeedRow, hidden: bool) -> dict[str, str]:
     values = {
         "name": _name(row.given_name, row.middle_names, row.family_name),
-        "former_names": _join(_name(n.given_name, "", n.family_name) for n in row.former_names),
+        # A former identity closed for adoption is never shown (nor matched, nor searched).
+        "former_names": _join(
+            _name(n.given_name, "", n.family_name) for n in row.former_names if not n.closed_for_adoption
+        ),
         "date_of_birth": row.date_of_birth.isoformat(),
         "gender": row.gender,
         "address": _join([row.address_line1, row.address_line2, row.town, row.postcode]),

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from cpserver.domain import record_reports
+from cpserver.domain.feeds.rows import FeedName
 from cpserver.store.models import AuditEvent, Child, MatchReview, RecordReport, SourceRecord
 from tests.server import review_world, world
 from tests.server.test_shielding_canary import leaks
@@ -322,3 +323,22 @@ def test_reports_go_to_the_childs_authority_and_are_resolved_once(
     }
     for role in ("practitioner", "national"):
         assert client.get(f"{API}/record-reports", headers=as_role(role)).status_code == 403
+
+
+def test_a_former_identity_closed_for_adoption_is_never_shown(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    review_id = review_world.hold(
+        db,
+        world.ORDINARY,
+        number=7,
+        former_names=(
+            FeedName("Birthfamily", "Birthgiven", closed_for_adoption=True),
+            FeedName("Usedfamily"),
+        ),
+    )
+    response = client.get(f"{API}/match-reviews/{review_id}", headers=as_role(world.CMT))
+    assert response.status_code == 200, response.json()
+    fields = {pair["field"]: pair for pair in response.json()["fields"]}
+    assert fields["former_names"]["incoming"] == "Usedfamily"
+    assert b"birthfamily" not in response.content.lower() and b"birthgiven" not in response.content.lower()
