@@ -378,13 +378,14 @@ def _link(session: Session, source: FeedSource, batch: FeedBatch, row: FeedRow, 
 
 
 def _audit_move(session: Session, source: FeedSource, batch: FeedBatch, child: Child, move: Move) -> None:
-    codes = dict(
-        session.execute(
+    codes: dict[int, str] = {
+        authority_id: code
+        for authority_id, code in session.execute(
             select(LocalAuthority.id, LocalAuthority.code).where(
                 LocalAuthority.id.in_((move.from_authority_id, move.to_authority_id))
             )
         ).tuples()
-    )
+    }
     trail.record(
         session,
         action="record_moved",
