@@ -316,14 +316,20 @@ def _hold(
             MatchReview.status == "open",
         )
     )
+    fields = {
+        "batch_id": batch.id,
+        "row_number": number,
+        "incoming": row.to_json(),
+        "candidate_child_pk": candidate.child_pk,
+        "match_probability": candidate.probability,
+        "held_because": because,
+        "local_authority_id": candidate.local_authority_id,
+    }
     if review is None:
-        review = MatchReview(source_id=source.id, source_record_id=row.source_record_id, status="open")
-        session.add(review)
-    review.batch_id = batch.id
-    review.row_number = number
-    review.incoming = row.to_json()
-    review.candidate_child_pk = candidate.child_pk
-    review.match_probability = candidate.probability
-    review.held_because = because
-    review.local_authority_id = candidate.local_authority_id
+        session.add(
+            MatchReview(source_id=source.id, source_record_id=row.source_record_id, status="open", **fields)
+        )
+    else:
+        for name, value in fields.items():
+            setattr(review, name, value)
     session.flush()
