@@ -55,6 +55,7 @@ class Rule:
 
     allowed: str | frozenset[str]
     denied_code: str = "role_not_permitted"
+    denied_status: int = 403
     # Why a denial has another code than role_not_permitted, for the reader of a failure.
     note: str = ""
 
@@ -107,6 +108,13 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/notice-settings"): Rule(ALL_ROLES),
     ("PUT", "/api/v1/notice-settings"): Rule(ALL_ROLES),
     ("GET", "/api/v1/reports/notice-follow-up"): Rule(OVERSEERS),
+    # The machine endpoint: source systems only (their credential; tests/server/test_feed_endpoint.py).
+    ("POST", "/api/v1/feeds/batches"): Rule(
+        frozenset(),
+        denied_code="not_authenticated",
+        denied_status=401,
+        note="a person's session token is not a source credential",
+    ),
 }
 
 
@@ -450,6 +458,11 @@ SAMPLES.update(
         ("GET", "/api/v1/reports/notice-follow-up"): lambda _w, _c: Request(
             f"{API_PREFIX}/reports/notice-follow-up"
         ),
+        ("POST", "/api/v1/feeds/batches"): lambda _w, _c: Request(
+            f"{API_PREFIX}/feeds/batches",
+            json={"source_record_id": "M-1", "given_name": "Matrix", "family_name": "Rowe"},
+            expect=201,
+        ),
     }
 )
 
@@ -586,10 +599,11 @@ def test_roles_against_the_table(client: TestClient, db: Session) -> None:
             if rule.allowed == PUBLIC or role in rule.allowed:
                 if response.status_code != sample.expect:
                     failures.append(f"{where}: allowed, but got {response.status_code} {code}")
-            elif response.status_code != 403 or code != rule.denied_code:
+            elif response.status_code != rule.denied_status or code != rule.denied_code:
                 why = f" ({rule.note})" if rule.note else ""
                 failures.append(
-                    f"{where}: {response.status_code} {code}, expected 403 {rule.denied_code}{why}"
+                    f"{where}: {response.status_code} {code}, expected {rule.denied_status} "
+                    f"{rule.denied_code}{why}"
                 )
     assert not failures, "\n".join(failures)
     assert_still_open(db, w.owned_involvement)

@@ -413,7 +413,7 @@ def test_no_personal_data_in_the_report_logs_or_audit(db: Session, caplog: pytes
 
 
 def test_adding_a_source_keeps_only_the_credentials_hash(db: Session) -> None:
-    census, credential = source(db)
+    _census, credential = source(db)
     db.expire_all()
     stored = db.execute(sa.text("select token_hash from feed_sources where name = 'census'")).scalar_one()
     assert credential not in stored and len(stored) == 64
