@@ -57,6 +57,7 @@ class Rule:
 
     allowed: str | frozenset[str]
     denied_code: str = "role_not_permitted"
+    denied_status: int = 403
     # Why a denial has another code than role_not_permitted, for the reader of a failure.
     note: str = ""
 
@@ -117,6 +118,13 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/children/{cp_id}/record-reports"): Rule(ALL_ROLES),
     ("GET", "/api/v1/record-reports"): Rule(CMT_ONLY),
     ("POST", "/api/v1/record-reports/{report_id}/resolution"): Rule(CMT_ONLY),
+    # The machine endpoint: source systems only (their credential; tests/server/test_feed_endpoint.py).
+    ("POST", "/api/v1/feeds/batches"): Rule(
+        frozenset(),
+        denied_code="not_authenticated",
+        denied_status=401,
+        note="a person's session token is not a source credential",
+    ),
 }
 
 
@@ -460,6 +468,11 @@ SAMPLES.update(
         ("GET", "/api/v1/reports/notice-follow-up"): lambda _w, _c: Request(
             f"{API_PREFIX}/reports/notice-follow-up"
         ),
+        ("POST", "/api/v1/feeds/batches"): lambda _w, _c: Request(
+            f"{API_PREFIX}/feeds/batches",
+            json={"source_record_id": "M-1", "given_name": "Matrix", "family_name": "Rowe"},
+            expect=201,
+        ),
     }
 )
 
@@ -654,10 +667,11 @@ def test_roles_against_the_table(client: TestClient, db: Session) -> None:
             if rule.allowed == PUBLIC or role in rule.allowed:
                 if response.status_code != sample.expect:
                     failures.append(f"{where}: allowed, but got {response.status_code} {code}")
-            elif response.status_code != 403 or code != rule.denied_code:
+            elif response.status_code != rule.denied_status or code != rule.denied_code:
                 why = f" ({rule.note})" if rule.note else ""
                 failures.append(
-                    f"{where}: {response.status_code} {code}, expected 403 {rule.denied_code}{why}"
+                    f"{where}: {response.status_code} {code}, expected {rule.denied_status} "
+                    f"{rule.denied_code}{why}"
                 )
     assert not failures, "\n".join(failures)
     assert_still_open(db, w.owned_involvement)

@@ -66,6 +66,8 @@ FIELDS: Final = (
     "former_names",
     "carers",
 )
+# The provenance row that marks a record created as an adopted child's new identity.
+NEW_IDENTITY: Final = "new_identity"
 # Where a feed session is seen in the audit trail (no workstation, no network address of a person).
 FEED_ORIGIN: Final = trail.Origin(workstation="feed", client_address="")
 
@@ -130,11 +132,19 @@ def apply_row(
     if child is None:
         child = _new_child(session, row, authority_id)
         held: dict[str, FieldProvenance] = {}
+        if row.new_identity:
+            # Marks the record as an adopted child's new identity, so that no later row can tie
+            # it to a record id (or a child) it did not start with.
+            held[NEW_IDENTITY] = _provenance(child, NEW_IDENTITY, source, batch, row, now)
+            session.add(held[NEW_IDENTITY])
     else:
         held = {
             prov.field: prov
             for prov in session.scalars(select(FieldProvenance).where(FieldProvenance.child_pk == child.id))
         }
+        if row.new_identity and NEW_IDENTITY not in held:
+            # The new identity sent under a record id (or to a child) of the birth identity.
+            raise RowRejected("new_identity_reuses_record_id")
     said = _said(row)
     before_authority = child.local_authority_id
     for name in FIELDS:
@@ -146,17 +156,7 @@ def apply_row(
             continue
         _write(session, child, name, row, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id)
         if current is None:
-            session.add(
-                FieldProvenance(
-                    child_pk=child.id,
-                    field=name,
-                    source_id=source.id,
-                    batch_id=batch.id,
-                    priority=source.priority,
-                    as_of=row.as_of,
-                    set_at=now,
-                )
-            )
+            session.add(_provenance(child, name, source, batch, row, now))
         else:
             current.source_id, current.batch_id = source.id, batch.id
             current.priority, current.as_of, current.set_at = source.priority, row.as_of, now
@@ -172,6 +172,20 @@ def apply_row(
             stats.moves.append(move)
     session.flush()
     return child
+
+
+def _provenance(
+    child: Child, name: str, source: FeedSource, batch: FeedBatch, row: FeedRow, now: dt.datetime
+) -> FieldProvenance:
+    return FieldProvenance(
+        child_pk=child.id,
+        field=name,
+        source_id=source.id,
+        batch_id=batch.id,
+        priority=source.priority,
+        as_of=row.as_of,
+        set_at=now,
+    )
 
 
 def _wins(priority: int, as_of: dt.date, current: FieldProvenance) -> bool:
@@ -364,13 +378,14 @@ def _link(session: Session, source: FeedSource, batch: FeedBatch, row: FeedRow, 
 
 
 def _audit_move(session: Session, source: FeedSource, batch: FeedBatch, child: Child, move: Move) -> None:
-    codes = dict(
-        session.execute(
+    codes: dict[int, str] = {
+        authority_id: code
+        for authority_id, code in session.execute(
             select(LocalAuthority.id, LocalAuthority.code).where(
                 LocalAuthority.id.in_((move.from_authority_id, move.to_authority_id))
             )
         ).tuples()
-    )
+    }
     trail.record(
         session,
         action="record_moved",

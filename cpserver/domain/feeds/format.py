@@ -120,8 +120,11 @@ class _RowProblem(Exception):
         self.code = code
 
 
-def read_feed(stream: IO[bytes], fmt: Format, context: ReadContext) -> Iterator[FeedRow | Rejection]:
-    """Yield each row of `stream` parsed, or its rejection, in file order."""
+Parsed = tuple[int, FeedRow | Rejection]
+
+
+def read_feed(stream: IO[bytes], fmt: Format, context: ReadContext) -> Iterator[Parsed]:
+    """Yield each row of `stream` with its row number, parsed or rejected, in file order."""
     if fmt == "jsonl":
         yield from _read_jsonl(stream, context)
     elif fmt == "csv":
@@ -162,10 +165,10 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes | None]:
         yield line.rstrip(b"\r\n")
 
 
-def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[FeedRow | Rejection]:
+def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
     for number, read in enumerate(_lines(stream), start=1):
         if read is None:
-            yield Rejection(number, "too_long")
+            yield number, Rejection(number, "too_long")
             continue
         line = read[len(codecs.BOM_UTF8) :] if number == 1 and read.startswith(codecs.BOM_UTF8) else read
         if not line.strip():
@@ -173,23 +176,23 @@ def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[FeedRow | R
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            yield Rejection(number, "bad_encoding")
+            yield number, Rejection(number, "bad_encoding")
             continue
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):
-            yield Rejection(number, "bad_json")
+            yield number, Rejection(number, "bad_json")
             continue
         if not isinstance(data, dict):
-            yield Rejection(number, "bad_json")
+            yield number, Rejection(number, "bad_json")
             continue
-        yield _parsed(number, data, context, typed=True)
+        yield number, _parsed(number, data, context, typed=True)
 
 
 # --- CSV -------------------------------------------------------------------------------------------
 
 
-def _read_csv(stream: IO[bytes], context: ReadContext) -> Iterator[FeedRow | Rejection]:
+def _read_csv(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
     # Undecodable bytes become lone surrogates, refused per row as bad_encoding (the file reads on).
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
@@ -198,7 +201,7 @@ def _read_csv(stream: IO[bytes], context: ReadContext) -> Iterator[FeedRow | Rej
         text.detach()  # the caller owns the stream
 
 
-def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[FeedRow | Rejection]:
+def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[Parsed]:
     reader = csv.reader(_bounded(text))
     try:
         header = [name.strip() for name in next(reader)]
@@ -221,23 +224,23 @@ def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[FeedR
         except StopIteration:
             return
         except csv.Error:
-            yield Rejection(number, "bad_csv")
+            yield number, Rejection(number, "bad_csv")
             continue
         if values == [_TOO_LONG]:
-            yield Rejection(number, "too_long")
+            yield number, Rejection(number, "too_long")
             continue
         if not any(value.strip() for value in values):
             number -= 1  # a blank line is not a record
             continue
         if len(values) != len(header):
-            yield Rejection(number, "wrong_field_count")
+            yield number, Rejection(number, "wrong_field_count")
             continue
         try:
             data = _unflatten(dict(zip(header, values, strict=True)))
         except _RowProblem as problem:
-            yield Rejection(number, problem.code)
+            yield number, Rejection(number, problem.code)
             continue
-        yield _parsed(number, data, context, typed=False)
+        yield number, _parsed(number, data, context, typed=False)
 
 
 # Stands for a physical line longer than MAX_LINE_BYTES, skipped unread (NUL: never valid in a row).
