@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from cpserver.domain import record_reports
 from cpserver.domain.feeds.rows import FeedName
 from cpserver.store.models import AuditEvent, Child, MatchReview, RecordReport, SourceRecord
-from tests.server import review_world, world
+from tests.server import feeds_support, review_world, world
 from tests.server.test_shielding_canary import leaks
 
 API = "/api/v1"
@@ -342,3 +342,39 @@ def test_a_former_identity_closed_for_adoption_is_never_shown(
     fields = {pair["field"]: pair for pair in response.json()["fields"]}
     assert fields["former_names"]["incoming"] == "Usedfamily"
     assert b"birthfamily" not in response.content.lower() and b"birthgiven" not in response.content.lower()
+
+
+def test_end_to_end_a_held_feed_row_is_decided_and_the_source_is_known_next_time(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    """From a feed file to the queue, to the team's decision, to the next load of the same source."""
+    census, _ = feeds_support.source(db)
+    like_shielded = feeds_support.row(
+        source_record_id="CB-ROWENA",
+        given_name="Rowena",
+        middle_names="",
+        family_name=world.SHIELDED_FAMILY,
+        date_of_birth=world.SHIELDED_DOB.isoformat(),
+        carers=[],
+        former_names=[],
+    )
+    first = feeds_support.load(db, census, feeds_support.jsonl(like_shielded))
+    assert (first.rows_held, first.rows_created) == (1, 0)
+    north = as_role(world.CMT)
+    (item,) = client.get(f"{API}/match-reviews", headers=north).json()
+    assert item["held_because"] == "shielded_candidate" and item["candidate"]["id"] == world.SHIELDED
+    assert item["incoming"]["given"] == "Rowena"
+    assert client.get(f"{API}/match-reviews", headers=as_role(world.CMT_SOUTH)).json() == []
+    assert client.get(f"{API}/match-reviews/{item['id']}", headers=north).status_code == 200
+    decided = client.post(
+        f"{API}/match-reviews/{item['id']}/decision", json={"decision": "same_child"}, headers=north
+    )
+    assert decided.status_code == 200, decided.json()
+    assert _child(db, world.SHIELDED).shielded is True
+    # The same source's record again: known now, applied to the child, never held again.
+    again = feeds_support.load(
+        db, census, feeds_support.jsonl({**like_shielded, "telephone": "01632 960123"})
+    )
+    assert (again.rows_held, again.rows_created) == (0, 0), again.as_dict()
+    assert client.get(f"{API}/match-reviews", headers=north).json() == []
+    assert _child(db, world.SHIELDED).shielded is True
