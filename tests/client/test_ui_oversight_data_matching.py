@@ -8,10 +8,11 @@ models, a feed row made with `FeedRow`); the training seed's own items are left 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from cpclient.ui.confirm_dialog import ConfirmDialog
@@ -22,6 +23,7 @@ from cpserver.seed.data_matching import SOURCE
 from cpserver.store.models import Child, FeedBatch, FeedSource, MatchReview, RecordReport, User
 from tests.client.conftest import ServerHandle, open_first_result, search_for, sign_in
 from tests.client.oversight_support import open_tab, wait_idle
+from tests.client.test_ui_responsiveness import MAX_STALL_MS, SLOW_SECONDS, StallMeter
 
 OLIVER = ("Thistlewood", dt.date(2015, 9, 2))
 
@@ -196,3 +198,36 @@ def test_a_practitioner_reports_a_record_and_the_team_closes_the_report(qtbot, s
     wait_idle(qtbot, page)
     assert report_id not in {report.id for report in page.reports_model.rows}
     assert server.scalar("SELECT status FROM record_reports WHERE id = :id", id=report_id) == "not_upheld"
+
+
+def test_a_slow_server_never_freezes_the_tab_and_a_refusal_is_shown(qtbot, server, make_window, cleanup):
+    """Both records and the decision come off the Qt thread; a decision someone else made first is
+    refused with the server's words, and the item leaves the list."""
+    held = hold_row(server, "Oliver", "5 Slow Lane")
+    cleanup.append(held)
+    window = make_window(server.url)
+    sign_in(qtbot, window, "demo.cmt")
+    page = open_tab(qtbot, window, "Data matching")
+    assert isinstance(page, DataMatchingPage)
+    server.delay.seconds = SLOW_SECONDS
+    meter = StallMeter()
+    meter.start()
+    started = time.perf_counter()
+    choose(qtbot, page, held)
+    longest = meter.stop()
+    assert time.perf_counter() - started >= SLOW_SECONDS
+    assert longest < MAX_STALL_MS, f"the event loop stalled for {longest:.0f} ms"
+    server.delay.seconds = 0.0
+
+    # Another member of the team decides it first.
+    with server.engine.begin() as db:
+        db.execute(
+            text("UPDATE match_reviews SET status = 'different_children' WHERE id = :id"), {"id": held}
+        )
+    page.same_button.click()
+    confirm(qtbot, page).confirm_button.click()
+    qtbot.waitUntil(lambda: page.summary.messages != [], timeout=10_000)
+    wait_idle(qtbot, page)
+    assert page.summary.messages == ["This possible match has already been decided."]
+    assert held not in {item.id for item in page.matches_model.rows}
+    assert page.comparison is None and not page.same_button.isEnabled()

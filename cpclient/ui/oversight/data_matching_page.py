@@ -32,6 +32,7 @@ from cpclient.security.redaction import register_sensitive
 from cpclient.security.watermark import Watermark
 from cpclient.ui.confirm_dialog import ConfirmDialog
 from cpclient.ui.date_entry import format_date
+from cpclient.ui.error_summary import Problem
 from cpclient.ui.heading import Heading
 from cpclient.ui.modal import open_modal
 from cpclient.ui.oversight.labels import format_time, sort_time
@@ -383,7 +384,9 @@ class DataMatchingPage(OversightPage):
         self.message.setText("Recording your decision…")
         result = await self.fetch(partial(self.context.client.decide_match, review_id, decision))
         if result is None:
+            # Refused (perhaps decided by a colleague first): the list as it now is, the reason kept.
             self._show_comparison(self.comparison)
+            await self._reload_keeping_problem()
             return
         if decision == "same_child":
             text = f"Possible match {result.id}: same child. The record {result.child_id} has been updated."
@@ -392,6 +395,12 @@ class DataMatchingPage(OversightPage):
         self._show_comparison(None)
         self.say(text)
         await self.load()
+
+    async def _reload_keeping_problem(self) -> None:
+        problems = list(self.summary.messages)
+        await self.load()
+        if problems and self.summary.messages != problems:
+            self.summary.show_problems([Problem(text) for text in problems])
 
     # --- reports ---------------------------------------------------------------------------------
 
