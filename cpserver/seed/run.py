@@ -25,6 +25,7 @@ from cpserver.seed.children import (
     ChildStream,
     Counts,
 )
+from cpserver.seed.data_matching import plant_data_matching
 from cpserver.seed.notices import plant_notice_scenarios
 from cpserver.seed.reference import write_reference
 from cpserver.seed.training_contract import TRAINING_SCENARIOS
@@ -85,6 +86,7 @@ def seed_database(
                 progress(batch.done)
     if training:
         plant_notice_scenarios(engine, TRAINING_SCENARIOS, today)
+        plant_data_matching(engine, TRAINING_SCENARIOS, today)
 
     return SeedSummary(
         children=counts.children,

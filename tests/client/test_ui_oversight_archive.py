@@ -29,7 +29,10 @@ def archived(server):
     )
     assert cp_id is not None
     with server.engine.begin() as db:
-        db.execute(text("UPDATE children SET archived_at = :at WHERE cp_id = :c"), {"at": dt.datetime(2026, 1, 5, 9), "c": cp_id})
+        db.execute(
+            text("UPDATE children SET archived_at = :at WHERE cp_id = :c"),
+            {"at": dt.datetime(2026, 1, 5, 9), "c": cp_id},
+        )
     yield cp_id
     with server.engine.begin() as db:
         db.execute(text("UPDATE children SET archived_at = NULL WHERE cp_id = :c"), {"c": cp_id})
@@ -49,7 +52,9 @@ def test_only_the_national_team_has_the_archive():
     assert pages_for("practitioner") == ()
 
 
-def test_the_national_team_opens_an_archived_record_for_an_investigation(qtbot, server, national_window, archived):
+def test_the_national_team_opens_an_archived_record_for_an_investigation(
+    qtbot, server, national_window, archived
+):
     window = national_window
     page = open_tab(qtbot, window, "Archived records")
     assert isinstance(page, ArchivePage)

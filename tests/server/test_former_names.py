@@ -166,7 +166,7 @@ def test_the_migration_fills_the_table_from_the_names_records_show(database_url,
     config = alembic_config(database_url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0006_feeds")
+        command.downgrade(config, "0007_feeds_loader")
     assert db.scalar(sa.select(sa.func.count()).select_from(FormerName)) == 0
     db.execute(
         sa.update(Child)

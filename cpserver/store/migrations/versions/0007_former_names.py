@@ -5,7 +5,7 @@ last word). None of them is an identity closed for adoption: those were never sh
 already has rows in the table (written by a feed) is left as it is.
 
 Revision ID: 0007_former_names
-Revises: 0006_feeds
+Revises: 0007_feeds_loader
 """
 
 import json
@@ -17,7 +17,7 @@ from alembic import op
 from cpserver.domain.names import normalise_name, phonetic_key
 
 revision: str = "0007_former_names"
-down_revision: str | None = "0006_feeds"
+down_revision: str | None = "0007_feeds_loader"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
