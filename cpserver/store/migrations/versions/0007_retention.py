@@ -19,6 +19,17 @@ down_revision: str | None = "0007_former_names"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+PURGED_TABLES = (
+    "children",
+    "carers",
+    "involvements",
+    "notices",
+    "former_names",
+    "field_provenance",
+    "source_records",
+    "match_reviews",
+    "record_reports",
+)
 MESSAGE = "cp_id_retired: a purged ContactPoint ID is never issued again"
 
 
@@ -56,9 +67,14 @@ def upgrade() -> None:
         "CREATE TRIGGER children_cp_id_not_retired BEFORE INSERT OR UPDATE OF cp_id ON children "
         "FOR EACH ROW EXECUTE FUNCTION children_cp_id_not_retired()"
     )
+    # The server's role retires IDs and purges every table that holds rows about a child (0005_notices
+    # and 0006_feeds made some of them without granting it anything).
+    purged = ", ".join(PURGED_TABLES)
     op.execute(
-        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cpserver_app') "
-        "THEN GRANT SELECT, INSERT ON retired_cp_ids TO cpserver_app; END IF; END $$"
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'cpserver_app') THEN "
+        "GRANT SELECT, INSERT ON retired_cp_ids TO cpserver_app; "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON {purged} TO cpserver_app; "
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO cpserver_app; END IF; END $$"
     )
 
 
