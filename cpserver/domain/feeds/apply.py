@@ -25,6 +25,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -117,8 +118,11 @@ def apply_row(
     now: dt.datetime,
     mailer: Mailer | None = None,
     stats: ApplyStats | None = None,
+    created: bool = False,
 ) -> Child:
     """Write `row` from `source` into `child` (or a new child) and link the source's record id to it.
+
+    `created`: `child` was just made for this row by `new_children` (nothing of it is stored yet).
 
     Raises `RowRejected` (before writing anything) when a school or GP code is unknown.
     A move between authorities is audited here (`record_moved`); the management teams are told
@@ -126,11 +130,31 @@ def apply_row(
     caller to send after its commit (`notify_moves`).
     """
     stats = stats if stats is not None else ApplyStats()
+    if child is not None and not created:
+        session.flush()  # what earlier rows wrote for this child is seen by the lookups below
+    with session.no_autoflush:  # one flush per row at most: the rest is written in batches
+        return _apply(session, source, batch, row, child, now, mailer, stats, created)
+
+
+def _apply(
+    session: Session,
+    source: FeedSource,
+    batch: FeedBatch,
+    row: FeedRow,
+    child: Child | None,
+    now: dt.datetime,
+    mailer: Mailer | None,
+    stats: ApplyStats,
+    created: bool,
+) -> Child:
+    fresh = child is None or created
     setting_id = _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
     gp_id = _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
     authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
     if child is None:
         child = _new_child(session, row, authority_id)
+        session.flush()
+    if fresh:
         held: dict[str, FieldProvenance] = {}
         if row.new_identity:
             # Marks the record as an adopted child's new identity, so that no later row can tie
@@ -154,15 +178,24 @@ def apply_row(
         if current is not None and not _wins(source.priority, row.as_of, current):
             stats.fields_kept += 1
             continue
-        _write(session, child, name, row, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id)
+        _write(
+            session,
+            child,
+            name,
+            row,
+            setting_id=setting_id,
+            gp_id=gp_id,
+            authority_id=authority_id,
+            fresh=fresh,
+        )
         if current is None:
             session.add(_provenance(child, name, source, batch, row, now))
         else:
             current.source_id, current.batch_id = source.id, batch.id
             current.priority, current.as_of, current.set_at = source.priority, row.as_of, now
     if source.kind == "local_authority":
-        _replace_services(session, child, source, row)
-    _link(session, source, batch, row, child)
+        _replace_services(session, child, source, row, fresh=fresh)
+    _link(session, source, batch, row, child, fresh=fresh)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
         _audit_move(session, source, batch, child, move)
@@ -170,7 +203,6 @@ def apply_row(
             notify_moves(session, mailer, [move])
         else:
             stats.moves.append(move)
-    session.flush()
     return child
 
 
@@ -221,11 +253,34 @@ def _code_id(session: Session, model: Any, code: str, problem: str) -> int | Non
     return found
 
 
-def _new_child(session: Session, row: FeedRow, authority_id: int | None) -> Child:
+def new_children(session: Session, rows: Sequence[FeedRow]) -> list[Child | RowRejected]:
+    """A new, still empty child for each row (or why the row cannot be applied), flushed together.
+
+    The loader makes a chunk's new children in one statement, then applies each row to its child
+    with `apply_row(..., created=True)`.
+    """
+    made: list[Child | RowRejected] = []
+    cp_ids = iter(new_cp_ids(session, len(rows)))
+    with session.no_autoflush:
+        for row in rows:
+            try:
+                _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+                _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+                authority_id = _code_id(
+                    session, LocalAuthority, row.local_authority, "unknown_local_authority"
+                )
+                made.append(_new_child(session, row, authority_id, next(cp_ids)))
+            except RowRejected as rejected:
+                made.append(rejected)
+    session.flush()
+    return made
+
+
+def _new_child(session: Session, row: FeedRow, authority_id: int | None, cp_id: str | None = None) -> Child:
     if authority_id is None:
         raise RowRejected("missing_field")
     child = Child(
-        cp_id=new_cp_id(session),
+        cp_id=cp_id or new_cp_id(session),
         given_name=row.given_name,
         family_name=row.family_name,
         family_norm=normalise_name(row.family_name),
@@ -239,8 +294,21 @@ def _new_child(session: Session, row: FeedRow, authority_id: int | None) -> Chil
         former_names=[],
     )
     session.add(child)
-    session.flush()
     return child
+
+
+def new_cp_ids(session: Session, count: int) -> list[str]:
+    """`count` ContactPoint IDs nobody has (as `new_cp_id`), checked in one query."""
+    found: set[str] = set()
+    while len(found) < count:
+        drawn = {_draw_cp_id() for _ in range(count - len(found))} - found
+        taken = set(session.scalars(select(Child.cp_id).where(Child.cp_id.in_(drawn)))) if drawn else set()
+        found |= drawn - taken
+    return list(found)
+
+
+def _draw_cp_id() -> str:
+    return f"CP{5_000_000_000 + secrets.randbelow(4_999_999_999):010d}"
 
 
 def new_cp_id(session: Session) -> str:
@@ -250,7 +318,7 @@ def new_cp_id(session: Session) -> str:
     above the seed's range (which starts below 2,100,000,000 and grows by at most 400 a child).
     """
     while True:
-        candidate = f"CP{5_000_000_000 + secrets.randbelow(4_999_999_999):010d}"
+        candidate = _draw_cp_id()
         if session.scalar(select(Child.id).where(Child.cp_id == candidate)) is None:
             return candidate
 
@@ -278,6 +346,7 @@ def _write(
     setting_id: int | None,
     gp_id: int | None,
     authority_id: int | None,
+    fresh: bool,
 ) -> None:
     if name == "given_name":
         child.given_name = row.given_name
@@ -305,12 +374,13 @@ def _write(
     elif name == "former_names":
         replace_former_names(session, child, row.former_names)
     elif name == "carers":
-        _replace_carers(session, child, row.carers)
+        _replace_carers(session, child, row.carers, fresh=fresh)
 
 
-def _replace_carers(session: Session, child: Child, carers: tuple[FeedCarer, ...]) -> None:
-    session.execute(delete(Carer).where(Carer.child_pk == child.id))
-    session.expire(child, ["carers"])
+def _replace_carers(session: Session, child: Child, carers: tuple[FeedCarer, ...], *, fresh: bool) -> None:
+    if not fresh:
+        session.execute(delete(Carer).where(Carer.child_pk == child.id))
+        session.expire(child, ["carers"])
     for carer in carers:
         session.add(
             Carer(
@@ -328,12 +398,15 @@ def _replace_carers(session: Session, child: Child, carers: tuple[FeedCarer, ...
         )
 
 
-def _replace_services(session: Session, child: Child, source: FeedSource, row: FeedRow) -> None:
+def _replace_services(
+    session: Session, child: Child, source: FeedSource, row: FeedRow, *, fresh: bool
+) -> None:
     """This source's involvements become the row's services; nobody else's are touched."""
-    session.execute(
-        delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id)
-    )
-    session.expire(child, ["involvements"])
+    if not fresh:
+        session.execute(
+            delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id)
+        )
+        session.expire(child, ["involvements"])
     for service in row.services:
         session.add(
             Involvement(
@@ -356,11 +429,19 @@ def _replace_services(session: Session, child: Child, source: FeedSource, row: F
         )
 
 
-def _link(session: Session, source: FeedSource, batch: FeedBatch, row: FeedRow, child: Child) -> None:
+def _link(
+    session: Session, source: FeedSource, batch: FeedBatch, row: FeedRow, child: Child, *, fresh: bool
+) -> None:
     digest = row_digest(row)
-    record = session.scalar(
-        select(SourceRecord).where(
-            SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
+    # A new child is made only for a record id not linked yet (the loader looks first; a held row
+    # is never linked); the unique index on (source, record id) stands behind that.
+    record = (
+        None
+        if fresh
+        else session.scalar(
+            select(SourceRecord).where(
+                SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
+            )
         )
     )
     if record is None:

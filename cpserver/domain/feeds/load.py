@@ -30,6 +30,7 @@ from cpserver.domain.feeds.apply import (
     ApplyStats,
     RowRejected,
     apply_row,
+    new_children,
     notify_moves,
     row_digest,
     source_username,
@@ -236,6 +237,19 @@ def _load_chunk(
     }
     unknown = [row for _n, row in rows if row.source_record_id not in known]
     decided = dict(zip((id(row) for row in unknown), matching.classify(session, unknown), strict=True))
+    # The chunk's new children are made together (one statement), each for the first row of its
+    # record id; a later row with the same id in this chunk updates the child the first one made.
+    creating: dict[str, FeedRow] = {}
+    for row in unknown:
+        if row.source_record_id not in creating and _creates(decided[id(row)]):
+            creating[row.source_record_id] = row
+    made = dict(
+        zip(
+            (id(row) for row in creating.values()),
+            new_children(session, list(creating.values())),
+            strict=True,
+        )
+    )
     linked: set[str] = set()  # record ids first linked in this chunk (a row sent twice in one file)
     for number, row in rows:
         report.rows_read += 1
@@ -255,7 +269,10 @@ def _load_chunk(
                 apply_row(session, source=source, batch=batch, row=row, child=child, now=now, stats=stats)
                 report.rows_updated += 1
                 continue
-            _decide(session, source, batch, number, row, decided[id(row)], report, stats, now)
+            prepared = made.get(id(row))
+            if isinstance(prepared, RowRejected):
+                raise prepared
+            _decide(session, source, batch, number, row, decided[id(row)], report, stats, now, prepared)
             linked.add(row.source_record_id)
         except RowRejected as rejected:
             report.reject(number, rejected.code)
@@ -271,6 +288,7 @@ def _decide(
     report: LoadReport,
     stats: ApplyStats,
     now: dt.datetime,
+    prepared: Child | None = None,
 ) -> None:
     shielded = next((candidate for candidate in decision.candidates if candidate.shielded), None)
     if decision.decision == "match" and decision.best is not None:
@@ -278,8 +296,17 @@ def _decide(
         apply_row(session, source=source, batch=batch, row=row, child=child, now=now, stats=stats)
         report.rows_updated += 1
         report.rows_matched += 1
-    elif decision.decision == "new" and shielded is None:
-        apply_row(session, source=source, batch=batch, row=row, child=None, now=now, stats=stats)
+    elif _creates(decision):
+        apply_row(
+            session,
+            source=source,
+            batch=batch,
+            row=row,
+            child=prepared,
+            now=now,
+            stats=stats,
+            created=prepared is not None,
+        )
         report.rows_created += 1
     elif shielded is not None and decision.decision == "new":
         _hold(session, source, batch, number, row, shielded, "shielded_candidate")
@@ -297,6 +324,11 @@ def _decide(
             "shielded_candidate" if shielded is not None else "possible_match",
         )
         report.rows_held += 1
+
+
+def _creates(decision: matching.Classification) -> bool:
+    """A new record only for a sure non-match with no shielded child among the candidates."""
+    return decision.decision == "new" and not any(candidate.shielded for candidate in decision.candidates)
 
 
 def _hold(
