@@ -86,7 +86,7 @@ class LoadReport:
             "rows_rejected": self.rows_rejected,
             "fields_kept": self.fields_kept,
             "records_moved": self.records_moved,
-            "rejections": list(self.rejections),
+            "rejections": sorted(self.rejections, key=lambda item: int(item["row"])),
         }
 
     def reject(self, number: int, code: str) -> None:
@@ -209,7 +209,7 @@ def _save(batch: FeedBatch, report: LoadReport) -> None:
         "records_moved",
     ):
         setattr(batch, name, getattr(report, name))
-    stored = list(report.rejections)
+    stored = sorted(report.rejections, key=lambda item: int(item["row"]))
     if report.refused is not None:
         stored = [{"row": 0, "code": report.refused}, *stored]
     batch.rejections = stored  # a new list, so the JSON column is written
