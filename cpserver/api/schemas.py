@@ -107,6 +107,13 @@ class ReasonPublic(BaseModel):
     needs_text: bool
 
 
+class RecordProblemPublic(BaseModel):
+    """A problem a user may report with a record (“this is not right”)."""
+
+    code: str
+    label: str
+
+
 class ServiceTypePublic(BaseModel):
     code: str
     label: str
@@ -134,6 +141,7 @@ class MetaPublic(BaseModel):
     service_types: list[ServiceTypePublic]
     involvement_guidance: str
     policy: PolicyPublic
+    record_problems: list[RecordProblemPublic]
 
 
 # --- search --------------------------------------------------------------------------------------

@@ -230,6 +230,8 @@ class Child(Base):
     __table_args__ = (
         Index("ix_children_family_key_dob", "family_key", "date_of_birth"),
         Index("ix_children_family_norm_dob", "family_norm", "date_of_birth"),
+        # The matcher's "same names, born the same year" block (cpserver.domain.feeds.matching).
+        Index("ix_children_names_dob", "family_norm", "given_norm", "date_of_birth"),
         Index("ix_children_postcode_norm", "postcode_norm"),
         Index("ix_children_la_education", "local_authority_id", "education_setting_id"),
     )

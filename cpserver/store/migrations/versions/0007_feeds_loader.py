@@ -2,7 +2,7 @@
 and a batch's report counts rows matched, fields kept by the winning rule and records moved.
 
 Revision ID: 0007_feeds_loader
-Revises: 0006_feeds
+Revises: 0007_matching
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_feeds_loader"
-down_revision: str | None = "0006_feeds"
+down_revision: str | None = "0007_matching"  # written beside it; chained after at merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
