@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from cpserver.cli import main
 from cpserver.store.models import FeedSource
-from tests.server.feeds_support import jsonl, row
+from tests.server.feeds_support import distinct_rows, jsonl, row
 
 
 def test_sources_are_added_listed_and_rotated(
@@ -81,18 +81,7 @@ def test_feed_load_reports_and_exits_by_what_happened(
     )
     capsys.readouterr()
     good = tmp_path / "good.jsonl"
-    good.write_bytes(
-        jsonl(
-            *(
-                row(
-                    source_record_id=f"CB-{n}",
-                    given_name=f"Kid{chr(65 + n)}",
-                    date_of_birth=f"2016-01-{n + 1:02d}",
-                )
-                for n in range(12)
-            )
-        )
-    )
+    good.write_bytes(jsonl(*distinct_rows(12)))
     load = [
         "feed",
         "load",
