@@ -118,6 +118,19 @@ def test_the_same_file_twice_changes_nothing_the_second_time(db: Session) -> Non
     assert counts(db) == before
 
 
+def test_a_record_sent_twice_in_one_file_is_one_child(db: Session) -> None:
+    census, _ = source(db)
+    start = counts(db)
+    later = (world.TODAY + dt.timedelta(days=1)).isoformat()
+    first, other = distinct_rows(2)
+    report = load(
+        db, census, jsonl(first, other, first, {**first, "telephone": "01632 960123", "as_of": later})
+    )
+    assert (report.rows_created, report.rows_unchanged, report.rows_updated) == (2, 1, 1)
+    assert counts(db)["children"] == start["children"] + 2
+    assert child_of(db, census.id, first["source_record_id"]).telephone == "01632 960123"
+
+
 def test_a_changed_row_updates_the_same_child(db: Session) -> None:
     census, _ = source(db)
     load(db, census, jsonl(row()))

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
@@ -91,11 +91,38 @@ class Move:
 
 
 @dataclass
+class BulkWrites:
+    """Rows for new children, written together (one INSERT per table) instead of object by object.
+
+    The loader gives one to `ApplyStats.bulk` per chunk and `write`s it before the chunk commits;
+    `apply_row` writes it itself before it reads anything a pending row could change.
+    """
+
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    carers: list[dict[str, Any]] = field(default_factory=list)
+    involvements: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        for model, rows in (
+            (FieldProvenance, self.provenance),
+            (Carer, self.carers),
+            (Involvement, self.involvements),
+            (SourceRecord, self.links),
+        ):
+            if rows:
+                session.execute(insert(model), rows)
+                rows.clear()
+
+
+@dataclass
 class ApplyStats:
     """What applying rows did beyond the row counts: fields kept by the winning rule, moves made."""
 
     fields_kept: int = 0
     moves: list[Move] = field(default_factory=list)
+    # New children's rows go here when given (the loader's chunks), else into the session.
+    bulk: BulkWrites | None = None
 
 
 def row_digest(row: FeedRow) -> str:
@@ -131,6 +158,8 @@ def apply_row(
     """
     stats = stats if stats is not None else ApplyStats()
     if child is not None and not created:
+        if stats.bulk is not None:
+            stats.bulk.write(session)
         session.flush()  # what earlier rows wrote for this child is seen by the lookups below
     with session.no_autoflush:  # one flush per row at most: the rest is written in batches
         return _apply(session, source, batch, row, child, now, mailer, stats, created)
@@ -148,6 +177,7 @@ def _apply(
     created: bool,
 ) -> Child:
     fresh = child is None or created
+    bulk = stats.bulk if fresh else None
     setting_id = _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
     gp_id = _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
     authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
@@ -159,8 +189,7 @@ def _apply(
         if row.new_identity:
             # Marks the record as an adopted child's new identity, so that no later row can tie
             # it to a record id (or a child) it did not start with.
-            held[NEW_IDENTITY] = _provenance(child, NEW_IDENTITY, source, batch, row, now)
-            session.add(held[NEW_IDENTITY])
+            _add_provenance(session, bulk, _provenance(child, NEW_IDENTITY, source, batch, row, now))
     else:
         held = {
             prov.field: prov
@@ -187,15 +216,16 @@ def _apply(
             gp_id=gp_id,
             authority_id=authority_id,
             fresh=fresh,
+            bulk=bulk,
         )
         if current is None:
-            session.add(_provenance(child, name, source, batch, row, now))
+            _add_provenance(session, bulk, _provenance(child, name, source, batch, row, now))
         else:
             current.source_id, current.batch_id = source.id, batch.id
             current.priority, current.as_of, current.set_at = source.priority, row.as_of, now
     if source.kind == "local_authority":
-        _replace_services(session, child, source, row, fresh=fresh)
-    _link(session, source, batch, row, child, fresh=fresh)
+        _replace_services(session, child, source, row, fresh=fresh, bulk=bulk)
+    _link(session, source, batch, row, child, fresh=fresh, bulk=bulk)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
         _audit_move(session, source, batch, child, move)
@@ -204,6 +234,16 @@ def _apply(
         else:
             stats.moves.append(move)
     return child
+
+
+_PROVENANCE_KEYS: Final = ("child_pk", "field", "source_id", "batch_id", "priority", "as_of", "set_at")
+
+
+def _add_provenance(session: Session, bulk: BulkWrites | None, provenance: FieldProvenance) -> None:
+    if bulk is None:
+        session.add(provenance)
+    else:
+        bulk.provenance.append({key: getattr(provenance, key) for key in _PROVENANCE_KEYS})
 
 
 def _provenance(
@@ -347,6 +387,7 @@ def _write(
     gp_id: int | None,
     authority_id: int | None,
     fresh: bool,
+    bulk: BulkWrites | None,
 ) -> None:
     if name == "given_name":
         child.given_name = row.given_name
@@ -374,32 +415,48 @@ def _write(
     elif name == "former_names":
         replace_former_names(session, child, row.former_names)
     elif name == "carers":
-        _replace_carers(session, child, row.carers, fresh=fresh)
+        _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk)
 
 
-def _replace_carers(session: Session, child: Child, carers: tuple[FeedCarer, ...], *, fresh: bool) -> None:
+def _put(
+    session: Session, bulk: BulkWrites | None, model: Any, rows: list[dict[str, Any]], values: dict[str, Any]
+) -> None:
+    """Add one row: to the bulk writes when given, else as an object in the session."""
+    if bulk is None:
+        session.add(model(**values))
+    else:
+        rows.append(values)
+
+
+def _replace_carers(
+    session: Session, child: Child, carers: tuple[FeedCarer, ...], *, fresh: bool, bulk: BulkWrites | None
+) -> None:
     if not fresh:
         session.execute(delete(Carer).where(Carer.child_pk == child.id))
         session.expire(child, ["carers"])
     for carer in carers:
-        session.add(
-            Carer(
-                child_pk=child.id,
-                given_name=carer.given_name,
-                family_name=carer.family_name,
-                relationship_to_child=carer.relationship_to_child,
-                parental_responsibility=carer.parental_responsibility,
-                address_line1=carer.address_line1,
-                address_line2=carer.address_line2,
-                town=carer.town,
-                postcode=standard_postcode(carer.postcode),
-                telephone=standard_telephone(carer.telephone),
-            )
+        _put(
+            session,
+            bulk,
+            Carer,
+            bulk.carers if bulk is not None else [],
+            {
+                "child_pk": child.id,
+                "given_name": carer.given_name,
+                "family_name": carer.family_name,
+                "relationship_to_child": carer.relationship_to_child,
+                "parental_responsibility": carer.parental_responsibility,
+                "address_line1": carer.address_line1,
+                "address_line2": carer.address_line2,
+                "town": carer.town,
+                "postcode": standard_postcode(carer.postcode),
+                "telephone": standard_telephone(carer.telephone),
+            },
         )
 
 
 def _replace_services(
-    session: Session, child: Child, source: FeedSource, row: FeedRow, *, fresh: bool
+    session: Session, child: Child, source: FeedSource, row: FeedRow, *, fresh: bool, bulk: BulkWrites | None
 ) -> None:
     """This source's involvements become the row's services; nobody else's are touched."""
     if not fresh:
@@ -408,29 +465,40 @@ def _replace_services(
         )
         session.expire(child, ["involvements"])
     for service in row.services:
-        session.add(
-            Involvement(
-                child_pk=child.id,
-                practitioner_user_id=None,
-                practitioner_name=service.practitioner_name,
-                practitioner_role=service.practitioner_role,
-                organisation_name=service.organisation_name,
-                telephone=standard_telephone(service.telephone),
-                email=service.email,
-                service_type=service.service_type,
-                sensitive=SERVICE_TYPES[service.service_type].sensitive,
-                consent_recorded=service.consent_recorded,
-                started_on=service.started_on or row.as_of,
-                ended_on=service.ended_on,
-                lead_professional=service.lead_professional,
-                assessment_completed=service.assessment_completed,
-                source_id=source.id,
-            )
+        _put(
+            session,
+            bulk,
+            Involvement,
+            bulk.involvements if bulk is not None else [],
+            {
+                "child_pk": child.id,
+                "practitioner_user_id": None,
+                "practitioner_name": service.practitioner_name,
+                "practitioner_role": service.practitioner_role,
+                "organisation_name": service.organisation_name,
+                "telephone": standard_telephone(service.telephone),
+                "email": service.email,
+                "service_type": service.service_type,
+                "sensitive": SERVICE_TYPES[service.service_type].sensitive,
+                "consent_recorded": service.consent_recorded,
+                "started_on": service.started_on or row.as_of,
+                "ended_on": service.ended_on,
+                "lead_professional": service.lead_professional,
+                "assessment_completed": service.assessment_completed,
+                "source_id": source.id,
+            },
         )
 
 
 def _link(
-    session: Session, source: FeedSource, batch: FeedBatch, row: FeedRow, child: Child, *, fresh: bool
+    session: Session,
+    source: FeedSource,
+    batch: FeedBatch,
+    row: FeedRow,
+    child: Child,
+    *,
+    fresh: bool,
+    bulk: BulkWrites | None,
 ) -> None:
     digest = row_digest(row)
     # A new child is made only for a record id not linked yet (the loader looks first; a held row
@@ -445,14 +513,18 @@ def _link(
         )
     )
     if record is None:
-        session.add(
-            SourceRecord(
-                source_id=source.id,
-                source_record_id=row.source_record_id,
-                child_pk=child.id,
-                row_digest=digest,
-                last_batch_id=batch.id,
-            )
+        _put(
+            session,
+            bulk,
+            SourceRecord,
+            bulk.links if bulk is not None else [],
+            {
+                "source_id": source.id,
+                "source_record_id": row.source_record_id,
+                "child_pk": child.id,
+                "row_digest": digest,
+                "last_batch_id": batch.id,
+            },
         )
     else:
         record.child_pk, record.row_digest, record.last_batch_id = child.id, digest, batch.id

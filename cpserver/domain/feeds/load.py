@@ -28,6 +28,7 @@ from cpserver.domain.feeds import matching
 from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
     ApplyStats,
+    BulkWrites,
     RowRejected,
     apply_row,
     new_children,
@@ -136,7 +137,7 @@ def load_feed(
     try:
         rows = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
         for chunk in _chunks(rows, chunk_rows):
-            stats = ApplyStats()
+            stats = ApplyStats(bulk=BulkWrites())
             for _number, item in chunk:
                 if isinstance(item, Rejection):
                     report.rows_read += 1
@@ -150,6 +151,8 @@ def load_feed(
                 stats,
                 now(),
             )
+            assert stats.bulk is not None
+            stats.bulk.write(session)
             report.fields_kept += stats.fields_kept
             report.records_moved += len(stats.moves)
             _save(batch, report)
@@ -255,6 +258,8 @@ def _load_chunk(
         report.rows_read += 1
         record = known.get(row.source_record_id)
         if record is None and row.source_record_id in linked:
+            if stats.bulk is not None:
+                stats.bulk.write(session)  # the link made earlier in this chunk is pending there
             record = session.scalar(
                 select(SourceRecord).where(
                     SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
