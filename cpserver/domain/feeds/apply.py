@@ -20,7 +20,9 @@ its shield), involvements recorded by practitioners, archive state.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -127,8 +129,24 @@ class ApplyStats:
 
 def row_digest(row: FeedRow) -> str:
     """SHA-256 of the row's canonical JSON: the same row again is recognised as unchanged."""
-    canonical = json.dumps(row.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(_plain(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """`FeedRow.to_json()`'s value, built without `dataclasses.asdict`'s deep copies (it is hot)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(item.name for item in dataclasses.fields(kind))
 
 
 def source_username(source: FeedSource) -> str:
@@ -236,28 +254,25 @@ def _apply(
     return child
 
 
-_PROVENANCE_KEYS: Final = ("child_pk", "field", "source_id", "batch_id", "priority", "as_of", "set_at")
-
-
-def _add_provenance(session: Session, bulk: BulkWrites | None, provenance: FieldProvenance) -> None:
+def _add_provenance(session: Session, bulk: BulkWrites | None, provenance: dict[str, Any]) -> None:
     if bulk is None:
-        session.add(provenance)
+        session.add(FieldProvenance(**provenance))
     else:
-        bulk.provenance.append({key: getattr(provenance, key) for key in _PROVENANCE_KEYS})
+        bulk.provenance.append(provenance)
 
 
 def _provenance(
     child: Child, name: str, source: FeedSource, batch: FeedBatch, row: FeedRow, now: dt.datetime
-) -> FieldProvenance:
-    return FieldProvenance(
-        child_pk=child.id,
-        field=name,
-        source_id=source.id,
-        batch_id=batch.id,
-        priority=source.priority,
-        as_of=row.as_of,
-        set_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "child_pk": child.id,
+        "field": name,
+        "source_id": source.id,
+        "batch_id": batch.id,
+        "priority": source.priority,
+        "as_of": row.as_of,
+        "set_at": now,
+    }
 
 
 def _wins(priority: int, as_of: dt.date, current: FieldProvenance) -> bool:
