@@ -143,6 +143,20 @@ def _measure(args: argparse.Namespace) -> int:
                 f"{label}: exit {loaded.returncode}, {args.children:,} rows in {seconds:.1f} s "
                 f"({args.children / seconds:,.0f} rows/s with start-up); {last}"
             )
+        # A day's changes: a fifth of the children (updates, moves, births, doubtful rows).
+        args.rows, args.truth = args.children // 5, Path(folder) / "truth.csv"
+        args.out = Path(folder) / f"delta.{args.format}"
+        _delta(args)
+        started = time.monotonic()
+        loaded = _cli("feed", "load", "--source", "bench-census", "--database", args.database, str(args.out))
+        seconds = time.monotonic() - started
+        report = loaded.stdout[loaded.stdout.find("{") : loaded.stdout.rfind("}") + 1]
+        import json
+
+        counts = {key: value for key, value in json.loads(report).items() if key.startswith("rows_")}
+        print(f"delta: exit {loaded.returncode}, {args.rows:,} rows in {seconds:.1f} s; {counts}")
+        last = loaded.stderr.strip().splitlines()[-1] if loaded.stderr.strip() else ""
+        print(f"delta: {last}")
     return 0
 
 

@@ -131,6 +131,27 @@ def test_a_record_sent_twice_in_one_file_is_one_child(db: Session) -> None:
     assert child_of(db, census.id, first["source_record_id"]).telephone == "01632 960123"
 
 
+def test_one_child_written_twice_in_one_chunk_by_two_record_ids(db: Session) -> None:
+    census, _ = source(db)
+    known = row(
+        source_record_id="CB-ORD",
+        given_name="Amelia",
+        family_name=world.ORDINARY_FAMILY,
+        date_of_birth=world.ORDINARY_DOB.isoformat(),
+        postcode=world.ORDINARY_POSTCODE,
+        former_names=[],
+    )
+    assert load(db, census, jsonl(known)).rows_matched == 1
+    later = (world.TODAY + dt.timedelta(days=1)).isoformat()
+    again = {**known, "source_record_id": "CB-ORD-2"}  # the source's duplicate of the same child
+    changed = {**known, "telephone": "01632 960321", "as_of": later}
+    report = load(db, census, jsonl(again, changed))
+    assert (report.rows_matched, report.rows_updated, report.rows_rejected) == (1, 2, 0)
+    child = child_of(db, census.id, "CB-ORD")
+    assert child.cp_id == world.ORDINARY and child_of(db, census.id, "CB-ORD-2").id == child.id
+    assert child.telephone == "01632 960321"
+
+
 def test_a_changed_row_updates_the_same_child(db: Session) -> None:
     census, _ = source(db)
     load(db, census, jsonl(row()))

@@ -164,10 +164,13 @@ def apply_row(
     mailer: Mailer | None = None,
     stats: ApplyStats | None = None,
     created: bool = False,
+    settled: bool = False,
 ) -> Child:
     """Write `row` from `source` into `child` (or a new child) and link the source's record id to it.
 
     `created`: `child` was just made for this row by `new_children` (nothing of it is stored yet).
+    `settled`: nothing pending in the session concerns `child` (the loader knows which children
+    its chunk has touched), so the flush before reading its provenance is not needed.
 
     Raises `RowRejected` (before writing anything) when a school or GP code is unknown.
     A move between authorities is audited here (`record_moved`); the management teams are told
@@ -175,7 +178,7 @@ def apply_row(
     caller to send after its commit (`notify_moves`).
     """
     stats = stats if stats is not None else ApplyStats()
-    if child is not None and not created:
+    if child is not None and not created and not settled:
         if stats.bulk is not None:
             stats.bulk.write(session)
         session.flush()  # what earlier rows wrote for this child is seen by the lookups below

@@ -254,6 +254,19 @@ def _load_chunk(
         )
     )
     linked: set[str] = set()  # record ids first linked in this chunk (a row sent twice in one file)
+    # The children of known records whose row changed, loaded in one query; `touched`: children
+    # this chunk has written to (their pending writes must be flushed before they are read again).
+    changed = {
+        record.child_pk
+        for _n, row in rows
+        if (record := known.get(row.source_record_id)) is not None and record.row_digest != row_digest(row)
+    }
+    children = (
+        {child.id: child for child in session.scalars(select(Child).where(Child.id.in_(changed)))}
+        if changed
+        else {}
+    )
+    touched: set[int] = set()
     for number, row in rows:
         report.rows_read += 1
         record = known.get(row.source_record_id)
@@ -270,14 +283,28 @@ def _load_chunk(
                 if record.row_digest == row_digest(row):
                     report.rows_unchanged += 1
                     continue
-                child = session.get(Child, record.child_pk)
-                apply_row(session, source=source, batch=batch, row=row, child=child, now=now, stats=stats)
+                child = children.get(record.child_pk) or session.get(Child, record.child_pk)
+                apply_row(
+                    session,
+                    source=source,
+                    batch=batch,
+                    row=row,
+                    child=child,
+                    now=now,
+                    stats=stats,
+                    settled=record.child_pk not in touched and row.source_record_id not in linked,
+                )
+                touched.add(record.child_pk)
                 report.rows_updated += 1
                 continue
             prepared = made.get(id(row))
             if isinstance(prepared, RowRejected):
                 raise prepared
-            _decide(session, source, batch, number, row, decided[id(row)], report, stats, now, prepared)
+            written = _decide(
+                session, source, batch, number, row, decided[id(row)], report, stats, now, prepared
+            )
+            if written is not None:
+                touched.add(written)
             linked.add(row.source_record_id)
         except RowRejected as rejected:
             report.reject(number, rejected.code)
@@ -294,15 +321,17 @@ def _decide(
     stats: ApplyStats,
     now: dt.datetime,
     prepared: Child | None = None,
-) -> None:
+) -> int | None:
+    """Apply, create or hold the row; returns the key of the child written to (None: held)."""
     shielded = next((candidate for candidate in decision.candidates if candidate.shielded), None)
     if decision.decision == "match" and decision.best is not None:
         child = session.get(Child, decision.best.child_pk)
         apply_row(session, source=source, batch=batch, row=row, child=child, now=now, stats=stats)
         report.rows_updated += 1
         report.rows_matched += 1
-    elif _creates(decision):
-        apply_row(
+        return decision.best.child_pk
+    if _creates(decision):
+        created = apply_row(
             session,
             source=source,
             batch=batch,
@@ -313,7 +342,8 @@ def _decide(
             created=prepared is not None,
         )
         report.rows_created += 1
-    elif shielded is not None and decision.decision == "new":
+        return created.id
+    if shielded is not None and decision.decision == "new":
         _hold(session, source, batch, number, row, shielded, "shielded_candidate")
         report.rows_held += 1
     else:
@@ -329,6 +359,7 @@ def _decide(
             "shielded_candidate" if shielded is not None else "possible_match",
         )
         report.rows_held += 1
+    return None
 
 
 def _creates(decision: matching.Classification) -> bool:
