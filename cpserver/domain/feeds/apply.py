@@ -450,7 +450,11 @@ def _replace_carers(
     session: Session, child: Child, carers: tuple[FeedCarer, ...], *, fresh: bool, bulk: BulkWrites | None
 ) -> None:
     if not fresh:
-        session.execute(delete(Carer).where(Carer.child_pk == child.id))
+        # Not synchronised with the session (that scans every object in it, on every delete);
+        # the child's carers are expired instead.
+        session.execute(
+            delete(Carer).where(Carer.child_pk == child.id), execution_options={"synchronize_session": False}
+        )
         session.expire(child, ["carers"])
     for carer in carers:
         _put(
@@ -479,7 +483,8 @@ def _replace_services(
     """This source's involvements become the row's services; nobody else's are touched."""
     if not fresh:
         session.execute(
-            delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id)
+            delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id),
+            execution_options={"synchronize_session": False},
         )
         session.expire(child, ["involvements"])
     for service in row.services:
