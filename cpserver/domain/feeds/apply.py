@@ -125,6 +125,10 @@ class ApplyStats:
     moves: list[Move] = field(default_factory=list)
     # New children's rows go here when given (the loader's chunks), else into the session.
     bulk: BulkWrites | None = None
+    # What the loader read for its chunk in one query each: the provenance of the children of
+    # changed known records (used for a `settled` child), and the source's known record ids.
+    provenance: dict[int, dict[str, FieldProvenance]] | None = None
+    links: dict[str, SourceRecord] | None = None
 
 
 def row_digest(row: FeedRow) -> str:
@@ -183,7 +187,7 @@ def apply_row(
             stats.bulk.write(session)
         session.flush()  # what earlier rows wrote for this child is seen by the lookups below
     with session.no_autoflush:  # one flush per row at most: the rest is written in batches
-        return _apply(session, source, batch, row, child, now, mailer, stats, created)
+        return _apply(session, source, batch, row, child, now, mailer, stats, created, settled)
 
 
 def _apply(
@@ -196,6 +200,7 @@ def _apply(
     mailer: Mailer | None,
     stats: ApplyStats,
     created: bool,
+    settled: bool,
 ) -> Child:
     fresh = child is None or created
     bulk = stats.bulk if fresh else None
@@ -211,14 +216,16 @@ def _apply(
             # Marks the record as an adopted child's new identity, so that no later row can tie
             # it to a record id (or a child) it did not start with.
             _add_provenance(session, bulk, _provenance(child, NEW_IDENTITY, source, batch, row, now))
+    elif settled and stats.provenance is not None and child.id in stats.provenance:
+        held = stats.provenance.pop(child.id)
     else:
         held = {
             prov.field: prov
             for prov in session.scalars(select(FieldProvenance).where(FieldProvenance.child_pk == child.id))
         }
-        if row.new_identity and NEW_IDENTITY not in held:
-            # The new identity sent under a record id (or to a child) of the birth identity.
-            raise RowRejected("new_identity_reuses_record_id")
+    if not fresh and row.new_identity and NEW_IDENTITY not in held:
+        # The new identity sent under a record id (or to a child) of the birth identity.
+        raise RowRejected("new_identity_reuses_record_id")
     said = _said(row)
     before_authority = child.local_authority_id
     for name in FIELDS:
@@ -246,7 +253,7 @@ def _apply(
             current.priority, current.as_of, current.set_at = source.priority, row.as_of, now
     if source.kind == "local_authority":
         _replace_services(session, child, source, row, fresh=fresh, bulk=bulk)
-    _link(session, source, batch, row, child, fresh=fresh, bulk=bulk)
+    _link(session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
         _audit_move(session, source, batch, child, move)
@@ -522,6 +529,7 @@ def _link(
     *,
     fresh: bool,
     bulk: BulkWrites | None,
+    links: dict[str, SourceRecord] | None,
 ) -> None:
     digest = row_digest(row)
     # A new child is made only for a record id not linked yet (the loader looks first; a held row
@@ -529,7 +537,8 @@ def _link(
     record = (
         None
         if fresh
-        else session.scalar(
+        else (links or {}).get(row.source_record_id)
+        or session.scalar(
             select(SourceRecord).where(
                 SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
             )

@@ -44,6 +44,7 @@ from cpserver.store.models import (
     Child,
     FeedBatch,
     FeedSource,
+    FieldProvenance,
     LocalAuthority,
     MatchReview,
     SourceRecord,
@@ -267,6 +268,13 @@ def _load_chunk(
         else {}
     )
     touched: set[int] = set()
+    stats.links = known
+    stats.provenance = {pk: {} for pk in changed}
+    if changed:
+        for provenance in session.scalars(
+            select(FieldProvenance).where(FieldProvenance.child_pk.in_(changed))
+        ):
+            stats.provenance[provenance.child_pk][provenance.field] = provenance
     for number, row in rows:
         report.rows_read += 1
         record = known.get(row.source_record_id)
