@@ -50,6 +50,7 @@ from cpserver.store.models import (
     GpPractice,
     Involvement,
     LocalAuthority,
+    RetiredCpId,
     SourceRecord,
 )
 
@@ -363,11 +364,13 @@ def _new_child(session: Session, row: FeedRow, authority_id: int | None, cp_id: 
 
 
 def new_cp_ids(session: Session, count: int) -> list[str]:
-    """`count` ContactPoint IDs nobody has (as `new_cp_id`), checked in one query."""
+    """`count` ContactPoint IDs nobody has or had (as `new_cp_id`), checked in two queries."""
     found: set[str] = set()
     while len(found) < count:
         drawn = {_draw_cp_id() for _ in range(count - len(found))} - found
         taken = set(session.scalars(select(Child.cp_id).where(Child.cp_id.in_(drawn)))) if drawn else set()
+        if drawn:
+            taken |= set(session.scalars(select(RetiredCpId.cp_id).where(RetiredCpId.cp_id.in_(drawn))))
         found |= drawn - taken
     return list(found)
 
@@ -377,14 +380,18 @@ def _draw_cp_id() -> str:
 
 
 def new_cp_id(session: Session) -> str:
-    """A ContactPoint ID nobody has: the seed's style ("CP" and ten digits), drawn at random.
+    """A ContactPoint ID nobody has or had: the seed's style ("CP" and ten digits), drawn at random.
 
     Random, not the next number, so a new child's ID says nothing about its neighbours; drawn
     above the seed's range (which starts below 2,100,000,000 and grows by at most 400 a child).
     """
     while True:
         candidate = _draw_cp_id()
-        if session.scalar(select(Child.id).where(Child.cp_id == candidate)) is None:
+        # Nor had: a purged record's ID is retired, never issued again (rule 9; a trigger refuses it).
+        if (
+            session.scalar(select(Child.id).where(Child.cp_id == candidate)) is None
+            and session.get(RetiredCpId, candidate) is None
+        ):
             return candidate
 
 
