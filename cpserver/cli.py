@@ -238,16 +238,21 @@ def _feed_load(args: argparse.Namespace) -> int:
         except DomainError as refused:
             print(f"cpserver: {refused.message}", file=sys.stderr)
             return 2
-        report = load_feed(
-            session,
-            source=source,
-            stream=stream,
-            fmt=fmt,
-            via="file",
-            mailer=SmtpMailer(Settings(database_url=args.database)),
-            chunk_rows=args.chunk_rows,
-            progress=progress,
-        )
+        try:
+            report = load_feed(
+                session,
+                source=source,
+                stream=stream,
+                fmt=fmt,
+                via="file",
+                mailer=SmtpMailer(Settings(database_url=args.database)),
+                chunk_rows=args.chunk_rows,
+                progress=progress,
+                initial=args.initial,
+            )
+        except DomainError as refused:
+            print(f"cpserver: refused ({refused.code}): {refused.message}", file=sys.stderr)
+            return 2
     engine.dispose()
     seconds = time.monotonic() - started
     if shown[0]:
@@ -294,6 +299,12 @@ def _add_feed_commands(commands: Any) -> None:
     load.add_argument("--database", default=DEFAULT_DATABASE_URL)
     load.add_argument("--chunk-rows", type=int, default=1_000, help="rows per transaction")
     load.add_argument("--progress-every", type=int, default=10_000, help="rows between progress lines")
+    load.add_argument(
+        "--initial",
+        action="store_true",
+        help="a source's first full extract into a directory with no children: bulk insert, no matching "
+        "(refused if the directory holds any child or the source any record)",
+    )
     load.set_defaults(run=_feed_load)
 
 

@@ -1,12 +1,14 @@
 """Former names: shown on the record, and searched (rule 9), except an identity closed for adoption.
 
 `Child.former_names` is the list the record shows; the `former_names` table is what search and
-matching look in. Every write goes through `replace_former_names`, so the two never disagree.
+matching look in. Every write goes through `replace_former_names` (or, for a feed's new children,
+`former_name_rows`), so the two never disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -22,22 +24,33 @@ def display_name(name: FeedName) -> str:
 
 def replace_former_names(session: Session, child: Child, names: Iterable[FeedName]) -> None:
     """Set `child`'s former names (the shown list leaves out identities closed for adoption)."""
-    kept = list(dict.fromkeys(names))
     session.flush()  # a new child has its key
     session.execute(delete(FormerName).where(FormerName.child_pk == child.id))
-    for name in kept:
-        session.add(
-            FormerName(
-                child_pk=child.id,
-                given_name=name.given_name,
-                family_name=name.family_name,
-                family_norm=normalise_name(name.family_name),
-                family_key=phonetic_key(name.family_name),
-                given_norm=normalise_name(name.given_name),
-                closed_for_adoption=name.closed_for_adoption,
-            )
-        )
-    child.former_names = [display_name(name) for name in kept if not name.closed_for_adoption]
+    rows, child.former_names = former_name_rows(child.id, names)
+    for values in rows:
+        session.add(FormerName(**values))
+
+
+def former_name_rows(child_pk: int, names: Iterable[FeedName]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The `former_names` rows and the shown list for a child that has none yet.
+
+    `replace_former_names` writes these; a feed's new children (nothing to replace) write them in
+    bulk, with the child's shown list set to the second value.
+    """
+    kept = list(dict.fromkeys(names))
+    rows = [
+        {
+            "child_pk": child_pk,
+            "given_name": name.given_name,
+            "family_name": name.family_name,
+            "family_norm": normalise_name(name.family_name),
+            "family_key": phonetic_key(name.family_name),
+            "given_norm": normalise_name(name.given_name),
+            "closed_for_adoption": name.closed_for_adoption,
+        }
+        for name in kept
+    ]
+    return rows, [display_name(name) for name in kept if not name.closed_for_adoption]
 
 
 def from_display_name(shown: str) -> FeedName:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow
-from cpserver.domain.former_names import replace_former_names
+from cpserver.domain.former_names import former_name_rows, replace_former_names
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.notify import Mailer
 from cpserver.domain.service_types import BY_CODE as SERVICE_TYPES
@@ -47,6 +47,7 @@ from cpserver.store.models import (
     FeedBatch,
     FeedSource,
     FieldProvenance,
+    FormerName,
     GpPractice,
     Involvement,
     LocalAuthority,
@@ -105,9 +106,11 @@ class BulkWrites:
     carers: list[dict[str, Any]] = field(default_factory=list)
     involvements: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
+    former_names: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, session: Session) -> None:
         for model, rows in (
+            (FormerName, self.former_names),
             (FieldProvenance, self.provenance),
             (Carer, self.carers),
             (Involvement, self.involvements),
@@ -343,10 +346,17 @@ def new_children(session: Session, rows: Sequence[FeedRow]) -> list[Child | RowR
 
 
 def _new_child(session: Session, row: FeedRow, authority_id: int | None, cp_id: str | None = None) -> Child:
+    child = unsaved_child(row, authority_id, cp_id or new_cp_id(session))
+    session.add(child)
+    return child
+
+
+def unsaved_child(row: FeedRow, authority_id: int | None, cp_id: str) -> Child:
+    """A new child's object before any field is applied (not added to a session)."""
     if authority_id is None:
         raise RowRejected("missing_field")
-    child = Child(
-        cp_id=cp_id or new_cp_id(session),
+    return Child(
+        cp_id=cp_id,
         given_name=row.given_name,
         family_name=row.family_name,
         family_norm=normalise_name(row.family_name),
@@ -359,8 +369,6 @@ def _new_child(session: Session, row: FeedRow, authority_id: int | None, cp_id: 
         local_authority_id=authority_id,
         former_names=[],
     )
-    session.add(child)
-    return child
 
 
 def new_cp_ids(session: Session, count: int) -> list[str]:
@@ -445,7 +453,11 @@ def _write(
     elif name == "gp_practice":
         child.gp_practice_id = gp_id
     elif name == "former_names":
-        replace_former_names(session, child, row.former_names)
+        if bulk is None:
+            replace_former_names(session, child, row.former_names)
+        else:  # a new child: nothing to replace
+            rows, child.former_names = former_name_rows(child.id, row.former_names)
+            bulk.former_names.extend(rows)
     elif name == "carers":
         _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk)
 

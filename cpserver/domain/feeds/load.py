@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
+from cpserver.domain.errors import DomainError, ErrorKind, forbidden
 from cpserver.domain.feeds import matching
 from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
@@ -37,6 +38,7 @@ from cpserver.domain.feeds.apply import (
     source_username,
 )
 from cpserver.domain.feeds.format import FeedRefused, Format, Parsed, ReadContext, Rejection, read_feed
+from cpserver.domain.feeds.initial import initial_chunk, refuse_unless_empty
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.feeds.sources import source_authority_code
 from cpserver.domain.notify import Mailer
@@ -50,6 +52,7 @@ from cpserver.store.models import (
     SourceRecord,
     utcnow,
 )
+from cpserver.store.system import get_mode, is_locked_down
 
 CHUNK_ROWS: Final = 1_000
 # The report keeps the first this many rejections (the count is always complete).
@@ -125,8 +128,31 @@ def load_feed(
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
     now: Callable[[], dt.datetime] = utcnow,
+    initial: bool = False,
 ) -> LoadReport:
-    """Load one batch from `stream`; commits as it goes (each chunk, then the report)."""
+    """Load one batch from `stream`; commits as it goes (each chunk, then the report).
+
+    Raises `DomainError` (audited, committed, nothing loaded) on a training database
+    (`training_database`), during a national lockdown (`locked_down`), and for `initial` when the
+    directory is not empty (`initial_load_not_empty`, see `initial.py`).
+    """
+    try:
+        refuse_closed(session)
+        if initial:
+            refuse_unless_empty(session, source)
+    except DomainError as refused:
+        session.rollback()
+        trail.record(
+            session,
+            action="feed_batch",
+            outcome=f"refused:{refused.code}",
+            origin=FEED_ORIGIN,
+            username=source_username(source),
+            local_authority_id=source.local_authority_id,
+            detail={"via": via},
+        )
+        session.commit()
+        raise
     batch = FeedBatch(
         source_id=source.id, via=via, digest="", status="running", received_at=now(), rejections=[]
     )
@@ -136,22 +162,21 @@ def load_feed(
     hashing = _Hashing(stream)
     context = _context(session, source)
     try:
-        rows = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
-        for chunk in _chunks(rows, chunk_rows):
+        parsed = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
+        for chunk in _chunks(parsed, chunk_rows):
             stats = ApplyStats(bulk=BulkWrites())
             for _number, item in chunk:
                 if isinstance(item, Rejection):
                     report.rows_read += 1
                     report.reject(item.row, item.code)
-            _load_chunk(
-                session,
-                source,
-                batch,
-                [(n, r) for n, r in chunk if isinstance(r, FeedRow)],
-                report,
-                stats,
-                now(),
-            )
+            rows = [(n, r) for n, r in chunk if isinstance(r, FeedRow)]
+            if initial and _all_new_records(session, source, rows):
+                report.rows_read += len(rows)
+                report.rows_created += initial_chunk(
+                    session, source, batch, rows, stats, now(), report.reject
+                )
+            else:
+                _load_chunk(session, source, batch, rows, report, stats, now())
             assert stats.bulk is not None
             stats.bulk.write(session)
             report.fields_kept += stats.fields_kept
@@ -181,6 +206,37 @@ def load_feed(
     )
     session.commit()
     return report
+
+
+def refuse_closed(session: Session) -> None:
+    """No feed is loaded into a training database (fictitious data only) or during a lockdown."""
+    if get_mode(session) == "training":
+        raise forbidden(
+            "training_database",
+            "This is a training database: it holds fictitious data only, and takes no feeds.",
+        )
+    if is_locked_down(session):
+        raise DomainError(
+            ErrorKind.UNAVAILABLE,
+            "locked_down",
+            "ContactPoint is locked down by the national team: feeds are not loaded until access is "
+            "restored. Send the batch again then.",
+        )
+
+
+def _all_new_records(session: Session, source: FeedSource, rows: list[tuple[int, FeedRow]]) -> bool:
+    """True when no record id repeats in `rows` and none is linked yet (the initial path's chunk)."""
+    ids = {row.source_record_id for _n, row in rows}
+    if len(ids) < len(rows):
+        return False
+    return not ids or (
+        session.scalar(
+            select(SourceRecord.id)
+            .where(SourceRecord.source_id == source.id, SourceRecord.source_record_id.in_(ids))
+            .limit(1)
+        )
+        is None
+    )
 
 
 def _context(session: Session, source: FeedSource) -> ReadContext:
