@@ -353,22 +353,27 @@ def _new_child(session: Session, row: FeedRow, authority_id: int | None, cp_id: 
 
 def unsaved_child(row: FeedRow, authority_id: int | None, cp_id: str) -> Child:
     """A new child's object before any field is applied (not added to a session)."""
+    return Child(**new_child_values(row, authority_id, cp_id))
+
+
+def new_child_values(row: FeedRow, authority_id: int | None, cp_id: str) -> dict[str, Any]:
+    """A new child's columns before any field is applied (`RowRejected` without an authority)."""
     if authority_id is None:
         raise RowRejected("missing_field")
-    return Child(
-        cp_id=cp_id,
-        given_name=row.given_name,
-        family_name=row.family_name,
-        family_norm=normalise_name(row.family_name),
-        family_key=phonetic_key(row.family_name),
-        given_norm=normalise_name(row.given_name),
-        given_key=phonetic_key(row.given_name),
-        gender=row.gender,
-        date_of_birth=row.date_of_birth,
-        address_status="none",
-        local_authority_id=authority_id,
-        former_names=[],
-    )
+    return {
+        "cp_id": cp_id,
+        "given_name": row.given_name,
+        "family_name": row.family_name,
+        "family_norm": normalise_name(row.family_name),
+        "family_key": phonetic_key(row.family_name),
+        "given_norm": normalise_name(row.given_name),
+        "given_key": phonetic_key(row.given_name),
+        "gender": row.gender,
+        "date_of_birth": row.date_of_birth,
+        "address_status": "none",
+        "local_authority_id": authority_id,
+        "former_names": [],
+    }
 
 
 def new_cp_ids(session: Session, count: int) -> list[str]:

@@ -23,7 +23,8 @@ the ordinary path (`cpserver feed load` without `--initial`): every row already 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import Column, func, inspect, select, text
 from sqlalchemy.orm import Session
@@ -34,8 +35,8 @@ from cpserver.domain.feeds.apply import (
     RowRejected,
     _apply,
     _code_id,
+    new_child_values,
     new_cp_ids,
-    unsaved_child,
 )
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.seed.bulk_load import write_rows
@@ -98,7 +99,7 @@ def initial_chunk(
     assert stats.bulk is not None
     keys = iter(_child_keys(session, len(rows)))
     cp_ids = iter(new_cp_ids(session, len(rows)))
-    children: list[Child] = []
+    children: list[SimpleNamespace] = []
     with session.no_autoflush:
         for number, row in rows:
             try:
@@ -110,9 +111,12 @@ def initial_chunk(
                 authority_id = _code_id(
                     session, LocalAuthority, row.local_authority, "unknown_local_authority"
                 )
-                child = unsaved_child(row, authority_id, next(cp_ids))
-                child.id = next(keys)
-                _apply(session, source, batch, row, child, now, None, stats, True, False)
+                # A plain object, not a `Child`: the rule sets its attributes without the ORM's
+                # instrumentation, and its columns are read back for the bulk write.
+                child = SimpleNamespace(
+                    **(_BLANK | new_child_values(row, authority_id, next(cp_ids))), id=next(keys)
+                )
+                _apply(session, source, batch, row, cast(Child, child), now, None, stats, True, False)
             except RowRejected as rejected:
                 reject(number, rejected.code)
                 continue
@@ -133,8 +137,11 @@ def initial_chunk(
     return len(children)
 
 
-def _values(child: Child) -> dict[str, Any]:
-    return {prop.key: getattr(child, prop.key) for prop in inspect(Child).column_attrs}
+_BLANK: dict[str, Any] = {prop.key: None for prop in inspect(Child).column_attrs if prop.key != "id"}
+
+
+def _values(child: SimpleNamespace) -> dict[str, Any]:
+    return {key: getattr(child, key) for key in (*_BLANK, "id")}
 
 
 def write_models(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
