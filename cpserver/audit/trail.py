@@ -35,8 +35,12 @@ def record(
     detail: dict[str, Any] | None = None,
     username: str | None = None,
     local_authority_id: int | None = None,
+    pending: list[AuditEvent] | None = None,
 ) -> AuditEvent:
     """Append one audit row to the chain and flush it, so a failure to write it stops the caller.
+
+    `pending`: a list to put the row in instead; the caller appends the list with `chain.append_many`
+    before it commits (a bulk writer's many rows, in one go).
 
     A machine (a feed source) acts with no `user`: `username` names it ("source:<name>") and
     `local_authority_id` says whose management team the row concerns.
@@ -59,4 +63,7 @@ def record(
         withheld=withheld or [],
         detail=detail or {},
     )
+    if pending is not None:
+        pending.append(event)
+        return event
     return chain.append(session, event)

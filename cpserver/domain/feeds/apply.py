@@ -41,6 +41,7 @@ from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_k
 from cpserver.domain.notify import Mailer
 from cpserver.domain.service_types import BY_CODE as SERVICE_TYPES
 from cpserver.store.models import (
+    AuditEvent,
     Carer,
     Child,
     EducationSetting,
@@ -133,6 +134,9 @@ class ApplyStats:
     # changed known records (used for a `settled` child), and the source's known record ids.
     provenance: dict[int, dict[str, FieldProvenance]] | None = None
     links: dict[str, SourceRecord] | None = None
+    # When given, audit rows (moves) are put here for the caller to append together before it
+    # commits (`chain.append_many`), instead of one chain append (a lock, a read, a flush) each.
+    audit: list[AuditEvent] | None = None
 
 
 def row_digest(row: FeedRow) -> str:
@@ -260,7 +264,7 @@ def _apply(
     _link(session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
-        _audit_move(session, source, batch, child, move)
+        _audit_move(session, source, batch, child, move, stats.audit)
         if mailer is not None:
             notify_moves(session, mailer, [move])
         else:
@@ -586,15 +590,18 @@ def _link(
         record.child_pk, record.row_digest, record.last_batch_id = child.id, digest, batch.id
 
 
-def _audit_move(session: Session, source: FeedSource, batch: FeedBatch, child: Child, move: Move) -> None:
-    codes: dict[int, str] = {
-        authority_id: code
-        for authority_id, code in session.execute(
-            select(LocalAuthority.id, LocalAuthority.code).where(
-                LocalAuthority.id.in_((move.from_authority_id, move.to_authority_id))
-            )
-        ).tuples()
-    }
+def _audit_move(
+    session: Session,
+    source: FeedSource,
+    batch: FeedBatch,
+    child: Child,
+    move: Move,
+    pending: list[AuditEvent] | None,
+) -> None:
+    codes: dict[int, str] = session.info.get("feeds.authority_codes") or {}
+    if move.from_authority_id not in codes or move.to_authority_id not in codes:
+        codes = dict(session.execute(select(LocalAuthority.id, LocalAuthority.code)).tuples().all())
+        session.info["feeds.authority_codes"] = codes
     trail.record(
         session,
         action="record_moved",
@@ -610,6 +617,7 @@ def _audit_move(session: Session, source: FeedSource, batch: FeedBatch, child: C
             "to": codes.get(move.to_authority_id, ""),
             "batch_id": batch.id,
         },
+        pending=pending,
     )
 
 

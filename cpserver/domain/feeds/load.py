@@ -23,7 +23,7 @@ from typing import IO, Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cpserver.audit import trail
+from cpserver.audit import chain, trail
 from cpserver.domain.errors import DomainError, ErrorKind, forbidden
 from cpserver.domain.feeds import matching
 from cpserver.domain.feeds.apply import (
@@ -164,7 +164,7 @@ def load_feed(
     try:
         parsed = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
         for chunk in _chunks(parsed, chunk_rows):
-            stats = ApplyStats(bulk=BulkWrites())
+            stats = ApplyStats(bulk=BulkWrites(), audit=[])
             for _number, item in chunk:
                 if isinstance(item, Rejection):
                     report.rows_read += 1
@@ -177,8 +177,9 @@ def load_feed(
                 )
             else:
                 _load_chunk(session, source, batch, rows, report, stats, now())
-            assert stats.bulk is not None
+            assert stats.bulk is not None and stats.audit is not None
             stats.bulk.write(session)
+            chain.append_many(session, stats.audit)
             report.fields_kept += stats.fields_kept
             report.records_moved += len(stats.moves)
             _save(batch, report)
