@@ -108,6 +108,9 @@ class BulkWrites:
     involvements: list[dict[str, Any]] = field(default_factory=list)
     links: list[dict[str, Any]] = field(default_factory=list)
     former_names: list[dict[str, Any]] = field(default_factory=list)
+    # Known children's carers, and a source's services for a child, replaced: by child (and source).
+    carers_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    services_replaced: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
 
     def write(self, session: Session) -> None:
         for model, rows in (
@@ -120,6 +123,28 @@ class BulkWrites:
             if rows:
                 session.execute(insert(model), rows)
                 rows.clear()
+        quiet = {"synchronize_session": False}
+        if self.carers_replaced:
+            session.execute(
+                delete(Carer).where(Carer.child_pk.in_(self.carers_replaced)), execution_options=quiet
+            )
+            replaced = [values for rows in self.carers_replaced.values() for values in rows]
+            if replaced:
+                session.execute(insert(Carer), replaced)
+            self.carers_replaced.clear()
+        if self.services_replaced:
+            for source_id in {source_id for _child, source_id in self.services_replaced}:
+                children = [child for child, source in self.services_replaced if source == source_id]
+                session.execute(
+                    delete(Involvement).where(
+                        Involvement.child_pk.in_(children), Involvement.source_id == source_id
+                    ),
+                    execution_options=quiet,
+                )
+            added = [values for rows in self.services_replaced.values() for values in rows]
+            if added:
+                session.execute(insert(Involvement), added)
+            self.services_replaced.clear()
 
 
 @dataclass
@@ -253,6 +278,7 @@ def _apply(
             authority_id=authority_id,
             fresh=fresh,
             bulk=bulk,
+            later=stats.bulk,
         )
         if current is None:
             _add_provenance(session, bulk, _provenance(child, name, source, batch, row, now))
@@ -260,7 +286,7 @@ def _apply(
             current.source_id, current.batch_id = source.id, batch.id
             current.priority, current.as_of, current.set_at = source.priority, row.as_of, now
     if source.kind == "local_authority":
-        _replace_services(session, child, source, row, fresh=fresh, bulk=bulk)
+        _replace_services(session, child, source, row, fresh=fresh, bulk=bulk, later=stats.bulk)
     _link(session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
@@ -437,6 +463,7 @@ def _write(
     authority_id: int | None,
     fresh: bool,
     bulk: BulkWrites | None,
+    later: BulkWrites | None = None,
 ) -> None:
     if name == "given_name":
         child.given_name = row.given_name
@@ -468,7 +495,7 @@ def _write(
             rows, child.former_names = former_name_rows(child.id, row.former_names)
             bulk.former_names.extend(rows)
     elif name == "carers":
-        _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk)
+        _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk, later=later)
 
 
 def _put(
@@ -482,9 +509,21 @@ def _put(
 
 
 def _replace_carers(
-    session: Session, child: Child, carers: tuple[FeedCarer, ...], *, fresh: bool, bulk: BulkWrites | None
+    session: Session,
+    child: Child,
+    carers: tuple[FeedCarer, ...],
+    *,
+    fresh: bool,
+    bulk: BulkWrites | None,
+    later: BulkWrites | None = None,
 ) -> None:
-    if not fresh:
+    if not fresh and later is not None:
+        # The loader's chunk: the child's carers are replaced at the chunk's end, with every other
+        # child's, in one DELETE and one INSERT (the last set sent for a child wins).
+        session.expire(child, ["carers"])
+        later.carers_replaced[child.id] = []
+        bulk = later
+    elif not fresh:
         # Not synchronised with the session (that scans every object in it, on every delete);
         # the child's carers are expired instead.
         session.execute(
@@ -496,7 +535,13 @@ def _replace_carers(
             session,
             bulk,
             Carer,
-            bulk.carers if bulk is not None else [],
+            (
+                later.carers_replaced[child.id]
+                if bulk is later and later is not None and not fresh
+                else bulk.carers
+            )
+            if bulk is not None
+            else [],
             {
                 "child_pk": child.id,
                 "given_name": carer.given_name,
@@ -513,10 +558,21 @@ def _replace_carers(
 
 
 def _replace_services(
-    session: Session, child: Child, source: FeedSource, row: FeedRow, *, fresh: bool, bulk: BulkWrites | None
+    session: Session,
+    child: Child,
+    source: FeedSource,
+    row: FeedRow,
+    *,
+    fresh: bool,
+    bulk: BulkWrites | None,
+    later: BulkWrites | None = None,
 ) -> None:
     """This source's involvements become the row's services; nobody else's are touched."""
-    if not fresh:
+    if not fresh and later is not None:  # at the chunk's end, as carers
+        session.expire(child, ["involvements"])
+        later.services_replaced[(child.id, source.id)] = []
+        bulk = later
+    elif not fresh:
         session.execute(
             delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id),
             execution_options={"synchronize_session": False},
@@ -527,7 +583,13 @@ def _replace_services(
             session,
             bulk,
             Involvement,
-            bulk.involvements if bulk is not None else [],
+            (
+                later.services_replaced[(child.id, source.id)]
+                if bulk is later and later is not None and not fresh
+                else bulk.involvements
+            )
+            if bulk is not None
+            else [],
             {
                 "child_pk": child.id,
                 "practitioner_user_id": None,
