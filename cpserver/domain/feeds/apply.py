@@ -27,7 +27,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -406,11 +406,14 @@ def new_child_values(row: FeedRow, authority_id: int | None, cp_id: str) -> dict
     }
 
 
-def new_cp_ids(session: Session, count: int) -> list[str]:
-    """`count` ContactPoint IDs nobody has or had (as `new_cp_id`), checked in two queries."""
+def new_cp_ids(session: Session, count: int, exclude: Collection[str] = ()) -> list[str]:
+    """`count` ContactPoint IDs nobody has or had (as `new_cp_id`), checked in two queries.
+
+    `exclude`: IDs already drawn for children not written yet (the initial load's writer).
+    """
     found: set[str] = set()
     while len(found) < count:
-        drawn = {_draw_cp_id() for _ in range(count - len(found))} - found
+        drawn = {_draw_cp_id() for _ in range(count - len(found))} - found - set(exclude)
         taken = set(session.scalars(select(Child.cp_id).where(Child.cp_id.in_(drawn)))) if drawn else set()
         if drawn:
             taken |= set(session.scalars(select(RetiredCpId.cp_id).where(RetiredCpId.cp_id.in_(drawn))))

@@ -23,15 +23,20 @@ the ordinary path (`cpserver feed load` without `--initial`): every row already 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Column, func, inspect, select, text
+from sqlalchemy import Column, Engine, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from cpserver.domain.errors import conflict
 from cpserver.domain.feeds.apply import (
     ApplyStats,
+    BulkWrites,
     RowRejected,
     _apply,
     _code_id,
@@ -82,35 +87,41 @@ def _child_keys(session: Session, count: int) -> list[int]:
     return list(range(highest + 1, highest + 1 + count))
 
 
-def initial_chunk(
+@dataclass
+class PreparedChunk:
+    """A chunk's rows for every table, ready to write; `record_ids`/`cp_ids`: what it will hold."""
+
+    tables: list[tuple[Any, list[dict[str, Any]]]]
+    created: int
+    record_ids: set[str]
+    cp_ids: set[str]
+
+
+def prepare_chunk(
     session: Session,
     source: FeedSource,
     batch: FeedBatch,
     rows: list[tuple[int, FeedRow]],
-    stats: ApplyStats,
     now: dt.datetime,
-    reject: Any,
-) -> int:
-    """Apply `rows` as new children and write them in bulk; returns how many were created.
+    reject: Callable[[int, str], None],
+    taken: Collection[str] = (),
+) -> PreparedChunk:
+    """Apply `rows` as new children, in memory; `reject(number, code)` counts a rejected row.
 
-    `reject(number, code)` counts a rejected row. `stats.bulk` collects the provenance, carers,
-    services, former names and links (written here, after the children).
+    `taken`: ContactPoint IDs drawn for chunks not written yet (never drawn again).
     """
+    stats = ApplyStats(bulk=BulkWrites())
     assert stats.bulk is not None
     keys = iter(_child_keys(session, len(rows)))
-    cp_ids = iter(new_cp_ids(session, len(rows)))
+    cp_ids = iter(new_cp_ids(session, len(rows), exclude=taken))
     children: list[SimpleNamespace] = []
     with session.no_autoflush:
         for number, row in rows:
             try:
-                for model, code, problem in (
-                    (EducationSetting, row.education_setting, "unknown_education_setting"),
-                    (GpPractice, row.gp_practice, "unknown_gp_practice"),
-                ):
-                    _code_id(session, model, code, problem)
-                authority_id = _code_id(
-                    session, LocalAuthority, row.local_authority, "unknown_local_authority"
-                )
+                _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+                _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+                authority = row.local_authority
+                authority_id = _code_id(session, LocalAuthority, authority, "unknown_local_authority")
                 # A plain object, not a `Child`: the rule sets its attributes without the ORM's
                 # instrumentation, and its columns are read back for the bulk write.
                 child = SimpleNamespace(
@@ -121,20 +132,94 @@ def initial_chunk(
                 reject(number, rejected.code)
                 continue
             children.append(child)
-    session.flush()
-    write_models(session, Child, [_values(child) for child in children])
     bulk = stats.bulk
-    written: tuple[tuple[Any, list[dict[str, Any]]], ...] = (
-        (FormerName, bulk.former_names),
-        (FieldProvenance, bulk.provenance),
-        (Carer, bulk.carers),
-        (Involvement, bulk.involvements),
-        (SourceRecord, bulk.links),
+    return PreparedChunk(
+        tables=[
+            (Child, [_values(child) for child in children]),
+            (FormerName, bulk.former_names),
+            (FieldProvenance, bulk.provenance),
+            (Carer, bulk.carers),
+            (Involvement, bulk.involvements),
+            (SourceRecord, bulk.links),
+        ],
+        created=len(children),
+        record_ids={str(link["source_record_id"]) for link in bulk.links},
+        cp_ids={str(child.cp_id) for child in children},
     )
-    for model, pending in written:
-        write_models(session, model, pending)
-        pending.clear()
-    return len(children)
+
+
+def write_chunk(session: Session, prepared: PreparedChunk) -> None:
+    """Write a prepared chunk (children first) by COPY / executemany, in the session's transaction."""
+    for model, rows in prepared.tables:
+        write_models(session, model, rows)
+
+
+class BackgroundWriter:
+    """PostgreSQL: writes each prepared chunk (and the batch's counters) on a connection of its own,
+    one transaction a chunk, while the loader prepares the next one: the database's work and
+    Python's overlap, on two cores. At most one chunk waits; an error stops the load at the next
+    `put` (the chunks committed stay, as after a crash).
+    """
+
+    def __init__(self, engine: Engine, batch_id: int) -> None:
+        self._engine = engine
+        self._batch_id = batch_id
+        self._queue: queue.Queue[tuple[PreparedChunk, dict[str, Any]] | None] = queue.Queue(maxsize=1)
+        self._lock = threading.Lock()
+        self._in_flight: list[PreparedChunk] = []
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="feed-initial-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, prepared: PreparedChunk, counters: dict[str, Any]) -> None:
+        self._raise()
+        with self._lock:
+            self._in_flight.append(prepared)
+        self._queue.put((prepared, counters))
+
+    def pending_record_ids(self) -> set[str]:
+        with self._lock:
+            return {record for chunk in self._in_flight for record in chunk.record_ids}
+
+    def pending_cp_ids(self) -> set[str]:
+        with self._lock:
+            return {cp_id for chunk in self._in_flight for cp_id in chunk.cp_ids}
+
+    def drain(self) -> None:
+        """Wait until every chunk handed over is committed."""
+        self._queue.join()
+        self._raise()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise RuntimeError("the initial load's writer failed") from self.error
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                if self.error is not None:
+                    continue  # drop the rest: the loader stops at its next `put`
+                prepared, counters = item
+                with Session(self._engine) as session:
+                    write_chunk(session, prepared)
+                    session.execute(
+                        update(FeedBatch).where(FeedBatch.id == self._batch_id).values(**counters)
+                    )
+                    session.commit()
+                with self._lock:
+                    self._in_flight.remove(prepared)
+            except BaseException as failed:  # handed to the loader's thread
+                self.error = failed
+            finally:
+                self._queue.task_done()
 
 
 _BLANK: dict[str, Any] = {prop.key: None for prop in inspect(Child).column_attrs if prop.key != "id"}

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import chain, trail
@@ -38,7 +38,7 @@ from cpserver.domain.feeds.apply import (
     source_username,
 )
 from cpserver.domain.feeds.format import FeedRefused, Format, Parsed, ReadContext, Rejection, read_feed
-from cpserver.domain.feeds.initial import initial_chunk, refuse_unless_empty
+from cpserver.domain.feeds.initial import BackgroundWriter, prepare_chunk, refuse_unless_empty, write_chunk
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.feeds.sources import source_authority_code
 from cpserver.domain.notify import Mailer
@@ -161,6 +161,12 @@ def load_feed(
     report = LoadReport(batch_id=batch.id)
     hashing = _Hashing(stream)
     context = _context(session, source)
+    bind = session.get_bind()
+    writer = (
+        BackgroundWriter(bind, batch.id)
+        if initial and isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+        else None
+    )
     try:
         parsed = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
         for chunk in _chunks(parsed, chunk_rows):
@@ -170,12 +176,32 @@ def load_feed(
                     report.rows_read += 1
                     report.reject(item.row, item.code)
             rows = [(n, r) for n, r in chunk if isinstance(r, FeedRow)]
+            if writer is not None and writer.pending_record_ids() & {
+                row.source_record_id for _n, row in rows
+            }:
+                writer.drain()  # a record id sent again: what the writer holds is committed first
             if initial and _all_new_records(session, source, rows):
                 report.rows_read += len(rows)
-                report.rows_created += initial_chunk(
-                    session, source, batch, rows, stats, now(), report.reject
+                prepared = prepare_chunk(
+                    session,
+                    source,
+                    batch,
+                    rows,
+                    now(),
+                    report.reject,
+                    writer.pending_cp_ids() if writer is not None else (),
                 )
+                report.rows_created += prepared.created
+                if writer is not None:
+                    session.commit()  # nothing written here: ends the read transaction
+                    writer.put(prepared, _counters(report))
+                    if progress is not None:
+                        progress(report.rows_read)
+                    continue
+                write_chunk(session, prepared)
             else:
+                if writer is not None:
+                    writer.drain()
                 _load_chunk(session, source, batch, rows, report, stats, now())
             assert stats.bulk is not None and stats.audit is not None
             stats.bulk.write(session)
@@ -188,11 +214,17 @@ def load_feed(
                 notify_moves(session, mailer, stats.moves)
             if progress is not None:
                 progress(report.rows_read)
+        if writer is not None:
+            writer.close()
+            writer = None
     except FeedRefused as refused:
         session.rollback()
         report.status, report.refused = "refused", refused.code
     else:
         report.status = "done"
+    finally:
+        if writer is not None:  # an error: what was handed over is written (or failed) first
+            writer.close()
     batch.digest = hashing.sha.hexdigest()
     batch.finished_at = now()
     _save(batch, report)
@@ -256,24 +288,31 @@ def _chunks(rows: Iterator[Parsed], size: int) -> Iterator[list[Parsed]]:
         yield chunk
 
 
-def _save(batch: FeedBatch, report: LoadReport) -> None:
-    batch.status = report.status if report.refused is None else "refused"
-    for name in (
-        "rows_read",
-        "rows_updated",
-        "rows_matched",
-        "rows_unchanged",
-        "rows_created",
-        "rows_held",
-        "rows_rejected",
-        "fields_kept",
-        "records_moved",
-    ):
-        setattr(batch, name, getattr(report, name))
+_COUNTERS: Final = (
+    "rows_read",
+    "rows_updated",
+    "rows_matched",
+    "rows_unchanged",
+    "rows_created",
+    "rows_held",
+    "rows_rejected",
+    "fields_kept",
+    "records_moved",
+)
+
+
+def _counters(report: LoadReport) -> dict[str, Any]:
+    """The batch row's values for `report` (its counters and the rejections so far)."""
     stored = sorted(report.rejections, key=lambda item: int(item["row"]))
     if report.refused is not None:
         stored = [{"row": 0, "code": report.refused}, *stored]
-    batch.rejections = stored  # a new list, so the JSON column is written
+    return {name: getattr(report, name) for name in _COUNTERS} | {"rejections": stored}
+
+
+def _save(batch: FeedBatch, report: LoadReport) -> None:
+    batch.status = report.status if report.refused is None else "refused"
+    for name, value in _counters(report).items():
+        setattr(batch, name, value)  # `rejections` is a new list, so the JSON column is written
 
 
 def _load_chunk(
