@@ -160,6 +160,96 @@ def _measure(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score(args: argparse.Namespace) -> int:
+    """Precision and recall of a loaded delta against its truth (rows decided by the matcher)."""
+    import json
+
+    from sqlalchemy import func, select
+
+    from cpserver.store.database import make_engine, make_session_factory
+    from cpserver.store.models import FeedSource, MatchReview, SourceRecord
+
+    record_ids = [json.loads(line)["source_record_id"] for line in args.delta.open(encoding="utf-8")]
+    with args.truth.open(encoding="utf-8") as handle:
+        truths = list(csv.DictReader(handle))
+    engine = make_engine(args.database)
+    with make_session_factory(engine)() as session:
+        source = session.scalar(select(FeedSource).where(FeedSource.name == args.source))
+        assert source is not None
+        wanted = set(record_ids) | {truth["child_record_id"] for truth in truths if truth["child_record_id"]}
+        links: dict[str, int] = {}
+        wanted_list = sorted(wanted)
+        for start in range(0, len(wanted_list), 5_000):
+            part = wanted_list[start : start + 5_000]
+            links |= dict(
+                session.execute(
+                    select(SourceRecord.source_record_id, SourceRecord.child_pk).where(
+                        SourceRecord.source_id == source.id, SourceRecord.source_record_id.in_(part)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+        held = set(
+            session.scalars(
+                select(MatchReview.source_record_id).where(
+                    MatchReview.source_id == source.id, MatchReview.status == "open"
+                )
+            )
+        )
+        # A "new" row is right when its child has no other record id (it made a child of its own).
+        new_children = sorted(
+            {links[r] for r, t in zip(record_ids, truths, strict=True) if t["kind"] == "new" and r in links}
+        )
+        records_of: dict[int, int] = {}
+        for start in range(0, len(new_children), 5_000):
+            records_of |= dict(
+                session.execute(
+                    select(SourceRecord.child_pk, func.count())
+                    .where(SourceRecord.child_pk.in_(new_children[start : start + 5_000]))
+                    .group_by(SourceRecord.child_pk)
+                )
+                .tuples()
+                .all()
+            )
+        by_kind: dict[str, dict[str, int]] = {}
+        for record, truth in zip(record_ids, truths, strict=True):
+            kind = truth["kind"]
+            counts = by_kind.setdefault(kind, {"right": 0, "wrong": 0, "held": 0, "rejected": 0})
+            if record in held and record not in links:
+                counts["held"] += 1
+                continue
+            got = links.get(record)
+            if got is None:
+                counts["rejected"] += 1
+                continue
+            if kind == "new":
+                right = records_of.get(got) == 1
+            else:
+                right = got == links.get(truth["child_record_id"])
+            counts["right" if right else "wrong"] += 1
+    engine.dispose()
+    matcher = [kind for kind in by_kind if kind in ("new", "doubtful")]
+    decided_right = sum(by_kind[k]["right"] for k in matcher)
+    decided_wrong = sum(by_kind[k]["wrong"] for k in matcher)
+    total = sum(sum(by_kind[k].values()) for k in matcher)
+    print(json.dumps(by_kind, indent=1))
+    if total:
+        precision = decided_right / max(decided_right + decided_wrong, 1)
+        print(
+            f"matcher rows {total:,}: precision {precision:.4%} (automatic decisions right), "
+            f"recall {decided_right / total:.4%} (rows decided right without a person), "
+            f"held {sum(by_kind[k]['held'] for k in matcher):,}"
+        )
+    everything = sum(sum(c.values()) for c in by_kind.values())
+    right = sum(c["right"] for c in by_kind.values())
+    wrong = sum(c["wrong"] for c in by_kind.values())
+    print(
+        f"all rows {everything:,}: precision {right / max(right + wrong, 1):.4%}, recall {right / everything:.4%}"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -191,6 +281,12 @@ def main() -> int:
     measure.add_argument("--children", type=int, default=10_000)
     measure.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     measure.set_defaults(run=_measure)
+    score = commands.add_parser("score", help="precision and recall of a loaded delta against its truth")
+    score.add_argument("--database", required=True)
+    score.add_argument("--source", default="bench-census")
+    score.add_argument("--delta", type=Path, required=True, help="the delta file (JSON Lines)")
+    score.add_argument("--truth", type=Path, required=True)
+    score.set_defaults(run=_score)
     args = parser.parse_args()
     result: int = args.run(args)
     return result

@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cpserver.api.app import API_PREFIX, create_app
+from cpserver.audit.verify import verify
 from cpserver.cli import main
 from cpserver.config import Settings
 from cpserver.store.models import AuditEvent, Child, FeedBatch, SourceRecord, SystemSetting
 from cpserver.store.system import LOCKDOWN_KEY, MODE_KEY
 from tests.server.conftest import HARVESTING_LIMITS_LIFTED
-from tests.server.feeds_support import distinct_rows, jsonl, load, row, source
+from tests.server.feeds_support import NEW_CHILD, distinct_rows, jsonl, load, row, source
 
 BATCHES = f"{API_PREFIX}/feeds/batches"
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -143,3 +144,27 @@ def test_a_row_for_an_archived_child_updates_it_and_leaves_it_archived(db: Sessi
     assert _counts(db)[0] == children  # never a duplicate
     other = db.scalar(select(SourceRecord).where(SourceRecord.source_record_id == "CB-OTHER"))
     assert other is not None and other.child_pk == link.child_pk
+
+
+def test_a_chunks_moves_are_audited_together_and_the_chain_still_verifies(
+    db: Session, engine: sa.Engine
+) -> None:
+    census, _ = source(db)
+    rows = distinct_rows(6)
+    assert load(db, census, jsonl(*rows)).rows_created == 6
+    moved = [{**item, "local_authority": "SWV", "address_line1": "7 Vale Terrace"} for item in rows]
+    # The first child is sent twice in the chunk: the last carers sent are the ones kept.
+    first_carers = [{**NEW_CHILD["carers"][0], "given_name": "Iris"}]
+    last_carers = [{**NEW_CHILD["carers"][0], "given_name": "Maud"}]
+    moved[0] = {**moved[0], "carers": first_carers}
+    again = {**moved[0], "carers": last_carers, "telephone": "01632 960111"}
+    report = load(db, census, jsonl(*moved, again))
+    assert (report.records_moved, report.rows_updated) == (6, 7)
+    db.expire_all()
+    audits = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "record_moved")))
+    assert len(audits) == 6 and len({(a.chain, a.link) for a in audits}) == 6
+    assert verify(engine).ok
+    link = db.scalar(select(SourceRecord).where(SourceRecord.source_record_id == rows[0]["source_record_id"]))
+    assert link is not None
+    child = db.get(Child, link.child_pk)
+    assert child is not None and [c.given_name for c in child.carers] == ["Maud"]
