@@ -223,10 +223,7 @@ def _score(args: argparse.Namespace) -> int:
             if got is None:
                 counts["rejected"] += 1
                 continue
-            if kind == "new":
-                right = records_of.get(got) == 1
-            else:
-                right = got == links.get(truth["child_record_id"])
+            right = records_of.get(got) == 1 if kind == "new" else got == links.get(truth["child_record_id"])
             counts["right" if right else "wrong"] += 1
     engine.dispose()
     matcher = [kind for kind in by_kind if kind in ("new", "doubtful")]
@@ -245,7 +242,8 @@ def _score(args: argparse.Namespace) -> int:
     right = sum(c["right"] for c in by_kind.values())
     wrong = sum(c["wrong"] for c in by_kind.values())
     print(
-        f"all rows {everything:,}: precision {right / max(right + wrong, 1):.4%}, recall {right / everything:.4%}"
+        f"all rows {everything:,}: precision {right / max(right + wrong, 1):.4%}, "
+        f"recall {right / everything:.4%}"
     )
     return 0
 
