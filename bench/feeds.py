@@ -3,13 +3,16 @@
     python bench/feeds.py reference --database URL --children N      # the target: reference data only
     python bench/feeds.py generate --children N --out FILE [--format csv] [--services --authority CODE]
     python bench/feeds.py delta --children N --rows M --out FILE --truth TRUTH.csv
-    python bench/feeds.py measure --database URL --children N         # all of it, timed
+    python bench/feeds.py measure --database URL --children N [--initial]  # all of it, timed
+    python bench/feeds.py score --database URL --source NAME --delta FILE --truth TRUTH.csv
 
 The reference and the files must be made with the same --children, --seed and --today, so the school,
 GP and authority codes in the files exist in the database. `measure` needs a new, empty database
 (a SQLite path that does not exist yet, or an empty PostgreSQL database): it writes the reference,
 generates a file, registers a national source and times `cpserver feed load` on it (first load:
-every row a new child; second: every row unchanged).
+every row a new child, by the initial path with --initial; second: every row unchanged), then a
+delta of a fifth of the children, and scores the matcher's decisions on it against the truth (`score`:
+precision = automatic decisions that were right; recall = rows decided right without a person).
 """
 
 from __future__ import annotations
@@ -132,10 +135,16 @@ def _measure(args: argparse.Namespace) -> int:
             args.database,
         )
         assert added.returncode == 0, added.stderr
-        for label in ("first load (all new)", "second load (all unchanged)"):
+        for label, extra in (
+            (
+                "first load (all new)" + (", --initial" if args.initial else ""),
+                ["--initial"] if args.initial else [],
+            ),
+            ("second load (all unchanged)", []),
+        ):
             started = time.monotonic()
             loaded = _cli(
-                "feed", "load", "--source", "bench-census", "--database", args.database, str(args.out)
+                "feed", "load", *extra, "--source", "bench-census", "--database", args.database, str(args.out)
             )
             seconds = time.monotonic() - started
             last = loaded.stderr.strip().splitlines()[-1] if loaded.stderr.strip() else ""
@@ -157,6 +166,23 @@ def _measure(args: argparse.Namespace) -> int:
         print(f"delta: exit {loaded.returncode}, {args.rows:,} rows in {seconds:.1f} s; {counts}")
         last = loaded.stderr.strip().splitlines()[-1] if loaded.stderr.strip() else ""
         print(f"delta: {last}")
+        scored = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "score",
+                "--database",
+                args.database,
+                "--delta",
+                str(args.out),
+                "--truth",
+                str(args.truth),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        print("\n".join(scored.stdout.strip().splitlines()[-2:]))
     return 0
 
 
@@ -278,6 +304,7 @@ def main() -> int:
     measure.add_argument("--database", required=True)
     measure.add_argument("--children", type=int, default=10_000)
     measure.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    measure.add_argument("--initial", action="store_true", help="the first load with `feed load --initial`")
     measure.set_defaults(run=_measure)
     score = commands.add_parser("score", help="precision and recall of a loaded delta against its truth")
     score.add_argument("--database", required=True)
