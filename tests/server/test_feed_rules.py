@@ -17,7 +17,7 @@ from cpserver.api.app import API_PREFIX, create_app
 from cpserver.audit.verify import verify
 from cpserver.cli import main
 from cpserver.config import Settings
-from cpserver.store.models import AuditEvent, Child, FeedBatch, SourceRecord, SystemSetting
+from cpserver.store.models import AuditEvent, Child, FeedBatch, FormerName, SourceRecord, SystemSetting
 from cpserver.store.system import LOCKDOWN_KEY, MODE_KEY
 from tests.server.conftest import HARVESTING_LIMITS_LIFTED
 from tests.server.feeds_support import NEW_CHILD, distinct_rows, jsonl, load, row, source
@@ -156,8 +156,17 @@ def test_a_chunks_moves_are_audited_together_and_the_chain_still_verifies(
     # The first child is sent twice in the chunk: the last carers sent are the ones kept.
     first_carers = [{**NEW_CHILD["carers"][0], "given_name": "Iris"}]
     last_carers = [{**NEW_CHILD["carers"][0], "given_name": "Maud"}]
-    moved[0] = {**moved[0], "carers": first_carers}
-    again = {**moved[0], "carers": last_carers, "telephone": "01632 960111"}
+    moved[0] = {
+        **moved[0],
+        "carers": first_carers,
+        "former_names": [{"given_name": "", "family_name": "Elder"}],
+    }
+    again = {
+        **moved[0],
+        "carers": last_carers,
+        "telephone": "01632 960111",
+        "former_names": [{"given_name": "", "family_name": "Younger"}],
+    }
     report = load(db, census, jsonl(*moved, again))
     assert (report.records_moved, report.rows_updated) == (6, 7)
     db.expire_all()
@@ -168,3 +177,5 @@ def test_a_chunks_moves_are_audited_together_and_the_chain_still_verifies(
     assert link is not None
     child = db.get(Child, link.child_pk)
     assert child is not None and [c.given_name for c in child.carers] == ["Maud"]
+    stored = db.scalars(select(FormerName.family_name).where(FormerName.child_pk == child.id))
+    assert list(stored) == ["Younger"] and child.former_names == ["Younger"]

@@ -111,6 +111,7 @@ class BulkWrites:
     # Known children's carers, and a source's services for a child, replaced: by child (and source).
     carers_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     services_replaced: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    former_names_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     def write(self, session: Session) -> None:
         for model, rows in (
@@ -124,6 +125,15 @@ class BulkWrites:
                 session.execute(insert(model), rows)
                 rows.clear()
         quiet = {"synchronize_session": False}
+        if self.former_names_replaced:
+            session.execute(
+                delete(FormerName).where(FormerName.child_pk.in_(self.former_names_replaced)),
+                execution_options=quiet,
+            )
+            names = [values for rows in self.former_names_replaced.values() for values in rows]
+            if names:
+                session.execute(insert(FormerName), names)
+            self.former_names_replaced.clear()
         if self.carers_replaced:
             session.execute(
                 delete(Carer).where(Carer.child_pk.in_(self.carers_replaced)), execution_options=quiet
@@ -492,7 +502,10 @@ def _write(
     elif name == "gp_practice":
         child.gp_practice_id = gp_id
     elif name == "former_names":
-        if bulk is None:
+        if bulk is None and later is not None:  # a known child, in the loader's chunk: as carers
+            rows, child.former_names = former_name_rows(child.id, row.former_names)
+            later.former_names_replaced[child.id] = rows
+        elif bulk is None:
             replace_former_names(session, child, row.former_names)
         else:  # a new child: nothing to replace
             rows, child.former_names = former_name_rows(child.id, row.former_names)
