@@ -31,6 +31,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Column, Engine, func, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cpserver.domain.errors import conflict
@@ -56,6 +57,7 @@ from cpserver.store.models import (
     GpPractice,
     Involvement,
     LocalAuthority,
+    RetiredCpId,
     SourceRecord,
 )
 
@@ -148,6 +150,15 @@ def prepare_chunk(
     )
 
 
+def check_no_retired_ids(session: Session) -> None:
+    """The retired-ID trigger's rule, once for the whole initial load (see `BackgroundWriter`)."""
+    if (
+        session.scalar(select(Child.id).join(RetiredCpId, RetiredCpId.cp_id == Child.cp_id).limit(1))
+        is not None
+    ):
+        raise RuntimeError("the initial load wrote a child with a retired ContactPoint ID")
+
+
 def write_chunk(session: Session, prepared: PreparedChunk) -> None:
     """Write a prepared chunk (children first) by COPY / executemany, in the session's transaction."""
     for model, rows in prepared.tables:
@@ -168,6 +179,11 @@ class BackgroundWriter:
         self._lock = threading.Lock()
         self._in_flight: list[PreparedChunk] = []
         self.error: BaseException | None = None
+        # Foreign keys and the retired-ID trigger are not run row by row when the role may say so
+        # (`session_replication_role`, superuser only): the rows are right by construction (the
+        # children go first, every code was looked up, the IDs were checked against the retired
+        # ones), and `finish` checks the retired IDs once for the whole load.
+        self._replica = True
         self._thread = threading.Thread(target=self._run, name="feed-initial-writer", daemon=True)
         self._thread.start()
 
@@ -209,6 +225,12 @@ class BackgroundWriter:
                     continue  # drop the rest: the loader stops at its next `put`
                 prepared, counters = item
                 with Session(self._engine) as session:
+                    if self._replica:
+                        try:
+                            with session.begin_nested():
+                                session.execute(text("SET LOCAL session_replication_role = replica"))
+                        except DBAPIError:
+                            self._replica = False  # not permitted: checked row by row, as usual
                     write_chunk(session, prepared)
                     session.execute(
                         update(FeedBatch).where(FeedBatch.id == self._batch_id).values(**counters)

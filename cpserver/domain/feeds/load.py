@@ -38,7 +38,13 @@ from cpserver.domain.feeds.apply import (
     source_username,
 )
 from cpserver.domain.feeds.format import FeedRefused, Format, Parsed, ReadContext, Rejection, read_feed
-from cpserver.domain.feeds.initial import BackgroundWriter, prepare_chunk, refuse_unless_empty, write_chunk
+from cpserver.domain.feeds.initial import (
+    BackgroundWriter,
+    check_no_retired_ids,
+    prepare_chunk,
+    refuse_unless_empty,
+    write_chunk,
+)
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.feeds.sources import source_authority_code
 from cpserver.domain.notify import Mailer
@@ -217,6 +223,7 @@ def load_feed(
         if writer is not None:
             writer.close()
             writer = None
+            check_no_retired_ids(session)
     except FeedRefused as refused:
         session.rollback()
         report.status, report.refused = "refused", refused.code
