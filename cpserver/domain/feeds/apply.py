@@ -31,7 +31,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
@@ -95,6 +95,17 @@ class Move:
     to_authority_id: int
 
 
+@dataclass(slots=True)
+class ProvenanceRow:
+    """A field's provenance as the loader reads it for a chunk (a plain row, not an ORM object);
+    a change to it is written with the chunk's other provenance changes (`BulkWrites`)."""
+
+    child_pk: int
+    field: str
+    priority: int
+    as_of: dt.date
+
+
 @dataclass
 class BulkWrites:
     """Rows for new children, written together (one INSERT per table) instead of object by object.
@@ -112,6 +123,8 @@ class BulkWrites:
     carers_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     services_replaced: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
     former_names_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    # Provenance rows re-set by this chunk (by key): one bulk UPDATE, not an ORM flush per row.
+    provenance_updates: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
     def write(self, session: Session) -> None:
         for model, rows in (
@@ -125,6 +138,9 @@ class BulkWrites:
                 session.execute(insert(model), rows)
                 rows.clear()
         quiet = {"synchronize_session": False}
+        if self.provenance_updates:
+            session.execute(update(FieldProvenance), list(self.provenance_updates.values()))
+            self.provenance_updates.clear()
         if self.former_names_replaced:
             session.execute(
                 delete(FormerName).where(FormerName.child_pk.in_(self.former_names_replaced)),
@@ -167,7 +183,7 @@ class ApplyStats:
     bulk: BulkWrites | None = None
     # What the loader read for its chunk in one query each: the provenance of the children of
     # changed known records (used for a `settled` child), and the source's known record ids.
-    provenance: dict[int, dict[str, FieldProvenance]] | None = None
+    provenance: dict[int, dict[str, FieldProvenance | ProvenanceRow]] | None = None
     links: dict[str, SourceRecord] | None = None
     # When given, audit rows (moves) are put here for the caller to append together before it
     # commits (`chain.append_many`), instead of one chain append (a lock, a read, a flush) each.
@@ -254,7 +270,7 @@ def _apply(
         child = _new_child(session, row, authority_id)
         session.flush()
     if fresh:
-        held: dict[str, FieldProvenance] = {}
+        held: dict[str, FieldProvenance | ProvenanceRow] = {}
         if row.new_identity:
             # Marks the record as an adopted child's new identity, so that no later row can tie
             # it to a record id (or a child) it did not start with.
@@ -292,9 +308,27 @@ def _apply(
         )
         if current is None:
             _add_provenance(session, bulk, _provenance(child, name, source, batch, row, now))
+        elif isinstance(current, ProvenanceRow) and stats.bulk is not None:
+            current.priority, current.as_of = source.priority, row.as_of
+            stats.bulk.provenance_updates[(current.child_pk, current.field)] = {
+                "child_pk": current.child_pk,
+                "field": current.field,
+                "source_id": source.id,
+                "batch_id": batch.id,
+                "priority": source.priority,
+                "as_of": row.as_of,
+                "set_at": now,
+            }
         else:
-            current.source_id, current.batch_id = source.id, batch.id
-            current.priority, current.as_of, current.set_at = source.priority, row.as_of, now
+            stored = (
+                current
+                if isinstance(current, FieldProvenance)
+                else session.get(FieldProvenance, (current.child_pk, current.field))
+            )
+            assert stored is not None
+            stored.source_id, stored.batch_id = source.id, batch.id
+            stored.priority, stored.as_of, stored.set_at = source.priority, row.as_of, now
+            current.priority, current.as_of = source.priority, row.as_of
     if source.kind == "local_authority":
         _replace_services(session, child, source, row, fresh=fresh, bulk=bulk, later=stats.bulk)
     _link(session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links)
@@ -329,7 +363,7 @@ def _provenance(
     }
 
 
-def _wins(priority: int, as_of: dt.date, current: FieldProvenance) -> bool:
+def _wins(priority: int, as_of: dt.date, current: FieldProvenance | ProvenanceRow) -> bool:
     return priority > current.priority or (priority == current.priority and as_of >= current.as_of)
 
 

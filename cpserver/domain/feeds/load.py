@@ -30,6 +30,7 @@ from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
     ApplyStats,
     BulkWrites,
+    ProvenanceRow,
     RowRejected,
     apply_row,
     new_children,
@@ -374,10 +375,15 @@ def _load_chunk(
     stats.links = known
     stats.provenance = {pk: {} for pk in changed}
     if changed:
-        for provenance in session.scalars(
-            select(FieldProvenance).where(FieldProvenance.child_pk.in_(changed))
-        ):
-            stats.provenance[provenance.child_pk][provenance.field] = provenance
+        for child_pk, name, priority, as_of in session.execute(
+            select(
+                FieldProvenance.child_pk,
+                FieldProvenance.field,
+                FieldProvenance.priority,
+                FieldProvenance.as_of,
+            ).where(FieldProvenance.child_pk.in_(changed))
+        ).tuples():
+            stats.provenance[child_pk][name] = ProvenanceRow(child_pk, name, priority, as_of)
     for number, row in rows:
         report.rows_read += 1
         record = known.get(row.source_record_id)
