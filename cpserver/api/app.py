@@ -23,7 +23,7 @@ from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
 from cpserver.domain.notify import Mailer
 from cpserver.mail import SmtpMailer
-from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.database import count_statements, make_engine, make_session_factory
 from cpserver.store.migrate import is_current
 from cpserver.store.system import get_mode
 
@@ -145,6 +145,7 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.add_middleware(BodyLimitMiddleware)
     if settings.server_timing:
+        count_statements(engine)
         app.add_middleware(ServerTimingMiddleware)
     app.add_middleware(
         ConcurrencyLimitMiddleware,

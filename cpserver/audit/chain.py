@@ -27,7 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from cpserver.store.models import AuditEvent
@@ -129,6 +129,36 @@ def _chain_head(session: Session, number: int) -> Any:
     ).first()
 
 
+def _next_link(session: Session, number: int) -> tuple[int, str]:
+    """The next row's position in chain `number` and the hash it links to, in one round trip.
+
+    After the chain's head if it has one; a new chain's first row links to the legacy chain's last
+    hash (or the genesis).
+    """
+    head = (
+        select(literal(0).label("legacy"), AuditEvent.link, AuditEvent.hash)
+        .where(AuditEvent.chain == number)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    legacy = (
+        select(literal(1).label("legacy"), literal(0, BigInteger).label("link"), AuditEvent.hash)
+        .where(AuditEvent.chain == LEGACY_CHAIN)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    # Each branch in its own subquery: SQLite allows no ORDER BY or LIMIT on a compound's members.
+    both = union_all(head.subquery().select(), legacy.subquery().select()).subquery()
+    found = session.execute(
+        select(both.c.legacy, both.c.link, both.c.hash).order_by(both.c.legacy).limit(1)
+    ).first()
+    if found is None:
+        return 1, GENESIS
+    if found.legacy:
+        return 1, str(found.hash)
+    return int(found.link) + 1, str(found.hash)
+
+
 def legacy_head_hash(session: Session) -> str:
     """The hash a new chain's first row links to: the legacy chain's last row, or the genesis."""
     found = session.scalar(
@@ -155,11 +185,7 @@ def append(session: Session, event: AuditEvent) -> AuditEvent:
             totals.appends += 1
     if not postgres:  # BEGIN IMMEDIATE already serialises every writer
         event.seq = int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0) + 1
-    head = _chain_head(session, event.chain)
-    if head is not None:
-        event.link, event.prev_hash = head.link + 1, head.hash
-    else:
-        event.link, event.prev_hash = 1, legacy_head_hash(session)
+    event.link, event.prev_hash = _next_link(session, event.chain)
     event.hash = chain_hash(canonical(event), event.prev_hash)
     session.add(event)
     session.flush()

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, func, literal_column, or_, select, union
 from sqlalchemy.orm import Session
 
 from cpserver.domain.names import normalise_postcode
@@ -117,9 +117,10 @@ def covering_shields(
 ) -> dict[int, list[Child]]:
     """For each child (by primary key), the *other* shielded children whose household facts it shares.
 
-    Two indexed queries whatever the number of children: shielded children at one of the
-    postcodes or telephones, and carers of shielded children at one of them. The exact
-    comparison (whole address, not just postcode) is done here.
+    One indexed query whatever the number of children, when no shielded household is near (the
+    usual case): the ids of shielded children at one of the postcodes or telephones, and of those
+    whose carers are at one of them. Only when there are some are those children and carers read
+    (two more queries). The exact comparison (whole address, not just postcode) is done here.
     """
     facts = {child.id: facts_of(child, carers) for child, carers in children}
     postcodes = sorted({key[0] for f in facts.values() for key in f.addresses})
@@ -134,7 +135,19 @@ def covering_shields(
     if telephones:
         own.append(child_telephone_key().in_(telephones))
         theirs.append(carer_telephone_key().in_(telephones))
+    near: list[int] = []
     if own:
+        near = list(
+            session.scalars(
+                union(
+                    select(Child.id).where(Child.shielded.is_(True), or_(*own)),
+                    select(Carer.child_pk)
+                    .join(Child, Child.id == Carer.child_pk)
+                    .where(Child.shielded.is_(True), or_(*theirs)),
+                )
+            )
+        )
+    if near:
         for row in session.scalars(select(Child).where(Child.shielded.is_(True), or_(*own))):
             shielded[row.id] = row
             shield_facts.setdefault(row.id, Facts()).add_child(row)

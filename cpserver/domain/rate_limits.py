@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import harvesting
+from cpserver.domain import harvesting, recent_activity
 from cpserver.domain.errors import DomainError, ErrorKind
 from cpserver.store.models import AuditEvent, User
 
@@ -79,20 +79,37 @@ def _counted(limit: Limit, user: User, origin: trail.Origin, since: dt.datetime)
     ]
 
 
-def exceeded(
-    session: Session, settings: Settings, user: User, origin: trail.Origin, action: str, now: dt.datetime
+def _counts(
+    settings: Settings, user: User, origin: trail.Origin, action: str, now: dt.datetime
+) -> list[tuple[Limit, recent_activity.Count]]:
+    """Each limit on `action`, with its count of recent accesses (up to what it allows)."""
+    return [
+        (
+            limit,
+            recent_activity.Count(
+                f"rate_limit_{number}",
+                tuple(_counted(limit, user, origin, now - limit.window)),
+                limit.allowed,
+            ),
+        )
+        for number, limit in enumerate(limits_for(settings, action))
+    ]
+
+
+def _first_exceeded(
+    session: Session,
+    counted: list[tuple[Limit, recent_activity.Count]],
+    answers: recent_activity.Answers,
+    now: dt.datetime,
 ) -> tuple[Limit, int] | None:
     """The first limit this access would break and the seconds until it would not, or None."""
-    for limit in limits_for(settings, action):
-        conditions = _counted(limit, user, origin, now - limit.window)
-        recent = select(AuditEvent.id).where(*conditions).limit(limit.allowed).subquery()
-        count = session.scalar(select(func.count()).select_from(recent)) or 0
-        if count < limit.allowed:
+    for limit, count in counted:
+        if answers.counts[count.name] < limit.allowed:
             continue
         # One slot frees when the oldest of the last `allowed` accesses leaves the window.
         oldest = session.scalar(
             select(AuditEvent.occurred_at)
-            .where(*conditions)
+            .where(*count.where)
             .order_by(AuditEvent.occurred_at.desc())
             .offset(limit.allowed - 1)
             .limit(1)
@@ -111,18 +128,27 @@ def check(
     now: dt.datetime,
     *,
     detail: Mapping[str, object] | None = None,
-) -> None:
+    watch: Iterable[recent_activity.Question] = (),
+) -> recent_activity.Answers:
     """Refuse this search or view with 429 when a limit is reached; the refusal is audited first.
 
     `detail` (a search's criteria, a view's requested id) goes into the refusal's audit row.
+    `watch`: the detection rules' questions about the user's recent rows, asked in the same round
+    trip as the limits' counts, under the same lock; their answers are returned (as they stood
+    before this access's own row).
     Not on a training server: its data is fictitious and a class works through it at once.
     """
+    watched = list(watch)
     if settings.training:
-        return
-    session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    found = exceeded(session, settings, user, origin, action, now)
+        return recent_activity.read(session, watched)
+    # SQLite renders no FOR UPDATE and needs none: BEGIN IMMEDIATE serialises its writers already.
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    counted = _counts(settings, user, origin, action, now)
+    answers = recent_activity.read(session, [count for _, count in counted] + watched)
+    found = _first_exceeded(session, counted, answers, now)
     if found is None:
-        return
+        return answers
     limit, seconds = found
     try:
         trail.record(
