@@ -418,8 +418,8 @@ def main(argv: list[str] | None = None) -> int:
                     errors = sum(r.errors for r in (bare, auth, view))
                     print(
                         f"{workers:>7} {clients:>7} {bare.rate:>8.0f} {auth.rate:>8.0f} {view.rate:>8.0f} "
-                        f"{view.rate / bare.rate:>9.0%} {view.lock_share:>10.2%} {view.statements_each:>8.1f} "
-                        f"{view.percentile(95):>7.1f}ms "
+                        f"{view.rate / bare.rate:>9.0%} {view.lock_share:>10.2%} "
+                        f"{view.statements_each:>8.1f} {view.percentile(95):>7.1f}ms "
                         f"{slowest:>7.2f}s {refused:>7} {failed:>4} {errors:>6}",
                         flush=True,
                     )
