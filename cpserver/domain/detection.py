@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
@@ -119,26 +120,27 @@ def _count(
 VOLUME_SPANS = ((dt.timedelta(hours=1), "hour"), (dt.timedelta(days=1), "day"))
 
 
-def _view_counts(user: User, now: dt.datetime) -> list[recent_activity.Count]:
+@lru_cache(maxsize=1)
+def _view_counts() -> tuple[recent_activity.Count, ...]:
     """The user's record views (disclosed) in the last hour and in the last day, up to `COUNT_CAP`."""
-    return [
+    return tuple(
         recent_activity.Count(
             f"views_{label}",
             (
-                AuditEvent.user_id == user.id,
-                AuditEvent.occurred_at >= now - span,
+                AuditEvent.user_id == recent_activity.USER,
+                AuditEvent.occurred_at >= recent_activity.since(span),
                 AuditEvent.action == "view",
                 AuditEvent.outcome == "disclosed",
             ),
             COUNT_CAP,
         )
         for span, label in VOLUME_SPANS
-    ]
+    )
 
 
-def view_questions(user: User, now: dt.datetime) -> list[recent_activity.Question]:
+def view_questions() -> tuple[recent_activity.Question, ...]:
     """What `after_view` counts, to be asked before the view (`rate_limits.check(watch=...)`)."""
-    return list(_view_counts(user, now))
+    return _view_counts()
 
 
 def out_of_hours(settings: Settings, now: dt.datetime) -> bool:
@@ -367,9 +369,9 @@ def _volume(
     Measured even while a volume alert is open (the alert is raised once a day); the escalation
     to high severity is cpserver.domain.harvesting's.
     """
-    counts = _view_counts(user, now)
+    counts = _view_counts()
     if before is None:
-        fresh = recent_activity.read(session, counts)
+        fresh = recent_activity.read(session, counts, recent_activity.parameters(user.id, "", now))
         found = [fresh.counts[count.name] for count in counts]
     else:
         found = [count.after(before, counts_own_row=True) for count in counts]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,8 @@ from cpserver.domain.detection import raise_alert
 from cpserver.store.models import AuditEvent, Child, User
 
 _DIGITS = re.compile(r"\d+")
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
 
 
 def _count(
@@ -36,35 +39,32 @@ def _count(
     return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
-def _volume_counts(
-    settings: Settings, user: User, action: str, now: dt.datetime
-) -> tuple[recent_activity.Count, recent_activity.Count]:
+@lru_cache(maxsize=64)
+def _volume_counts(settings: Settings, action: str) -> tuple[recent_activity.Count, recent_activity.Count]:
     """The user's searches (answered) or record views (disclosed) in the last hour and day."""
     counted = (AuditEvent.action == action, AuditEvent.outcome.in_(("disclosed", "results", "no_results")))
     if action == "view":
         high_hour, high_day = settings.view_volume_high_hour, settings.view_volume_high_day
     else:
         high_hour, high_day = settings.search_volume_high_hour, settings.search_volume_high_day
-    mine = AuditEvent.user_id == user.id
+    mine = AuditEvent.user_id == recent_activity.USER
     return (
         recent_activity.Count(
             f"{action}_volume_hour",
-            (mine, AuditEvent.occurred_at >= now - dt.timedelta(hours=1), *counted),
+            (mine, AuditEvent.occurred_at >= recent_activity.since(HOUR), *counted),
             max(high_hour, settings.search_volume_hour),
         ),
         recent_activity.Count(
             f"{action}_volume_day",
-            (mine, AuditEvent.occurred_at >= now - dt.timedelta(days=1), *counted),
+            (mine, AuditEvent.occurred_at >= recent_activity.since(DAY), *counted),
             high_day,
         ),
     )
 
 
-def volume_questions(
-    settings: Settings, user: User, action: str, now: dt.datetime
-) -> list[recent_activity.Question]:
+def volume_questions(settings: Settings, action: str) -> tuple[recent_activity.Question, ...]:
     """What `after_access` counts, to be asked before the access (`rate_limits.check(watch=...)`)."""
-    return list(_volume_counts(settings, user, action, now))
+    return _volume_counts(settings, action)
 
 
 def after_access(
@@ -83,9 +83,11 @@ def after_access(
     cpserver.domain.detection's baseline rule). `before`: the answers to `volume_questions` read
     before this access's own row, which is added here; without them the counts are read now.
     """
-    hour_count, day_count = _volume_counts(settings, user, action, now)
+    hour_count, day_count = _volume_counts(settings, action)
     if before is None:
-        before = recent_activity.read(session, (hour_count, day_count))
+        before = recent_activity.read(
+            session, (hour_count, day_count), recent_activity.parameters(user.id, "", now)
+        )
         hour, day = before.counts[hour_count.name], before.counts[day_count.name]
     else:
         hour = hour_count.after(before, counts_own_row=True)
@@ -153,24 +155,23 @@ def _number(cp_id: str) -> int | None:
     return int(digits[-1]) if digits else None
 
 
+@lru_cache(maxsize=64)
 def _attempt_questions(
-    settings: Settings, user: User, now: dt.datetime
+    settings: Settings,
 ) -> tuple[recent_activity.Count, recent_activity.Count, recent_activity.Latest]:
     """IDs asked for that do not exist (last hour, last day), and the IDs of the latest view attempts
     in the hour but one (the attempt being made is the last)."""
-    mine = (AuditEvent.user_id == user.id, AuditEvent.action == "view")
+    mine = (AuditEvent.user_id == recent_activity.USER, AuditEvent.action == "view")
     not_found = AuditEvent.outcome == "denied:child_not_found"
-    since = now - dt.timedelta(hours=1)
+    in_the_hour = AuditEvent.occurred_at >= recent_activity.since(HOUR)
     asked_for = func.coalesce(Child.cp_id, AuditEvent.detail["requested"].as_string())
     return (
         recent_activity.Count(
-            "not_found_hour",
-            (*mine, AuditEvent.occurred_at >= since, not_found),
-            settings.not_found_limit_hour,
+            "not_found_hour", (*mine, in_the_hour, not_found), settings.not_found_limit_hour
         ),
         recent_activity.Count(
             "not_found_day",
-            (*mine, AuditEvent.occurred_at >= now - dt.timedelta(days=1), not_found),
+            (*mine, AuditEvent.occurred_at >= recent_activity.since(DAY), not_found),
             settings.not_found_high_day,
         ),
         recent_activity.Latest(
@@ -178,18 +179,16 @@ def _attempt_questions(
             select(asked_for)
             .select_from(AuditEvent)
             .outerjoin(Child, Child.id == AuditEvent.child_pk)
-            .where(*mine, AuditEvent.occurred_at >= since)
+            .where(*mine, in_the_hour)
             .order_by(AuditEvent.seq.desc())
             .limit(max(settings.id_walk_window - 1, 0)),
         ),
     )
 
 
-def view_attempt_questions(
-    settings: Settings, user: User, now: dt.datetime
-) -> list[recent_activity.Question]:
+def view_attempt_questions(settings: Settings) -> tuple[recent_activity.Question, ...]:
     """What `after_view_attempt` reads, to be asked before the attempt (`rate_limits.check(watch=...)`)."""
-    return list(_attempt_questions(settings, user, now))
+    return _attempt_questions(settings)
 
 
 def after_view_attempt(
@@ -207,7 +206,7 @@ def after_view_attempt(
     `before`: the answers to `view_attempt_questions`, read under the user's lock before this
     attempt's own row (the ID `asked_for`, `found` or not), which is added here.
     """
-    not_found_hour_count, not_found_day_count, latest = _attempt_questions(settings, user, now)
+    not_found_hour_count, not_found_day_count, latest = _attempt_questions(settings)
     not_found_hour = not_found_hour_count.after(before, counts_own_row=not found)
     not_found_day = not_found_day_count.after(before, counts_own_row=not found)
     if not_found_day >= settings.not_found_high_day or not_found_hour >= settings.not_found_limit_hour:

@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -62,44 +63,36 @@ def limits_for(settings: Settings, action: str) -> list[Limit]:
     return found
 
 
-def _scope(limit: Limit, user: User, origin: trail.Origin) -> ColumnElement[bool]:
+def _counted(limit: Limit) -> tuple[ColumnElement[bool], ...]:
+    # Every attempt counts (refused reasons, unknown ids, text that cannot be stored), except the
+    # rate-limit refusals themselves: otherwise the wait would never end while someone retries.
+    scope = (
+        AuditEvent.user_id == recent_activity.USER
+        if limit.per == "user"
+        else AuditEvent.workstation == recent_activity.WORKSTATION
+    )
     return (
-        AuditEvent.user_id == user.id if limit.per == "user" else AuditEvent.workstation == origin.workstation
+        scope,
+        AuditEvent.action == limit.action,
+        AuditEvent.occurred_at >= recent_activity.since(limit.window),
+        AuditEvent.outcome != REFUSED,
     )
 
 
-def _counted(limit: Limit, user: User, origin: trail.Origin, since: dt.datetime) -> list[ColumnElement[bool]]:
-    # Every attempt counts (refused reasons, unknown ids, text that cannot be stored), except the
-    # rate-limit refusals themselves: otherwise the wait would never end while someone retries.
-    return [
-        _scope(limit, user, origin),
-        AuditEvent.action == limit.action,
-        AuditEvent.occurred_at >= since,
-        AuditEvent.outcome != REFUSED,
-    ]
-
-
-def _counts(
-    settings: Settings, user: User, origin: trail.Origin, action: str, now: dt.datetime
-) -> list[tuple[Limit, recent_activity.Count]]:
+@lru_cache(maxsize=64)
+def _counts(settings: Settings, action: str) -> tuple[tuple[Limit, recent_activity.Count], ...]:
     """Each limit on `action`, with its count of recent accesses (up to what it allows)."""
-    return [
-        (
-            limit,
-            recent_activity.Count(
-                f"rate_limit_{number}",
-                tuple(_counted(limit, user, origin, now - limit.window)),
-                limit.allowed,
-            ),
-        )
+    return tuple(
+        (limit, recent_activity.Count(f"rate_limit_{number}", _counted(limit), limit.allowed))
         for number, limit in enumerate(limits_for(settings, action))
-    ]
+    )
 
 
 def _first_exceeded(
     session: Session,
-    counted: list[tuple[Limit, recent_activity.Count]],
+    counted: tuple[tuple[Limit, recent_activity.Count], ...],
     answers: recent_activity.Answers,
+    parameters: dict[str, object],
     now: dt.datetime,
 ) -> tuple[Limit, int] | None:
     """The first limit this access would break and the seconds until it would not, or None."""
@@ -112,7 +105,8 @@ def _first_exceeded(
             .where(*count.where)
             .order_by(AuditEvent.occurred_at.desc())
             .offset(limit.allowed - 1)
-            .limit(1)
+            .limit(1),
+            parameters,
         )
         wait = (oldest + limit.window - now).total_seconds() if oldest is not None else 1.0
         return limit, max(1, math.ceil(wait))
@@ -138,15 +132,16 @@ def check(
     before this access's own row).
     Not on a training server: its data is fictitious and a class works through it at once.
     """
-    watched = list(watch)
+    watched = tuple(watch)
+    values = recent_activity.parameters(user.id, origin.workstation, now)
     if settings.training:
-        return recent_activity.read(session, watched)
+        return recent_activity.read(session, watched, values)
     # SQLite renders no FOR UPDATE and needs none: BEGIN IMMEDIATE serialises its writers already.
     if session.get_bind().dialect.name != "sqlite":
         session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    counted = _counts(settings, user, origin, action, now)
-    answers = recent_activity.read(session, [count for _, count in counted] + watched)
-    found = _first_exceeded(session, counted, answers, now)
+    counted = _counts(settings, action)
+    answers = recent_activity.read(session, tuple(count for _, count in counted) + watched, values)
+    found = _first_exceeded(session, counted, answers, values, now)
     if found is None:
         return answers
     limit, seconds = found

@@ -7,6 +7,11 @@ the cost of an access does not grow with how many came before it) or a `Latest` 
 short texts). `read` asks them all in one statement made of scalar subqueries. The database answers
 each from its own index, exactly as it would alone.
 
+Questions name the user, the workstation and the start of their window with the bound parameters
+below (`USER`, `WORKSTATION`, `since(window)`), never with values, so the rules build each question
+once per policy (`functools.cache` on the settings) and `read` builds each statement once: a view
+does not rebuild, and SQLAlchemy does not re-key, a statement of a dozen subqueries every time.
+
 Read under the user's row lock (`rate_limits.check`), the answers are those of this moment: no
 other access by the same user can add a row until this transaction ends. So a rule that must count
 the access being made adds that access's own row to what was read (`after`). It does not ask again.
@@ -14,10 +19,13 @@ the access being made adds that access's own row to what was read (`after`). It 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cpserver.store.models import AuditEvent
@@ -25,9 +33,21 @@ from cpserver.store.models import AuditEvent
 # Joins the texts of a `Latest`. ContactPoint IDs, and the IDs asked for (the path pattern allows
 # letters, digits and hyphens), never contain it.
 SEPARATOR = ","
+# The user whose rows are counted, and the workstation the access comes from.
+USER: BindParameter[Any] = bindparam("activity_user")
+WORKSTATION: BindParameter[Any] = bindparam("activity_workstation")
+# The windows a question may count over (each rule's: the rate limits', the volume rules').
+WINDOWS = (dt.timedelta(minutes=1), dt.timedelta(hours=1), dt.timedelta(days=1))
 
 
-@dataclass(frozen=True)
+def since(window: dt.timedelta) -> BindParameter[Any]:
+    """The start of `window` (one of `WINDOWS`) before the moment `read` is given."""
+    if window not in WINDOWS:
+        raise ValueError(f"no bound parameter for a window of {window}")
+    return bindparam(f"activity_since_{int(window.total_seconds())}")
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a statement is cached per question
 class Count:
     """How many audit rows meet `where`, counting at most `cap`."""
 
@@ -45,7 +65,7 @@ class Count:
         return min(found + 1, self.cap) if counts_own_row else found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Latest:
     """The texts of the newest rows chosen by `rows` (a select of one text column, ordered and limited).
 
@@ -72,13 +92,26 @@ class Answers:
     texts: dict[str, list[str]] = field(default_factory=dict)
 
 
-def read(session: Session, questions: Iterable[Question]) -> Answers:
-    """Every answer, from one statement (none when nothing is asked)."""
-    asked = list(questions)
+def parameters(user_id: int, workstation: str, now: dt.datetime) -> dict[str, object]:
+    """The values of `USER`, `WORKSTATION` and every `since(window)` for one access."""
+    values: dict[str, object] = {USER.key: user_id, WORKSTATION.key: workstation}
+    for window in WINDOWS:
+        values[since(window).key] = now - window
+    return values
+
+
+@lru_cache(maxsize=256)
+def _statement(questions: tuple[Question, ...]) -> Select[Any]:
+    return select(*(question.expression().label(question.name) for question in questions))
+
+
+def read(session: Session, questions: Iterable[Question], values: dict[str, object]) -> Answers:
+    """Every answer, from one statement (none when nothing is asked); `values` from `parameters`."""
+    asked = tuple(questions)
     answers = Answers()
     if not asked:
         return answers
-    row = session.execute(select(*(question.expression().label(question.name) for question in asked))).one()
+    row = session.execute(_statement(asked), values).one()
     for question, value in zip(asked, row, strict=True):
         if isinstance(question, Count):
             answers.counts[question.name] = int(value or 0)

@@ -194,11 +194,11 @@ def open_record(
     # The detection rules' counts are read with the rate limits', in one round trip under the
     # user's lock; each rule adds this attempt's own row to what was read.
     watch = (
-        detection.view_questions(viewer.user, now)
-        + harvesting.volume_questions(settings, viewer.user, "view", now)
-        + harvesting.view_attempt_questions(settings, viewer.user, now)
+        detection.view_questions()
+        + harvesting.volume_questions(settings, "view")
+        + harvesting.view_attempt_questions(settings)
         if settings.detection_enabled
-        else []
+        else ()
     )
     before = rate_limits.check(
         session,
