@@ -26,8 +26,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select, union
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from cpserver.domain.names import normalise_postcode
@@ -112,6 +123,28 @@ def facts_of(child: Child, carers: Iterable[Carer]) -> Facts:
     return facts
 
 
+@lru_cache(maxsize=4)
+def _near_statement(by_postcode: bool, by_telephone: bool) -> CompoundSelect[tuple[int]]:
+    """The ids of shielded children at one of the postcodes or telephones (bound as `postcodes`,
+    `telephones`), or with a carer at one of them: `covering_shields`'s first question."""
+    postcodes: BindParameter[str] = bindparam("postcodes", expanding=True)
+    telephones: BindParameter[str] = bindparam("telephones", expanding=True)
+    own: list[ColumnElement[bool]] = []
+    theirs: list[ColumnElement[bool]] = []
+    if by_postcode:
+        own.append(Child.postcode_norm.in_(postcodes))
+        theirs.append(carer_postcode_key().in_(postcodes))
+    if by_telephone:
+        own.append(child_telephone_key().in_(telephones))
+        theirs.append(carer_telephone_key().in_(telephones))
+    return union(
+        select(Child.id).where(Child.shielded.is_(True), or_(*own)),
+        select(Carer.child_pk)
+        .join(Child, Child.id == Carer.child_pk)
+        .where(Child.shielded.is_(True), or_(*theirs)),
+    )
+
+
 def covering_shields(
     session: Session, children: Sequence[tuple[Child, Sequence[Carer]]]
 ) -> dict[int, list[Child]]:
@@ -137,16 +170,8 @@ def covering_shields(
         theirs.append(carer_telephone_key().in_(telephones))
     near: list[int] = []
     if own:
-        near = list(
-            session.scalars(
-                union(
-                    select(Child.id).where(Child.shielded.is_(True), or_(*own)),
-                    select(Carer.child_pk)
-                    .join(Child, Child.id == Carer.child_pk)
-                    .where(Child.shielded.is_(True), or_(*theirs)),
-                )
-            )
-        )
+        values = {"postcodes": postcodes, "telephones": telephones}
+        near = list(session.scalars(_near_statement(bool(postcodes), bool(telephones)), values))
     if near:
         for row in session.scalars(select(Child).where(Child.shielded.is_(True), or_(*own))):
             shielded[row.id] = row

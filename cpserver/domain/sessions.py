@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from cpserver.config import Settings
@@ -77,6 +78,23 @@ def end_session(row: LoginSession, reason: str, now: dt.datetime) -> None:
         row.end_reason = reason
 
 
+@lru_cache(maxsize=1)
+def _session_statement() -> Select[tuple[LoginSession, str | None]]:
+    """The session with the hash bound as `token_hash`, its user, organisation and authority, and
+    the lockdown switch; built once (only the statement, never what it reads)."""
+    lockdown = select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY).scalar_subquery()
+    return (
+        select(LoginSession, lockdown)
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+        .options(
+            joinedload(LoginSession.user)
+            .joinedload(User.organisation)
+            .joinedload(Organisation.local_authority),
+            joinedload(LoginSession.user).joinedload(User.local_authority),
+        )
+    )
+
+
 def authenticate(session: Session, token: str | None, settings: Settings, now: dt.datetime) -> LoginSession:
     """The live session for a bearer token, or 401; ends sessions that have run out.
 
@@ -87,17 +105,7 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
         raise not_authenticated()
     # One round trip: the session, its user and organisation, and the lockdown switch, read fresh
     # on every request (no cache), so a change made on any server counts from the next request.
-    lockdown = select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY).scalar_subquery()
-    found = session.execute(
-        select(LoginSession, lockdown)
-        .where(LoginSession.token_hash == token_hash(token))
-        .options(
-            joinedload(LoginSession.user)
-            .joinedload(User.organisation)
-            .joinedload(Organisation.local_authority),
-            joinedload(LoginSession.user).joinedload(User.local_authority),
-        )
-    ).first()
+    found = session.execute(_session_statement(), {"token_hash": token_hash(token)}).first()
     row: LoginSession | None = found[0] if found is not None else None
     if row is None or row.ended_at is not None:
         raise session_expired()
