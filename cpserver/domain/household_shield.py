@@ -27,11 +27,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CompoundSelect,
+    String,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -39,6 +42,7 @@ from sqlalchemy import (
     select,
     union,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from cpserver.domain.names import normalise_postcode
@@ -123,20 +127,31 @@ def facts_of(child: Child, carers: Iterable[Carer]) -> Facts:
     return facts
 
 
-@lru_cache(maxsize=4)
-def _near_statement(by_postcode: bool, by_telephone: bool) -> CompoundSelect[tuple[int]]:
+@lru_cache(maxsize=8)
+def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> CompoundSelect[tuple[int]]:
     """The ids of shielded children at one of the postcodes or telephones (bound as `postcodes`,
-    `telephones`), or with a carer at one of them: `covering_shields`'s first question."""
-    postcodes: BindParameter[str] = bindparam("postcodes", expanding=True)
-    telephones: BindParameter[str] = bindparam("telephones", expanding=True)
+    `telephones`), or with a carer at one of them: `covering_shields`'s first question.
+
+    On PostgreSQL each list is one array parameter (`= ANY`), so the statement's text is the same
+    whatever the number of facts, and the server plans it once per connection (a prepared
+    statement) instead of on every view; the expression indexes serve `= ANY` as they serve `IN`.
+    """
     own: list[ColumnElement[bool]] = []
     theirs: list[ColumnElement[bool]] = []
-    if by_postcode:
-        own.append(Child.postcode_norm.in_(postcodes))
-        theirs.append(carer_postcode_key().in_(postcodes))
-    if by_telephone:
-        own.append(child_telephone_key().in_(telephones))
-        theirs.append(carer_telephone_key().in_(telephones))
+    for wanted, name, child_key, carer_key in (
+        (by_postcode, "postcodes", Child.postcode_norm, carer_postcode_key()),
+        (by_telephone, "telephones", child_telephone_key(), carer_telephone_key()),
+    ):
+        if not wanted:
+            continue
+        if postgres:
+            values: BindParameter[Any] = bindparam(name, type_=postgresql.ARRAY(String))
+            own.append(child_key == any_(values))
+            theirs.append(carer_key == any_(values))
+        else:
+            values = bindparam(name, expanding=True)
+            own.append(child_key.in_(values))
+            theirs.append(carer_key.in_(values))
     return union(
         select(Child.id).where(Child.shielded.is_(True), or_(*own)),
         select(Carer.child_pk)
@@ -171,7 +186,8 @@ def covering_shields(
     near: list[int] = []
     if own:
         values = {"postcodes": postcodes, "telephones": telephones}
-        near = list(session.scalars(_near_statement(bool(postcodes), bool(telephones)), values))
+        postgres = session.get_bind().dialect.name == "postgresql"
+        near = list(session.scalars(_near_statement(bool(postcodes), bool(telephones), postgres), values))
     if near:
         for row in session.scalars(select(Child).where(Child.shielded.is_(True), or_(*own))):
             shielded[row.id] = row
