@@ -3,7 +3,9 @@
 The trail is `CHAINS` independent hash chains (1..CHAINS), so appends do not queue behind one
 lock for the whole country. An append picks a chain nobody else is appending to at that moment
 (PostgreSQL: a transaction-scoped advisory lock per chain, tried without waiting, starting from a
-random chain), reads that chain's head, links to it and commits with the lock held; two writers
+random chain), reads that chain's head, links to it and commits with the lock held (PostgreSQL:
+the lock, the row's `seq` and the head in one round trip, the function `audit_take_chain` of
+migration 0007_scale); two writers
 never share a chain's head, and no writer waits for another unless every chain is busy. Rows
 written before chains existed form chain 0, the legacy chain, ordered by `seq`; it is closed, and
 every new chain's first row links to its last row, so cutting the legacy tail breaks every chain.
@@ -79,7 +81,8 @@ def chain_hash(canonical_row: bytes, prev_hash: str) -> str:
 
 @dataclass
 class LockTiming:
-    """Time spent obtaining a chain (waiting for and taking its lock), for the benchmark's lock share."""
+    """Time spent obtaining a chain (waiting for and taking its lock; on PostgreSQL also reading its
+    head, in the same round trip), for the benchmark's lock share."""
 
     seconds: float = 0.0
     appends: int = 0

@@ -3,8 +3,10 @@
 The limits are sized from a normal practitioner's day (docs/architecture.md, "Harvesting and
 detection"): a few dozen searches and record views a day, rarely more than a handful a minute.
 They are counted from the audit trail itself (indexed by user or workstation, action and time),
-so nothing else has to be kept in step, and they hold while an alert is open. Every refusal is
-audited, and refusals that keep coming escalate (cpserver.domain.harvesting).
+so nothing else has to be kept in step, and they hold while an alert is open. All six counts, and
+the detection rules' own counts of the user's recent rows (`watch`), are read in one round trip
+(cpserver.domain.recent_activity). Every refusal is audited, and refusals that keep coming
+escalate (cpserver.domain.harvesting).
 
 A user's accesses are serialised on their account row (PostgreSQL `SELECT ... FOR UPDATE`;
 SQLite's writers are serialised already), so parallel requests cannot all slip under a limit.
