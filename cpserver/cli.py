@@ -1,4 +1,4 @@
-"""The `cpserver` command: serve, migrate, seed."""
+"""The `cpserver` command: serve, migrate, seed, audit, feed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from cpserver.config import DEFAULT_DATABASE_URL, Settings
 
@@ -119,6 +120,164 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _feed_session(database: str) -> Any:
+    from cpserver.store.database import make_engine, make_session_factory
+    from cpserver.store.migrate import upgrade
+
+    engine = make_engine(database)
+    upgrade(engine)
+    return engine, make_session_factory(engine)
+
+
+def _feed_source_add(args: argparse.Namespace) -> int:
+    from cpserver.domain.errors import DomainError
+    from cpserver.domain.feeds.sources import add_source
+
+    engine, factory = _feed_session(args.database)
+    with factory() as session:
+        try:
+            source, credential = add_source(
+                session,
+                name=args.name,
+                kind=args.kind,
+                priority=args.priority,
+                local_authority=args.local_authority,
+            )
+        except DomainError as refused:
+            print(f"cpserver: {refused.message}", file=sys.stderr)
+            return 2
+        session.commit()
+        print(f"cpserver: source {source.name} registered ({source.kind}, priority {source.priority}).")
+        print("Its credential, shown once (only its SHA-256 is kept): give it to the source system.")
+        print(credential)
+    engine.dispose()
+    return 0
+
+
+def _feed_source_list(args: argparse.Namespace) -> int:
+    from cpserver.domain.feeds.sources import list_sources
+
+    engine, factory = _feed_session(args.database)
+    with factory() as session:
+        sources = list_sources(session)
+        if not sources:
+            print("cpserver: no sources registered (`cpserver feed source add`)")
+        for source, authority in sources:
+            state = "active" if source.active else "inactive"
+            print(f"{source.name}\t{source.kind}\tpriority {source.priority}\t{authority or '-'}\t{state}")
+    engine.dispose()
+    return 0
+
+
+def _feed_source_rotate(args: argparse.Namespace) -> int:
+    from cpserver.domain.errors import DomainError
+    from cpserver.domain.feeds.sources import rotate_credential
+
+    engine, factory = _feed_session(args.database)
+    with factory() as session:
+        try:
+            credential = rotate_credential(session, args.name)
+        except DomainError as refused:
+            print(f"cpserver: {refused.message}", file=sys.stderr)
+            return 2
+        session.commit()
+        print(f"cpserver: a new credential for {args.name}; the old one no longer works. Shown once:")
+        print(credential)
+    engine.dispose()
+    return 0
+
+
+def _feed_load(args: argparse.Namespace) -> int:
+    """Exit 0 when every row was accepted (applied, unchanged or held), 1 when any row was
+    rejected, 2 when the file or the command was refused."""
+    import json
+
+    from cpserver.domain.errors import DomainError
+    from cpserver.domain.feeds.format import Format
+    from cpserver.domain.feeds.load import load_feed
+    from cpserver.domain.feeds.sources import source_named
+    from cpserver.mail import SmtpMailer
+
+    suffixes: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+    fmt: Format | None = args.format or suffixes.get(args.file.suffix.lower())
+    if fmt is None:
+        print("cpserver: say which format the file is in: --format csv or --format jsonl", file=sys.stderr)
+        return 2
+    engine, factory = _feed_session(args.database)
+    started = time.monotonic()
+    shown = [0]
+
+    def progress(done: int) -> None:
+        if done - shown[0] >= args.progress_every:
+            shown[0] = done
+            rate = done / max(time.monotonic() - started, 1e-9)
+            print(f"\r  {done:,} rows read ({rate:,.0f} rows/s)", end="", file=sys.stderr, flush=True)
+
+    with factory() as session, args.file.open("rb") as stream:
+        try:
+            source = source_named(session, args.source)
+        except DomainError as refused:
+            print(f"cpserver: {refused.message}", file=sys.stderr)
+            return 2
+        report = load_feed(
+            session,
+            source=source,
+            stream=stream,
+            fmt=fmt,
+            via="file",
+            mailer=SmtpMailer(Settings(database_url=args.database)),
+            chunk_rows=args.chunk_rows,
+            progress=progress,
+        )
+    engine.dispose()
+    seconds = time.monotonic() - started
+    if shown[0]:
+        print(file=sys.stderr)
+    print(json.dumps(report.as_dict(), indent=2))
+    print(
+        f"cpserver: batch {report.batch_id}: {report.rows_read:,} rows in {seconds:.1f} s "
+        f"({report.rows_read / max(seconds, 1e-9):,.0f} rows/s)",
+        file=sys.stderr,
+    )
+    if report.refused is not None:
+        return 2
+    return 1 if report.rows_rejected else 0
+
+
+def _add_feed_commands(commands: Any) -> None:
+    feed = commands.add_parser("feed", help="source systems and their feeds").add_subparsers(
+        dest="feed", required=True
+    )
+    source = feed.add_parser("source", help="the registry of source systems").add_subparsers(
+        dest="source", required=True
+    )
+    add = source.add_parser("add", help="register a source; prints its credential once")
+    add.add_argument("name")
+    add.add_argument("--kind", required=True, choices=("national", "local_authority"))
+    add.add_argument("--priority", type=int, required=True, help="higher wins when sources disagree")
+    add.add_argument("--local-authority", default=None, help="the authority's code (local_authority kind)")
+    add.add_argument("--database", default=DEFAULT_DATABASE_URL)
+    add.set_defaults(run=_feed_source_add)
+    listing = source.add_parser("list", help="list the registered sources")
+    listing.add_argument("--database", default=DEFAULT_DATABASE_URL)
+    listing.set_defaults(run=_feed_source_list)
+    rotate = source.add_parser("rotate", help="give a source a new credential (the old one stops working)")
+    rotate.add_argument("name")
+    rotate.add_argument("--database", default=DEFAULT_DATABASE_URL)
+    rotate.set_defaults(run=_feed_source_rotate)
+    load = feed.add_parser(
+        "load",
+        help="load a feed file (exit 0: all rows accepted; 1: some rows rejected; 2: file refused)",
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument("--source", required=True)
+    load.add_argument("--format", choices=("csv", "jsonl"), default=None, help="by default, from the suffix")
+    load.add_argument("--database", default=DEFAULT_DATABASE_URL)
+    load.add_argument("--chunk-rows", type=int, default=1_000, help="rows per transaction")
+    load.add_argument("--progress-every", type=int, default=10_000, help="rows between progress lines")
+    load.set_defaults(run=_feed_load)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cpserver", description="The ContactPoint backend API.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     point.add_argument("--audit-key", type=Path, default=DEFAULT_AUDIT_KEY)
     point.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS)
     point.set_defaults(run=_audit_checkpoint)
+    _add_feed_commands(commands)
     return parser
 
 

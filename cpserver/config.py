@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     throttle_base_seconds: int = 30
     throttle_max_seconds: int = 900
 
+    # Feeds: the largest batch a source may send to the machine endpoint (413 `batch_too_large`);
+    # bigger loads go through `cpserver feed load`.
+    feed_batch_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+
     # Search (criteria and result size)
     search_max_results: int = 50
     search_max_dob_range_days: int = 366 * 2

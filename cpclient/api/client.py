@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from pydantic import TypeAdapter
 
+from cpclient.api.data_matching_models import ReportReceipt
 from cpclient.api.errors import ServerMismatch, SessionExpired
 from cpclient.api.models import (
     AnyRecord,
@@ -37,6 +38,7 @@ _SESSION = TypeAdapter(SessionBody)
 _SEARCH = TypeAdapter(SearchResults)
 _RECORD: TypeAdapter[Record | ShieldedRecord] = TypeAdapter(AnyRecord)
 _INVOLVEMENT = TypeAdapter(Involvement)
+_REPORT_RECEIPT = TypeAdapter(ReportReceipt)
 
 TRAINING_EXPECTED = (
     "Training mode can only connect to a ContactPoint training server, and this server holds live "
@@ -165,6 +167,11 @@ class ContactPointClient:
     def end_involvement(self, involvement_id: int) -> Involvement:
         """End one of the signed-in practitioner's own involvements."""
         return self._call("DELETE", f"/involvements/{int(involvement_id)}", _INVOLVEMENT)
+
+    def report_record(self, cp_id: str, problem: str) -> ReportReceipt:
+        """“This is not right”: report a problem (from the server's list) with a record opened today."""
+        path = f"/children/{path_segment(cp_id)}/record-reports"
+        return self._call("POST", path, _REPORT_RECEIPT, json={"problem": problem})
 
     def session_call(self, method: str, path: str, adapter: TypeAdapter[T], *, json: Any = None) -> T:
         """A call made with this session's token, its answer parsed strictly by `adapter`.

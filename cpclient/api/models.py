@@ -98,6 +98,13 @@ class Reason(Incoming):
     needs_text: bool
 
 
+class RecordProblem(Incoming):
+    """A problem a user may report with a record (“this is not right”)."""
+
+    code: str
+    label: str
+
+
 class ServiceType(Incoming):
     code: str
     label: str
@@ -124,6 +131,8 @@ class Meta(Incoming):
     service_types: list[ServiceType]
     involvement_guidance: str
     policy: Policy
+    # Older servers do not send it: then the record view offers no report.
+    record_problems: list[RecordProblem] = []
 
 
 # --- search --------------------------------------------------------------------------------------

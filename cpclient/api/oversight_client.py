@@ -12,6 +12,14 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from cpclient.api.client import ContactPointClient, path_segment
+from cpclient.api.data_matching_models import (
+    Decision,
+    MatchComparison,
+    MatchDecisionResult,
+    MatchReview,
+    RecordReport,
+    Resolution,
+)
 from cpclient.api.oversight_models import (
     Accreditation,
     Alert,
@@ -48,6 +56,11 @@ _NOTICE_FOLLOW_UP = TypeAdapter(list[NoticeFollowUp])
 _ORGANISATIONS = TypeAdapter(list[Organisation])
 _ORGANISATION = TypeAdapter(Organisation)
 _LOCKDOWN = TypeAdapter(LockdownState)
+_MATCH_REVIEWS = TypeAdapter(list[MatchReview])
+_MATCH_COMPARISON = TypeAdapter(MatchComparison)
+_MATCH_DECISION = TypeAdapter(MatchDecisionResult)
+_RECORD_REPORTS = TypeAdapter(list[RecordReport])
+_RECORD_REPORT = TypeAdapter(RecordReport)
 
 
 def _reason(text: str) -> dict[str, str]:
@@ -162,6 +175,30 @@ class OversightClient:
     def notice_follow_up(self) -> list[NoticeFollowUp]:
         """Per authority: involvement notices of the last year and how many were followed up in time."""
         return self._send("GET", "/reports/notice-follow-up", _NOTICE_FOLLOW_UP)
+
+    # --- data matching ---------------------------------------------------------------------------
+
+    def match_reviews(self) -> list[MatchReview]:
+        """The authority's open possible matches, oldest first."""
+        return self._send("GET", "/match-reviews", _MATCH_REVIEWS)
+
+    def match_comparison(self, review_id: int) -> MatchComparison:
+        """One possible match: the incoming row and the directory's record side by side (audited)."""
+        return self._send("GET", f"/match-reviews/{int(review_id)}", _MATCH_COMPARISON)
+
+    def decide_match(self, review_id: int, decision: Decision) -> MatchDecisionResult:
+        """Same child (update the record) or different children (a new record)."""
+        path = f"/match-reviews/{int(review_id)}/decision"
+        return self._send("POST", path, _MATCH_DECISION, {"decision": decision})
+
+    def record_reports(self) -> list[RecordReport]:
+        """Open "this is not right" reports about the authority's records."""
+        return self._send("GET", "/record-reports", _RECORD_REPORTS)
+
+    def resolve_report(self, report_id: int, resolution: Resolution) -> RecordReport:
+        """Close a report: corrected (at source) or not upheld."""
+        path = f"/record-reports/{int(report_id)}/resolution"
+        return self._send("POST", path, _RECORD_REPORT, {"resolution": resolution})
 
     # --- national --------------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from cpclient.ui.notices_page import NoticesPage
     from cpclient.ui.oversight.management_area import ManagementArea
     from cpclient.ui.record_opener import RecordOpener
+    from cpclient.ui.record_reports import RecordReports
     from cpclient.ui.record_view import RecordView
     from cpclient.ui.search_page import SearchPage
 
@@ -216,6 +217,7 @@ class MainWindow(QMainWindow):
         from cpclient.ui.notices_page import NoticesPage
         from cpclient.ui.oversight.management_area import ManagementArea
         from cpclient.ui.record_opener import RecordOpener
+        from cpclient.ui.record_reports import RecordReports
         from cpclient.ui.record_view import RecordView
         from cpclient.ui.search_page import SearchPage
 
@@ -267,6 +269,7 @@ class MainWindow(QMainWindow):
 
         self.opener: RecordOpener = RecordOpener(api, calls, mode, self)
         self.involvements: InvolvementActions = InvolvementActions(api, calls, mode, self.record_view)
+        self.reports: RecordReports = RecordReports(api, calls, mode, self.record_view)
 
         self.search.open_requested.connect(self.opener.request_open)
         self.opener.opening.connect(self._record_opening)
@@ -283,6 +286,11 @@ class MainWindow(QMainWindow):
         self.involvements.working.connect(self.record_view.show_progress)
         self.involvements.failed.connect(self.record_view.show_problem)
         self.involvements.changed.connect(self.record_view.involvement_changed)
+        self.record_view.report_requested.connect(self.reports.ask)
+        self.record_view.cleared.connect(self.reports.cancel)
+        self.reports.working.connect(self.record_view.show_progress)
+        self.reports.failed.connect(self.record_view.show_problem)
+        self.reports.sent.connect(self.record_view.report_sent)
         self.management.opening.connect(self.record_view.clear)
         self.management.back_requested.connect(self.show_search)
         self.management.status.connect(self.show_status)
@@ -370,6 +378,7 @@ class MainWindow(QMainWindow):
             self.meta = meta
             self.opener.set_meta(meta)
             self.involvements.set_meta(meta)
+            self.reports.set_meta(meta)
             self.progress.hide()
             self.login.set_ready(True, "")
             self.login.show_notice(notice)

@@ -112,6 +112,7 @@ class RecordView(QWidget):
         end_requested(object, object): the person asked to end their `Involvement` (second argument)
             with this record's child.
         cleared(): the record was forgotten (any question about it should close unanswered).
+        report_requested(object): the person wants to say this record is not right.
     """
 
     back_requested = Signal()
@@ -120,6 +121,7 @@ class RecordView(QWidget):
     add_requested = Signal(object)
     end_requested = Signal(object, object)
     cleared = Signal()
+    report_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -138,9 +140,17 @@ class RecordView(QWidget):
         self.back_button.clicked.connect(self.back_requested)
         self.back_button.setToolTip("Back to the search results (Escape)")
         self.heading = Heading("", 1, self)
+        self.report_button = QPushButton("This is &not right…", self)
+        self.report_button.setAccessibleName("This is not right")
+        self.report_button.setToolTip("Tell the management team that something on this record is wrong")
+        self.report_button.setAccessibleDescription(self.report_button.toolTip())
+        self.report_button.setAutoDefault(False)
+        self.report_button.clicked.connect(self.report_problem)
+        self.report_button.hide()
         top = QHBoxLayout()
         top.addWidget(self.back_button)
         top.addWidget(self.heading, 1)
+        top.addWidget(self.report_button)
         self.summary = ErrorSummary(self)
         self.message = StatusMessage(self)
 
@@ -197,6 +207,7 @@ class RecordView(QWidget):
         column.addStretch(1)
         self.details.setWidget(content)
         self.content = content
+        self.report_button.setVisible(self._may_report())
         mark_record_data(content)
         self.watermark.raise_()
         self.details.verticalScrollBar().setValue(0)
@@ -218,6 +229,7 @@ class RecordView(QWidget):
         self.watermark.set_user("")
 
     def _drop_content(self) -> None:
+        self.report_button.hide()
         old = self.details.takeWidget()
         if old is not None:
             old.hide()
@@ -439,6 +451,29 @@ class RecordView(QWidget):
 
     def _may_override_shield(self) -> bool:
         return self._user is not None and self._user.may_override_shield
+
+    # --- "this is not right" --------------------------------------------------------------------
+
+    def _may_report(self) -> bool:
+        return (
+            self._user is not None
+            and self._user.role == "practitioner"
+            and self._meta is not None
+            and bool(self._meta.record_problems)
+        )
+
+    def report_problem(self) -> None:
+        """Ask (through `report_requested`) to report that the record shown is not right."""
+        if self.record is not None and self._may_report():
+            self.report_requested.emit(self.record)
+
+    def report_sent(self, cp_id: str, text: str) -> None:
+        """Say that the report about record `cp_id` was received, if it is still the one shown."""
+        if self.record is None or self.record.id != cp_id:
+            return
+        self.summary.clear()
+        self.message.setText(text)
+        self.status.emit(text)
 
     # --- own involvements ------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from cpserver.api.middleware import (
     NoStoreMiddleware,
     ServerTimingMiddleware,
 )
-from cpserver.api.routes import children, meta, notices, oversight, searches, sessions
+from cpserver.api.routes import children, feeds, meta, notices, oversight, searches, sessions
 from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
 from cpserver.domain.notify import Mailer
@@ -140,10 +140,14 @@ def create_app(
         searches.router,
         children.router,
         notices.router,
+        feeds.router,
         *oversight.routers(),
     ):
         app.include_router(router, prefix=API_PREFIX)
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        paths={API_PREFIX + feeds.BATCH_PATH: (settings.feed_batch_max_bytes, "batch_too_large")},
+    )
     if settings.server_timing:
         count_statements(engine)
         app.add_middleware(ServerTimingMiddleware)

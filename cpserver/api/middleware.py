@@ -41,19 +41,26 @@ class NoStoreMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over `limit` bytes with 413 `request_too_large`, before parsing."""
+    """Refuse request bodies over `limit` bytes with 413 `request_too_large`, before parsing.
 
-    def __init__(self, app: ASGIApp, limit: int = 64 * 1024) -> None:
+    `paths` gives a path its own limit and code (the feed endpoint takes whole batches).
+    """
+
+    def __init__(
+        self, app: ASGIApp, limit: int = 64 * 1024, paths: dict[str, tuple[int, str]] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.paths = paths or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, code = self.paths.get(scope.get("path", ""), (self.limit, "request_too_large"))
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                await self._refuse(send, code)
                 return
         received = 0
         started = False
@@ -66,12 +73,12 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     # Answer 413 now; the app is told the client went away, so it stops reading.
                     refused = True
                     if not started:
                         started = True
-                        await self._refuse(send)
+                        await self._refuse(send, code)
                     return {"type": "http.disconnect"}
             return message
 
@@ -90,10 +97,8 @@ class BodyLimitMiddleware:
                 raise
 
     @staticmethod
-    async def _refuse(send: Send) -> None:
-        body = json.dumps(
-            {"error": {"code": "request_too_large", "message": "The request is too large."}}
-        ).encode()
+    async def _refuse(send: Send, code: str) -> None:
+        body = json.dumps({"error": {"code": code, "message": "The request is too large."}}).encode()
         await send(
             {
                 "type": "http.response.start",

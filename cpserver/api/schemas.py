@@ -107,6 +107,13 @@ class ReasonPublic(BaseModel):
     needs_text: bool
 
 
+class RecordProblemPublic(BaseModel):
+    """A problem a user may report with a record (“this is not right”)."""
+
+    code: str
+    label: str
+
+
 class ServiceTypePublic(BaseModel):
     code: str
     label: str
@@ -134,6 +141,7 @@ class MetaPublic(BaseModel):
     service_types: list[ServiceTypePublic]
     involvement_guidance: str
     policy: PolicyPublic
+    record_problems: list[RecordProblemPublic]
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -377,3 +385,29 @@ class NoticeFollowUpFigures(BaseModel):
     window_open: int
     window_working_days: int
     period_days: int
+
+
+# --- feeds (the machine endpoint) ------------------------------------------------------------------
+
+
+class FeedRejectionPublic(BaseModel):
+    row: int
+    code: str
+
+
+class FeedBatchReport(BaseModel):
+    """A batch's report: counts, and each rejected row's number and code (never a value)."""
+
+    batch_id: int
+    status: str
+    rows_read: int
+    rows_updated: int
+    rows_matched: int
+    rows_unchanged: int
+    rows_created: int
+    rows_held: int
+    rows_rejected: int
+    fields_kept: int
+    records_moved: int
+    # The first 10,000 rejections (rows_rejected is always the full count).
+    rejections: list[FeedRejectionPublic]

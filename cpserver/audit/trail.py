@@ -33,16 +33,22 @@ def record(
     shown: list[str] | None = None,
     withheld: list[str] | None = None,
     detail: dict[str, Any] | None = None,
+    username: str | None = None,
+    local_authority_id: int | None = None,
 ) -> AuditEvent:
-    """Append one audit row to the chain and flush it, so a failure to write it stops the caller."""
+    """Append one audit row to the chain and flush it, so a failure to write it stops the caller.
+
+    A machine (a feed source) acts with no `user`: `username` names it ("source:<name>") and
+    `local_authority_id` says whose management team the row concerns.
+    """
     event = AuditEvent(
         occurred_at=utcnow(),
         action=action,
         outcome=outcome,
         user_id=user.id if user is not None else None,
-        username=user.username if user is not None else "",
+        username=user.username if user is not None else (username or ""),
         role=user.role if user is not None else "",
-        local_authority_id=user.local_authority_id if user is not None else None,
+        local_authority_id=user.local_authority_id if user is not None else local_authority_id,
         child_pk=child_pk,
         reason_code=reason_code,
         reason_text=reason_text,

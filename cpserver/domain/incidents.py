@@ -54,7 +54,9 @@ def _open_alert(session: Session, actor: User, alert_id: int) -> Alert:
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
         raise _alert_not_found()
-    require_may_act_on(actor, alert.local_authority_id, "alert", subject_user_id=alert.user_id)
+    require_may_act_on(
+        actor, alert.local_authority_id, "alert", missing=_alert_not_found(), subject_user_id=alert.user_id
+    )
     if alert.status != "open":
         raise conflict("alert_closed", "This alert has already been dealt with.")
     return alert
@@ -92,7 +94,13 @@ def open_incident(
 ) -> IncidentFile:
     """Suspend the user, record the incident, report it nationally, and notify the user's manager."""
     subject = managed_user(session, actor, user_id, national_may_act=True)
-    require_may_act_on(actor, subject.local_authority_id, "incident", subject_user_id=subject.id)
+    require_may_act_on(
+        actor,
+        subject.local_authority_id,
+        "incident",
+        missing=not_found("user_not_found", "There is no user with that number."),
+        subject_user_id=subject.id,
+    )
     alert = _open_alert(session, actor, alert_id) if alert_id is not None else None
     if alert is not None and alert.user_id != subject.id:
         raise invalid("invalid_request", "That alert is about another user.", field="alert_id")
@@ -176,10 +184,13 @@ def incidents_for(session: Session, actor: User) -> list[IncidentFile]:
 
 def managed_incident(session: Session, actor: User, incident_id: int) -> Incident:
     require_overseer(actor)  # before the lookup
+    missing = not_found("incident_not_found", "There is no incident with that number.")
     incident = session.get(Incident, incident_id, with_for_update=True)
     if incident is None:
-        raise not_found("incident_not_found", "There is no incident with that number.")
-    require_may_act_on(actor, incident.local_authority_id, "incident", subject_user_id=incident.user_id)
+        raise missing
+    require_may_act_on(
+        actor, incident.local_authority_id, "incident", missing=missing, subject_user_id=incident.user_id
+    )
     return incident
 
 

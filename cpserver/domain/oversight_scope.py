@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cpserver.audit import trail
-from cpserver.domain.errors import conflict, forbidden, role_not_permitted
+from cpserver.domain.errors import DomainError, conflict, forbidden, role_not_permitted
 from cpserver.store.models import Child, User
 
 OVERSEERS = ("cmt", "national")
@@ -40,11 +40,20 @@ def authority_filter(
     return column == user.local_authority_id
 
 
-def require_own_authority(user: User, local_authority_id: int | None, what: str = "record") -> None:
-    """A management team acts only within its own authority; other roles do not act at all."""
+def require_own_authority(
+    user: User, local_authority_id: int | None, what: str = "record", *, missing: DomainError | None = None
+) -> None:
+    """A management team acts only within its own authority; other roles do not act at all.
+
+    With `missing` (the error for an id that does not exist), another authority's matter is
+    answered exactly as a missing one: an alert, incident or account number in another authority
+    is no business of this team, and a different answer would tell it which numbers exist there.
+    """
     if user.role != "cmt":
         raise role_not_permitted()
     if local_authority_id != user.local_authority_id:
+        if missing is not None:
+            raise missing
         raise forbidden(
             "outside_your_authority",
             f"This {what} belongs to another local authority's management team.",
@@ -66,7 +75,12 @@ def list_shown(
 
 
 def require_may_act_on(
-    user: User, local_authority_id: int | None, what: str, *, subject_user_id: int | None = None
+    user: User,
+    local_authority_id: int | None,
+    what: str,
+    *,
+    missing: DomainError,
+    subject_user_id: int | None = None,
 ) -> None:
     """Who may act on an alert, incident or account (rule 7).
 
@@ -80,7 +94,7 @@ def require_may_act_on(
     elif user.role == "national":
         raise role_not_permitted()  # an authority's matters are its management team's
     else:
-        require_own_authority(user, local_authority_id, what)
+        require_own_authority(user, local_authority_id, what, missing=missing)
     if subject_user_id is not None and subject_user_id == user.id:
         raise forbidden(
             "about_yourself", f"You cannot act on an {what} about yourself: another member of your team must."

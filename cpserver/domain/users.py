@@ -70,13 +70,14 @@ def managed_user(session: Session, actor: User, user_id: int, *, national_may_ac
     """
     if actor.role not in (OVERSEERS if national_may_act else ("cmt",)):
         raise role_not_permitted()
+    missing = not_found("user_not_found", "There is no user with that number.")
     user = session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise not_found("user_not_found", "There is no user with that number.")
+        raise missing
     if national_may_act:
-        require_may_act_on(actor, user.local_authority_id, "account")
+        require_may_act_on(actor, user.local_authority_id, "account", missing=missing)
     else:
-        require_own_authority(actor, user.local_authority_id, "account")
+        require_own_authority(actor, user.local_authority_id, "account", missing=missing)
     return user
 
 

@@ -277,6 +277,8 @@ def write_reference(
                 setting_rows.append(
                     {
                         "id": setting_id,
+                        # A fictitious URN (real ones are 6 digits from 100000): how feeds name it.
+                        "code": setting_code(setting_id),
                         "name": name,
                         "address": f"{rng.randrange(1, 120)} {street}, {town}",
                         "postcode": fictitious_postcode(rng, index, town_index),
@@ -304,6 +306,7 @@ def write_reference(
             gp_rows.append(
                 {
                     "id": gp_id,
+                    "code": gp_code(gp_id),
                     "name": name,
                     "address": f"{rng.randrange(1, 200)} {street}, {town}",
                     "postcode": fictitious_postcode(rng, index, town_index),
@@ -340,6 +343,16 @@ def write_reference(
             session, reference, national_id=national_id, unaccredited_id=unaccredited_id, today=today
         )
     return reference
+
+
+def setting_code(setting_id: int) -> str:
+    """The seeded education setting's reference (a URN-like number starting with 9: invented)."""
+    return f"9{setting_id:06d}"
+
+
+def gp_code(gp_id: int) -> str:
+    """The seeded GP practice's code (ODS-like, in a Z range no real practice uses)."""
+    return f"Z{gp_id:05d}"
 
 
 def fictitious_postcode(rng: random.Random, authority_index: int, town_index: int) -> str:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cpserver.seed.background import in_background
 from cpserver.seed.bulk_load import BulkLoad, write_rows
 from cpserver.seed.children import CARER_COLUMNS, CHILD_COLUMNS, INVOLVEMENT_COLUMNS, ChildStream, Counts
+from cpserver.seed.data_matching import plant_data_matching
 from cpserver.seed.notices import plant_notice_scenarios
 from cpserver.seed.reference import write_reference
 from cpserver.seed.training_contract import TRAINING_SCENARIOS
@@ -77,6 +78,7 @@ def seed_database(
                 progress(batch.done)
     if training:
         plant_notice_scenarios(engine, TRAINING_SCENARIOS, today)
+        plant_data_matching(engine, TRAINING_SCENARIOS, today)
 
     return SeedSummary(
         children=counts.children,

@@ -230,6 +230,8 @@ class Child(Base):
     __table_args__ = (
         Index("ix_children_family_key_dob", "family_key", "date_of_birth"),
         Index("ix_children_family_norm_dob", "family_norm", "date_of_birth"),
+        # The matcher's "same names, born the same year" block (cpserver.domain.feeds.matching).
+        Index("ix_children_names_dob", "family_norm", "given_norm", "date_of_birth"),
         Index("ix_children_postcode_norm", "postcode_norm"),
         Index("ix_children_la_education", "local_authority_id", "education_setting_id"),
     )
@@ -277,6 +279,9 @@ class Involvement(Base):
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     lead_professional: Mapped[bool] = mapped_column(Boolean, default=False)
     assessment_completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The feed source that sent this involvement (None: recorded by a practitioner or the seed).
+    # A source's next row replaces only the involvements it sent itself.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("feed_sources.id"), index=True)
 
     child: Mapped[Child] = relationship(back_populates="involvements")
 
@@ -490,6 +495,11 @@ class FeedBatch(Base):
     rows_created: Mapped[int] = mapped_column(Integer, default=0)
     rows_held: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # Of rows_updated, those the matcher linked to a child for the first time (0007_feeds_loader).
+    rows_matched: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Fields the winning rule kept (an older or lower-priority source), and records moved.
+    fields_kept: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    records_moved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # [{"row": n, "code": "..."}]: row numbers and stable codes only, never a value from the row.
     rejections: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 

@@ -3,6 +3,7 @@
     xvfb-run -a -s "-screen 0 1400x1000x24" .venv/bin/python docs/screenshots/take_screenshots.py
     xvfb-run -a -s "-screen 0 1024x768x24" .venv/bin/python docs/screenshots/take_screenshots.py --laptop
     xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python docs/screenshots/take_screenshots.py --laptop
+    (add --data-matching for only the data matching screens)
 
 It starts the embedded training server, opens the client's main window as `cpclient --training`
 does, walks the practitioner's path with the demo accounts, and grabs the screen (X server pixels,
@@ -36,6 +37,7 @@ from cpclient.training.scenarios import training_scenarios
 from cpclient.ui.background import BackgroundCalls
 from cpclient.ui.client_mode import ClientMode
 from cpclient.ui.main_window import MainWindow
+from cpclient.ui.oversight.data_matching_page import DataMatchingPage
 from cpclient.ui.oversight.page import OversightPage
 from cpclient.ui.oversight.shielding_page import ShieldingPage
 from cpclient.ui.training_help import TrainingKit
@@ -199,6 +201,8 @@ async def walk_laptop(window: MainWindow) -> None:
     await settle()
     grab(window, "management_shielding")
 
+    await data_matching_shots(window)
+
     await sign_out_and_in(window, "demo.national")
     await show_tab(window, "Lockdown")
     grab(window, "national_lockdown")
@@ -208,7 +212,38 @@ async def walk_laptop(window: MainWindow) -> None:
     grab(window, "idle_lock")
 
 
-async def main(laptop: bool) -> None:
+async def data_matching_shots(window: MainWindow) -> None:
+    """The management team's Data matching tab, a possible match chosen (signed in as demo.cmt)."""
+    page = await show_tab(window, "Data matching")
+    assert isinstance(page, DataMatchingPage)
+    page.matches_table.selectRow(0)
+    await until(lambda: page.comparison is not None and not page.busy)
+    await settle()
+    grab(window, "management_data_matching")
+
+
+async def walk_data_matching(window: MainWindow) -> None:
+    """Only the data matching screens: "This is not right" on a record, then the management team's tab."""
+    window.show()
+    window.setGeometry(window.screen().availableGeometry())
+    window.start()
+    await until(window.login.sign_in_button.isEnabled, timeout=120)
+    await sign_in(window, "demo.practitioner")
+    await search(window, "ordinary")
+    await open_first(window, 1)
+    window.record_view.report_button.click()
+    await until(lambda: window.reports.dialog is not None and window.reports.dialog.isVisible())
+    dialog = window.reports.dialog
+    assert dialog is not None
+    dialog.buttons[3].click()
+    await settle()
+    grab(dialog, "record_report_dialog")
+    dialog.reject()
+    await sign_out_and_in(window, "demo.cmt")
+    await data_matching_shots(window)
+
+
+async def main(laptop: bool, only_data_matching: bool = False) -> None:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     server = EmbeddedTrainingServer()
@@ -229,7 +264,10 @@ async def main(laptop: bool) -> None:
         training=kit,
     )
     try:
-        await (walk_laptop(window) if laptop else walk(window))
+        if only_data_matching:
+            await walk_data_matching(window)
+        else:
+            await (walk_laptop(window) if laptop else walk(window))
     finally:
         await window.shutdown()
         window.close()
@@ -239,10 +277,13 @@ async def main(laptop: bool) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--laptop", action="store_true", help="fill the screen; shots go to <size>/")
+    parser.add_argument(
+        "--data-matching", action="store_true", help="with --laptop: only the data matching screens"
+    )
     options = parser.parse_args()
     application = QApplication(sys.argv[:1])
     if options.laptop:
         size = application.primaryScreen().size()
         OUT = HERE / f"{size.width()}x{size.height()}"
         OUT.mkdir(exist_ok=True)
-    qasync.run(main(options.laptop))
+    qasync.run(main(options.laptop, options.laptop and options.data_matching))

@@ -108,6 +108,10 @@ def test_practitioner_screens_sign_in_search_reason_record_and_lock(qtbot, serve
     window.record_view.add_button.click()
     walk.check("record my involvement", shown(qtbot, lambda: window.involvements.dialog))
     window.involvements.dialog.reject()
+    window.record_view.report_button.click()
+    walk.check("this is not right", shown(qtbot, lambda: window.reports.dialog))
+    window.reports.dialog.reject()
+    qtbot.waitUntil(lambda: window.reports.dialog is None)
     end = next(
         button
         for button in window.record_view.content.findChildren(QWidget)
@@ -242,6 +246,22 @@ def test_management_team_screens(qtbot, server, make_window):
         follow_up = open_tab(qtbot, window, "Notice follow-up")
         qtbot.waitUntil(lambda: follow_up.model.rowCount() > 0 and not follow_up.busy, timeout=10_000)
         walk.check("notice follow-up", window)
+        matching = open_tab(qtbot, window, "Data matching")
+        walk.check("data matching", window)
+        # The training seed's possible matches: choose one, see both records, ask to decide.
+        matching.matches_table.selectRow(0)
+        qtbot.waitUntil(lambda: matching.comparison is not None and not matching.busy, timeout=10_000)
+        walk.check("data matching, both records side by side", window)
+        with announces(qtbot, matching.matches_state, matching.matches_state.text()):
+            matching.refresh()
+        matching.different_button.click()
+        walk.check("different children?", shown(qtbot, lambda: matching.confirm))
+        matching.confirm.reject()
+        qtbot.waitUntil(lambda: matching.confirm is None)
+        assert matching.reports_table.select_where(lambda r: r.problem == "wrong_address")
+        matching.corrected_button.click()
+        walk.check("report corrected?", shown(qtbot, lambda: matching.confirm))
+        matching.confirm.reject()
         walked = {
             "Users",
             "Audit trail",
@@ -250,6 +270,7 @@ def test_management_team_screens(qtbot, server, make_window):
             "Shielding",
             "Children missing education",
             "Notice follow-up",
+            "Data matching",
         }
         assert walked == {title for title, _page in CMT_PAGES}  # a new screen is walked here too
     finally:

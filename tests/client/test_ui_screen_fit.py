@@ -118,6 +118,14 @@ def test_the_practitioner_screens_fit(qtbot, server, make_window, screen):
     dialog.reject()
     assert window.size() == size
 
+    window.record_view.report_button.click()
+    qtbot.waitUntil(lambda: window.reports.dialog is not None and window.reports.dialog.isVisible())
+    report = window.reports.dialog
+    settle(qtbot)
+    assert dialog_problems(report) + list(mnemonic_clashes(report)) == []
+    report.reject()
+    qtbot.waitUntil(lambda: window.reports.dialog is None)
+
     # Escape on the record goes back to the results, which are still there.
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
@@ -161,5 +169,11 @@ def test_every_management_screen_fits(qtbot, server, make_window, screen, userna
             # Every problem of an empty form at once: the page scrolls, the window stays.
             page.shield_button.click()
             qtbot.waitUntil(lambda page=page: bool(page.summary.messages))
+            settle(qtbot)
+            assert fits(window) == [] and window.size() == size
+        if title == "Data matching":
+            # Both records side by side, below the queue and above the reports: the page scrolls.
+            page.matches_table.selectRow(0)
+            qtbot.waitUntil(lambda page=page: page.comparison is not None and not page.busy, timeout=10_000)
             settle(qtbot)
             assert fits(window) == [] and window.size() == size

@@ -28,16 +28,18 @@ from cpserver.api.app import API_PREFIX
 from cpserver.domain.sessions import token_hash
 from cpserver.store.models import (
     Alert,
+    Child,
     Incident,
     Involvement,
     LockdownAction,
     Notice,
     Organisation,
+    RecordReport,
     SystemSetting,
     User,
 )
 from cpserver.store.models import Session as LoginSession
-from tests.server import world
+from tests.server import review_world, world
 from tests.server.conftest import login_body
 
 PUBLIC = "public"
@@ -55,6 +57,7 @@ class Rule:
 
     allowed: str | frozenset[str]
     denied_code: str = "role_not_permitted"
+    denied_status: int = 403
     # Why a denial has another code than role_not_permitted, for the reader of a failure.
     note: str = ""
 
@@ -107,6 +110,21 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/notice-settings"): Rule(ALL_ROLES),
     ("PUT", "/api/v1/notice-settings"): Rule(ALL_ROLES),
     ("GET", "/api/v1/reports/notice-follow-up"): Rule(OVERSEERS),
+    # Data matching: the queue is the management team's alone (a shielded candidate's details are
+    # for its authority's team only); anyone who opened a record may say it is not right.
+    ("GET", "/api/v1/match-reviews"): Rule(CMT_ONLY),
+    ("GET", "/api/v1/match-reviews/{review_id}"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/match-reviews/{review_id}/decision"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/children/{cp_id}/record-reports"): Rule(ALL_ROLES),
+    ("GET", "/api/v1/record-reports"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/record-reports/{report_id}/resolution"): Rule(CMT_ONLY),
+    # The machine endpoint: source systems only (their credential; tests/server/test_feed_endpoint.py).
+    ("POST", "/api/v1/feeds/batches"): Rule(
+        frozenset(),
+        denied_code="not_authenticated",
+        denied_status=401,
+        note="a person's session token is not a source credential",
+    ),
 }
 
 
@@ -450,6 +468,69 @@ SAMPLES.update(
         ("GET", "/api/v1/reports/notice-follow-up"): lambda _w, _c: Request(
             f"{API_PREFIX}/reports/notice-follow-up"
         ),
+        ("POST", "/api/v1/feeds/batches"): lambda _w, _c: Request(
+            f"{API_PREFIX}/feeds/batches",
+            json={"source_record_id": "M-1", "given_name": "Matrix", "family_name": "Rowe"},
+            expect=201,
+        ),
+    }
+)
+
+
+def _held_row(w: World) -> int:
+    """A fresh possible match in Northmere (the management team under test decides it)."""
+    w.db.rollback()
+    return review_world.hold(w.db, world.ORDINARY, number=next(_HELD_ROWS))
+
+
+_HELD_ROWS = itertools.count(100)
+
+
+def _record_report_sample(w: World, caller: str) -> Request:
+    # The caller opens the record first (a report is about a record one has opened today).
+    if caller in ROLES:
+        opened = w.client.post(
+            f"{API_PREFIX}/children/{world.ORDINARY}/views",
+            json={"reason": "safeguarding"},
+            headers=bearer(w.token(world.ROLE_USERS[caller])),
+        )
+        assert opened.status_code == 200, opened.json()
+    return Request(
+        f"{API_PREFIX}/children/{world.ORDINARY}/record-reports", json={"problem": "wrong_gp"}, expect=201
+    )
+
+
+def _open_report(w: World) -> int:
+    w.db.rollback()
+    child = w.db.scalar(sa.select(Child).where(Child.cp_id == world.ORDINARY))
+    reporter = w.db.scalar(sa.select(User).where(User.username == world.PRACTITIONER_2))
+    assert child is not None and reporter is not None
+    report = RecordReport(
+        child_pk=child.id,
+        reporter_user_id=reporter.id,
+        problem="wrong_name",
+        local_authority_id=child.local_authority_id,
+        status="open",
+    )
+    w.db.add(report)
+    w.db.commit()
+    return report.id
+
+
+SAMPLES.update(
+    {
+        ("GET", "/api/v1/match-reviews"): lambda _w, _c: Request(f"{API_PREFIX}/match-reviews"),
+        ("GET", "/api/v1/match-reviews/{review_id}"): lambda w, _c: Request(
+            f"{API_PREFIX}/match-reviews/{_held_row(w)}"
+        ),
+        ("POST", "/api/v1/match-reviews/{review_id}/decision"): lambda w, _c: Request(
+            f"{API_PREFIX}/match-reviews/{_held_row(w)}/decision", json={"decision": "same_child"}
+        ),
+        ("POST", "/api/v1/children/{cp_id}/record-reports"): _record_report_sample,
+        ("GET", "/api/v1/record-reports"): lambda _w, _c: Request(f"{API_PREFIX}/record-reports"),
+        ("POST", "/api/v1/record-reports/{report_id}/resolution"): lambda w, _c: Request(
+            f"{API_PREFIX}/record-reports/{_open_report(w)}/resolution", json={"resolution": "corrected"}
+        ),
     }
 )
 
@@ -586,10 +667,11 @@ def test_roles_against_the_table(client: TestClient, db: Session) -> None:
             if rule.allowed == PUBLIC or role in rule.allowed:
                 if response.status_code != sample.expect:
                     failures.append(f"{where}: allowed, but got {response.status_code} {code}")
-            elif response.status_code != 403 or code != rule.denied_code:
+            elif response.status_code != rule.denied_status or code != rule.denied_code:
                 why = f" ({rule.note})" if rule.note else ""
                 failures.append(
-                    f"{where}: {response.status_code} {code}, expected 403 {rule.denied_code}{why}"
+                    f"{where}: {response.status_code} {code}, expected {rule.denied_status} "
+                    f"{rule.denied_code}{why}"
                 )
     assert not failures, "\n".join(failures)
     assert_still_open(db, w.owned_involvement)

@@ -161,10 +161,40 @@ def test_suspension_ends_sessions_at_once_and_reinstatement_restores(client, db,
     assert client.post(f"{API}/sessions", json=login_body(db, world.PRACTITIONER_2)).status_code == 201
 
 
-def test_a_cmt_acts_only_in_its_own_authority(client, db, as_role):
+def test_a_cmt_acts_only_in_its_own_authority_and_learns_nothing_of_anothers_ids(client, db, as_role):
+    """Another authority's account, alert or incident is answered exactly as a number that does not
+    exist: a different answer would tell a management team which numbers exist elsewhere."""
+    cmt = as_role("cmt")
     south_user = user_id(db, world.PRACTITIONER_SOUTH)
-    response = client.post(f"{API}/users/{south_user}/suspension", headers=as_role("cmt"), json=REASON)
-    assert response.status_code == 403 and response.json()["error"]["code"] == "outside_your_authority"
+    missing_user = db.scalar(sa.select(sa.func.max(User.id))) + 1000
+    for action in ("suspension", "reinstatement"):
+        theirs = client.post(f"{API}/users/{south_user}/{action}", headers=cmt, json=REASON)
+        nobody = client.post(f"{API}/users/{missing_user}/{action}", headers=cmt, json=REASON)
+        assert theirs.status_code == nobody.status_code == 404
+        assert theirs.json()["error"]["code"] == "user_not_found"
+        assert theirs.content == nobody.content
+    assert db.scalar(sa.select(User.suspended).where(User.id == south_user)) is False
+
+    # A south practitioner's search raises an alert in the south authority.
+    client.post(
+        f"{API}/searches",
+        headers=as_role(world.PRACTITIONER_SOUTH),
+        json={"family": "Practitioner", "date_of_birth": "2015-01-01"},
+    )
+    alert = db.scalar(sa.select(Alert).where(Alert.status == "open").order_by(Alert.id.desc()))
+    assert alert is not None and alert.local_authority_id != world_authority(db, world.CMT)
+    missing_alert = alert.id + 1000
+    body = {"justification": "A colleague of the same name asked for help."}
+    theirs = client.post(f"{API}/alerts/{alert.id}/dismissal", headers=cmt, json=body)
+    nobody = client.post(f"{API}/alerts/{missing_alert}/dismissal", headers=cmt, json=body)
+    assert theirs.status_code == nobody.status_code == 404
+    assert theirs.content == nobody.content
+    db.refresh(alert)
+    assert alert.status == "open"
+
+
+def world_authority(db, username):
+    return db.scalar(sa.select(User.local_authority_id).where(User.username == username))
 
 
 def test_checks_expiring_within_60_days_are_listed(client, db, as_role):

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from cpserver.store.models import AuditEvent, Child, Involvement, User
-from tests.server import world
+from tests.server import review_world, world
 from tests.server.conftest import login_body
 
 API = "/api/v1"
@@ -380,6 +380,38 @@ def refused_involvements(collector: Collector, db: Session, cp_id: str) -> None:
     assert ended.status_code == 403
 
 
+def data_matching(collector: Collector, items: dict[str, int], shielded_from: tuple[str, ...]) -> None:
+    """The possible-match queue and "this is not right": what each user can obtain about the shielded
+    children through them (the queue items of another authority answer 404, like missing ones)."""
+    collector.request("match reviews", "GET", "/match-reviews")
+    collector.request("record reports", "GET", "/record-reports")
+    own = {world.CMT: ("ordinary", "shielded"), world.CMT_SOUTH: ("south",)}.get(collector.username, ())
+    for label, item_id in (*items.items(), ("missing", 999999)):
+        collector.request(f"match review {label}", "GET", f"/match-reviews/{item_id}")
+        if label not in own:  # a decision this user may not make: refused, saying nothing
+            collector.request(
+                f"match review {label} decision",
+                "POST",
+                f"/match-reviews/{item_id}/decision",
+                json={"decision": "different_children"},
+            )
+    for cp_id in shielded_from:  # each was opened by `views` just before
+        for label in ("report", "report again"):
+            response = collector.request(
+                f"{label} {cp_id}",
+                "POST",
+                f"/children/{cp_id}/record-reports",
+                json={"problem": "wrong_address"},
+            )
+            assert response.status_code == (201 if label == "report" else 409), response.json()
+    collector.request(
+        "report unknown", "POST", "/children/CP9999999999/record-reports", json={"problem": "wrong_gp"}
+    )
+    collector.request(
+        "report bad", "POST", f"/children/{world.SHIELDED}/record-reports", json={"problem": "x"}
+    )
+
+
 def log_out(collector: Collector) -> None:
     assert collector.request("logout", "DELETE", "/sessions/current").status_code == 204
     after = collector.request(
@@ -405,6 +437,7 @@ WITH_INVOLVEMENTS = {world.SHIELDED, world.SHIELDED_SOUTH, world.SIBLING}
 
 def test_no_canary_in_any_response_a_user_without_access_can_obtain(client: TestClient, db: Session) -> None:
     collected: dict[str, list[tuple[str, int, bytes]]] = {}
+    items = review_world.queue(db)
     for username, (shielded_from, markers) in NO_ACCESS.items():
         collector = Collector(client, username, markers=list(markers))
         log_in(collector, db)
@@ -421,6 +454,7 @@ def test_no_canary_in_any_response_a_user_without_access_can_obtain(client: Test
         if username in (world.NATIONAL, world.CMT_SOUTH, world.CMT):
             oversight_views(collector)
         odd_requests(collector)
+        data_matching(collector, items, shielded_from)
         assert collector.request("notice inbox", "POST", "/notices/views").status_code == 200
         log_out(collector)
         assert len(collector.seen) > 40
@@ -480,6 +514,11 @@ def test_the_childs_own_management_team_receives_the_details(client: TestClient,
     missing = [value.decode() for value in CANARY_VALUES if value not in raw]
     assert not missing, f"markers the management team should have received: {missing}"
     assert leaks(collector.seen), "the scanner must find the markers in a response that holds them"
+    # The queue item of a row that may be the shielded child shows its details to this team alone.
+    item = review_world.hold(db, world.SHIELDED, number=1, held_because="shielded_candidate")
+    compared = collector.request("cmt match review", "GET", f"/match-reviews/{item}")
+    assert compared.status_code == 200, compared.json()
+    assert leaks([("match review", 200, compared.content)], world.NORTH_CANARY_BYTES)
 
     db.rollback()
     cmt = db.scalar(sa.select(User).where(User.username == world.CMT))

@@ -70,6 +70,10 @@ AUDIT_ACTIONS: dict[str, str] = {
     "organisation_accredited": "Accredited an organisation",
     "organisation_withdrawn": "Withdrew an organisation's accreditation",
     "lockdown": "Lockdown",
+    "match_review_view": "Compared a possible match",
+    "match_review_decision": "Decided a possible match",
+    "record_report": "Reported a record as not right",
+    "record_report_resolution": "Closed a report about a record",
 }
 EVIDENCE_NAMES: dict[str, str] = {
     "audit_seq": "Audit entries",

@@ -1,4 +1,4 @@
-"""`OversightTabs`: the management screens a role holds, as tabs — the management team's seven, the
+"""`OversightTabs`: the management screens a role holds, as tabs — the management team's eight, the
 national team's ten. A practitioner gets none (`pages_for` returns nothing)."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from cpclient.ui.layout import scrolling
 from cpclient.ui.oversight.alerts_page import AlertsPage
 from cpclient.ui.oversight.audit_review_page import AuditReviewPage
 from cpclient.ui.oversight.cme_page import CmePage
+from cpclient.ui.oversight.data_matching_page import DataMatchingPage
 from cpclient.ui.oversight.figures_page import FiguresPage
 from cpclient.ui.oversight.incidents_page import IncidentsPage
 from cpclient.ui.oversight.lockdown_page import LockdownPage
@@ -32,6 +33,7 @@ CMT_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Shielding", ShieldingPage),
     ("Children missing education", CmePage),
     ("Notice follow-up", NoticeFollowUpPage),
+    ("Data matching", DataMatchingPage),
 )
 NATIONAL_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Lockdown", LockdownPage),

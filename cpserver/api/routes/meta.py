@@ -10,10 +10,12 @@ from cpserver.api.schemas import (
     MetaPublic,
     PolicyPublic,
     ReasonPublic,
+    RecordProblemPublic,
     ServiceTypePublic,
 )
 from cpserver.domain.notices import allowed_deliveries
 from cpserver.domain.reasons import MIN_OTHER_TEXT, REASONS
+from cpserver.domain.record_reports import PROBLEMS
 from cpserver.domain.service_types import GUIDANCE, SERVICE_TYPES
 
 router = APIRouter(tags=["meta"], responses=ERROR_RESPONSES)
@@ -30,6 +32,7 @@ def get_meta(settings: SettingsDep) -> MetaPublic:
             ServiceTypePublic(code=s.code, label=s.label, sensitive=s.sensitive) for s in SERVICE_TYPES
         ],
         involvement_guidance=GUIDANCE,
+        record_problems=[RecordProblemPublic(code=code, label=label) for code, label in PROBLEMS.items()],
         policy=PolicyPublic(
             idle_timeout_seconds=settings.session_idle_minutes * 60,
             session_lifetime_seconds=settings.session_absolute_hours * 3600,

@@ -1,27 +1,72 @@
-"""Which existing child, if any, is a feed row? (The interface the loader and the queue rely on.)
+"""Which existing child, if any, is a feed row? A Fellegi-Sunter model, scored by splink on DuckDB.
 
 `classify(session, rows)` answers, for each row, a decision and the candidates it weighed:
 - "match": sure enough to update `best` without a person;
 - "new": sure this is a child not on the directory;
 - "review": in between: a person in the authority's management team decides (the queue).
 
-Every candidate above the review floor is listed, so the loader can hold a row that may be a
-shielded child (never create it as a new visible record). This first version decides on exact
-keys; the probabilistic model (Fellegi-Sunter, splink) replaces `_score` behind the same interface.
+Every candidate at or above REVIEW_FLOOR is listed, and every shielded one down to SHIELDED_FLOOR
+(a row with one is never "new"), so the loader can hold a row that may be a shielded child (never
+create it as a new visible record).
+
+How it works, for a batch of rows:
+1. Blocking, in the database, with indexed queries only (`_fetch_candidates`; on PostgreSQL one
+   statement per block, the keys as arrays joined through `unnest`): children with the same Soundex
+   family key and date of birth (ix_children_family_key_dob), also under the row's given name
+   (swapped names), its open former family names, and its day and month transposed; the same family
+   and given name born the same year (ix_children_names_dob, migration 0007_matching: a slip in
+   the day or month of a child who has also moved); the same postcode (ix_children_postcode_norm);
+   a former family name with the row's family key and date of birth (ix_former_names_family_key).
+   "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
+   a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
+2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
+   (`link_only`; the blocking rule pairs each row with the candidates its blocks found), with the
+   model in `COMPARISONS` (given name, family name with former names and swaps, date of birth,
+   gender, home = postcode and carers): fixed m and u probabilities, so the same input always gets
+   the same answer and nothing is trained at run time.
+3. Deciding (`_decide`): see MATCH_AT, RIVAL_MARGIN, REVIEW_FLOOR, SHIELDED_FLOOR and
+   `_maybe_a_twin`. Chosen on bench/matching_quality.py (1M seeded children, 10,500 rows): no wrong
+   match, no known child made new, 2.9% of the rows to the queue (nearly all of them a move sent
+   without the carers: same name and birthday elsewhere, which at national scale a person checks).
+
+Where the m and u figures come from: `bench/matching_estimate.py` estimated them once with splink
+(u by random sampling, m by expectation maximisation over two blocking passes, so that each
+comparison is trained on pairs not blocked on it) on 213,406 seeded children and a generated delta
+of 20,000 rows (exact copies, name typos, swapped names, moves, changed surnames, transposed dates,
+twins, new children). Levels the generated data never exercises among matches (fuzzier name
+agreement, a gender or date keyed wrongly, a move without carers) were floored by hand, and the
+given name's "different" level was set by hand because EM takes twins for matches; each says so.
+Re-run the script after changing a level, paste its output here, and re-run
+`bench/matching_quality.py` to re-choose the thresholds.
+
+Never matched: a row marked `new_identity` (an adopted child's new identity; always "new", with no
+candidates), and a former name closed for adoption (never used for blocking or comparison, on
+either side).
+
+splink, DuckDB and pyarrow are imported on the first call that has pairs to score, never at server
+start-up (nor by the client, whose bundles exclude them); each thread keeps one DuckDB connection
+and one linker over two tables whose rows each call replaces (`_Scorer`), so the settings are
+parsed once. bench/matching_speed.py measures the cost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from importlib import resources
+from typing import Any, Final, Literal
 
-from sqlalchemy import or_, select
+import jellyfish
+from sqlalchemy import ARRAY, Date, String, and_, any_, bindparam, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
-from cpserver.store.models import Child
+from cpserver.store.models import Carer, Child, FormerName
 
 Decision = Literal["match", "new", "review"]
 
@@ -32,50 +77,636 @@ class Candidate:
     probability: float
     shielded: bool
     local_authority_id: int
+    # The Fellegi-Sunter match weight (log2 Bayes factor plus the prior), for the queue's display.
+    match_weight: float = 0.0
 
 
 @dataclass(frozen=True)
 class Classification:
     decision: Decision
     best: Candidate | None
-    # Every candidate at or above REVIEW_FLOOR, most probable first.
+    # Every candidate at or above REVIEW_FLOOR (a shielded one: SHIELDED_FLOOR), most probable first.
     candidates: tuple[Candidate, ...]
 
 
-MATCH_AT = 0.99
-REVIEW_FLOOR = 0.05
+# --- decision thresholds (chosen from bench/matching_quality.py; see the note there) -------------
+
+# "match" when the best candidate is at least this probable, no other candidate at or above
+# REVIEW_FLOOR comes within RIVAL_MARGIN of its match weight (two plausible children are for a
+# person to tell apart), and the row's given name is not another real given name than the child's
+# (`_maybe_a_twin`).
+MATCH_AT: Final = 0.99
+# In bits of match weight: a rival 2^10 (about 1,000) times less likely than the best is no rival
+# (a brother of the same name at the same address, born years apart; the same name and birthday
+# elsewhere in the country when everything else agrees exactly).
+RIVAL_MARGIN: Final = 10.0
+# Below this a candidate is not listed, and a row with no candidate left is "new".
+REVIEW_FLOOR: Final = 0.05
+# Shield-safe: a shielded child is listed down to this much lower floor, and a row with one listed
+# is never "new" (the loader holds it for that authority's management team, never creating a new
+# visible record for what may be a shielded child, or a new twin in a shielded household).
+SHIELDED_FLOOR: Final = 1e-4
+
+# --- the model -------------------------------------------------------------------------------------
+
+# The prior: the chance that a row and a child drawn at random are the same child. One row matches
+# at most one of ~11 million children, so about 1 / 11,000,000; fixed, so that a small test world
+# and the national directory weigh the same evidence the same way.
+PROBABILITY_TWO_RANDOM_RECORDS_MATCH: Final = 1e-7
+
+# (label, SQL condition on the `_l` / `_r` columns, m probability, u probability); the first level
+# of each comparison is its null level (no evidence either way). Figures: see the module docstring.
+Level = tuple[str, str, float, float]
+
+COMPARISONS: Final[dict[str, tuple[Level, ...]]] = {
+    "given_name": (
+        ("null", "given_l IS NULL OR given_r IS NULL", 1.0, 1.0),
+        ("exact", "given_l = given_r", 0.737, 0.00424),
+        ("swapped with family name", "given_l = family_r AND family_l = given_r", 0.0548, 1.86e-06),
+        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(given_l, given_r) <= 1", 0.11, 0.00104),
+        # Floored by hand (EM: 1e-12; the generated slips are all one edit apart).
+        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(given_l, given_r) >= 0.9", 0.002, 0.000587),
+        # Floored by hand (EM: 5e-15, as above).
+        ("phonetic", "given_sdx_l = given_sdx_r OR given_mp_l = given_mp_r", 0.001, 0.00177),
+        # Set by hand (EM: 0.098): EM takes twins (same family, birth and home) for matches.
+        ("different", "ELSE", 1e-6, 0.992),
+    ),
+    "family_name": (
+        ("null", "family_l IS NULL OR family_r IS NULL", 1.0, 1.0),
+        ("exact", "family_l = family_r", 0.737, 0.00369),
+        (
+            "a former family name of the other",
+            "list_contains(former_r, family_l) OR list_contains(former_l, family_r)",
+            0.0984,
+            0.000304,
+        ),
+        # The same swap the given name comparison weighs: counted once, there (m = u here).
+        ("swapped with given name", "family_l = given_r AND given_l = family_r", 0.0548, 0.0548),
+        ("Damerau-Levenshtein <= 1", "damerau_levenshtein(family_l, family_r) <= 1", 0.11, 0.000935),
+        # Floored by hand (EM: 4e-10 and 9e-13; the generated slips are all one edit apart).
+        ("Jaro-Winkler >= 0.9", "jaro_winkler_similarity(family_l, family_r) >= 0.9", 0.01, 0.00054),
+        ("phonetic", "family_sdx_l = family_sdx_r OR family_mp_l = family_mp_r", 0.005, 0.00113),
+        # Floored by hand (EM: 4e-11): a surname changed without the old one being sent.
+        ("different", "ELSE", 0.005, 0.993),
+    ),
+    "date_of_birth": (
+        ("null", "dob_l IS NULL OR dob_r IS NULL", 1.0, 1.0),
+        ("exact", "dob_l = dob_r", 0.971, 0.000154),
+        (
+            "day and month transposed",
+            "year(dob_l) = year(dob_r) AND day(dob_l) = month(dob_r) AND month(dob_l) = day(dob_r)",
+            0.0293,
+            6.18e-05,
+        ),
+        (
+            "one of day, month, year differs",
+            "(CASE WHEN year(dob_l) = year(dob_r) THEN 1 ELSE 0 END)"
+            " + (CASE WHEN month(dob_l) = month(dob_r) THEN 1 ELSE 0 END)"
+            " + (CASE WHEN day(dob_l) = day(dob_r) THEN 1 ELSE 0 END) = 2",
+            # Floored by hand (EM: 2e-5; the generated delta has no such slip).
+            0.02,
+            0.00837,
+        ),
+        # Floored by hand (EM: 5e-5): more than one slip in a date.
+        ("different", "ELSE", 0.001, 0.991),
+    ),
+    "gender": (
+        ("null", "gender_l IS NULL OR gender_r IS NULL", 1.0, 1.0),
+        ("exact", "gender_l = gender_r", 0.99, 0.5),
+        # Floored by hand (EM: 3e-9): a gender keyed wrongly, or changed.
+        ("different", "ELSE", 0.01, 0.5),
+    ),
+    # Where the child lives and with whom, as one comparison (the postcode and the carers are far
+    # from independent: a child who moves usually moves with them).
+    "home": (
+        (
+            "null",
+            "(postcode_l IS NULL OR postcode_r IS NULL) AND (carers_l IS NULL OR carers_r IS NULL)",
+            1.0,
+            1.0,
+        ),
+        ("same postcode", "postcode_l = postcode_r", 0.833, 1.23e-05),
+        ("a carer in common", "len(list_intersect(carers_l, carers_r)) > 0", 0.167, 5.22e-05),
+        # Floored by hand (EM: 2e-8; the generated moves all leave the district).
+        ("same district", "district_l = district_r", 0.05, 0.0213),
+        # Floored by hand (EM: 8e-5; every generated move keeps its carers).
+        ("different", "ELSE", 0.02, 0.979),
+    ),
+}
+
+# Genders a row or a child may carry that say nothing (no evidence either way).
+_UNKNOWN_GENDERS: Final = frozenset({"", "not_specified", "unknown"})
+
+
+def settings_dict() -> dict[str, Any]:
+    """The splink settings for `COMPARISONS` (link_only; each row against its own candidates)."""
+    comparisons = []
+    for name, levels in COMPARISONS.items():
+        comparison_levels: list[dict[str, Any]] = []
+        for index, (label, sql, m, u) in enumerate(levels):
+            level: dict[str, Any] = {"sql_condition": sql, "label_for_charts": label}
+            if index == 0:
+                level["is_null_level"] = True
+            else:
+                level["m_probability"] = m
+                level["u_probability"] = u
+            comparison_levels.append(level)
+        comparisons.append({"output_column_name": name, "comparison_levels": comparison_levels})
+    return {
+        "link_type": "link_only",
+        "unique_id_column_name": "uid",
+        "probability_two_random_records_match": PROBABILITY_TWO_RANDOM_RECORDS_MATCH,
+        "blocking_rules_to_generate_predictions": ["l.row_key = r.row_key"],
+        "comparisons": comparisons,
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+    }
+
+
+# --- classify --------------------------------------------------------------------------------------
 
 
 def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
-    return [_classify_one(session, row) for row in rows]
-
-
-def _classify_one(session: Session, row: FeedRow) -> Classification:
-    if row.new_identity:
-        return Classification("new", None, ())
-    blocks = [Child.family_key == phonetic_key(row.family_name)]
-    if normalise_postcode(row.postcode):
-        blocks.append(Child.postcode_norm == normalise_postcode(row.postcode))
-    found = session.scalars(select(Child).where(Child.date_of_birth == row.date_of_birth, or_(*blocks))).all()
-    candidates = sorted(
-        (
-            Candidate(child.id, _score(row, child), child.shielded, child.local_authority_id)
-            for child in found
-        ),
-        key=lambda candidate: -candidate.probability,
+    """Decide, for each row in order, whether it is a known child, a new one, or one for a person."""
+    linkable = {index: row for index, row in enumerate(rows) if not row.new_identity}
+    children = _fetch_candidates(session, linkable)
+    pairs = [(index, child) for index, found in children.items() for child in found]
+    scores = (
+        _Scorer.for_this_thread().score(
+            [record_of_row(index, row) for index, row in linkable.items() if children.get(index)],
+            [record_of_child(index, child) for index, child in pairs],
+        )
+        if pairs
+        else {}
     )
-    kept = tuple(candidate for candidate in candidates if candidate.probability >= REVIEW_FLOOR)
-    best = kept[0] if kept else None
-    if best is None:
-        return Classification("new", None, ())
-    return Classification("match" if best.probability >= MATCH_AT else "review", best, kept)
+    by_row: dict[int, list[Candidate]] = defaultdict(list)
+    not_sure: set[tuple[int, int]] = set()
+    for index, child in pairs:
+        probability, weight = scores[(index, child.child_pk)]
+        by_row[index].append(
+            Candidate(child.child_pk, probability, child.shielded, child.local_authority_id, weight)
+        )
+        if _maybe_a_twin(rows[index], child):
+            not_sure.add((index, child.child_pk))
+    return [
+        _NEW if row.new_identity else _decide(by_row.get(index, []), {pk for i, pk in not_sure if i == index})
+        for index, row in enumerate(rows)
+    ]
 
 
-def _score(row: FeedRow, child: Child) -> float:
-    same_family = normalise_name(row.family_name) == child.family_norm
-    same_given = normalise_name(row.given_name) == child.given_norm
-    if same_family and same_given:
-        return 1.0
-    if same_family or same_given:
-        return 0.5
-    return 0.1
+_NEW: Final = Classification("new", None, ())
+
+
+def _decide(candidates: list[Candidate], not_sure: set[int]) -> Classification:
+    ranked = sorted(candidates, key=lambda candidate: (-candidate.match_weight, candidate.child_pk))
+    kept = tuple(
+        candidate
+        for candidate in ranked
+        if candidate.probability >= REVIEW_FLOOR
+        or (candidate.shielded and candidate.probability >= SHIELDED_FLOOR)
+    )
+    if not kept:
+        return _NEW
+    best = kept[0]
+    rivals = [
+        candidate
+        for candidate in kept[1:]
+        if candidate.probability >= REVIEW_FLOOR and candidate.match_weight > best.match_weight - RIVAL_MARGIN
+    ]
+    sure = best.probability >= MATCH_AT and not rivals and best.child_pk not in not_sure
+    return Classification("match" if sure else "review", best, kept)
+
+
+@cache
+def _known_given_names() -> frozenset[str]:
+    folder = resources.files("cpserver.seed_data")
+    names = set()
+    for list_name in ("given_female.txt", "given_male.txt", "given_neutral.txt"):
+        for line in folder.joinpath(list_name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                names.add(normalise_name(line))
+    return frozenset(names)
+
+
+def _maybe_a_twin(row: FeedRow, child: ChildFacts) -> bool:
+    """Is the row's given name another real name than the child's (Ava / Eva), not a slip (Avaa)?
+
+    Twins share everything the model weighs but the given name, and twins' names are often one
+    letter apart; such a pair is for a person to decide, never matched without one.
+    """
+    given, family = normalise_name(row.given_name), normalise_name(row.family_name)
+    if given == child.given_norm or (given, family) == (child.family_norm, child.given_norm):
+        return False
+    known = _known_given_names()
+    return given in known and child.given_norm in known
+
+
+# --- blocking --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    """What the model compares of an existing child (former names closed for adoption left out)."""
+
+    child_pk: int
+    given_norm: str
+    family_norm: str
+    date_of_birth: dt.date
+    gender: str
+    postcode_norm: str
+    shielded: bool
+    local_authority_id: int
+    former_families: tuple[str, ...]
+    # (given name, family name) of each carer.
+    carers: tuple[tuple[str, str], ...] = ()
+
+
+# Key tuples per query, so a statement stays a reasonable size.
+_CHUNK: Final = 400
+
+
+# Plain keys (ids, postcodes) per query: one array parameter on PostgreSQL (`= ANY`).
+_LIST_CHUNK: Final = 5000
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """`column IN values`: on PostgreSQL as `= ANY(array)`, one parameter however many values."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
+def _open_former_families(row: FeedRow) -> list[str]:
+    return [name.family_name for name in row.former_names if not name.closed_for_adoption]
+
+
+def _transposed(day: dt.date) -> dt.date | None:
+    if day.day > 12 or day.day == day.month:
+        return None
+    try:
+        return day.replace(month=day.day, day=day.month)
+    except ValueError:
+        return None
+
+
+_CHILD_COLUMNS: Final = (
+    Child.id,
+    Child.given_norm,
+    Child.family_norm,
+    Child.family_key,
+    Child.date_of_birth,
+    Child.gender,
+    Child.postcode_norm,
+    Child.shielded,
+    Child.local_authority_id,
+)
+
+
+def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, list[ChildFacts]]:
+    """The children each row's blocks find, by row index (indexed queries only)."""
+    # Each block: its keys, and for each key the rows that asked for it.
+    key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
+    names_year: dict[tuple[str, str, int], set[int]] = defaultdict(set)
+    postcode: dict[str, set[int]] = defaultdict(set)
+    former_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
+    for index, row in rows.items():
+        born = row.date_of_birth
+        dates = [born, *filter(None, [_transposed(born)])]
+        # Family name, given name (swapped names) and open former family names, by Soundex key.
+        for name in (row.family_name, row.given_name, *_open_former_families(row)):
+            if key := phonetic_key(name):
+                for day in dates:
+                    key_dob[(key, day)].add(index)
+        family_norm, given_norm = normalise_name(row.family_name), normalise_name(row.given_name)
+        if family_norm and given_norm:
+            names_year[(family_norm, given_norm, born.year)].add(index)
+        if code := normalise_postcode(row.postcode):
+            postcode[code].add(index)
+        if family_key := phonetic_key(row.family_name):
+            former_key_dob[(family_key, born)].add(index)
+
+    found: dict[int, set[int]] = defaultdict(set)  # child_pk -> row indexes
+    facts: dict[int, Any] = {}
+
+    statements: Iterable[Any]
+    if session.get_bind().dialect.name == "postgresql":
+        statements = _postgres_blocks(key_dob, names_year, postcode, former_key_dob)
+    else:
+        statements = _portable_blocks(session, key_dob, names_year, postcode, former_key_dob)
+    for statement in statements:
+        for child in session.execute(statement).all():
+            # The rows any block of the child's own keys asked for (whichever block found it).
+            indexes = (
+                key_dob.get((child.family_key, child.date_of_birth), set())
+                | postcode.get(child.postcode_norm, set())
+                | names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year), set())
+            )
+            if "former_key" in child._fields:
+                indexes = indexes | former_key_dob.get((child.former_key, child.date_of_birth), set())
+            if indexes:
+                facts[child.id] = child
+                found[child.id] |= indexes
+
+    former_of = _former_families(session, list(facts))
+    carers_of = _carers(session, list(facts))
+    by_row: dict[int, list[ChildFacts]] = defaultdict(list)
+    for child_pk in sorted(found):
+        child = facts[child_pk]
+        child_facts = ChildFacts(
+            child_pk=child.id,
+            given_norm=child.given_norm,
+            family_norm=child.family_norm,
+            date_of_birth=child.date_of_birth,
+            gender=child.gender,
+            postcode_norm=child.postcode_norm,
+            shielded=child.shielded,
+            local_authority_id=child.local_authority_id,
+            former_families=tuple(former_of.get(child.id, ())),
+            carers=tuple(carers_of.get(child.id, ())),
+        )
+        for index in sorted(found[child_pk]):
+            by_row[index].append(child_facts)
+    return by_row
+
+
+def _postgres_blocks(
+    key_dob: dict[tuple[str, dt.date], set[int]],
+    names_year: dict[tuple[str, str, int], set[int]],
+    postcode: dict[str, set[int]],
+    former_key_dob: dict[tuple[str, dt.date], set[int]],
+) -> list[Any]:
+    """One statement per block, its keys as array parameters joined through `unnest` (PostgreSQL).
+
+    Each is a nested loop of index probes (the planner's choice for these sizes), and one statement
+    whatever the batch size: building and parsing a 1,000-way OR costs more than running it.
+    """
+
+    def keys(name: str, values: list[Any], of: Any) -> Any:
+        return bindparam(name, values, type_=ARRAY(of))
+
+    statements: list[Any] = []
+    if key_dob:
+        k = (
+            func.unnest(
+                keys("keys", [key for key, _day in key_dob], String()),
+                keys("days", [day for _key, day in key_dob], Date()),
+            )
+            .table_valued("key", "day")
+            .render_derived(name="k")
+        )
+        statements.append(
+            select(*_CHILD_COLUMNS)
+            .select_from(k)
+            .join(Child, and_(Child.family_key == k.c.key, Child.date_of_birth == k.c.day))
+        )
+    if names_year:
+        n = (
+            func.unnest(
+                keys("families", [family for family, _given, _year in names_year], String()),
+                keys("givens", [given for _family, given, _year in names_year], String()),
+                keys("froms", [dt.date(year, 1, 1) for _family, _given, year in names_year], Date()),
+                keys("tos", [dt.date(year, 12, 31) for _family, _given, year in names_year], Date()),
+            )
+            .table_valued("family", "given", "born_from", "born_to")
+            .render_derived(name="n")
+        )
+        statements.append(
+            select(*_CHILD_COLUMNS)
+            .select_from(n)
+            .join(
+                Child,
+                and_(
+                    Child.family_norm == n.c.family,
+                    Child.given_norm == n.c.given,
+                    Child.date_of_birth.between(n.c.born_from, n.c.born_to),
+                ),
+            )
+        )
+    if postcode:
+        statements.append(
+            select(*_CHILD_COLUMNS).where(
+                Child.postcode_norm == any_(keys("codes", list(postcode), String()))
+            )
+        )
+    if former_key_dob:
+        f = (
+            func.unnest(
+                keys("former_keys", [key for key, _day in former_key_dob], String()),
+                keys("former_days", [day for _key, day in former_key_dob], Date()),
+            )
+            .table_valued("key", "day")
+            .render_derived(name="f")
+        )
+        statements.append(
+            select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
+            .select_from(f)
+            .join(FormerName, FormerName.family_key == f.c.key)
+            .join(Child, and_(Child.id == FormerName.child_pk, Child.date_of_birth == f.c.day))
+            .where(FormerName.closed_for_adoption.is_(False))
+        )
+    return statements
+
+
+def _portable_blocks(
+    session: Session,
+    key_dob: dict[tuple[str, dt.date], set[int]],
+    names_year: dict[tuple[str, str, int], set[int]],
+    postcode: dict[str, set[int]],
+    former_key_dob: dict[tuple[str, dt.date], set[int]],
+) -> Iterable[Any]:
+    """The same blocks in portable SQL (SQLite): row-value IN lists and OR'd ranges, in chunks."""
+    for chunk in _chunks(list(key_dob)):
+        yield select(*_CHILD_COLUMNS).where(tuple_(Child.family_key, Child.date_of_birth).in_(chunk))
+    for chunk in _chunks(list(names_year)):
+        ranges = (
+            and_(
+                Child.family_norm == family,
+                Child.given_norm == given,
+                Child.date_of_birth.between(dt.date(year, 1, 1), dt.date(year, 12, 31)),
+            )
+            for family, given, year in chunk
+        )
+        yield select(*_CHILD_COLUMNS).where(or_(*ranges))
+    for chunk in _chunks(list(postcode), _LIST_CHUNK):
+        yield select(*_CHILD_COLUMNS).where(_one_of(session, Child.postcode_norm, chunk))
+    for chunk in _chunks(list(former_key_dob)):
+        yield (
+            select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
+            .join(FormerName, FormerName.child_pk == Child.id)
+            .where(
+                FormerName.closed_for_adoption.is_(False),
+                FormerName.family_key.in_({key for key, _day in chunk}),
+                Child.date_of_birth.in_({day for _key, day in chunk}),
+            )
+        )
+
+
+def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[str]]:
+    """Each child's former family names, normalised; identities closed for adoption left out."""
+    names: dict[int, list[str]] = defaultdict(list)
+    for chunk in _chunks(child_pks, _LIST_CHUNK):
+        statement = select(FormerName.child_pk, FormerName.family_norm).where(
+            _one_of(session, FormerName.child_pk, chunk), FormerName.closed_for_adoption.is_(False)
+        )
+        for child_pk, family_norm in session.execute(statement).all():
+            names[child_pk].append(family_norm)
+    return names
+
+
+def _carers(session: Session, child_pks: list[int]) -> dict[int, list[tuple[str, str]]]:
+    names: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for chunk in _chunks(child_pks, _LIST_CHUNK):
+        statement = select(Carer.child_pk, Carer.given_name, Carer.family_name).where(
+            _one_of(session, Carer.child_pk, chunk)
+        )
+        for child_pk, given, family in session.execute(statement).all():
+            names[child_pk].append((given, family))
+    return names
+
+
+# --- scoring ---------------------------------------------------------------------------------------
+
+
+def _district(postcode_norm: str) -> str | None:
+    """The outward code of a normalised postcode ("ZZ14AB" -> "ZZ1"), None when there is none."""
+    return postcode_norm[:-3] if len(postcode_norm) > 3 else None
+
+
+def _metaphone(norm: str) -> str | None:
+    return (jellyfish.metaphone(norm) or None) if norm else None
+
+
+def _name_fields(given_norm: str, family_norm: str) -> dict[str, Any]:
+    return {
+        "given": given_norm or None,
+        "family": family_norm or None,
+        "given_sdx": phonetic_key(given_norm) or None,
+        "family_sdx": phonetic_key(family_norm) or None,
+        "given_mp": _metaphone(given_norm),
+        "family_mp": _metaphone(family_norm),
+    }
+
+
+def record_of_row(index: int, row: FeedRow) -> dict[str, Any]:
+    """A row as the model's left-hand record."""
+    postcode_norm = normalise_postcode(row.postcode)
+    return {
+        "uid": f"row:{index}",
+        "row_key": index,
+        **_name_fields(normalise_name(row.given_name), normalise_name(row.family_name)),
+        "dob": row.date_of_birth,
+        "gender": None if row.gender in _UNKNOWN_GENDERS else row.gender,
+        "postcode": postcode_norm or None,
+        "district": _district(postcode_norm),
+        "former": sorted({normalise_name(name) for name in _open_former_families(row)} - {""}),
+        "carers": _carer_names((carer.given_name, carer.family_name) for carer in row.carers),
+    }
+
+
+def record_of_child(index: int, child: ChildFacts) -> dict[str, Any]:
+    """A candidate child as the model's right-hand record, paired with the row at `index`."""
+    return {
+        "uid": f"{index}:{child.child_pk}",
+        "row_key": index,
+        **_name_fields(child.given_norm, child.family_norm),
+        "dob": child.date_of_birth,
+        "gender": None if child.gender in _UNKNOWN_GENDERS else child.gender,
+        "postcode": child.postcode_norm or None,
+        "district": _district(child.postcode_norm),
+        "former": sorted(set(child.former_families) - {""}),
+        "carers": _carer_names(child.carers),
+    }
+
+
+def _carer_names(names: Iterable[tuple[str, str]]) -> list[str] | None:
+    """Carers' full names, normalised ("sarah smith"); None when there are none."""
+    full = {f"{normalise_name(given)} {normalise_name(family)}" for given, family in names}
+    return sorted(full) or None
+
+
+_TABLES: Final = ("matching_rows", "matching_candidates")
+
+
+class _Scorer:
+    """splink's linker over one DuckDB connection, kept per thread (a connection is not shared)."""
+
+    _local = threading.local()
+
+    @classmethod
+    def for_this_thread(cls) -> _Scorer:
+        scorer: _Scorer | None = getattr(cls._local, "scorer", None)
+        if scorer is None:
+            scorer = cls._local.scorer = cls()
+        return scorer
+
+    def __init__(self) -> None:
+        import duckdb
+        import pyarrow as pa
+        from splink import DuckDBAPI, Linker, SettingsCreator
+
+        self._pa = pa
+        self._connection = duckdb.connect(":memory:")
+        text = pa.string()
+        self._schema = pa.schema(
+            [
+                ("uid", text),
+                ("row_key", pa.int64()),
+                ("given", text),
+                ("family", text),
+                ("given_sdx", text),
+                ("family_sdx", text),
+                ("given_mp", text),
+                ("family_mp", text),
+                ("dob", pa.date32()),
+                ("gender", text),
+                ("postcode", text),
+                ("district", text),
+                ("former", pa.list_(text)),
+                ("carers", pa.list_(text)),
+            ]
+        )
+        # One linker for the life of the thread, over two tables whose rows each call replaces:
+        # building a linker parses and validates the settings (~50 ms a time otherwise).
+        for table in _TABLES:
+            self._replace(table, [])
+        database = DuckDBAPI(self._connection)
+        self._linker = Linker(
+            [database.register(table) for table in _TABLES],
+            SettingsCreator.from_path_or_dict(settings_dict()),
+            log_level=None,
+        )
+
+    def _replace(self, table: str, records: list[dict[str, Any]]) -> None:
+        arrow = self._pa.Table.from_pylist(records, schema=self._schema)  # noqa: F841 - read by DuckDB below
+        # `table` is one of _TABLES, never input.
+        self._connection.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM arrow")  # noqa: S608
+
+    def score(
+        self, left: list[dict[str, Any]], right: list[dict[str, Any]]
+    ) -> dict[tuple[int, int], tuple[float, float]]:
+        """(row index, child_pk) -> (match probability, match weight) for every pair."""
+        if not left or not right:
+            return {}
+        for table, records in zip(_TABLES, (left, right), strict=True):
+            self._replace(table, records)
+        # The inputs changed: splink must not reuse what it derived from the last call's.
+        self._linker.table_management.invalidate_cache()  # type: ignore[no-untyped-call]  # splink untyped
+        predictions = self._linker.inference.predict()
+        try:
+            # The table name is splink's own (`__splink__df_predict_<random>`), never input.
+            query = f"SELECT uid_r, match_probability, match_weight FROM {predictions.physical_name}"  # noqa: S608
+            result = self._connection.sql(query).fetchall()
+        finally:
+            self._linker.table_management.invalidate_cache()  # type: ignore[no-untyped-call]
+            for table in _TABLES:
+                self._replace(table, [])
+        scores: dict[tuple[int, int], tuple[float, float]] = {}
+        for uid, probability, weight in result:
+            index, child_pk = uid.split(":")
+            scores[(int(index), int(child_pk))] = (float(probability), float(weight))
+        return scores

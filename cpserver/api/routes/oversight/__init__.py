@@ -11,6 +11,7 @@ from cpserver.api.routes.oversight import (
     alerts,
     audit_review,
     cme,
+    data_matching,
     figures,
     incidents,
     lockdown,
@@ -19,7 +20,18 @@ from cpserver.api.routes.oversight import (
     users,
 )
 
-CONCEPTS = (users, audit_review, alerts, incidents, shielding, cme, figures, organisations, lockdown)
+CONCEPTS = (
+    users,
+    audit_review,
+    alerts,
+    incidents,
+    shielding,
+    cme,
+    figures,
+    organisations,
+    lockdown,
+    data_matching,
+)
 
 
 def routers() -> list[APIRouter]:

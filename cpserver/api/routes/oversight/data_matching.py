@@ -1,0 +1,85 @@
+"""Data matching (rule 12): the possible-match queue and "this is not right" reports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from cpserver.api.data_matching_schemas import (
+    MatchComparisonPublic,
+    MatchDecision,
+    MatchDecisionPublic,
+    MatchReviewPublic,
+    RecordReportCreate,
+    RecordReportPublic,
+    RecordReportReceipt,
+    ReportResolution,
+)
+from cpserver.api.deps import CurrentActor, MailerDep, SessionDep
+from cpserver.api.params import CpId, Id
+from cpserver.api.presenters.data_matching import (
+    comparison_public,
+    decision_public,
+    match_review_public,
+    record_report_public,
+    report_receipt,
+)
+from cpserver.api.schemas import ERROR_RESPONSES
+from cpserver.domain import match_reviews, record_reports
+
+router = APIRouter(tags=["data matching"], responses=ERROR_RESPONSES)
+
+
+@router.get("/match-reviews")
+def list_match_reviews(actor: CurrentActor, db: SessionDep) -> list[MatchReviewPublic]:
+    """The open possible matches of the management team's authority, oldest first (audited)."""
+    items = match_reviews.open_items(db, actor.user, actor.origin)
+    db.commit()
+    return [match_review_public(item) for item in items]
+
+
+@router.get("/match-reviews/{review_id}")
+def compare_match_review(review_id: Id, actor: CurrentActor, db: SessionDep) -> MatchComparisonPublic:
+    """The incoming row and the candidate's record side by side (a disclosure: audited first)."""
+    comparison = match_reviews.compare(db, actor.user, actor.origin, review_id)
+    db.commit()
+    return comparison_public(comparison)
+
+
+@router.post("/match-reviews/{review_id}/decision")
+def decide_match_review(
+    review_id: Id, body: MatchDecision, actor: CurrentActor, db: SessionDep, mailer: MailerDep
+) -> MatchDecisionPublic:
+    review = match_reviews.decide(
+        db, actor.user, actor.origin, review_id, decision=body.decision, now=actor.now, mailer=mailer
+    )
+    db.commit()
+    return decision_public(review, match_reviews.result_cp_id(db, review))
+
+
+@router.post("/children/{cp_id}/record-reports", status_code=status.HTTP_201_CREATED)
+def report_record(
+    cp_id: CpId, body: RecordReportCreate, actor: CurrentActor, db: SessionDep
+) -> RecordReportReceipt:
+    """\u201cThis is not right\u201d: a problem from the fixed list about a record the user opened today."""
+    report = record_reports.report(db, actor.user, actor.origin, cp_id, problem=body.problem, now=actor.now)
+    db.commit()
+    return report_receipt(report)
+
+
+@router.get("/record-reports")
+def list_record_reports(actor: CurrentActor, db: SessionDep) -> list[RecordReportPublic]:
+    """The open reports about the management team's authority's records (audited)."""
+    rows = record_reports.open_reports(db, actor.user, actor.origin)
+    db.commit()
+    return [record_report_public(row) for row in rows]
+
+
+@router.post("/record-reports/{report_id}/resolution")
+def resolve_record_report(
+    report_id: Id, body: ReportResolution, actor: CurrentActor, db: SessionDep
+) -> RecordReportPublic:
+    row = record_reports.resolve(
+        db, actor.user, actor.origin, report_id, resolution=body.resolution, now=actor.now
+    )
+    db.commit()
+    return record_report_public(row)

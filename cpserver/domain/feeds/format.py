@@ -1,0 +1,457 @@
+"""Reading a feed file (CSV or JSON Lines) into `FeedRow`s or per-row rejections, one row at a time.
+
+The format is documented in docs/feed-format.md (schema: docs/feed-schema.json). Reading streams:
+one line (JSON Lines) or one record (CSV) is in memory at a time, so an 11-million-row file is
+never read whole. A rejection carries the row number and a stable code, never a value from the row
+and never the name of a field the row should not have had.
+
+A file that cannot be read at all (a CSV header without the required columns) raises `FeedRefused`
+before any row is read; everything else is decided row by row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
+from typing import IO, Any, Final, Literal
+
+from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow, FeedService
+from cpserver.domain.service_types import BY_CODE as SERVICE_TYPES
+
+Format = Literal["csv", "jsonl"]
+FORMATS: Final = ("csv", "jsonl")
+
+GENDERS: Final = ("female", "male", "not_specified")
+# The longest line (JSON Lines) or field (CSV) read; a longer one is refused `too_long` unread.
+MAX_LINE_BYTES: Final = 64 * 1024
+# How many of each repeated group one row may carry (CSV columns are numbered 1..N).
+MAX_GROUP: Final = {"former_name": 10, "carer": 10, "service": 20}
+
+# Text fields: name -> longest length (the column's).
+ROW_TEXT: Final = {
+    "source_record_id": 64,
+    "given_name": 100,
+    "middle_names": 200,
+    "family_name": 100,
+    "address_line1": 200,
+    "address_line2": 200,
+    "town": 100,
+    "postcode": 10,
+    "telephone": 40,
+    "local_authority": 16,
+    "education_setting": 20,
+    "gp_practice": 20,
+    "gender": 16,
+}
+ROW_REQUIRED: Final = ("source_record_id", "given_name", "family_name", "date_of_birth", "gender", "as_of")
+ROW_DATES: Final = ("date_of_birth", "as_of")
+ROW_BOOLS: Final = ("consent_to_25", "new_identity")
+ROW_GROUPS: Final = {"former_names": "former_name", "carers": "carer", "services": "service"}
+
+FORMER_NAME_TEXT: Final = {"family_name": 100, "given_name": 100}
+FORMER_NAME_REQUIRED: Final = ("family_name",)
+FORMER_NAME_BOOLS: Final = ("closed_for_adoption",)
+
+CARER_TEXT: Final = {
+    "given_name": 100,
+    "family_name": 100,
+    "relationship_to_child": 60,
+    "address_line1": 200,
+    "address_line2": 200,
+    "town": 100,
+    "postcode": 10,
+    "telephone": 40,
+}
+CARER_REQUIRED: Final = ("given_name", "family_name", "relationship_to_child")
+CARER_BOOLS: Final = ("parental_responsibility",)
+
+SERVICE_TEXT: Final = {
+    "service_type": 40,
+    "organisation_name": 200,
+    "practitioner_name": 200,
+    "practitioner_role": 200,
+    "telephone": 40,
+    "email": 200,
+}
+SERVICE_REQUIRED: Final = ("service_type", "organisation_name", "practitioner_name")
+SERVICE_DATES: Final = ("started_on", "ended_on")
+SERVICE_BOOLS: Final = ("lead_professional", "assessment_completed", "consent_recorded")
+
+_GROUP_COLUMN = re.compile(r"^(former_name|carer|service)([1-9][0-9]?)_([a-z_0-9]+)$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A row refused: its number in the file (CSV: the record after the header; JSONL: the line)."""
+
+    row: int
+    code: str
+
+
+class FeedRefused(Exception):
+    """The whole file is refused before any row is read (a stable code, no content)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    """What the reader checks rows against: the source's kind and the authorities that exist."""
+
+    source_kind: str  # "national" or "local_authority"
+    authorities: Collection[str]
+    # A local authority's own system: rows without an authority are its own; others are refused.
+    source_authority: str | None = None
+
+
+class _RowProblem(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+Parsed = tuple[int, FeedRow | Rejection]
+
+
+def read_feed(stream: IO[bytes], fmt: Format, context: ReadContext) -> Iterator[Parsed]:
+    """Yield each row of `stream` with its row number, parsed or rejected, in file order."""
+    if fmt == "jsonl":
+        yield from _read_jsonl(stream, context)
+    elif fmt == "csv":
+        yield from _read_csv(stream, context)
+    else:
+        raise FeedRefused("unknown_format", "The feed format must be csv or jsonl.")
+
+
+def format_of(content_type: str) -> Format | None:
+    """The feed format a request's content type names, or None."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind in (
+        "application/jsonl",
+        "application/x-ndjson",
+        "application/x-jsonlines",
+        "application/json-lines",
+    ):
+        return "jsonl"
+    if kind == "text/csv":
+        return "csv"
+    return None
+
+
+# --- JSON Lines ------------------------------------------------------------------------------------
+
+
+def _lines(stream: IO[bytes]) -> Iterator[bytes | None]:
+    """Each line of `stream` without its end; None for a line longer than MAX_LINE_BYTES (skipped)."""
+    while True:
+        line = stream.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of the long line unread
+                line = stream.readline(MAX_LINE_BYTES + 1)
+            yield None
+            continue
+        yield line.rstrip(b"\r\n")
+
+
+def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
+    for number, read in enumerate(_lines(stream), start=1):
+        if read is None:
+            yield number, Rejection(number, "too_long")
+            continue
+        line = read[len(codecs.BOM_UTF8) :] if number == 1 and read.startswith(codecs.BOM_UTF8) else read
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, Rejection(number, "bad_encoding")
+            continue
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            yield number, Rejection(number, "bad_json")
+            continue
+        if not isinstance(data, dict):
+            yield number, Rejection(number, "bad_json")
+            continue
+        yield number, _parsed(number, data, context, typed=True)
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+
+def _read_csv(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
+    # Undecodable bytes become lone surrogates, refused per row as bad_encoding (the file reads on).
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    try:
+        yield from _csv_records(text, context)
+    finally:
+        text.detach()  # the caller owns the stream
+
+
+def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[Parsed]:
+    reader = csv.reader(_bounded(text))
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        return
+    except csv.Error:
+        header = []
+    missing = [name for name in ROW_REQUIRED if name not in header]
+    if missing or len(set(header)) != len(header) or _TOO_LONG in header:
+        raise FeedRefused(
+            "wrong_header",
+            "The first line must be the header, naming each column once, with every required column "
+            "(source_record_id, given_name, family_name, date_of_birth, gender, as_of).",
+        )
+    number = 0
+    while True:
+        number += 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield number, Rejection(number, "bad_csv")
+            continue
+        if values == [_TOO_LONG]:
+            yield number, Rejection(number, "too_long")
+            continue
+        if not any(value.strip() for value in values):
+            number -= 1  # a blank line is not a record
+            continue
+        if len(values) != len(header):
+            yield number, Rejection(number, "wrong_field_count")
+            continue
+        try:
+            data = _unflatten(dict(zip(header, values, strict=True)))
+        except _RowProblem as problem:
+            yield number, Rejection(number, problem.code)
+            continue
+        yield number, _parsed(number, data, context, typed=False)
+
+
+# Stands for a physical line longer than MAX_LINE_BYTES, skipped unread (NUL: never valid in a row).
+_TOO_LONG: Final = "\x00too_long\x00"
+
+
+def _bounded(text: io.TextIOWrapper) -> Iterator[str]:
+    """The lines of `text`, each at most MAX_LINE_BYTES long; a longer one becomes `_TOO_LONG`."""
+    for line in iter(lambda: text.readline(MAX_LINE_BYTES + 1), ""):
+        if len(line) > MAX_LINE_BYTES and not line.endswith(("\n", "\r")):
+            rest = line
+            while rest and not rest.endswith(("\n", "\r")):
+                rest = text.readline(MAX_LINE_BYTES + 1)
+            yield _TOO_LONG + "\r\n"
+            continue
+        yield line
+
+
+def _unflatten(flat: Mapping[str, str]) -> dict[str, Any]:
+    """A CSV record as the JSON Lines shape: numbered columns become lists of objects."""
+    data: dict[str, Any] = {}
+    groups: dict[str, dict[int, dict[str, str]]] = {group: {} for group in MAX_GROUP}
+    for column, value in flat.items():
+        found = _GROUP_COLUMN.match(column)
+        if found:
+            group, index, field = found.group(1), int(found.group(2)), found.group(3)
+            if index > MAX_GROUP[group]:
+                if value.strip():
+                    raise _RowProblem("too_many")
+                continue
+            groups[group].setdefault(index, {})[field] = value
+        else:
+            data[column] = value
+    for plural, group in ROW_GROUPS.items():
+        members = [
+            {field: value for field, value in fields.items() if value.strip()}
+            for _index, fields in sorted(groups[group].items())
+        ]
+        data[plural] = [member for member in members if member]
+    return data
+
+
+# --- one row -------------------------------------------------------------------------------------
+
+
+def _parsed(number: int, data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow | Rejection:
+    try:
+        return _row(data, context, typed=typed)
+    except _RowProblem as problem:
+        return Rejection(number, problem.code)
+
+
+def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
+    allowed = set(ROW_TEXT) | set(ROW_DATES) | set(ROW_BOOLS) | set(ROW_GROUPS)
+    if not typed:
+        # An empty CSV cell in a column outside the schema carries nothing; a value is refused.
+        data = {key: value for key, value in data.items() if key in allowed or str(value).strip()}
+    fields = _fields(data, allowed, ROW_TEXT, ROW_REQUIRED, ROW_DATES, ROW_BOOLS, typed=typed)
+    if fields["gender"] not in GENDERS:
+        raise _RowProblem("unknown_gender")
+    authority = fields.get("local_authority", "")
+    if context.source_authority is not None:
+        if authority and authority != context.source_authority:
+            raise _RowProblem("not_this_sources_authority")
+        authority = context.source_authority
+    if not authority:
+        raise _RowProblem("missing_field")
+    if authority not in context.authorities:
+        raise _RowProblem("unknown_local_authority")
+    fields["local_authority"] = authority
+    former = tuple(
+        FeedName(
+            **_fields(
+                item,
+                set(FORMER_NAME_TEXT) | set(FORMER_NAME_BOOLS),
+                FORMER_NAME_TEXT,
+                FORMER_NAME_REQUIRED,
+                (),
+                FORMER_NAME_BOOLS,
+                typed=typed,
+            )
+        )
+        for item in _group(data, "former_names", typed=typed)
+    )
+    carers = tuple(
+        FeedCarer(
+            **_fields(
+                item,
+                set(CARER_TEXT) | set(CARER_BOOLS),
+                CARER_TEXT,
+                CARER_REQUIRED,
+                (),
+                CARER_BOOLS,
+                typed=typed,
+            )
+        )
+        for item in _group(data, "carers", typed=typed)
+    )
+    services_data = _group(data, "services", typed=typed)
+    if services_data and context.source_kind != "local_authority":
+        raise _RowProblem("services_not_allowed")
+    services = tuple(_service(item, typed=typed) for item in services_data)
+    if fields["date_of_birth"] > fields["as_of"]:
+        raise _RowProblem("bad_date")
+    return FeedRow(**fields, former_names=former, carers=carers, services=services)
+
+
+def _service(item: Mapping[str, Any], *, typed: bool) -> FeedService:
+    allowed = set(SERVICE_TEXT) | set(SERVICE_DATES) | set(SERVICE_BOOLS)
+    fields = _fields(item, allowed, SERVICE_TEXT, SERVICE_REQUIRED, SERVICE_DATES, SERVICE_BOOLS, typed=typed)
+    kind = SERVICE_TYPES.get(fields["service_type"])
+    if kind is None:
+        raise _RowProblem("unknown_service_type")
+    if kind.sensitive and not fields.get("consent_recorded", False):
+        # Rule: a sensitive service is recorded only with the young person's consent.
+        raise _RowProblem("sensitive_service_without_consent")
+    return FeedService(**fields)
+
+
+def _group(data: Mapping[str, Any], name: str, *, typed: bool) -> list[Mapping[str, Any]]:
+    value = data.get(name, [])
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _RowProblem("wrong_type")
+    if len(value) > MAX_GROUP[ROW_GROUPS[name]]:
+        raise _RowProblem("too_many")
+    return value
+
+
+def _fields(
+    data: Mapping[str, Any],
+    allowed: Collection[str],
+    text: Mapping[str, int],
+    required: Collection[str],
+    dates: Collection[str],
+    bools: Collection[str],
+    *,
+    typed: bool,
+) -> dict[str, Any]:
+    """The scalar fields of one object, checked; groups are left to the caller."""
+    if any(key not in allowed for key in data):
+        raise _RowProblem("unknown_field")
+    out: dict[str, Any] = {}
+    for name in required:
+        value = data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise _RowProblem("missing_field")
+    for name, limit in text.items():
+        value = data.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise _RowProblem("wrong_type")
+        value = value.strip()
+        _check_storable(value)
+        if len(value) > limit:
+            raise _RowProblem("too_long")
+        if value or name in required:
+            out[name] = value
+    for name in dates:
+        value = data.get(name)
+        if value is None or (not typed and value == ""):
+            continue
+        out[name] = _date(value)
+    for name in bools:
+        value = data.get(name)
+        if value is None:
+            continue
+        out[name] = _bool(value, typed=typed)
+    return out
+
+
+_BAD_BYTE: Callable[[str], bool] = lambda char: "\udc80" <= char <= "\udcff"  # noqa: E731
+
+
+def _check_storable(value: str) -> None:
+    for char in value:
+        if _BAD_BYTE(char):
+            raise _RowProblem("bad_encoding")
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            raise _RowProblem("unstorable_text")
+
+
+def _date(value: Any) -> dt.date:
+    if not isinstance(value, str):
+        raise _RowProblem("wrong_type")
+    value = value.strip()
+    _check_storable(value)
+    if not _ISO_DATE.match(value):
+        raise _RowProblem("bad_date")
+    try:
+        found = dt.date.fromisoformat(value)
+    except ValueError:
+        raise _RowProblem("bad_date") from None
+    if found.year < 1900:
+        raise _RowProblem("bad_date")
+    return found
+
+
+def _bool(value: Any, *, typed: bool) -> bool:
+    if typed:
+        if not isinstance(value, bool):
+            raise _RowProblem("wrong_type")
+        return value
+    if not isinstance(value, str):
+        raise _RowProblem("wrong_type")
+    word = value.strip().lower()
+    if word in ("true", "1"):
+        return True
+    if word in ("false", "0", ""):
+        return False
+    _check_storable(word)
+    raise _RowProblem("bad_boolean")

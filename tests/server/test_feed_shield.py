@@ -1,0 +1,224 @@
+"""Feeds never re-expose a shielded child (the insider's view, on both databases).
+
+A row that may be a shielded child is held for that authority's management team, never created;
+what a feed writes into a shielded household stays hidden from practitioners; a match keeps the
+shield; an adopted child's new identity is never tied to the birth record; a shielded child who
+moves is seen by the new authority's team and no longer by the old one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cpserver.domain.feeds import load as feed_load
+from cpserver.domain.feeds.apply import ApplyStats
+from cpserver.domain.feeds.load import LoadReport
+from cpserver.domain.feeds.matching import Candidate, Classification
+from cpserver.domain.feeds.rows import FeedRow
+from cpserver.store.models import Child, FeedBatch, FormerName, LocalAuthority, MatchReview, utcnow
+from tests.server import world
+from tests.server.feeds_support import jsonl, load, row, source
+
+# What the feed writes into the shielded household: none of it may reach a practitioner.
+FEED_SECRETS = {
+    "address_line1": "FEEDSECRETADDR",
+    "town": "FEEDSECRETTOWN",
+    "postcode": "ZZ95 5FD",
+    "telephone": "01632 995555",
+    "carer_address": "FEEDSECRETCARER",
+    "carer_telephone": "07700 900955",
+}
+SECRET_BYTES = [value.lower().encode() for value in FEED_SECRETS.values()] + [b"zz955fd"]
+VIEW = {"reason": "safeguarding"}
+
+
+def shielded_row(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = dict(
+        source_record_id="CB-SHIELDED",
+        given_name="Rowan",
+        middle_names="",
+        family_name=world.SHIELDED_FAMILY,
+        date_of_birth=world.SHIELDED_DOB.isoformat(),
+        address_line1=FEED_SECRETS["address_line1"],
+        town=FEED_SECRETS["town"],
+        postcode=FEED_SECRETS["postcode"],
+        telephone=FEED_SECRETS["telephone"],
+        carers=[
+            {
+                "given_name": "Parent",
+                "family_name": world.SHIELDED_FAMILY,
+                "relationship_to_child": "Mother",
+                "address_line1": FEED_SECRETS["carer_address"],
+                "postcode": FEED_SECRETS["postcode"],
+                "telephone": FEED_SECRETS["carer_telephone"],
+            }
+        ],
+        former_names=[],
+    )
+    return row(**{**values, **overrides})
+
+
+def children(db: Session) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(Child)) or 0
+
+
+def test_a_row_that_may_be_a_shielded_child_is_held_for_its_team(db: Session) -> None:
+    census, _ = source(db)
+    before = children(db)
+    like_shielded = shielded_row(source_record_id="CB-LIKE", given_name="Rowena")
+    report = load(db, census, jsonl(like_shielded))
+    assert (report.rows_held, report.rows_created) == (1, 0)
+    assert children(db) == before
+    review = db.scalar(select(MatchReview))
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert review is not None and shielded is not None
+    assert (review.held_because, review.candidate_child_pk, review.local_authority_id) == (
+        "shielded_candidate",
+        shielded.id,
+        shielded.local_authority_id,
+    )
+
+
+def test_a_new_row_with_any_shielded_candidate_is_held_not_created(db: Session) -> None:
+    """Even when the matcher is sure the row is a new child, a shielded candidate holds it."""
+    census, _ = source(db)
+    south = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED_SOUTH))
+    assert south is not None
+    batch = FeedBatch(source_id=census.id, via="file", digest="", rejections=[])
+    db.add(batch)
+    db.flush()
+    incoming = FeedRow.from_json({**row(), "carers": [], "former_names": []})
+    decision = Classification(
+        "new", None, (Candidate(south.id, 0.2, shielded=True, local_authority_id=south.local_authority_id),)
+    )
+    report = LoadReport(batch_id=batch.id)
+    before = children(db)
+    feed_load._decide(db, census, batch, 1, incoming, decision, report, ApplyStats(), utcnow())
+    db.commit()
+    assert (report.rows_held, report.rows_created, children(db)) == (1, 0, before)
+    review = db.scalar(select(MatchReview))
+    assert review is not None and review.held_because == "shielded_candidate"
+    assert review.local_authority_id == south.local_authority_id
+
+
+def test_what_a_feed_writes_into_a_shielded_household_stays_hidden(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    census, _ = source(db)
+    sibling = shielded_row(
+        source_record_id="CB-SIBLING", given_name="Ash", date_of_birth=world.SIBLING_DOB.isoformat()
+    )
+    report = load(db, census, jsonl(shielded_row(), sibling))
+    assert (report.rows_matched, report.rows_created, report.rows_held) == (2, 0, 0)
+    db.expire_all()
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert shielded is not None
+    assert shielded.address_line1 == FEED_SECRETS["address_line1"]  # the feed did write it
+    assert (shielded.shielded, shielded.shield_ground) == (True, "significant_harm")  # and kept the shield
+
+    for insider in ("practitioner", world.CMT_SOUTH, "national"):
+        headers = as_role(insider)
+        bodies = []
+        for cp_id in (world.SHIELDED, world.SIBLING):
+            response = client.post(f"/api/v1/children/{cp_id}/views", json=VIEW, headers=headers)
+            assert response.status_code == 200, response.text
+            assert response.json()["kind"] == "shielded", (insider, cp_id)
+            bodies.append(response.content.lower() + str(response.headers).lower().encode())
+        search = client.post(
+            "/api/v1/searches",
+            json={"family": world.SHIELDED_FAMILY, "postcode": FEED_SECRETS["postcode"]},
+            headers=headers,
+        )
+        by_postcode = client.post(
+            "/api/v1/searches",
+            json={"postcode": FEED_SECRETS["postcode"], "date_of_birth": world.SHIELDED_DOB.isoformat()},
+            headers=headers,
+        )
+        for response in (search, by_postcode):
+            if response.status_code == 200:
+                assert response.json()["results"] == [], insider
+            bodies.append(response.content.lower())
+        leaked = [marker for marker in SECRET_BYTES for body in bodies if marker in body]
+        assert not leaked, f"{insider} received {leaked}"
+    # Positive control: the shielded child's own management team sees what the feed wrote.
+    response = client.post(f"/api/v1/children/{world.SHIELDED}/views", json=VIEW, headers=as_role("cmt"))
+    assert response.status_code == 200 and response.json()["kind"] == "full"
+    assert FEED_SECRETS["address_line1"].lower().encode() in response.content.lower()
+
+
+def test_a_new_identity_is_never_matched_to_the_birth_record(db: Session) -> None:
+    census, _ = source(db)
+    birth = row(
+        source_record_id="CB-ORD",
+        given_name="Amelia",
+        family_name=world.ORDINARY_FAMILY,
+        date_of_birth=world.ORDINARY_DOB.isoformat(),
+        postcode=world.ORDINARY_POSTCODE,
+        carers=[],
+        former_names=[],
+    )
+    assert load(db, census, jsonl(birth)).rows_matched == 1
+    ordinary = db.scalar(select(Child).where(Child.cp_id == world.ORDINARY))
+    assert ordinary is not None
+    before = children(db)
+    adopted = {
+        **birth,
+        "source_record_id": "CB-ADOPTED",
+        "new_identity": True,
+        "former_names": [
+            {"given_name": "Amelia", "family_name": world.ORDINARY_FAMILY, "closed_for_adoption": True}
+        ],
+    }
+    report = load(db, census, jsonl(adopted))
+    assert (report.rows_created, report.rows_matched, report.rows_held) == (1, 0, 0)
+    assert children(db) == before + 1
+    db.expire_all()
+    new = db.scalar(
+        select(Child).where(
+            Child.id != ordinary.id,
+            Child.family_name == world.ORDINARY_FAMILY,
+            Child.date_of_birth == world.ORDINARY_DOB,
+            Child.given_name == "Amelia",
+        )
+    )
+    assert new is not None and new.cp_id != world.ORDINARY
+    assert new.former_names == []  # the closed birth identity is never shown
+    closed = db.scalars(select(FormerName).where(FormerName.child_pk == new.id)).all()
+    assert [(name.family_name, name.closed_for_adoption) for name in closed] == [
+        (world.ORDINARY_FAMILY, True)
+    ]
+    # Sent again, it stays the same new record; and the birth record's id can never carry it.
+    again = load(db, census, jsonl(adopted))
+    assert again.rows_unchanged == 1
+    reuse = load(db, census, jsonl({**adopted, "source_record_id": "CB-ORD"}))
+    assert reuse.rejections == [{"row": 1, "code": "new_identity_reuses_record_id"}]
+    assert children(db) == before + 1
+
+
+def test_a_shielded_child_who_moves_is_seen_by_the_new_team_not_the_old(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    census, _ = source(db, priority=90)
+    moved = shielded_row(local_authority="SWV", postcode="ZZ93 7MV")
+    report = load(db, census, jsonl(moved))
+    assert report.records_moved == 1
+    db.expire_all()
+    child = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    south = db.scalar(select(LocalAuthority).where(LocalAuthority.code == "SWV"))
+    assert child is not None and south is not None
+    assert (child.local_authority_id, child.shielded) == (south.id, True)
+    assert len(child.involvements) == 1  # its involvement followed it
+    new_team = client.post(
+        f"/api/v1/children/{world.SHIELDED}/views", json=VIEW, headers=as_role(world.CMT_SOUTH)
+    )
+    assert new_team.status_code == 200 and new_team.json()["kind"] == "full"
+    assert new_team.json()["shielded_access"] is True
+    old_team = client.post(f"/api/v1/children/{world.SHIELDED}/views", json=VIEW, headers=as_role("cmt"))
+    assert old_team.status_code == 200 and old_team.json()["kind"] == "shielded"
+    assert b"zz93 7mv" not in old_team.content.lower()
+    assert old_team.json()["management_contact"]["name"] == south.cmt_name
