@@ -43,7 +43,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from cpserver.domain.names import normalise_postcode
 from cpserver.store.models import Carer, Child, User
@@ -167,38 +167,30 @@ def covering_shields(
 
     One indexed query whatever the number of children, when no shielded household is near (the
     usual case): the ids of shielded children at one of the postcodes or telephones, and of those
-    whose carers are at one of them. Only when there are some are those children and carers read
-    (two more queries). The exact comparison (whole address, not just postcode) is done here.
+    whose carers are at one of them. Only when there are some are those children read, with all
+    their carers (one more query). The exact comparison (whole address, not just postcode) is done
+    here, against every fact of each shielded household.
     """
     facts = {child.id: facts_of(child, carers) for child, carers in children}
     postcodes = sorted({key[0] for f in facts.values() for key in f.addresses})
     telephones = sorted({number for f in facts.values() for number in f.telephones})
     shield_facts: dict[int, Facts] = {}
     shielded: dict[int, Child] = {}
-    own: list[ColumnElement[bool]] = []
-    theirs: list[ColumnElement[bool]] = []
-    if postcodes:
-        own.append(Child.postcode_norm.in_(postcodes))
-        theirs.append(carer_postcode_key().in_(postcodes))
-    if telephones:
-        own.append(child_telephone_key().in_(telephones))
-        theirs.append(carer_telephone_key().in_(telephones))
     near: list[int] = []
-    if own:
+    if postcodes or telephones:
         values = {"postcodes": postcodes, "telephones": telephones}
         postgres = session.get_bind().dialect.name == "postgresql"
         near = list(session.scalars(_near_statement(bool(postcodes), bool(telephones), postgres), values))
     if near:
-        for row in session.scalars(select(Child).where(Child.shielded.is_(True), or_(*own))):
+        # Those shielded children, with all their household facts (their own and every carer's) and
+        # the authority whose management team brokers contact, in one query.
+        for row in session.scalars(
+            select(Child)
+            .where(Child.id.in_(near), Child.shielded.is_(True))
+            .options(joinedload(Child.carers), joinedload(Child.local_authority))
+        ).unique():
             shielded[row.id] = row
-            shield_facts.setdefault(row.id, Facts()).add_child(row)
-        for carer, row in session.execute(
-            select(Carer, Child)
-            .join(Child, Child.id == Carer.child_pk)
-            .where(Child.shielded.is_(True), or_(*theirs))
-        ).tuples():
-            shielded[row.id] = row
-            shield_facts.setdefault(row.id, Facts()).add_carer(carer)
+            shield_facts[row.id] = facts_of(row, row.carers)
     return {
         child_id: [
             shielded[shield_id]
