@@ -1,8 +1,9 @@
-"""The `cpserver` command: serve, migrate, seed, audit, feed."""
+"""The `cpserver` command: serve, migrate, seed, audit, feed, retention."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import time
@@ -117,6 +118,24 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
         if written is None
         else f"cpserver: checkpoint of {written.rows} rows in {len(written.heads)} chain(s)"
     )
+    return 0
+
+
+def _retention_run(args: argparse.Namespace) -> int:
+    from cpserver.domain.retention import run_retention
+    from cpserver.store.database import make_engine, make_session_factory
+    from cpserver.store.migrate import upgrade
+
+    engine = make_engine(args.database)
+    upgrade(engine)
+    now = dt.datetime.now(dt.UTC)
+    if args.today is not None:
+        now = dt.datetime.combine(args.today, now.timetz())
+    settings = Settings(database_url=args.database)
+    with make_session_factory(engine)() as session:
+        report = run_retention(session, settings, today=now.date(), now=now)
+    engine.dispose()
+    print(f"cpserver: {report.summary()}")
     return 0
 
 
@@ -333,8 +352,27 @@ def build_parser() -> argparse.ArgumentParser:
     point.add_argument("--audit-key", type=Path, default=DEFAULT_AUDIT_KEY)
     point.add_argument("--checkpoints", type=Path, default=DEFAULT_CHECKPOINTS)
     point.set_defaults(run=_audit_checkpoint)
+
+    retention = commands.add_parser("retention", help="rule 9: archive and purge records").add_subparsers(
+        dest="retention", required=True
+    )
+    run = retention.add_parser(
+        "run", help="archive records past retention, purge those archived 6 years (idempotent)"
+    )
+    run.add_argument("--database", default=DEFAULT_DATABASE_URL)
+    run.add_argument(
+        "--today", type=_iso_date, default=None, help="run as on this day (YYYY-MM-DD); default today"
+    )
+    run.set_defaults(run=_retention_run)
     _add_feed_commands(commands)
     return parser
+
+
+def _iso_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use YYYY-MM-DD") from None
 
 
 def main(argv: list[str] | None = None) -> int:

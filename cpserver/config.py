@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     # Retention (rule 9)
     retention_age_years: int = 18
     retention_consent_age_years: int = 25
+    # Archived records are purged this many years after archiving.
+    retention_archive_years: int = Field(default=6, ge=1)
+    # `serve` runs the retention job once a day (one node at a time); how often it looks whether
+    # today's run is due. Off for tests that must not see records archived under them.
+    retention_run_daily: bool = True
+    retention_check_seconds: int = Field(default=900, ge=1)
 
 
 @lru_cache(maxsize=1)

@@ -133,6 +133,9 @@ class Meta(Incoming):
     policy: Policy
     # Older servers do not send it: then the record view offers no report.
     record_problems: list[RecordProblem] = []
+    # The reason for opening an archived record (rule 9; the national team's only). None from an
+    # older server, which has no archive.
+    archive_reason: Reason | None = None
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -262,6 +265,8 @@ class Record(Incoming):
     management_contact: Contact
     local_authority: str
     view_id: int
+    # Set when the record is archived (rule 9): only the national team opens one, investigating.
+    archived_on: dt.date | None = None
 
 
 class ShieldedCarer(Incoming):
@@ -287,6 +292,7 @@ class ShieldedRecord(Incoming):
     # The viewer's own involvements (their own contact details only), so they can end them.
     own_involvements: list[Involvement]
     view_id: int
+    archived_on: dt.date | None = None
 
 
 AnyRecord = Annotated[Record | ShieldedRecord, Field(discriminator="kind")]

@@ -20,6 +20,7 @@ from cpclient.api.data_matching_models import (
     RecordReport,
     Resolution,
 )
+from cpclient.api.models import Record, ShieldedRecord, StatedReason
 from cpclient.api.oversight_models import (
     Accreditation,
     Alert,
@@ -159,6 +160,10 @@ class OversightClient:
         """Remove a record's shielding."""
         path = f"/children/{path_segment(cp_id.strip())}/unshield"
         return self._send("POST", path, _SHIELD, _reason(reason))
+
+    def open_archived_record(self, cp_id: str, reason: StatedReason) -> Record | ShieldedRecord:
+        """Open an archived record (national team, for an investigation; the server audits it first)."""
+        return self._api.open_record(cp_id.strip(), reason)
 
     def shield_reviews(self) -> ChildList:
         """Shielded records due for review within 30 days."""

@@ -294,6 +294,7 @@ class MainWindow(QMainWindow):
         self.management.opening.connect(self.record_view.clear)
         self.management.back_requested.connect(self.show_search)
         self.management.status.connect(self.show_status)
+        self.management.record_opened.connect(self._record_opened)
         self.notices.opening.connect(self.record_view.clear)
         self.notices.opening.connect(self.management.clear)
         self.notices.back_requested.connect(self.show_search)

@@ -13,6 +13,7 @@ Adding or ending the practitioner's own involvement is only asked for here (`add
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from functools import partial
 
@@ -99,6 +100,22 @@ class Section(QFrame):
     def widget(self, widget: QWidget) -> None:
         """Add a widget across the section."""
         self.outer.addWidget(widget)
+
+
+def archived_notice(archived_on: dt.date, parent: QWidget) -> QLabel:
+    """Says the record is archived (rule 9): out of search, opened for an investigation, recorded."""
+    text = (
+        f"Archived record: archived on {format_long_date(archived_on)}. It is in no search; you opened "
+        "it for an investigation, and this access is recorded in the audit trail."
+    )
+    notice = QLabel(text, parent)
+    notice.setObjectName("archivedNotice")
+    notice.setWordWrap(True)
+    notice.setAccessibleName(text)
+    font = notice.font()
+    font.setBold(True)
+    notice.setFont(font)
+    return notice
 
 
 class RecordView(QWidget):
@@ -196,10 +213,16 @@ class RecordView(QWidget):
         self.summary.clear()
         self.message.clear()
         name = full_name(record)
-        self.heading.set_heading(name + (" — shielded record" if record.shielded else ""))
+        self.heading.set_heading(
+            name
+            + (" — archived record" if record.archived_on is not None else "")
+            + (" — shielded record" if record.shielded else "")
+        )
         content = QWidget()
         content.setObjectName("recordContent")
         column = QVBoxLayout(content)
+        if record.archived_on is not None:
+            column.addWidget(archived_notice(record.archived_on, content))
         if isinstance(record, ShieldedRecord):
             self._build_shielded(record, content, column)
         else:

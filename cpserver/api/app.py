@@ -23,6 +23,7 @@ from cpserver.audit.scheduler import start_checkpoints
 from cpserver.config import Settings, get_settings
 from cpserver.domain.notify import Mailer
 from cpserver.mail import SmtpMailer
+from cpserver.retention_schedule import start_retention
 from cpserver.store.database import count_statements, make_engine, make_session_factory
 from cpserver.store.migrate import is_current
 from cpserver.store.system import get_mode
@@ -112,9 +113,12 @@ def create_app(
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, settings.max_concurrent_requests + 8)
         checkpointing = start_checkpoints(engine, settings)
+        app.state.retention = start_retention(engine, settings)
         try:
             yield
         finally:
+            if app.state.retention is not None:
+                await app.state.retention.stop()
             if checkpointing is not None:
                 await checkpointing.stop()
             if own_engine:

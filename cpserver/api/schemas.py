@@ -138,6 +138,8 @@ class MetaPublic(BaseModel):
     training: bool
     service_name: str
     reasons: list[ReasonPublic]
+    # The reason for opening an archived record: the national team's only (rule 9).
+    archive_reason: ReasonPublic
     service_types: list[ServiceTypePublic]
     involvement_guidance: str
     policy: PolicyPublic
@@ -257,6 +259,8 @@ class RecordPublic(BaseModel):
     management_contact: ContactPublic
     local_authority: str
     view_id: int
+    # Set on an archived record (rule 9), which only the national team opens, for an investigation.
+    archived_on: dt.date | None = None
 
 
 class ShieldedCarerPublic(BaseModel):
@@ -283,6 +287,7 @@ class ShieldedRecordPublic(BaseModel):
     # The viewer's own involvements (their own contact details only), so they can end them.
     own_involvements: list[InvolvementPublic]
     view_id: int
+    archived_on: dt.date | None = None
 
 
 RecordResponse = Annotated[RecordPublic | ShieldedRecordPublic, Field(discriminator="kind")]

@@ -38,3 +38,9 @@ def replace_former_names(session: Session, child: Child, names: Iterable[FeedNam
             )
         )
     child.former_names = [display_name(name) for name in kept if not name.closed_for_adoption]
+
+
+def from_display_name(shown: str) -> FeedName:
+    """The name in a shown string, "Given Family" or "Family" (the family name is the last word)."""
+    given, _space, family = " ".join(shown.split()).rpartition(" ")
+    return FeedName(family_name=family, given_name=given)

@@ -28,6 +28,17 @@ REASONS: tuple[Reason, ...] = (
 )
 BY_CODE = {reason.code: reason for reason in REASONS}
 
+# Rule 9: an archived record is opened only by the national team, for an investigation, explained.
+INVESTIGATION = "investigation"
+ARCHIVE_REASON = Reason(INVESTIGATION, "Investigation (opening an archived record)", needs_text=True)
+# Reasons only some roles may give, on top of the list everyone has.
+ROLE_REASONS: dict[str, tuple[Reason, ...]] = {"national": (ARCHIVE_REASON,)}
+
+
+def reasons_for(role: str) -> tuple[Reason, ...]:
+    """The reasons a user of `role` may give."""
+    return REASONS + ROLE_REASONS.get(role, ())
+
 
 class ReasonProblem(ValueError):
     """The stated reason is not acceptable; `code` is the API error code."""
@@ -38,11 +49,14 @@ class ReasonProblem(ValueError):
         self.message = message
 
 
-def check_reason(code: str | None, text: str | None) -> tuple[str, str | None]:
-    """The reason code and cleaned explanation, or `ReasonProblem` saying what to fix."""
+def check_reason(code: str | None, text: str | None, role: str = "") -> tuple[str, str | None]:
+    """The reason code and cleaned explanation, or `ReasonProblem` saying what to fix.
+
+    A reason of another role (`investigation` from anyone but the national team) is unknown.
+    """
     if not code:
         raise ReasonProblem("reason_required", "Choose a reason for opening this record.")
-    reason = BY_CODE.get(code)
+    reason = {r.code: r for r in reasons_for(role)}.get(code)
     if reason is None:
         raise ReasonProblem("reason_unknown", "Choose a reason from the list.")
     cleaned = " ".join((text or "").split()) or None

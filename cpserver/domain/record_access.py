@@ -17,7 +17,7 @@ from cpserver.audit import trail
 from cpserver.config import Settings
 from cpserver.domain import detection, harvesting, household_shield, rate_limits
 from cpserver.domain.errors import DomainError, ErrorKind, child_not_found, forbidden, invalid
-from cpserver.domain.reasons import ReasonProblem, check_reason
+from cpserver.domain.reasons import INVESTIGATION, ReasonProblem, check_reason
 from cpserver.domain.retention import in_service
 from cpserver.store.models import Child, Involvement, LocalAuthority, User
 
@@ -211,13 +211,16 @@ def open_record(
         watch=watch,
     )
     child = load_child(session, cp_id)
-    if child is not None and not in_service(child, today, age, consent_age):
-        child = None
+    # A record past retention (rule 9: left search, archived) is, to everyone but the national team
+    # giving an investigation, exactly an unknown ID: the same answer, audit row and detection.
+    archive = child is not None and not in_service(child, today, age, consent_age)
     try:
-        code, text = check_reason(reason, reason_text)
+        code, text = check_reason(reason, reason_text, viewer.user.role)
     except ReasonProblem as problem:
-        _deny(session, viewer, child, problem.code, reason)
+        _deny(session, viewer, None if archive else child, problem.code, reason)
         raise invalid(problem.code, problem.message, field="reason") from None
+    if archive and code != INVESTIGATION:  # only the national team may give it (check_reason)
+        child = None
     if child is None:
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
         if settings.detection_enabled:
@@ -240,6 +243,8 @@ def open_record(
     if override_shield:
         sight = sight.overridden()
     detail: dict[str, object] = {"shielded_access": sight.shielded_access}
+    if archive:
+        detail["archived"] = True
     if sight.household:
         detail["household_shield"] = True
     if override_shield:

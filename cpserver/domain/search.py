@@ -1,11 +1,12 @@
-"""Finding a child: minimum criteria, exact and phonetic name matching, shielded children protected."""
+"""Finding a child: minimum criteria, exact and phonetic name matching (former names too, never an
+identity closed for adoption), shielded children protected."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, or_, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
@@ -14,7 +15,7 @@ from cpserver.domain import detection, harvesting, household_shield, rate_limits
 from cpserver.domain.errors import DomainError, invalid
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.retention import in_service_clause
-from cpserver.store.models import Carer, Child, LocalAuthority, User
+from cpserver.store.models import Carer, Child, FormerName, LocalAuthority, User
 
 ENOUGH = (
     "Enter the family name and date of birth (or a date range), "
@@ -106,19 +107,39 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
 
 
 def build_query(
-    criteria: Criteria, *, today: dt.date, age: int, consent_age: int, limit: int
-) -> Select[tuple[Child, str]]:
-    """The search as one indexed query (family key + date of birth), best matches first."""
+    criteria: Criteria,
+    *,
+    today: dt.date,
+    age: int,
+    consent_age: int,
+    limit: int,
+    former: bool = False,
+) -> Select[tuple[Child, str, int]]:
+    """The search as one indexed query (family key + date of birth), best matches first.
+
+    `former`: match the family name against the child's former names instead (the `former_names`
+    table, indexed the same way), never an identity closed for adoption; every other criterion is
+    the child's own, and the child is shown by its current name.
+    """
     family = normalise_name(criteria.family or "")
     given = normalise_name(criteria.given or "")
-    exact_family = Child.family_norm == family
-    query = select(Child, LocalAuthority.name).join(
+    names: type[Child] | type[FormerName] = FormerName if former else Child
+    exact_family = names.family_norm == family
+    exact_given = (
+        or_(Child.given_norm == given, FormerName.given_norm == given)
+        if former
+        else Child.given_norm == given
+    )
+    rank = case((exact_family, 0), else_=1) + (case((exact_given, 0), else_=1) if given else 0)
+    query = select(Child, LocalAuthority.name, rank.label("rank")).join(
         LocalAuthority, Child.local_authority_id == LocalAuthority.id
     )
+    if former:
+        query = query.join(FormerName, FormerName.child_pk == Child.id).where(
+            FormerName.closed_for_adoption.is_(False)
+        )
     query = (
-        query.where(Child.family_norm == family)
-        if criteria.exact
-        else query.where(Child.family_key == phonetic_key(family))
+        query.where(exact_family) if criteria.exact else query.where(names.family_key == phonetic_key(family))
     )
     if criteria.date_of_birth is not None:
         query = query.where(Child.date_of_birth == criteria.date_of_birth)
@@ -126,9 +147,9 @@ def build_query(
         query = query.where(
             Child.date_of_birth.between(criteria.date_of_birth_from, criteria.date_of_birth_to)
         )
-    exact_given = Child.given_norm == given
     if given:
-        query = query.where(exact_given if criteria.exact else Child.given_key == phonetic_key(given))
+        phonetic_given = Child.given_key == phonetic_key(given)
+        query = query.where(exact_given if criteria.exact else or_(phonetic_given, exact_given))
     if criteria.gender is not None:
         query = query.where(Child.gender == criteria.gender)
     if criteria.postcode:
@@ -137,10 +158,29 @@ def build_query(
             Child.postcode_norm == normalise_postcode(criteria.postcode), Child.shielded.is_(False)
         )
     query = query.where(in_service_clause(today, age, consent_age))
-    rank = case((exact_family, 0), else_=1) + (case((exact_given, 0), else_=1) if given else 0)
     return query.order_by(rank, Child.family_name, Child.given_name, Child.date_of_birth, Child.id).limit(
         limit
     )
+
+
+def _ordering(row: tuple[Child, str, int]) -> tuple[int, str, str, dt.date, int]:
+    child, _la, rank = row
+    return (rank, child.family_name, child.given_name, child.date_of_birth, child.id)
+
+
+def matching_rows(
+    session: Session, criteria: Criteria, *, today: dt.date, age: int, consent_age: int, limit: int
+) -> list[tuple[Child, str, int]]:
+    """Children matching by their name or a former name, each once (its best rank), best first."""
+    best: dict[int, tuple[Child, str, int]] = {}
+    for former in (False, True):
+        query = build_query(
+            criteria, today=today, age=age, consent_age=consent_age, limit=limit, former=former
+        )
+        for child, la_name, rank in session.execute(query).tuples():
+            if child.id not in best or rank < best[child.id][2]:
+                best[child.id] = (child, la_name, rank)
+    return sorted(best.values(), key=_ordering)[:limit]
 
 
 def find_children(
@@ -161,10 +201,10 @@ def find_children(
     """
     if criteria.postcode and household_shield.postcode_hidden_from(session, user, criteria.postcode):
         return Outcome(results=[], more=False)
-    rows = session.execute(
-        build_query(criteria, today=today, age=age, consent_age=consent_age, limit=max_results + 1)
-    ).all()
-    shown = [child for child, _la in rows[:max_results]]
+    rows = matching_rows(
+        session, criteria, today=today, age=age, consent_age=consent_age, limit=max_results + 1
+    )
+    shown = [child for child, _la, _rank in rows[:max_results]]
     carers: dict[int, list[Carer]] = {child.id: [] for child in shown}
     if shown:
         for carer in session.scalars(select(Carer).where(Carer.child_pk.in_(list(carers)))):
@@ -176,8 +216,6 @@ def find_children(
         if (child.shielded and not household_shield.sees_shielded_details(user, child))
         or household_shield.hidden_shields(user, cover[child.id])
     }
-    family = normalise_name(criteria.family or "")
-    given = normalise_name(criteria.given or "")
     results = [
         Found(
             cp_id=child.cp_id,
@@ -187,9 +225,9 @@ def find_children(
             gender=child.gender,
             locality=None if child.id in withheld or child.shielded else (child.town or la_name),
             shielded=child.shielded or child.id in withheld,
-            exact_match=child.family_norm == family and (not given or child.given_norm == given),
+            exact_match=rank == 0,
         )
-        for child, la_name in rows[:max_results]
+        for child, la_name, rank in rows[:max_results]
     ]
     return Outcome(results=results, more=len(rows) > max_results)
 

@@ -125,6 +125,16 @@ CARER_COLUMNS: Final = (
     "postcode",
     "telephone",
 )
+FORMER_NAME_COLUMNS: Final = (
+    "id",
+    "child_id",
+    "given_name",
+    "family_name",
+    "family_norm",
+    "family_key",
+    "given_norm",
+    "closed_for_adoption",
+)
 INVOLVEMENT_COLUMNS: Final = (
     "id",
     "child_id",
@@ -153,6 +163,7 @@ class Batch:
     children: list[Row] = field(default_factory=list)
     carers: list[Row] = field(default_factory=list)
     involvements: list[Row] = field(default_factory=list)
+    former_names: list[Row] = field(default_factory=list)
 
 
 @dataclass
@@ -232,6 +243,7 @@ class ChildStream:
         self.next_child = 1
         self.next_carer = 1
         self.next_involvement = 1
+        self.next_former_name = 1
         self.cp_number = self.rng.randrange(1_000_000_000, 2_000_000_000)
 
     def _below(self, limit: int) -> int:
@@ -286,6 +298,8 @@ class ChildStream:
         batch.children.append(child)
         batch.carers.extend(carers)
         batch.involvements.extend(involvements)
+        if child[5] != "[]":  # the searchable former names (a few per hundred children)
+            batch.former_names.extend(self._former_name_rows(child[0], json.loads(child[5])))
         counts.children += 1
         if child[25]:
             counts.shielded += 1
@@ -293,6 +307,27 @@ class ChildStream:
             counts.without_education += 1
         if child[11] <= self.past[self.eighteen_days]:
             counts.past_18 += 1
+
+    def _former_name_rows(self, child_pk: int, shown: list[str]) -> list[Row]:
+        """Rows of the `former_names` table for the names a record shows ("Given Family")."""
+        rows = []
+        for name in shown:
+            given, _space, family = name.rpartition(" ")
+            family_norm, family_key = self.keys(family)
+            rows.append(
+                (
+                    self.next_former_name,
+                    child_pk,
+                    given,
+                    family,
+                    family_norm,
+                    family_key,
+                    self.keys(given)[0],
+                    0,
+                )
+            )
+            self.next_former_name += 1
+        return rows
 
     def _new_cp_id(self) -> str:
         self.cp_number += 1 + self._below(399)

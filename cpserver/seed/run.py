@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from cpserver.seed.background import in_background
 from cpserver.seed.bulk_load import BulkLoad, write_rows
-from cpserver.seed.children import CARER_COLUMNS, CHILD_COLUMNS, INVOLVEMENT_COLUMNS, ChildStream, Counts
+from cpserver.seed.children import (
+    CARER_COLUMNS,
+    CHILD_COLUMNS,
+    FORMER_NAME_COLUMNS,
+    INVOLVEMENT_COLUMNS,
+    ChildStream,
+    Counts,
+)
 from cpserver.seed.data_matching import plant_data_matching
 from cpserver.seed.notices import plant_notice_scenarios
 from cpserver.seed.reference import write_reference
@@ -74,6 +81,7 @@ def seed_database(
                 write_rows(connection, "children", CHILD_COLUMNS, batch.children)
                 write_rows(connection, "carers", CARER_COLUMNS, batch.carers)
                 write_rows(connection, "involvements", INVOLVEMENT_COLUMNS, batch.involvements)
+                write_rows(connection, "former_names", FORMER_NAME_COLUMNS, batch.former_names)
             if progress is not None:
                 progress(batch.done)
     if training:

@@ -234,6 +234,13 @@ class Child(Base):
         Index("ix_children_names_dob", "family_norm", "given_norm", "date_of_birth"),
         Index("ix_children_postcode_norm", "postcode_norm"),
         Index("ix_children_la_education", "local_authority_id", "education_setting_id"),
+        # The retention run's purge looks for records archived long enough (few rows: partial).
+        Index(
+            "ix_children_archived_at",
+            "archived_at",
+            postgresql_where=literal_column("archived_at IS NOT NULL"),
+            sqlite_where=literal_column("archived_at IS NOT NULL"),
+        ),
     )
 
 
@@ -455,6 +462,17 @@ class FormerName(Base):
         Index("ix_former_names_family_norm", "family_norm"),
         Index("ix_former_names_family_key", "family_key"),
     )
+
+
+class RetiredCpId(Base):
+    """A ContactPoint ID whose record was purged (rule 9): never issued again.
+
+    A trigger (migration `0007_retention`) refuses any child row, from any path, that takes one.
+    """
+
+    __tablename__ = "retired_cp_ids"
+    cp_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    retired_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class FeedSource(Base):

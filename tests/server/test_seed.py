@@ -113,6 +113,7 @@ def _digest(engine: Engine) -> str:
         models.Child,
         models.Carer,
         models.Involvement,
+        models.FormerName,
     ]
     with engine.connect() as connection:
         for model in tables:
@@ -367,7 +368,7 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
 
     def schema() -> tuple[object, ...]:
         inspector = sa.inspect(engine)
-        return tuple(
+        tables = tuple(
             (
                 sorted(
                     (index["name"], tuple(index["column_names"])) for index in inspector.get_indexes(table)
@@ -377,10 +378,24 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
                     for key in inspector.get_foreign_keys(table)
                 ),
             )
-            for table in ("children", "carers", "involvements")
+            for table in ("children", "carers", "involvements", "former_names")
         )
+        return (*tables, triggers())
+
+    def triggers() -> list[tuple[str, ...]]:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                found = connection.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                )
+            else:
+                found = connection.exec_driver_sql(
+                    "SELECT tgname, tgenabled FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname"
+                )
+            return sorted(tuple(row) for row in found)
 
     before = schema()
+    assert any("children_cp_id_not_retired" in name for name, _ in triggers())
     seed_database(engine, children=200, training=True, today=TODAY)
     assert schema() == before
     with engine.connect() as connection:
@@ -395,6 +410,21 @@ def test_bulk_load_leaves_the_schema_and_connection_as_they_were(new_engine: New
                 )
             )
             connection.rollback()
+
+
+def test_former_names_are_written_to_the_searched_table(sqlite_training: Engine) -> None:
+    with Session(sqlite_training) as session:
+        shown = {
+            child.id: child.former_names
+            for child in session.scalars(select(models.Child))
+            if child.former_names
+        }
+        stored: dict[int, list[str]] = {}
+        for row in session.scalars(select(models.FormerName).order_by(models.FormerName.id)):
+            assert row.family_key == phonetic_key(row.family_name) and not row.closed_for_adoption
+            stored.setdefault(row.child_pk, []).append(f"{row.given_name} {row.family_name}".strip())
+    assert len(shown) > 50
+    assert stored == shown
 
 
 def test_negative_children_are_refused(new_engine: NewEngine) -> None:

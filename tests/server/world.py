@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cpserver.domain.former_names import from_display_name as former_name
+from cpserver.domain.former_names import replace_former_names
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.passwords import hash_password
 from cpserver.seed.staff import accredited_user
@@ -264,6 +266,8 @@ def build_world(session: Session) -> None:
             "gender": "female",
         }
         values.update(kw)
+        shown_former = values.pop("former_names", [])
+        former = [str(name) for name in shown_former] if isinstance(shown_former, list) else []
         row = Child(
             cp_id=cp_id,
             given_name=given,
@@ -280,6 +284,8 @@ def build_world(session: Session) -> None:
         )
         session.add(row)
         session.flush()
+        # The one writer of former names: the shown list and the searched table together.
+        replace_former_names(session, row, [former_name(shown) for shown in former])
         return row
 
     ordinary = child(

@@ -68,7 +68,8 @@ class AuditReviewPage(OversightPage):
 
     def __init__(self, context: OversightContext, parent: QWidget | None = None) -> None:
         super().__init__("Audit trail", INTRO, context, parent)
-        self._reasons = [(reason.code, reason.label) for reason in context.meta.reasons]
+        archive = [context.meta.archive_reason] if context.meta.archive_reason is not None else []
+        self._reasons = [(reason.code, reason.label) for reason in [*context.meta.reasons, *archive]]
         self.username = line_edit(self, 100, name="Username", on_enter=self.submit)
         self.cp_id = line_edit(self, 20, name="Child's ContactPoint ID", on_enter=self.submit)
         self.date_from = date_edit(self, name="From date", on_enter=self.submit)

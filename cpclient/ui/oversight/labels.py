@@ -74,6 +74,7 @@ AUDIT_ACTIONS: dict[str, str] = {
     "match_review_decision": "Decided a possible match",
     "record_report": "Reported a record as not right",
     "record_report_resolution": "Closed a report about a record",
+    "retention_run": "Retention run (archived and purged records)",
 }
 EVIDENCE_NAMES: dict[str, str] = {
     "audit_seq": "Audit entries",

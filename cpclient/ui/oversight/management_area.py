@@ -37,11 +37,13 @@ class ManagementArea(QWidget):
         opening(): the area is about to be shown (the record view should forget its record).
         back_requested(): the person wants the search page again.
         status(str): a message for the status bar.
+        record_opened(object): a screen opened a record (an archived one), for the record view.
     """
 
     opening = Signal()
     back_requested = Signal()
     status = Signal(str)
+    record_opened = Signal(object)
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class ManagementArea(QWidget):
         context = OversightContext(self._client, self._calls, self._mode, user, meta)
         self.tabs = OversightTabs(context, self)
         self.tabs.status.connect(self.status)
+        self.tabs.record_opened.connect(self.record_opened)
         # A message about what was done on one tab does not belong under another.
         self.tabs.currentChanged.connect(lambda _index: self.status.emit(""))
         self._column.addWidget(self.tabs, 1)

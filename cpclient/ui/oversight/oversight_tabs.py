@@ -1,5 +1,5 @@
 """`OversightTabs`: the management screens a role holds, as tabs — the management team's eight, the
-national team's ten. A practitioner gets none (`pages_for` returns nothing)."""
+national team's eleven. A practitioner gets none (`pages_for` returns nothing)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 from cpclient.ui.layout import scrolling
 from cpclient.ui.oversight.alerts_page import AlertsPage
+from cpclient.ui.oversight.archive_page import ArchivePage
 from cpclient.ui.oversight.audit_review_page import AuditReviewPage
 from cpclient.ui.oversight.cme_page import CmePage
 from cpclient.ui.oversight.data_matching_page import DataMatchingPage
@@ -46,6 +47,7 @@ NATIONAL_PAGES: tuple[tuple[str, PageFactory], ...] = (
     ("Children missing education", CmePage),
     ("Yearly figures", FiguresPage),
     ("Notice follow-up", NoticeFollowUpPage),
+    ("Archived records", ArchivePage),
 )
 
 
@@ -63,9 +65,11 @@ class OversightTabs(QTabWidget):
 
     Signals:
         status(str): a page's message for the status bar.
+        record_opened(object): a page opened a record (the national team's archived records).
     """
 
     status = Signal(str)
+    record_opened = Signal(object)
 
     def __init__(self, context: OversightContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +81,8 @@ class OversightTabs(QTabWidget):
         for title, factory in pages_for(context.user.role):
             page = factory(context, self)
             page.status.connect(self.status)
+            if isinstance(page, ArchivePage):
+                page.record_opened.connect(self.record_opened)
             # Each page scrolls, so a long form or list never makes the window grow.
             tab = scrolling(page, self)
             self.addTab(tab, title)

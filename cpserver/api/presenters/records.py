@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from cpserver.api.schemas import (
     AddressPublic,
     CarerPublic,
@@ -42,6 +44,11 @@ def involvement_public(involvement: Involvement, user: User) -> InvolvementPubli
     )
 
 
+def archived_on(child: Child) -> dt.date | None:
+    """The day the record was archived (rule 9; only the national team, investigating, sees one)."""
+    return None if child.archived_at is None else child.archived_at.date()
+
+
 def record_public(access: RecordAccess, user: User) -> RecordPublic | ShieldedRecordPublic:
     """The record this user may see: in full, or through the shielded type."""
     if access.full:
@@ -61,6 +68,7 @@ def full_record(access: RecordAccess, user: User) -> RecordPublic:
     school = child.education_setting
     gp = child.gp_practice
     return RecordPublic(
+        archived_on=archived_on(child),
         id=child.cp_id,
         given=child.given_name,
         middle_names=child.middle_names,
@@ -110,6 +118,7 @@ def shielded_record(access: RecordAccess, user: User) -> ShieldedRecordPublic:
     """
     child = access.child
     return ShieldedRecordPublic(
+        archived_on=archived_on(child),
         id=child.cp_id,
         given=child.given_name,
         middle_names=child.middle_names,

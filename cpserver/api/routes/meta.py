@@ -14,7 +14,7 @@ from cpserver.api.schemas import (
     ServiceTypePublic,
 )
 from cpserver.domain.notices import allowed_deliveries
-from cpserver.domain.reasons import MIN_OTHER_TEXT, REASONS
+from cpserver.domain.reasons import ARCHIVE_REASON, MIN_OTHER_TEXT, REASONS
 from cpserver.domain.record_reports import PROBLEMS
 from cpserver.domain.service_types import GUIDANCE, SERVICE_TYPES
 
@@ -28,6 +28,9 @@ def get_meta(settings: SettingsDep) -> MetaPublic:
         training=settings.training,
         service_name="ContactPoint (training)" if settings.training else "ContactPoint",
         reasons=[ReasonPublic(code=r.code, label=r.label, needs_text=r.needs_text) for r in REASONS],
+        archive_reason=ReasonPublic(
+            code=ARCHIVE_REASON.code, label=ARCHIVE_REASON.label, needs_text=ARCHIVE_REASON.needs_text
+        ),
         service_types=[
             ServiceTypePublic(code=s.code, label=s.label, sensitive=s.sensitive) for s in SERVICE_TYPES
         ],

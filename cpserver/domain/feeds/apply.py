@@ -47,6 +47,7 @@ from cpserver.store.models import (
     GpPractice,
     Involvement,
     LocalAuthority,
+    RetiredCpId,
     SourceRecord,
 )
 
@@ -244,14 +245,18 @@ def _new_child(session: Session, row: FeedRow, authority_id: int | None) -> Chil
 
 
 def new_cp_id(session: Session) -> str:
-    """A ContactPoint ID nobody has: the seed's style ("CP" and ten digits), drawn at random.
+    """A ContactPoint ID nobody has or had: the seed's style ("CP" and ten digits), drawn at random.
 
     Random, not the next number, so a new child's ID says nothing about its neighbours; drawn
     above the seed's range (which starts below 2,100,000,000 and grows by at most 400 a child).
     """
     while True:
         candidate = f"CP{5_000_000_000 + secrets.randbelow(4_999_999_999):010d}"
-        if session.scalar(select(Child.id).where(Child.cp_id == candidate)) is None:
+        # Nor had: a purged record's ID is retired, never issued again (rule 9; a trigger refuses it).
+        if (
+            session.scalar(select(Child.id).where(Child.cp_id == candidate)) is None
+            and session.get(RetiredCpId, candidate) is None
+        ):
             return candidate
 
 

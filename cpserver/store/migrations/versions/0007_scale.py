@@ -8,7 +8,7 @@ holder's row, which was committed before that lock was released. SQLite needs no
 writers are serialised by `BEGIN IMMEDIATE`).
 
 Revision ID: 0007_scale
-Revises: 0007_feeds_loader
+Revises: 0008_app_role_grants
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0007_scale"
-down_revision: str | None = "0007_feeds_loader"  # written beside the feeds migrations; chained after them at merge
+down_revision: str | None = "0008_app_role_grants"  # written beside the others; chained after main's last at merge
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
