@@ -9,6 +9,7 @@ raise the figure here and say why in docs/architecture.md ("The cost of a record
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,8 @@ from fastapi.testclient import TestClient
 
 from cpserver.api.app import create_app
 from cpserver.config import Settings
-from cpserver.store.models import Alert, AuditEvent
+from cpserver.store.models import Alert, AuditEvent, utcnow
+from cpserver.store.models import Session as LoginSession
 from tests.server import world
 from tests.server.conftest import log_in
 
@@ -30,6 +32,10 @@ ALL_HOURS = {"working_hours_start": 0, "working_hours_end": 24, "working_days": 
 # lock with the row's seq, the chain head, the audit row. SQLite: no account lock (BEGIN IMMEDIATE
 # serialises writers), and the seq is read instead of drawn.
 MOST_STATEMENTS = {"postgresql": 7, "sqlite": 7}
+# A view that also renews its session's last-seen time (most real views: practitioners open
+# records minutes apart): PostgreSQL writes it within the authentication statement, SQLite with
+# an UPDATE of its own.
+MOST_STATEMENTS_RENEWING = {"postgresql": 7, "sqlite": 8}
 VIEW = f"/api/v1/children/{world.ORDINARY}/views"
 
 
@@ -89,3 +95,24 @@ def test_a_view_of_an_unknown_id_takes_few_statements(app_client, db):
     # Authentication, the account lock, the counts, the (missing) record, the chain's lock and head,
     # the refusal's audit row; the detection that follows reads nothing again.
     assert len(sent) <= MOST_STATEMENTS[app_client.app.state.engine.dialect.name] - 1, "\n".join(sent)
+
+
+def test_a_view_that_renews_its_session_takes_no_more_statements(app_client, db):
+    headers = log_in(app_client, db, world.PRACTITIONER)
+    dialect = app_client.app.state.engine.dialect.name
+    view = app_client.post(VIEW, json={"reason": "safeguarding"}, headers=headers)
+    assert view.status_code == 200
+    a_minute_ago = utcnow() - dt.timedelta(minutes=1)
+    db.execute(sa.update(LoginSession).values(last_seen_at=a_minute_ago))
+    db.commit()
+
+    def renewing_view() -> None:
+        assert app_client.post(VIEW, json={"reason": "safeguarding"}, headers=headers).status_code == 200
+
+    sent = statements_of(app_client, renewing_view)
+    assert len(sent) <= MOST_STATEMENTS_RENEWING[dialect], "\n".join(sent)
+    # The last-seen time was written, once, and the session still works.
+    db.rollback()
+    seen = db.scalar(sa.select(LoginSession.last_seen_at).where(LoginSession.ended_at.is_(None)))
+    assert seen is not None and seen > a_minute_ago + dt.timedelta(seconds=30)
+    assert app_client.post(VIEW, json={"reason": "safeguarding"}, headers=headers).status_code == 200
