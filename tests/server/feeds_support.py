@@ -111,3 +111,88 @@ def load(
         mailer=mailer or KeptMail(),
         chunk_rows=chunk_rows,
     )
+
+
+FAMILIES = [
+    "Ashcombe",
+    "Birchwood",
+    "Calloway",
+    "Dunmore",
+    "Eastleigh",
+    "Fairbrook",
+    "Garside",
+    "Holloway",
+    "Ivesley",
+    "Jessop",
+    "Kingsley",
+    "Lockhart",
+    "Merriman",
+    "Norwood",
+    "Oakridge",
+    "Pembury",
+    "Quenby",
+    "Radcliffe",
+    "Stanmore",
+    "Thornbury",
+    "Upwood",
+    "Varley",
+    "Whitmore",
+    "Yardley",
+    "Ansell",
+    "Blackwell",
+    "Coverdale",
+    "Danby",
+    "Elsworth",
+    "Fenwick",
+]
+GIVEN = [
+    "Ada",
+    "Ben",
+    "Cora",
+    "Dan",
+    "Ella",
+    "Finn",
+    "Gwen",
+    "Hugo",
+    "Iris",
+    "Jack",
+    "Kate",
+    "Leo",
+    "Mia",
+    "Ned",
+    "Olive",
+    "Paul",
+    "Rosa",
+    "Sam",
+    "Tess",
+    "Will",
+    "Zara",
+    "Alfie",
+    "Bella",
+    "Carl",
+    "Daisy",
+    "Eddie",
+    "Faye",
+    "Gus",
+    "Hana",
+    "Ivan",
+]
+
+
+def distinct_rows(count: int, prefix: str = "CB") -> list[dict[str, Any]]:
+    """`count` rows of children unlike each other and the world's (names, birthdays and homes)."""
+    assert count <= len(FAMILIES)
+    return [
+        row(
+            source_record_id=f"{prefix}-{n:03d}",
+            given_name=GIVEN[n],
+            middle_names="",
+            family_name=FAMILIES[n],
+            date_of_birth=dt.date(world.TODAY.year - 3 - n % 12, 1 + n % 12, 1 + n).isoformat(),
+            postcode=f"ZZ{n + 30} {n % 10}AB",
+            telephone="",
+            carers=[],
+            former_names=[],
+        )
+        for n in range(count)
+    ]

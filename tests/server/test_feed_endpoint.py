@@ -151,3 +151,18 @@ def test_too_large_a_batch_is_413_and_loads_nothing(small_client: TestClient, db
         f"{API_PREFIX}/searches", content=b"x" * 70_000, headers={"Content-Type": "application/json"}
     )
     assert other.status_code == 413 and other.json()["error"]["code"] == "request_too_large"
+
+
+def test_unstorable_text_in_a_batch_rejects_its_row(client: TestClient, db: Session) -> None:
+    _census, credential = source(db)
+    escaped = jsonl(row(given_name="Pip\u0000pa"))  # written as the JSON escape \\u0000
+    raw_nul = jsonl(row(source_record_id="CB-2")).replace(b"Pippa", b"Pip\x00pa")
+    surrogate = jsonl(row(source_record_id="CB-3")).replace(b"Pippa", b"Pip\\ud800pa")
+    response = client.post(
+        BATCHES, content=escaped + raw_nul + surrogate, headers={**as_source(credential), **NDJSON}
+    )
+    assert response.status_code == 201, response.text
+    # A raw control character inside a JSON string is not JSON at all.
+    codes = [item["code"] for item in response.json()["rejections"]]
+    assert codes == ["unstorable_text", "bad_json", "unstorable_text"]
+    assert b"\x00" not in response.content

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +295,16 @@ def test_the_schemas_examples_are_read_as_rows() -> None:
         assert len(read) == 1 and isinstance(read[0], FeedRow), read
         # And the CSV way, as the format document shows.
         assert parsed(as_csv(example), "csv", context) == read
+
+
+def test_the_format_documents_examples_are_read_as_rows() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "feed-format.md").read_text()
+    csv_blocks = re.findall(r"```csv\n(.*?)```", text, re.S)
+    json_blocks = re.findall(r"```json\n(.*?)```", text, re.S)
+    assert csv_blocks and json_blocks
+    for block in csv_blocks:
+        read = parsed(block.encode(), "csv")
+        assert read and all(isinstance(item, FeedRow) for item in read), read
+    for block in json_blocks:
+        read = parsed(block.encode(), "jsonl")
+        assert read and all(isinstance(item, FeedRow) for item in read), read

@@ -34,6 +34,7 @@ from tests.server.feeds_support import (
     NEW_CHILD,
     SCHOOL_CODE,
     KeptMail,
+    distinct_rows,
     give_codes,
     jsonl,
     load,
@@ -115,6 +116,40 @@ def test_the_same_file_twice_changes_nothing_the_second_time(db: Session) -> Non
     second = load(db, council, data)
     assert (second.rows_read, second.rows_unchanged, second.rows_created, second.rows_updated) == (2, 2, 0, 0)
     assert counts(db) == before
+
+
+def test_a_record_sent_twice_in_one_file_is_one_child(db: Session) -> None:
+    census, _ = source(db)
+    start = counts(db)
+    later = (world.TODAY + dt.timedelta(days=1)).isoformat()
+    first, other = distinct_rows(2)
+    report = load(
+        db, census, jsonl(first, other, first, {**first, "telephone": "01632 960123", "as_of": later})
+    )
+    assert (report.rows_created, report.rows_unchanged, report.rows_updated) == (2, 1, 1)
+    assert counts(db)["children"] == start["children"] + 2
+    assert child_of(db, census.id, first["source_record_id"]).telephone == "01632 960123"
+
+
+def test_one_child_written_twice_in_one_chunk_by_two_record_ids(db: Session) -> None:
+    census, _ = source(db)
+    known = row(
+        source_record_id="CB-ORD",
+        given_name="Amelia",
+        family_name=world.ORDINARY_FAMILY,
+        date_of_birth=world.ORDINARY_DOB.isoformat(),
+        postcode=world.ORDINARY_POSTCODE,
+        former_names=[],
+    )
+    assert load(db, census, jsonl(known)).rows_matched == 1
+    later = (world.TODAY + dt.timedelta(days=1)).isoformat()
+    again = {**known, "source_record_id": "CB-ORD-2"}  # the source's duplicate of the same child
+    changed = {**known, "telephone": "01632 960321", "as_of": later}
+    report = load(db, census, jsonl(again, changed))
+    assert (report.rows_matched, report.rows_updated, report.rows_rejected) == (1, 2, 0)
+    child = child_of(db, census.id, "CB-ORD")
+    assert child.cp_id == world.ORDINARY and child_of(db, census.id, "CB-ORD-2").id == child.id
+    assert child.telephone == "01632 960321"
 
 
 def test_a_changed_row_updates_the_same_child(db: Session) -> None:
@@ -230,7 +265,8 @@ def test_a_row_like_an_existing_child_is_matched_or_held(db: Session) -> None:
         date_of_birth=world.ORDINARY_DOB.isoformat(),
         postcode=world.ORDINARY_POSTCODE,
     )
-    doubtful = {**ordinary, "source_record_id": "CB-DOUBT", "given_name": "Amalia"}
+    # The same name and birthday with nothing else to go on: a person decides.
+    doubtful = {**ordinary, "source_record_id": "CB-DOUBT", "postcode": "", "carers": []}
     report = load(db, census, jsonl(ordinary, doubtful))
     assert (report.rows_matched, report.rows_updated, report.rows_held, report.rows_created) == (1, 1, 1, 0)
     existing = db.scalar(select(Child).where(Child.cp_id == world.ORDINARY))
@@ -244,7 +280,7 @@ def test_a_row_like_an_existing_child_is_matched_or_held(db: Session) -> None:
         2,
     )
     assert review.local_authority_id == existing.local_authority_id
-    assert review.incoming["given_name"] == "Amalia"
+    assert review.incoming["source_record_id"] == "CB-DOUBT" and review.incoming["postcode"] == ""
     # Sent again, the held row stays one review, not two.
     again = load(db, census, jsonl(doubtful))
     assert again.rows_held == 1
@@ -257,17 +293,16 @@ def test_a_move_changes_authority_keeps_the_rest_and_tells_both_teams(db: Sessio
     ordinary = db.scalar(select(Child).where(Child.cp_id == world.ORDINARY))
     assert ordinary is not None
     involvements = sorted(i.id for i in ordinary.involvements)
-    moved = row(
+    known = row(
         source_record_id="CB-ORD",
         given_name="Amelia",
         family_name=world.ORDINARY_FAMILY,
         date_of_birth=world.ORDINARY_DOB.isoformat(),
-        postcode="ZZ93 1AA",
-        address_line1="7 Vale Terrace",
-        local_authority="SWV",
-        carers=[],
+        postcode=world.ORDINARY_POSTCODE,
         former_names=[],
     )
+    assert load(db, census, jsonl(known)).rows_matched == 1  # the source's record id is linked
+    moved = {**known, "postcode": "ZZ93 1AA", "address_line1": "7 Vale Terrace", "local_authority": "SWV"}
     report = load(db, census, jsonl(moved), mailer=mail)
     assert report.records_moved == 1
     db.expire_all()
@@ -344,11 +379,7 @@ class CrashAfter(io.RawIOBase):
 
 def test_a_crash_mid_file_keeps_what_was_committed_and_a_rerun_completes(db: Session) -> None:
     census, _ = source(db)
-    born = dt.date(world.TODAY.year - 8, 1, 1)
-    rows = [
-        row(source_record_id=f"CB-{n:03d}", date_of_birth=(born + dt.timedelta(days=n)).isoformat())
-        for n in range(25)
-    ]
+    rows = distinct_rows(25)
     data = jsonl(*rows)
     start = counts(db)["children"]
     with pytest.raises(OSError):

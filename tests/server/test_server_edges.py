@@ -67,6 +67,10 @@ def _routes_with_bodies(client: TestClient) -> list[tuple[str, str]]:
     schema = client.get("/openapi.json").json()
     found = []
     for path, operations in schema["paths"].items():
+        if path == "/api/v1/feeds/batches":
+            # The machine endpoint takes no JSON object and no user's token: unstorable text in a
+            # feed rejects its row (`unstorable_text`, tests/server/test_feed_endpoint.py).
+            continue
         for method, operation in operations.items():
             if "requestBody" in operation:
                 concrete = path.replace("{child_id}", world.ORDINARY).replace("{cp_id}", world.ORDINARY)

@@ -19,5 +19,7 @@ def batch_report_public(report: LoadReport) -> FeedBatchReport:
         rows_rejected=report.rows_rejected,
         fields_kept=report.fields_kept,
         records_moved=report.records_moved,
-        rejections=[FeedRejectionPublic(row=item["row"], code=item["code"]) for item in report.rejections],
+        rejections=[
+            FeedRejectionPublic(row=item["row"], code=item["code"]) for item in report.as_dict()["rejections"]
+        ],
     )

@@ -20,15 +20,18 @@ its shield), involvements recorded by practitioners, archive state.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
@@ -91,17 +94,64 @@ class Move:
 
 
 @dataclass
+class BulkWrites:
+    """Rows for new children, written together (one INSERT per table) instead of object by object.
+
+    The loader gives one to `ApplyStats.bulk` per chunk and `write`s it before the chunk commits;
+    `apply_row` writes it itself before it reads anything a pending row could change.
+    """
+
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    carers: list[dict[str, Any]] = field(default_factory=list)
+    involvements: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        for model, rows in (
+            (FieldProvenance, self.provenance),
+            (Carer, self.carers),
+            (Involvement, self.involvements),
+            (SourceRecord, self.links),
+        ):
+            if rows:
+                session.execute(insert(model), rows)
+                rows.clear()
+
+
+@dataclass
 class ApplyStats:
     """What applying rows did beyond the row counts: fields kept by the winning rule, moves made."""
 
     fields_kept: int = 0
     moves: list[Move] = field(default_factory=list)
+    # New children's rows go here when given (the loader's chunks), else into the session.
+    bulk: BulkWrites | None = None
+    # What the loader read for its chunk in one query each: the provenance of the children of
+    # changed known records (used for a `settled` child), and the source's known record ids.
+    provenance: dict[int, dict[str, FieldProvenance]] | None = None
+    links: dict[str, SourceRecord] | None = None
 
 
 def row_digest(row: FeedRow) -> str:
     """SHA-256 of the row's canonical JSON: the same row again is recognised as unchanged."""
-    canonical = json.dumps(row.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(_plain(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    """`FeedRow.to_json()`'s value, built without `dataclasses.asdict`'s deep copies (it is hot)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(item.name for item in dataclasses.fields(kind))
 
 
 def source_username(source: FeedSource) -> str:
@@ -118,8 +168,14 @@ def apply_row(
     now: dt.datetime,
     mailer: Mailer | None = None,
     stats: ApplyStats | None = None,
+    created: bool = False,
+    settled: bool = False,
 ) -> Child:
     """Write `row` from `source` into `child` (or a new child) and link the source's record id to it.
+
+    `created`: `child` was just made for this row by `new_children` (nothing of it is stored yet).
+    `settled`: nothing pending in the session concerns `child` (the loader knows which children
+    its chunk has touched), so the flush before reading its provenance is not needed.
 
     Raises `RowRejected` (before writing anything) when a school or GP code is unknown.
     A move between authorities is audited here (`record_moved`); the management teams are told
@@ -127,25 +183,50 @@ def apply_row(
     caller to send after its commit (`notify_moves`).
     """
     stats = stats if stats is not None else ApplyStats()
+    if child is not None and not created and not settled:
+        if stats.bulk is not None:
+            stats.bulk.write(session)
+        session.flush()  # what earlier rows wrote for this child is seen by the lookups below
+    with session.no_autoflush:  # one flush per row at most: the rest is written in batches
+        return _apply(session, source, batch, row, child, now, mailer, stats, created, settled)
+
+
+def _apply(
+    session: Session,
+    source: FeedSource,
+    batch: FeedBatch,
+    row: FeedRow,
+    child: Child | None,
+    now: dt.datetime,
+    mailer: Mailer | None,
+    stats: ApplyStats,
+    created: bool,
+    settled: bool,
+) -> Child:
+    fresh = child is None or created
+    bulk = stats.bulk if fresh else None
     setting_id = _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
     gp_id = _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
     authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
     if child is None:
         child = _new_child(session, row, authority_id)
+        session.flush()
+    if fresh:
         held: dict[str, FieldProvenance] = {}
         if row.new_identity:
             # Marks the record as an adopted child's new identity, so that no later row can tie
             # it to a record id (or a child) it did not start with.
-            held[NEW_IDENTITY] = _provenance(child, NEW_IDENTITY, source, batch, row, now)
-            session.add(held[NEW_IDENTITY])
+            _add_provenance(session, bulk, _provenance(child, NEW_IDENTITY, source, batch, row, now))
+    elif settled and stats.provenance is not None and child.id in stats.provenance:
+        held = stats.provenance.pop(child.id)
     else:
         held = {
             prov.field: prov
             for prov in session.scalars(select(FieldProvenance).where(FieldProvenance.child_pk == child.id))
         }
-        if row.new_identity and NEW_IDENTITY not in held:
-            # The new identity sent under a record id (or to a child) of the birth identity.
-            raise RowRejected("new_identity_reuses_record_id")
+    if not fresh and row.new_identity and NEW_IDENTITY not in held:
+        # The new identity sent under a record id (or to a child) of the birth identity.
+        raise RowRejected("new_identity_reuses_record_id")
     said = _said(row)
     before_authority = child.local_authority_id
     for name in FIELDS:
@@ -155,15 +236,25 @@ def apply_row(
         if current is not None and not _wins(source.priority, row.as_of, current):
             stats.fields_kept += 1
             continue
-        _write(session, child, name, row, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id)
+        _write(
+            session,
+            child,
+            name,
+            row,
+            setting_id=setting_id,
+            gp_id=gp_id,
+            authority_id=authority_id,
+            fresh=fresh,
+            bulk=bulk,
+        )
         if current is None:
-            session.add(_provenance(child, name, source, batch, row, now))
+            _add_provenance(session, bulk, _provenance(child, name, source, batch, row, now))
         else:
             current.source_id, current.batch_id = source.id, batch.id
             current.priority, current.as_of, current.set_at = source.priority, row.as_of, now
     if source.kind == "local_authority":
-        _replace_services(session, child, source, row)
-    _link(session, source, batch, row, child)
+        _replace_services(session, child, source, row, fresh=fresh, bulk=bulk)
+    _link(session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
         _audit_move(session, source, batch, child, move)
@@ -171,22 +262,28 @@ def apply_row(
             notify_moves(session, mailer, [move])
         else:
             stats.moves.append(move)
-    session.flush()
     return child
+
+
+def _add_provenance(session: Session, bulk: BulkWrites | None, provenance: dict[str, Any]) -> None:
+    if bulk is None:
+        session.add(FieldProvenance(**provenance))
+    else:
+        bulk.provenance.append(provenance)
 
 
 def _provenance(
     child: Child, name: str, source: FeedSource, batch: FeedBatch, row: FeedRow, now: dt.datetime
-) -> FieldProvenance:
-    return FieldProvenance(
-        child_pk=child.id,
-        field=name,
-        source_id=source.id,
-        batch_id=batch.id,
-        priority=source.priority,
-        as_of=row.as_of,
-        set_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "child_pk": child.id,
+        "field": name,
+        "source_id": source.id,
+        "batch_id": batch.id,
+        "priority": source.priority,
+        "as_of": row.as_of,
+        "set_at": now,
+    }
 
 
 def _wins(priority: int, as_of: dt.date, current: FieldProvenance) -> bool:
@@ -222,11 +319,34 @@ def _code_id(session: Session, model: Any, code: str, problem: str) -> int | Non
     return found
 
 
-def _new_child(session: Session, row: FeedRow, authority_id: int | None) -> Child:
+def new_children(session: Session, rows: Sequence[FeedRow]) -> list[Child | RowRejected]:
+    """A new, still empty child for each row (or why the row cannot be applied), flushed together.
+
+    The loader makes a chunk's new children in one statement, then applies each row to its child
+    with `apply_row(..., created=True)`.
+    """
+    made: list[Child | RowRejected] = []
+    cp_ids = iter(new_cp_ids(session, len(rows)))
+    with session.no_autoflush:
+        for row in rows:
+            try:
+                _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+                _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+                authority_id = _code_id(
+                    session, LocalAuthority, row.local_authority, "unknown_local_authority"
+                )
+                made.append(_new_child(session, row, authority_id, next(cp_ids)))
+            except RowRejected as rejected:
+                made.append(rejected)
+    session.flush()
+    return made
+
+
+def _new_child(session: Session, row: FeedRow, authority_id: int | None, cp_id: str | None = None) -> Child:
     if authority_id is None:
         raise RowRejected("missing_field")
     child = Child(
-        cp_id=new_cp_id(session),
+        cp_id=cp_id or new_cp_id(session),
         given_name=row.given_name,
         family_name=row.family_name,
         family_norm=normalise_name(row.family_name),
@@ -240,8 +360,23 @@ def _new_child(session: Session, row: FeedRow, authority_id: int | None) -> Chil
         former_names=[],
     )
     session.add(child)
-    session.flush()
     return child
+
+
+def new_cp_ids(session: Session, count: int) -> list[str]:
+    """`count` ContactPoint IDs nobody has or had (as `new_cp_id`), checked in two queries."""
+    found: set[str] = set()
+    while len(found) < count:
+        drawn = {_draw_cp_id() for _ in range(count - len(found))} - found
+        taken = set(session.scalars(select(Child.cp_id).where(Child.cp_id.in_(drawn)))) if drawn else set()
+        if drawn:
+            taken |= set(session.scalars(select(RetiredCpId.cp_id).where(RetiredCpId.cp_id.in_(drawn))))
+        found |= drawn - taken
+    return list(found)
+
+
+def _draw_cp_id() -> str:
+    return f"CP{5_000_000_000 + secrets.randbelow(4_999_999_999):010d}"
 
 
 def new_cp_id(session: Session) -> str:
@@ -251,7 +386,7 @@ def new_cp_id(session: Session) -> str:
     above the seed's range (which starts below 2,100,000,000 and grows by at most 400 a child).
     """
     while True:
-        candidate = f"CP{5_000_000_000 + secrets.randbelow(4_999_999_999):010d}"
+        candidate = _draw_cp_id()
         # Nor had: a purged record's ID is retired, never issued again (rule 9; a trigger refuses it).
         if (
             session.scalar(select(Child.id).where(Child.cp_id == candidate)) is None
@@ -283,6 +418,8 @@ def _write(
     setting_id: int | None,
     gp_id: int | None,
     authority_id: int | None,
+    fresh: bool,
+    bulk: BulkWrites | None,
 ) -> None:
     if name == "given_name":
         child.given_name = row.given_name
@@ -310,73 +447,123 @@ def _write(
     elif name == "former_names":
         replace_former_names(session, child, row.former_names)
     elif name == "carers":
-        _replace_carers(session, child, row.carers)
+        _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk)
 
 
-def _replace_carers(session: Session, child: Child, carers: tuple[FeedCarer, ...]) -> None:
-    session.execute(delete(Carer).where(Carer.child_pk == child.id))
-    session.expire(child, ["carers"])
+def _put(
+    session: Session, bulk: BulkWrites | None, model: Any, rows: list[dict[str, Any]], values: dict[str, Any]
+) -> None:
+    """Add one row: to the bulk writes when given, else as an object in the session."""
+    if bulk is None:
+        session.add(model(**values))
+    else:
+        rows.append(values)
+
+
+def _replace_carers(
+    session: Session, child: Child, carers: tuple[FeedCarer, ...], *, fresh: bool, bulk: BulkWrites | None
+) -> None:
+    if not fresh:
+        # Not synchronised with the session (that scans every object in it, on every delete);
+        # the child's carers are expired instead.
+        session.execute(
+            delete(Carer).where(Carer.child_pk == child.id), execution_options={"synchronize_session": False}
+        )
+        session.expire(child, ["carers"])
     for carer in carers:
-        session.add(
-            Carer(
-                child_pk=child.id,
-                given_name=carer.given_name,
-                family_name=carer.family_name,
-                relationship_to_child=carer.relationship_to_child,
-                parental_responsibility=carer.parental_responsibility,
-                address_line1=carer.address_line1,
-                address_line2=carer.address_line2,
-                town=carer.town,
-                postcode=standard_postcode(carer.postcode),
-                telephone=standard_telephone(carer.telephone),
-            )
+        _put(
+            session,
+            bulk,
+            Carer,
+            bulk.carers if bulk is not None else [],
+            {
+                "child_pk": child.id,
+                "given_name": carer.given_name,
+                "family_name": carer.family_name,
+                "relationship_to_child": carer.relationship_to_child,
+                "parental_responsibility": carer.parental_responsibility,
+                "address_line1": carer.address_line1,
+                "address_line2": carer.address_line2,
+                "town": carer.town,
+                "postcode": standard_postcode(carer.postcode),
+                "telephone": standard_telephone(carer.telephone),
+            },
         )
 
 
-def _replace_services(session: Session, child: Child, source: FeedSource, row: FeedRow) -> None:
+def _replace_services(
+    session: Session, child: Child, source: FeedSource, row: FeedRow, *, fresh: bool, bulk: BulkWrites | None
+) -> None:
     """This source's involvements become the row's services; nobody else's are touched."""
-    session.execute(
-        delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id)
-    )
-    session.expire(child, ["involvements"])
+    if not fresh:
+        session.execute(
+            delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id),
+            execution_options={"synchronize_session": False},
+        )
+        session.expire(child, ["involvements"])
     for service in row.services:
-        session.add(
-            Involvement(
-                child_pk=child.id,
-                practitioner_user_id=None,
-                practitioner_name=service.practitioner_name,
-                practitioner_role=service.practitioner_role,
-                organisation_name=service.organisation_name,
-                telephone=standard_telephone(service.telephone),
-                email=service.email,
-                service_type=service.service_type,
-                sensitive=SERVICE_TYPES[service.service_type].sensitive,
-                consent_recorded=service.consent_recorded,
-                started_on=service.started_on or row.as_of,
-                ended_on=service.ended_on,
-                lead_professional=service.lead_professional,
-                assessment_completed=service.assessment_completed,
-                source_id=source.id,
-            )
+        _put(
+            session,
+            bulk,
+            Involvement,
+            bulk.involvements if bulk is not None else [],
+            {
+                "child_pk": child.id,
+                "practitioner_user_id": None,
+                "practitioner_name": service.practitioner_name,
+                "practitioner_role": service.practitioner_role,
+                "organisation_name": service.organisation_name,
+                "telephone": standard_telephone(service.telephone),
+                "email": service.email,
+                "service_type": service.service_type,
+                "sensitive": SERVICE_TYPES[service.service_type].sensitive,
+                "consent_recorded": service.consent_recorded,
+                "started_on": service.started_on or row.as_of,
+                "ended_on": service.ended_on,
+                "lead_professional": service.lead_professional,
+                "assessment_completed": service.assessment_completed,
+                "source_id": source.id,
+            },
         )
 
 
-def _link(session: Session, source: FeedSource, batch: FeedBatch, row: FeedRow, child: Child) -> None:
+def _link(
+    session: Session,
+    source: FeedSource,
+    batch: FeedBatch,
+    row: FeedRow,
+    child: Child,
+    *,
+    fresh: bool,
+    bulk: BulkWrites | None,
+    links: dict[str, SourceRecord] | None,
+) -> None:
     digest = row_digest(row)
-    record = session.scalar(
-        select(SourceRecord).where(
-            SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
+    # A new child is made only for a record id not linked yet (the loader looks first; a held row
+    # is never linked); the unique index on (source, record id) stands behind that.
+    record = (
+        None
+        if fresh
+        else (links or {}).get(row.source_record_id)
+        or session.scalar(
+            select(SourceRecord).where(
+                SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
+            )
         )
     )
     if record is None:
-        session.add(
-            SourceRecord(
-                source_id=source.id,
-                source_record_id=row.source_record_id,
-                child_pk=child.id,
-                row_digest=digest,
-                last_batch_id=batch.id,
-            )
+        _put(
+            session,
+            bulk,
+            SourceRecord,
+            bulk.links if bulk is not None else [],
+            {
+                "source_id": source.id,
+                "source_record_id": row.source_record_id,
+                "child_pk": child.id,
+                "row_digest": digest,
+                "last_batch_id": batch.id,
+            },
         )
     else:
         record.child_pk, record.row_digest, record.last_batch_id = child.id, digest, batch.id

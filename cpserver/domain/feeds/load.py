@@ -28,8 +28,10 @@ from cpserver.domain.feeds import matching
 from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
     ApplyStats,
+    BulkWrites,
     RowRejected,
     apply_row,
+    new_children,
     notify_moves,
     row_digest,
     source_username,
@@ -42,6 +44,7 @@ from cpserver.store.models import (
     Child,
     FeedBatch,
     FeedSource,
+    FieldProvenance,
     LocalAuthority,
     MatchReview,
     SourceRecord,
@@ -85,7 +88,7 @@ class LoadReport:
             "rows_rejected": self.rows_rejected,
             "fields_kept": self.fields_kept,
             "records_moved": self.records_moved,
-            "rejections": list(self.rejections),
+            "rejections": sorted(self.rejections, key=lambda item: int(item["row"])),
         }
 
     def reject(self, number: int, code: str) -> None:
@@ -135,7 +138,7 @@ def load_feed(
     try:
         rows = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
         for chunk in _chunks(rows, chunk_rows):
-            stats = ApplyStats()
+            stats = ApplyStats(bulk=BulkWrites())
             for _number, item in chunk:
                 if isinstance(item, Rejection):
                     report.rows_read += 1
@@ -149,6 +152,8 @@ def load_feed(
                 stats,
                 now(),
             )
+            assert stats.bulk is not None
+            stats.bulk.write(session)
             report.fields_kept += stats.fields_kept
             report.records_moved += len(stats.moves)
             _save(batch, report)
@@ -208,7 +213,7 @@ def _save(batch: FeedBatch, report: LoadReport) -> None:
         "records_moved",
     ):
         setattr(batch, name, getattr(report, name))
-    stored = list(report.rejections)
+    stored = sorted(report.rejections, key=lambda item: int(item["row"]))
     if report.refused is not None:
         stored = [{"row": 0, "code": report.refused}, *stored]
     batch.rejections = stored  # a new list, so the JSON column is written
@@ -236,11 +241,46 @@ def _load_chunk(
     }
     unknown = [row for _n, row in rows if row.source_record_id not in known]
     decided = dict(zip((id(row) for row in unknown), matching.classify(session, unknown), strict=True))
+    # The chunk's new children are made together (one statement), each for the first row of its
+    # record id; a later row with the same id in this chunk updates the child the first one made.
+    creating: dict[str, FeedRow] = {}
+    for row in unknown:
+        if row.source_record_id not in creating and _creates(decided[id(row)]):
+            creating[row.source_record_id] = row
+    made = dict(
+        zip(
+            (id(row) for row in creating.values()),
+            new_children(session, list(creating.values())),
+            strict=True,
+        )
+    )
     linked: set[str] = set()  # record ids first linked in this chunk (a row sent twice in one file)
+    # The children of known records whose row changed, loaded in one query; `touched`: children
+    # this chunk has written to (their pending writes must be flushed before they are read again).
+    changed = {
+        record.child_pk
+        for _n, row in rows
+        if (record := known.get(row.source_record_id)) is not None and record.row_digest != row_digest(row)
+    }
+    children = (
+        {child.id: child for child in session.scalars(select(Child).where(Child.id.in_(changed)))}
+        if changed
+        else {}
+    )
+    touched: set[int] = set()
+    stats.links = known
+    stats.provenance = {pk: {} for pk in changed}
+    if changed:
+        for provenance in session.scalars(
+            select(FieldProvenance).where(FieldProvenance.child_pk.in_(changed))
+        ):
+            stats.provenance[provenance.child_pk][provenance.field] = provenance
     for number, row in rows:
         report.rows_read += 1
         record = known.get(row.source_record_id)
         if record is None and row.source_record_id in linked:
+            if stats.bulk is not None:
+                stats.bulk.write(session)  # the link made earlier in this chunk is pending there
             record = session.scalar(
                 select(SourceRecord).where(
                     SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
@@ -251,11 +291,28 @@ def _load_chunk(
                 if record.row_digest == row_digest(row):
                     report.rows_unchanged += 1
                     continue
-                child = session.get(Child, record.child_pk)
-                apply_row(session, source=source, batch=batch, row=row, child=child, now=now, stats=stats)
+                child = children.get(record.child_pk) or session.get(Child, record.child_pk)
+                apply_row(
+                    session,
+                    source=source,
+                    batch=batch,
+                    row=row,
+                    child=child,
+                    now=now,
+                    stats=stats,
+                    settled=record.child_pk not in touched and row.source_record_id not in linked,
+                )
+                touched.add(record.child_pk)
                 report.rows_updated += 1
                 continue
-            _decide(session, source, batch, number, row, decided[id(row)], report, stats, now)
+            prepared = made.get(id(row))
+            if isinstance(prepared, RowRejected):
+                raise prepared
+            written = _decide(
+                session, source, batch, number, row, decided[id(row)], report, stats, now, prepared
+            )
+            if written is not None:
+                touched.add(written)
             linked.add(row.source_record_id)
         except RowRejected as rejected:
             report.reject(number, rejected.code)
@@ -271,17 +328,30 @@ def _decide(
     report: LoadReport,
     stats: ApplyStats,
     now: dt.datetime,
-) -> None:
+    prepared: Child | None = None,
+) -> int | None:
+    """Apply, create or hold the row; returns the key of the child written to (None: held)."""
     shielded = next((candidate for candidate in decision.candidates if candidate.shielded), None)
     if decision.decision == "match" and decision.best is not None:
         child = session.get(Child, decision.best.child_pk)
         apply_row(session, source=source, batch=batch, row=row, child=child, now=now, stats=stats)
         report.rows_updated += 1
         report.rows_matched += 1
-    elif decision.decision == "new" and shielded is None:
-        apply_row(session, source=source, batch=batch, row=row, child=None, now=now, stats=stats)
+        return decision.best.child_pk
+    if _creates(decision):
+        created = apply_row(
+            session,
+            source=source,
+            batch=batch,
+            row=row,
+            child=prepared,
+            now=now,
+            stats=stats,
+            created=prepared is not None,
+        )
         report.rows_created += 1
-    elif shielded is not None and decision.decision == "new":
+        return created.id
+    if shielded is not None and decision.decision == "new":
         _hold(session, source, batch, number, row, shielded, "shielded_candidate")
         report.rows_held += 1
     else:
@@ -297,6 +367,12 @@ def _decide(
             "shielded_candidate" if shielded is not None else "possible_match",
         )
         report.rows_held += 1
+    return None
+
+
+def _creates(decision: matching.Classification) -> bool:
+    """A new record only for a sure non-match with no shielded child among the candidates."""
+    return decision.decision == "new" and not any(candidate.shielded for candidate in decision.candidates)
 
 
 def _hold(

@@ -1,0 +1,200 @@
+"""Feed files from the seed's fictitious children, and the load's rows per second.
+
+    python bench/feeds.py reference --database URL --children N      # the target: reference data only
+    python bench/feeds.py generate --children N --out FILE [--format csv] [--services --authority CODE]
+    python bench/feeds.py delta --children N --rows M --out FILE --truth TRUTH.csv
+    python bench/feeds.py measure --database URL --children N         # all of it, timed
+
+The reference and the files must be made with the same --children, --seed and --today, so the school,
+GP and authority codes in the files exist in the database. `measure` needs a new, empty database
+(a SQLite path that does not exist yet, or an empty PostgreSQL database): it writes the reference,
+generates a file, registers a national source and times `cpserver feed load` on it (first load:
+every row a new child; second: every row unchanged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cpserver.seed.feed_file import (  # noqa: E402
+    child_rows,
+    delta_rows,
+    reference_in_memory,
+    write_csv,
+    write_jsonl,
+    write_reference_only,
+)
+
+
+def _today(args: argparse.Namespace) -> dt.date:
+    return dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+
+
+def _reference(args: argparse.Namespace) -> int:
+    from cpserver.store.database import make_engine
+    from cpserver.store.migrate import upgrade
+
+    engine = make_engine(args.database)
+    upgrade(engine)
+    write_reference_only(engine, children=args.children, random_seed=args.seed, today=_today(args))
+    engine.dispose()
+    print(f"reference data for {args.children:,} children written", file=sys.stderr)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    today = _today(args)
+    started = time.monotonic()
+    reference = reference_in_memory(children=args.children, random_seed=args.seed, today=today)
+    rows = child_rows(
+        reference,
+        children=args.children,
+        random_seed=args.seed,
+        today=today,
+        services=args.services,
+        authority=args.authority,
+        id_prefix=args.id_prefix,
+    )
+    with args.out.open("w", encoding="utf-8", newline="") as out:
+        count = (write_csv if args.format == "csv" else write_jsonl)(rows, out)
+    print(f"{count:,} rows written to {args.out} in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _delta(args: argparse.Namespace) -> int:
+    today = _today(args)
+    reference = reference_in_memory(children=args.children, random_seed=args.seed, today=today)
+    rows = child_rows(reference, children=args.children, random_seed=args.seed, today=today)
+    share = min(1.0, args.rows / max(args.children, 1) * 1.05)
+    changes = delta_rows(
+        rows,
+        authorities=[item.code for item in reference.authorities],
+        total=args.rows,
+        share=share,
+        random_seed=args.seed,
+        today=today,
+    )
+    truths = []
+
+    def feed() -> object:
+        for row, truth in changes:
+            truths.append(truth)
+            yield row
+
+    with args.out.open("w", encoding="utf-8", newline="") as out:
+        count = (write_csv if args.format == "csv" else write_jsonl)(feed(), out)  # type: ignore[arg-type]
+    with args.truth.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["row", "kind", "child_record_id"])
+        for number, truth in enumerate(truths, start=1):
+            writer.writerow([number, truth.kind, truth.child_record_id or ""])
+    print(f"{count:,} delta rows written to {args.out}, truth in {args.truth}", file=sys.stderr)
+    return 0
+
+
+def _cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cpserver.cli", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def _measure(args: argparse.Namespace) -> int:
+    _reference(args)
+    with tempfile.TemporaryDirectory() as folder:
+        args.out = Path(folder) / f"feed.{args.format}"
+        args.services, args.authority, args.id_prefix = False, None, "CB"
+        _generate(args)
+        added = _cli(
+            "feed",
+            "source",
+            "add",
+            "bench-census",
+            "--kind",
+            "national",
+            "--priority",
+            "50",
+            "--database",
+            args.database,
+        )
+        assert added.returncode == 0, added.stderr
+        for label in ("first load (all new)", "second load (all unchanged)"):
+            started = time.monotonic()
+            loaded = _cli(
+                "feed", "load", "--source", "bench-census", "--database", args.database, str(args.out)
+            )
+            seconds = time.monotonic() - started
+            last = loaded.stderr.strip().splitlines()[-1] if loaded.stderr.strip() else ""
+            print(
+                f"{label}: exit {loaded.returncode}, {args.children:,} rows in {seconds:.1f} s "
+                f"({args.children / seconds:,.0f} rows/s with start-up); {last}"
+            )
+        # A day's changes: a fifth of the children (updates, moves, births, doubtful rows).
+        args.rows, args.truth = args.children // 5, Path(folder) / "truth.csv"
+        args.out = Path(folder) / f"delta.{args.format}"
+        _delta(args)
+        started = time.monotonic()
+        loaded = _cli("feed", "load", "--source", "bench-census", "--database", args.database, str(args.out))
+        seconds = time.monotonic() - started
+        report = loaded.stdout[loaded.stdout.find("{") : loaded.stdout.rfind("}") + 1]
+        import json
+
+        counts = {key: value for key, value in json.loads(report).items() if key.startswith("rows_")}
+        print(f"delta: exit {loaded.returncode}, {args.rows:,} rows in {seconds:.1f} s; {counts}")
+        last = loaded.stderr.strip().splitlines()[-1] if loaded.stderr.strip() else ""
+        print(f"delta: {last}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=int, default=2009, help="the seed's random seed")
+    parser.add_argument("--today", default=None, help="the seed's today (YYYY-MM-DD); default today")
+    commands = parser.add_subparsers(dest="command", required=True)
+    reference = commands.add_parser("reference")
+    reference.add_argument("--database", required=True)
+    reference.add_argument("--children", type=int, required=True)
+    reference.set_defaults(run=_reference)
+    generate = commands.add_parser("generate")
+    generate.add_argument("--children", type=int, required=True)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    generate.add_argument("--services", action="store_true", help="a local authority's feed, with services")
+    generate.add_argument("--authority", default=None, help="only this authority's children")
+    generate.add_argument("--id-prefix", default="CB")
+    generate.set_defaults(run=_generate)
+    delta = commands.add_parser("delta")
+    delta.add_argument("--children", type=int, required=True)
+    delta.add_argument("--rows", type=int, required=True)
+    delta.add_argument("--out", type=Path, required=True)
+    delta.add_argument("--truth", type=Path, required=True)
+    delta.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    delta.set_defaults(run=_delta)
+    measure = commands.add_parser("measure")
+    measure.add_argument("--database", required=True)
+    measure.add_argument("--children", type=int, default=10_000)
+    measure.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    measure.set_defaults(run=_measure)
+    args = parser.parse_args()
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Feed files generated from the seed's children load into a database holding only the reference
+data: every row a new child, codes that exist, fictitious values only; a generated delta loads too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import func, select
+
+from cpserver.domain.feeds.load import load_feed
+from cpserver.domain.feeds.sources import add_source
+from cpserver.seed.feed_file import (
+    child_rows,
+    delta_rows,
+    reference_in_memory,
+    write_csv,
+    write_jsonl,
+    write_reference_only,
+)
+from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.migrate import upgrade
+from cpserver.store.models import Child, Involvement
+from tests.server.conftest import _pg_url, _postgres_admin
+from tests.server.feeds_support import KeptMail
+
+CHILDREN = 300
+TODAY = dt.date(2026, 12, 6)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    admin = _postgres_admin()
+    if admin is None:
+        pytest.skip("PostgreSQL is not reachable")
+    name = f"cp_feed_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_generated_files_load_into_the_reference_database(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
+    upgrade(engine)
+    write_reference_only(engine, children=CHILDREN, random_seed=7, today=TODAY)
+    reference = reference_in_memory(children=CHILDREN, random_seed=7, today=TODAY)
+    rows = list(child_rows(reference, children=CHILDREN, random_seed=7, today=TODAY))
+    assert len(rows) == CHILDREN
+    jsonl, csv = io.StringIO(), io.StringIO()
+    write_jsonl(rows, jsonl)
+    write_csv(rows, csv)
+    text = jsonl.getvalue()
+    assert all(postcode.startswith("ZZ") for postcode in re.findall(r'"postcode":"([^"]+)"', text))
+    assert all(
+        number.startswith(("01632 ", "07700 900")) for number in re.findall(r'"telephone":"([^"]+)"', text)
+    )
+    council = reference.authorities[0].code
+    council_rows = list(
+        child_rows(
+            reference,
+            children=CHILDREN,
+            random_seed=7,
+            today=TODAY,
+            services=True,
+            authority=council,
+            id_prefix="LA",
+        )
+    )
+    factory = make_session_factory(engine)
+    with factory() as session:
+        census, _ = add_source(session, name="census", kind="national", priority=50, local_authority=None)
+        local, _ = add_source(
+            session, name="council", kind="local_authority", priority=60, local_authority=council
+        )
+        session.commit()
+        first = load_feed(
+            session,
+            source=census,
+            stream=io.BytesIO(text.encode()),
+            fmt="jsonl",
+            via="file",
+            mailer=KeptMail(),
+        )
+        assert (first.rows_created, first.rows_rejected, first.rows_held) == (CHILDREN, 0, 0), (
+            first.rejections[:5]
+        )
+        again = load_feed(
+            session,
+            source=census,
+            stream=io.BytesIO(csv.getvalue().encode()),
+            fmt="csv",
+            via="file",
+            mailer=KeptMail(),
+        )
+        assert again.rows_unchanged == CHILDREN, again.as_dict()  # the CSV says exactly what the JSON said
+        services = load_feed(
+            session,
+            source=local,
+            stream=io.BytesIO(b"".join(_line(r) for r in council_rows)),
+            fmt="jsonl",
+            via="file",
+            mailer=KeptMail(),
+        )
+        assert services.rows_rejected == 0 and services.rows_matched == len(council_rows) > 0
+        assert session.scalar(
+            select(func.count()).select_from(Involvement).where(Involvement.source_id == local.id)
+        )
+        delta = list(
+            delta_rows(
+                iter(rows),
+                authorities=[item.code for item in reference.authorities],
+                total=60,
+                share=0.5,
+                random_seed=7,
+                today=TODAY,
+            )
+        )
+        assert {truth.kind for _row, truth in delta} >= {"update", "new"}
+        changes = load_feed(
+            session,
+            source=census,
+            stream=io.BytesIO(b"".join(_line(item) for item, _truth in delta)),
+            fmt="jsonl",
+            via="file",
+            mailer=KeptMail(),
+        )
+        assert changes.rows_rejected == 0 and changes.rows_read == len(delta)
+        updates = sum(1 for _row, truth in delta if truth.kind in ("update", "move"))
+        assert changes.rows_updated >= updates
+        assert session.scalar(select(func.count()).select_from(Child)) >= CHILDREN
+    engine.dispose()
+
+
+def _line(item: dict[str, object]) -> bytes:
+    import json
+
+    return json.dumps(item).encode() + b"\n"
