@@ -10,7 +10,8 @@ goes beyond a normal practitioner's rate and no detection rule or rate limit fir
 1. for `cpserver serve --workers 1` and `--workers 2`, at 1, 8, 32 and 64 clients: requests/s of
    the bare endpoint (`GET /meta`), of the cheapest authenticated call (`GET /sessions/current`)
    and of a record view with its audit row; for views, the share of their time spent obtaining an
-   audit chain (the server's `Server-Timing: chain`), refusals (503 `server_busy`), other 5xx,
+   audit chain (the server's `Server-Timing: chain`) and the SQL statements each sent
+   (`Server-Timing: statements`), refusals (503 `server_busy`), other 5xx,
    and the slowest request;
 2. p50/p95/p99 (ms) of bare, authenticated, search and view at 1 client on 2 workers;
 3. `uvicorn --workers 2` as shipped (no TCP_NODELAY, uvicorn #3149) against ours, bare, 8 clients.
@@ -239,6 +240,7 @@ Request = tuple[str, str, bytes | None, dict[str, str]]
 class Result:
     latencies: list[float] = field(default_factory=list)
     chain_ms: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     busy_with_retry_after: int = 0
     errors: int = 0
@@ -262,6 +264,11 @@ class Result:
     def lock_share(self) -> float:
         total = sum(self.latencies) * 1000
         return sum(self.chain_ms) / total if total else 0.0
+
+    @property
+    def statements_each(self) -> float:
+        """SQL statements per answered request (the server's `Server-Timing: statements`)."""
+        return sum(self.statements) / len(self.statements) if self.statements else float("nan")
 
     @property
     def server_errors(self) -> int:
@@ -299,13 +306,17 @@ def drive(
             mine.statuses[response.status] += 1
             if response.status == 503 and response.getheader("retry-after"):
                 mine.busy_with_retry_after += 1
-            timing = response.getheader("server-timing") or ""
-            if timing.startswith("chain;dur="):
-                mine.chain_ms.append(float(timing.removeprefix("chain;dur=")))
+            for metric in (response.getheader("server-timing") or "").split(","):
+                name, _, value = metric.strip().partition(";")
+                if name == "chain" and value.startswith("dur="):
+                    mine.chain_ms.append(float(value.removeprefix("dur=")))
+                elif name == "statements" and value.startswith("desc="):
+                    mine.statements.append(int(value.removeprefix("desc=")))
         connection.close()
         with lock:
             result.latencies += mine.latencies
             result.chain_ms += mine.chain_ms
+            result.statements += mine.statements
             result.statuses.update(mine.statuses)
             result.busy_with_retry_after += mine.busy_with_retry_after
             result.errors += mine.errors
@@ -385,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.seconds:.0f} s per phase, {os.cpu_count()} cores (shared)\n")  # fmt: skip
     header = (
         f"{'workers':>7} {'clients':>7} {'bare/s':>8} {'auth/s':>8} {'views/s':>8} {'views÷bare':>10} "
-        f"{'lock share':>10} {'view p95':>9} {'slowest':>8} {'503+RA':>7} {'5xx':>4} {'errors':>6}"
+        f"{'lock share':>10} {'SQL/view':>8} {'view p95':>9} {'slowest':>8} {'503+RA':>7} {'5xx':>4} "
+        f"{'errors':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -407,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"{workers:>7} {clients:>7} {bare.rate:>8.0f} {auth.rate:>8.0f} {view.rate:>8.0f} "
                         f"{view.rate / bare.rate:>9.0%} {view.lock_share:>10.2%} "
-                        f"{view.percentile(95):>7.1f}ms "
+                        f"{view.statements_each:>8.1f} {view.percentile(95):>7.1f}ms "
                         f"{slowest:>7.2f}s {refused:>7} {failed:>4} {errors:>6}",
                         flush=True,
                     )
@@ -421,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                             "workers": workers, "clients": clients, "bare_rps": bare.rate,
                             "auth_rps": auth.rate,
                             "view_rps": view.rate, "lock_share": view.lock_share, "slowest_s": slowest,
+                            "statements_per_view": view.statements_each,
                             "refused_503": refused, "other_5xx": failed, "errors": errors,
                         }
                     )  # fmt: skip

@@ -24,7 +24,7 @@ from cpserver.config import Settings, get_settings
 from cpserver.domain.notify import Mailer
 from cpserver.mail import SmtpMailer
 from cpserver.retention_schedule import start_retention
-from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.database import count_statements, make_engine, make_session_factory
 from cpserver.store.migrate import is_current
 from cpserver.store.system import get_mode
 
@@ -153,6 +153,7 @@ def create_app(
         paths={API_PREFIX + feeds.BATCH_PATH: (settings.feed_batch_max_bytes, "batch_too_large")},
     )
     if settings.server_timing:
+        count_statements(engine)
         app.add_middleware(ServerTimingMiddleware)
     app.add_middleware(
         ConcurrencyLimitMiddleware,

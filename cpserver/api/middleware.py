@@ -9,6 +9,7 @@ import logging
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cpserver.audit.chain import LockTiming, request_lock_timing
+from cpserver.store.database import StatementCount, request_statements
 
 SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"cache-control", b"no-store"),
@@ -228,7 +229,11 @@ class ConcurrencyLimitMiddleware:
 
 
 class ServerTimingMiddleware:
-    """Adds `Server-Timing: chain;dur=<ms>`: this request's time obtaining audit chains (benchmarks only)."""
+    """Adds `Server-Timing: chain;dur=<ms>, statements;desc=<n>` (benchmarks only).
+
+    This request's time obtaining audit chains, and how many SQL statements it sent (counted when
+    the app's engine has `cpserver.store.database.count_statements`).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -240,14 +245,19 @@ class ServerTimingMiddleware:
         # The route runs in a worker thread on a copy of this context: it adds to this same object.
         timing = LockTiming()
         token = request_lock_timing.set(timing)
+        counted = StatementCount()
+        counting = request_statements.set(counted)
 
         async def send_with_timing(message: Message) -> None:
             if message["type"] == "http.response.start":
-                value = f"chain;dur={timing.seconds * 1000:.3f}".encode()
+                value = (
+                    f"chain;dur={timing.seconds * 1000:.3f}, statements;desc={counted.statements}".encode()
+                )
                 message["headers"] = [*message.get("headers", []), (b"server-timing", value)]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_timing)
         finally:
+            request_statements.reset(counting)
             request_lock_timing.reset(token)

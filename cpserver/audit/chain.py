@@ -3,7 +3,9 @@
 The trail is `CHAINS` independent hash chains (1..CHAINS), so appends do not queue behind one
 lock for the whole country. An append picks a chain nobody else is appending to at that moment
 (PostgreSQL: a transaction-scoped advisory lock per chain, tried without waiting, starting from a
-random chain), reads that chain's head, links to it and commits with the lock held; two writers
+random chain), reads that chain's head, links to it and commits with the lock held (PostgreSQL:
+the lock, the row's `seq` and the head in one round trip, the function `audit_take_chain` of
+migration 0007_scale); two writers
 never share a chain's head, and no writer waits for another unless every chain is busy. Rows
 written before chains existed form chain 0, the legacy chain, ordered by `seq`; it is closed, and
 every new chain's first row links to its last row, so cutting the legacy tail breaks every chain.
@@ -25,9 +27,10 @@ import random
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, Select, bindparam, func, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
 from cpserver.store.models import AuditEvent
@@ -42,7 +45,6 @@ CHAINS = 256
 LEGACY_CHAIN = 0
 # Tries at a free chain before waiting for one (each try is one round trip to the database).
 FREE_CHAIN_TRIES = 4
-SEQUENCE_NAME = "audit_event_seq"
 
 CANONICAL_FIELDS = (
     "seq", "occurred_at", "action", "outcome", "user_id", "username", "role", "local_authority_id",
@@ -79,7 +81,8 @@ def chain_hash(canonical_row: bytes, prev_hash: str) -> str:
 
 @dataclass
 class LockTiming:
-    """Time spent obtaining a chain (waiting for and taking its lock), for the benchmark's lock share."""
+    """Time spent obtaining a chain (waiting for and taking its lock; on PostgreSQL also reading its
+    head, in the same round trip), for the benchmark's lock share."""
 
     seconds: float = 0.0
     appends: int = 0
@@ -95,28 +98,23 @@ def _spread() -> int:
     return random.randrange(1 << 30)  # noqa: S311 - spreading load, not a secret
 
 
-def _take_free_chain(session: Session) -> tuple[int, int]:
-    """Lock a chain nobody else is appending to, and draw the row's `seq` once it is locked.
+def _take_free_chain(session: Session) -> tuple[int, int, int, str]:
+    """Lock a chain nobody else is appending to, draw the row's `seq`, and read the chain's head.
 
-    One round trip per try: `CASE` draws from the sequence only when the lock was obtained, so
-    `seq` grows along each chain. Waits for a chain only when every try found it busy.
+    One round trip (PostgreSQL function `audit_take_chain`, migration 0007_scale): up to
+    `FREE_CHAIN_TRIES` chains are tried without waiting, starting at a random one, and `seq` is
+    drawn only once a lock is held, so `seq` grows along each chain; only when every try found its
+    chain busy does it wait for one. The head is read after the lock, in a fresh snapshot. Returns
+    (chain, seq, next link, hash to link to).
     """
-    first = _spread()
-    for attempt in range(FREE_CHAIN_TRIES):
-        candidate = 1 + (first + attempt * 37) % CHAINS
-        seq = session.execute(
-            text(
-                f"SELECT CASE WHEN pg_try_advisory_xact_lock(:id, :chain) THEN nextval('{SEQUENCE_NAME}') END"
-            ),
-            {"id": ADVISORY_LOCK_ID, "chain": candidate},
-        ).scalar()
-        if seq is not None:
-            return candidate, int(seq)
-    chosen = 1 + first % CHAINS
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(:id, :chain)"), {"id": ADVISORY_LOCK_ID, "chain": chosen}
-    )
-    return chosen, int(session.execute(text(f"SELECT nextval('{SEQUENCE_NAME}')")).scalar_one())
+    found = session.execute(
+        text("SELECT * FROM audit_take_chain(:id, :first, :chains, :tries)"),
+        {"id": ADVISORY_LOCK_ID, "first": _spread(), "chains": CHAINS, "tries": FREE_CHAIN_TRIES},
+    ).one()
+    number, seq, head_link, head_hash = found
+    if head_link is None:  # a new chain: it links to the legacy chain's last row, or the genesis
+        return int(number), int(seq), 1, head_hash or GENESIS
+    return int(number), int(seq), int(head_link) + 1, str(head_hash)
 
 
 def _chain_head(session: Session, number: int) -> Any:
@@ -127,6 +125,40 @@ def _chain_head(session: Session, number: int) -> Any:
         .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()
+
+
+@lru_cache(maxsize=1)
+def _next_link_statement() -> Select[Any]:
+    """A chain's head, or (for a new chain) the legacy chain's last hash, for `_next_link`."""
+    head = (
+        select(literal(0).label("legacy"), AuditEvent.link, AuditEvent.hash)
+        .where(AuditEvent.chain == bindparam("chain"))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    legacy = (
+        select(literal(1).label("legacy"), literal(0, BigInteger).label("link"), AuditEvent.hash)
+        .where(AuditEvent.chain == LEGACY_CHAIN)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    # Each branch in its own subquery: SQLite allows no ORDER BY or LIMIT on a compound's members.
+    both = union_all(head.subquery().select(), legacy.subquery().select()).subquery()
+    return select(both.c.legacy, both.c.link, both.c.hash).order_by(both.c.legacy).limit(1)
+
+
+def _next_link(session: Session, number: int) -> tuple[int, str]:
+    """The next row's position in chain `number` and the hash it links to, in one round trip.
+
+    After the chain's head if it has one; a new chain's first row links to the legacy chain's last
+    hash (or the genesis).
+    """
+    found = session.execute(_next_link_statement(), {"chain": number}).first()
+    if found is None:
+        return 1, GENESIS
+    if found.legacy:
+        return 1, str(found.hash)
+    return int(found.link) + 1, str(found.hash)
 
 
 def legacy_head_hash(session: Session) -> str:
@@ -145,7 +177,7 @@ def append(session: Session, event: AuditEvent) -> AuditEvent:
     started = time.perf_counter()
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        event.chain, event.seq = _take_free_chain(session)
+        event.chain, event.seq, event.link, event.prev_hash = _take_free_chain(session)
     else:
         event.chain = 1 + _spread() % CHAINS
     waited = time.perf_counter() - started
@@ -155,11 +187,7 @@ def append(session: Session, event: AuditEvent) -> AuditEvent:
             totals.appends += 1
     if not postgres:  # BEGIN IMMEDIATE already serialises every writer
         event.seq = int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0) + 1
-    head = _chain_head(session, event.chain)
-    if head is not None:
-        event.link, event.prev_hash = head.link + 1, head.hash
-    else:
-        event.link, event.prev_hash = 1, legacy_head_hash(session)
+        event.link, event.prev_hash = _next_link(session, event.chain)
     event.hash = chain_hash(canonical(event), event.prev_hash)
     session.add(event)
     session.flush()

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cpserver.config import Settings
+from cpserver.domain import recent_activity
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.sessions import end_sessions_of
-from cpserver.store.models import Alert, AuditEvent, Child, Involvement, User
+from cpserver.store.models import Alert, AuditEvent, Child, User
 from cpserver.store.models import Session as LoginSession
 
 DEDUPE = dt.timedelta(hours=24)
@@ -115,8 +117,30 @@ def _count(
     return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
-def _views(session: Session, user: User, since: dt.datetime) -> int:
-    return _count(session, user, since, AuditEvent.action == "view", AuditEvent.outcome == "disclosed")
+VOLUME_SPANS = ((dt.timedelta(hours=1), "hour"), (dt.timedelta(days=1), "day"))
+
+
+@lru_cache(maxsize=1)
+def _view_counts() -> tuple[recent_activity.Count, ...]:
+    """The user's record views (disclosed) in the last hour and in the last day, up to `COUNT_CAP`."""
+    return tuple(
+        recent_activity.Count(
+            f"views_{label}",
+            (
+                AuditEvent.user_id == recent_activity.USER,
+                AuditEvent.occurred_at >= recent_activity.since(span),
+                AuditEvent.action == "view",
+                AuditEvent.outcome == "disclosed",
+            ),
+            COUNT_CAP,
+        )
+        for span, label in VOLUME_SPANS
+    )
+
+
+def view_questions() -> tuple[recent_activity.Question, ...]:
+    """What `after_view` counts, to be asked before the view (`rate_limits.check(watch=...)`)."""
+    return _view_counts()
 
 
 def out_of_hours(settings: Settings, now: dt.datetime) -> bool:
@@ -233,8 +257,13 @@ def after_view(
     now: dt.datetime,
     *,
     override: bool = False,
+    before: recent_activity.Answers | None = None,
 ) -> None:
-    """Family members, volume, out of hours, repeated "other", outside the authority, overrides."""
+    """Family members, volume, out of hours, repeated "other", outside the authority, overrides.
+
+    `before`: the answers to `view_questions`, read before this view's own row (`event`, which is
+    added here); without them the counts are read now.
+    """
     seq: dict[str, object] = {"audit_seq": [event.seq], "child": child.cp_id}
     if override:
         raise_alert(
@@ -279,7 +308,7 @@ def after_view(
             evidence=seq,
             now=now,
         )
-    _volume(session, settings, user, now)
+    _volume(session, settings, user, now, before)
     _out_of_hours(session, settings, user, event, now)
     if event.reason_code == "other" and not _open_alert(session, user, "repeated_other", now):
         others = _count(
@@ -324,29 +353,30 @@ def after_view(
             )
 
 
-def outside_authority(session: Session, user: User, child: Child) -> bool:
+def outside_authority(user: User, child: Child) -> bool:
     """A practitioner opening a child of another authority with whom they have no involvement."""
     if user.role != "practitioner" or child.local_authority_id == user.local_authority_id:
         return False
-    involved = session.scalar(
-        select(Involvement.id).where(
-            Involvement.child_pk == child.id, Involvement.practitioner_user_id == user.id
-        )
-    )
-    return involved is None
+    # The record's involvements (ended ones too) are loaded with it (record_access.load_child).
+    return not any(involvement.practitioner_user_id == user.id for involvement in child.involvements)
 
 
-def _volume(session: Session, settings: Settings, user: User, now: dt.datetime) -> None:
+def _volume(
+    session: Session, settings: Settings, user: User, now: dt.datetime, before: recent_activity.Answers | None
+) -> None:
     """Opens in the last hour or day far above the user's own baseline and the authority's norm.
 
     Measured even while a volume alert is open (the alert is raised once a day); the escalation
     to high severity is cpserver.domain.harvesting's.
     """
-    for span, minimum, label in (
-        (dt.timedelta(hours=1), settings.volume_hour_minimum, "hour"),
-        (dt.timedelta(days=1), settings.volume_day_minimum, "day"),
-    ):
-        count = _views(session, user, now - span)
+    counts = _view_counts()
+    if before is None:
+        fresh = recent_activity.read(session, counts, recent_activity.parameters(user.id, "", now))
+        found = [fresh.counts[count.name] for count in counts]
+    else:
+        found = [count.after(before, counts_own_row=True) for count in counts]
+    minimums = (settings.volume_hour_minimum, settings.volume_day_minimum)
+    for (span, label), minimum, count in zip(VOLUME_SPANS, minimums, found, strict=True):
         if count <= minimum:  # the cheap check first: most views stop here
             continue
         # The month-long comparison is dearer: run it just past the threshold and every fifth view after.

@@ -12,15 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cpserver.config import Settings
+from cpserver.domain import recent_activity
 from cpserver.domain.detection import raise_alert
 from cpserver.store.models import AuditEvent, Child, User
 
 _DIGITS = re.compile(r"\d+")
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
 
 
 def _count(
@@ -35,21 +39,63 @@ def _count(
     return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
-def after_access(session: Session, settings: Settings, user: User, action: str, now: dt.datetime) -> None:
-    """Escalate volume: searches or views past the high thresholds in an hour or a day suspend.
-
-    Measured on every access, open alerts or not. Searches also raise a medium alert past their
-    own hourly minimum (record views have cpserver.domain.detection's baseline rule).
-    """
+@lru_cache(maxsize=64)
+def _volume_counts(settings: Settings, action: str) -> tuple[recent_activity.Count, recent_activity.Count]:
+    """The user's searches (answered) or record views (disclosed) in the last hour and day."""
     counted = (AuditEvent.action == action, AuditEvent.outcome.in_(("disclosed", "results", "no_results")))
     if action == "view":
         high_hour, high_day = settings.view_volume_high_hour, settings.view_volume_high_day
     else:
         high_hour, high_day = settings.search_volume_high_hour, settings.search_volume_high_day
-    hour = _count(
-        session, user, now - dt.timedelta(hours=1), max(high_hour, settings.search_volume_hour), *counted
+    mine = AuditEvent.user_id == recent_activity.USER
+    return (
+        recent_activity.Count(
+            f"{action}_volume_hour",
+            (mine, AuditEvent.occurred_at >= recent_activity.since(HOUR), *counted),
+            max(high_hour, settings.search_volume_hour),
+        ),
+        recent_activity.Count(
+            f"{action}_volume_day",
+            (mine, AuditEvent.occurred_at >= recent_activity.since(DAY), *counted),
+            high_day,
+        ),
     )
-    day = _count(session, user, now - dt.timedelta(days=1), high_day, *counted)
+
+
+def volume_questions(settings: Settings, action: str) -> tuple[recent_activity.Question, ...]:
+    """What `after_access` counts, to be asked before the access (`rate_limits.check(watch=...)`)."""
+    return _volume_counts(settings, action)
+
+
+def after_access(
+    session: Session,
+    settings: Settings,
+    user: User,
+    action: str,
+    now: dt.datetime,
+    *,
+    before: recent_activity.Answers | None = None,
+) -> None:
+    """Escalate volume: searches or views past the high thresholds in an hour or a day suspend.
+
+    Measured on every access that counts (a search answered, a record disclosed), open alerts or
+    not. Searches also raise a medium alert past their own hourly minimum (record views have
+    cpserver.domain.detection's baseline rule). `before`: the answers to `volume_questions` read
+    before this access's own row, which is added here; without them the counts are read now.
+    """
+    hour_count, day_count = _volume_counts(settings, action)
+    if before is None:
+        before = recent_activity.read(
+            session, (hour_count, day_count), recent_activity.parameters(user.id, "", now)
+        )
+        hour, day = before.counts[hour_count.name], before.counts[day_count.name]
+    else:
+        hour = hour_count.after(before, counts_own_row=True)
+        day = day_count.after(before, counts_own_row=True)
+    if action == "view":
+        high_hour, high_day = settings.view_volume_high_hour, settings.view_volume_high_day
+    else:
+        high_hour, high_day = settings.search_volume_high_hour, settings.search_volume_high_day
     what = "records opened" if action == "view" else "searches"
     if hour >= high_hour or day >= high_day:
         raise_alert(
@@ -109,25 +155,60 @@ def _number(cp_id: str) -> int | None:
     return int(digits[-1]) if digits else None
 
 
-def after_view_attempt(session: Session, settings: Settings, user: User, now: dt.datetime) -> None:
-    """Runs of IDs that do not exist, and walks through consecutive IDs, among recent view attempts."""
-    since = now - dt.timedelta(hours=1)
-    not_found_hour = _count(
-        session,
-        user,
-        since,
-        settings.not_found_limit_hour,
-        AuditEvent.action == "view",
-        AuditEvent.outcome == "denied:child_not_found",
+@lru_cache(maxsize=64)
+def _attempt_questions(
+    settings: Settings,
+) -> tuple[recent_activity.Count, recent_activity.Count, recent_activity.Latest]:
+    """IDs asked for that do not exist (last hour, last day), and the IDs of the latest view attempts
+    in the hour but one (the attempt being made is the last)."""
+    mine = (AuditEvent.user_id == recent_activity.USER, AuditEvent.action == "view")
+    not_found = AuditEvent.outcome == "denied:child_not_found"
+    in_the_hour = AuditEvent.occurred_at >= recent_activity.since(HOUR)
+    asked_for = func.coalesce(Child.cp_id, AuditEvent.detail["requested"].as_string())
+    return (
+        recent_activity.Count(
+            "not_found_hour", (*mine, in_the_hour, not_found), settings.not_found_limit_hour
+        ),
+        recent_activity.Count(
+            "not_found_day",
+            (*mine, AuditEvent.occurred_at >= recent_activity.since(DAY), not_found),
+            settings.not_found_high_day,
+        ),
+        recent_activity.Latest(
+            "ids_asked_for",
+            select(asked_for)
+            .select_from(AuditEvent)
+            .outerjoin(Child, Child.id == AuditEvent.child_pk)
+            .where(*mine, in_the_hour)
+            .order_by(AuditEvent.seq.desc())
+            .limit(max(settings.id_walk_window - 1, 0)),
+        ),
     )
-    not_found_day = _count(
-        session,
-        user,
-        now - dt.timedelta(days=1),
-        settings.not_found_high_day,
-        AuditEvent.action == "view",
-        AuditEvent.outcome == "denied:child_not_found",
-    )
+
+
+def view_attempt_questions(settings: Settings) -> tuple[recent_activity.Question, ...]:
+    """What `after_view_attempt` reads, to be asked before the attempt (`rate_limits.check(watch=...)`)."""
+    return _attempt_questions(settings)
+
+
+def after_view_attempt(
+    session: Session,
+    settings: Settings,
+    user: User,
+    now: dt.datetime,
+    *,
+    before: recent_activity.Answers,
+    asked_for: str,
+    found: bool,
+) -> None:
+    """Runs of IDs that do not exist, and walks through consecutive IDs, among recent view attempts.
+
+    `before`: the answers to `view_attempt_questions`, read under the user's lock before this
+    attempt's own row (the ID `asked_for`, `found` or not), which is added here.
+    """
+    not_found_hour_count, not_found_day_count, latest = _attempt_questions(settings)
+    not_found_hour = not_found_hour_count.after(before, counts_own_row=not found)
+    not_found_day = not_found_day_count.after(before, counts_own_row=not found)
     if not_found_day >= settings.not_found_high_day or not_found_hour >= settings.not_found_limit_hour:
         high = not_found_day >= settings.not_found_high_day
         raise_alert(
@@ -141,23 +222,11 @@ def after_view_attempt(session: Session, settings: Settings, user: User, now: dt
             evidence={"not_found_hour": not_found_hour, "not_found_day": not_found_day},
             now=now,
         )
-    recent = session.execute(
-        select(AuditEvent.detail, Child.cp_id)
-        .outerjoin(Child, Child.id == AuditEvent.child_pk)
-        .where(AuditEvent.user_id == user.id, AuditEvent.action == "view", AuditEvent.occurred_at >= since)
-        .order_by(AuditEvent.seq.desc())
-        .limit(settings.id_walk_window)
-    ).all()
-    numbers = sorted(
-        {
-            number
-            for detail, cp_id in recent
-            if (number := _number(cp_id or str((detail or {}).get("requested", "")))) is not None
-        }
-    )
+    recent = [asked_for, *before.texts[latest.name]][: settings.id_walk_window]
+    numbers = sorted({number for text in recent if (number := _number(text)) is not None})
     run = longest = 1 if numbers else 0
-    for before, after in itertools.pairwise(numbers):
-        run = run + 1 if after - before <= settings.id_walk_gap else 1
+    for previous, following in itertools.pairwise(numbers):
+        run = run + 1 if following - previous <= settings.id_walk_gap else 1
         longest = max(longest, run)
     if longest >= settings.id_walk_run:
         raise_alert(

@@ -26,9 +26,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    String,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, joinedload
 
 from cpserver.domain.names import normalise_postcode
 from cpserver.store.models import Carer, Child, User
@@ -112,39 +127,70 @@ def facts_of(child: Child, carers: Iterable[Carer]) -> Facts:
     return facts
 
 
+@lru_cache(maxsize=8)
+def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> CompoundSelect[tuple[int]]:
+    """The ids of shielded children at one of the postcodes or telephones (bound as `postcodes`,
+    `telephones`), or with a carer at one of them: `covering_shields`'s first question.
+
+    On PostgreSQL each list is one array parameter (`= ANY`), so the statement's text is the same
+    whatever the number of facts, and the server plans it once per connection (a prepared
+    statement) instead of on every view; the expression indexes serve `= ANY` as they serve `IN`.
+    """
+    own: list[ColumnElement[bool]] = []
+    theirs: list[ColumnElement[bool]] = []
+    for wanted, name, child_key, carer_key in (
+        (by_postcode, "postcodes", Child.postcode_norm, carer_postcode_key()),
+        (by_telephone, "telephones", child_telephone_key(), carer_telephone_key()),
+    ):
+        if not wanted:
+            continue
+        if postgres:
+            values: BindParameter[Any] = bindparam(name, type_=postgresql.ARRAY(String))
+            own.append(child_key == any_(values))
+            theirs.append(carer_key == any_(values))
+        else:
+            values = bindparam(name, expanding=True)
+            own.append(child_key.in_(values))
+            theirs.append(carer_key.in_(values))
+    return union(
+        select(Child.id).where(Child.shielded.is_(True), or_(*own)),
+        select(Carer.child_pk)
+        .join(Child, Child.id == Carer.child_pk)
+        .where(Child.shielded.is_(True), or_(*theirs)),
+    )
+
+
 def covering_shields(
     session: Session, children: Sequence[tuple[Child, Sequence[Carer]]]
 ) -> dict[int, list[Child]]:
     """For each child (by primary key), the *other* shielded children whose household facts it shares.
 
-    Two indexed queries whatever the number of children: shielded children at one of the
-    postcodes or telephones, and carers of shielded children at one of them. The exact
-    comparison (whole address, not just postcode) is done here.
+    One indexed query whatever the number of children, when no shielded household is near (the
+    usual case): the ids of shielded children at one of the postcodes or telephones, and of those
+    whose carers are at one of them. Only when there are some are those children read, with all
+    their carers (one more query). The exact comparison (whole address, not just postcode) is done
+    here, against every fact of each shielded household.
     """
     facts = {child.id: facts_of(child, carers) for child, carers in children}
     postcodes = sorted({key[0] for f in facts.values() for key in f.addresses})
     telephones = sorted({number for f in facts.values() for number in f.telephones})
     shield_facts: dict[int, Facts] = {}
     shielded: dict[int, Child] = {}
-    own: list[ColumnElement[bool]] = []
-    theirs: list[ColumnElement[bool]] = []
-    if postcodes:
-        own.append(Child.postcode_norm.in_(postcodes))
-        theirs.append(carer_postcode_key().in_(postcodes))
-    if telephones:
-        own.append(child_telephone_key().in_(telephones))
-        theirs.append(carer_telephone_key().in_(telephones))
-    if own:
-        for row in session.scalars(select(Child).where(Child.shielded.is_(True), or_(*own))):
+    near: list[int] = []
+    if postcodes or telephones:
+        values = {"postcodes": postcodes, "telephones": telephones}
+        postgres = session.get_bind().dialect.name == "postgresql"
+        near = list(session.scalars(_near_statement(bool(postcodes), bool(telephones), postgres), values))
+    if near:
+        # Those shielded children, with all their household facts (their own and every carer's) and
+        # the authority whose management team brokers contact, in one query.
+        for row in session.scalars(
+            select(Child)
+            .where(Child.id.in_(near), Child.shielded.is_(True))
+            .options(joinedload(Child.carers), joinedload(Child.local_authority))
+        ).unique():
             shielded[row.id] = row
-            shield_facts.setdefault(row.id, Facts()).add_child(row)
-        for carer, row in session.execute(
-            select(Carer, Child)
-            .join(Child, Child.id == Carer.child_pk)
-            .where(Child.shielded.is_(True), or_(*theirs))
-        ).tuples():
-            shielded[row.id] = row
-            shield_facts.setdefault(row.id, Facts()).add_carer(carer)
+            shield_facts[row.id] = facts_of(row, row.carers)
     return {
         child_id: [
             shielded[shield_id]

@@ -3,8 +3,10 @@
 The limits are sized from a normal practitioner's day (docs/architecture.md, "Harvesting and
 detection"): a few dozen searches and record views a day, rarely more than a handful a minute.
 They are counted from the audit trail itself (indexed by user or workstation, action and time),
-so nothing else has to be kept in step, and they hold while an alert is open. Every refusal is
-audited, and refusals that keep coming escalate (cpserver.domain.harvesting).
+so nothing else has to be kept in step, and they hold while an alert is open. All six counts, and
+the detection rules' own counts of the user's recent rows (`watch`), are read in one round trip
+(cpserver.domain.recent_activity). Every refusal is audited, and refusals that keep coming
+escalate (cpserver.domain.harvesting).
 
 A user's accesses are serialised on their account row (PostgreSQL `SELECT ... FOR UPDATE`;
 SQLite's writers are serialised already), so parallel requests cannot all slip under a limit.
@@ -14,16 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
 from cpserver.config import Settings
-from cpserver.domain import harvesting
+from cpserver.domain import harvesting, recent_activity
 from cpserver.domain.errors import DomainError, ErrorKind
 from cpserver.store.models import AuditEvent, User
 
@@ -62,40 +65,50 @@ def limits_for(settings: Settings, action: str) -> list[Limit]:
     return found
 
 
-def _scope(limit: Limit, user: User, origin: trail.Origin) -> ColumnElement[bool]:
+def _counted(limit: Limit) -> tuple[ColumnElement[bool], ...]:
+    # Every attempt counts (refused reasons, unknown ids, text that cannot be stored), except the
+    # rate-limit refusals themselves: otherwise the wait would never end while someone retries.
+    scope = (
+        AuditEvent.user_id == recent_activity.USER
+        if limit.per == "user"
+        else AuditEvent.workstation == recent_activity.WORKSTATION
+    )
     return (
-        AuditEvent.user_id == user.id if limit.per == "user" else AuditEvent.workstation == origin.workstation
+        scope,
+        AuditEvent.action == limit.action,
+        AuditEvent.occurred_at >= recent_activity.since(limit.window),
+        AuditEvent.outcome != REFUSED,
     )
 
 
-def _counted(limit: Limit, user: User, origin: trail.Origin, since: dt.datetime) -> list[ColumnElement[bool]]:
-    # Every attempt counts (refused reasons, unknown ids, text that cannot be stored), except the
-    # rate-limit refusals themselves: otherwise the wait would never end while someone retries.
-    return [
-        _scope(limit, user, origin),
-        AuditEvent.action == limit.action,
-        AuditEvent.occurred_at >= since,
-        AuditEvent.outcome != REFUSED,
-    ]
+@lru_cache(maxsize=64)
+def _counts(settings: Settings, action: str) -> tuple[tuple[Limit, recent_activity.Count], ...]:
+    """Each limit on `action`, with its count of recent accesses (up to what it allows)."""
+    return tuple(
+        (limit, recent_activity.Count(f"rate_limit_{number}", _counted(limit), limit.allowed))
+        for number, limit in enumerate(limits_for(settings, action))
+    )
 
 
-def exceeded(
-    session: Session, settings: Settings, user: User, origin: trail.Origin, action: str, now: dt.datetime
+def _first_exceeded(
+    session: Session,
+    counted: tuple[tuple[Limit, recent_activity.Count], ...],
+    answers: recent_activity.Answers,
+    parameters: dict[str, object],
+    now: dt.datetime,
 ) -> tuple[Limit, int] | None:
     """The first limit this access would break and the seconds until it would not, or None."""
-    for limit in limits_for(settings, action):
-        conditions = _counted(limit, user, origin, now - limit.window)
-        recent = select(AuditEvent.id).where(*conditions).limit(limit.allowed).subquery()
-        count = session.scalar(select(func.count()).select_from(recent)) or 0
-        if count < limit.allowed:
+    for limit, count in counted:
+        if answers.counts[count.name] < limit.allowed:
             continue
         # One slot frees when the oldest of the last `allowed` accesses leaves the window.
         oldest = session.scalar(
             select(AuditEvent.occurred_at)
-            .where(*conditions)
+            .where(*count.where)
             .order_by(AuditEvent.occurred_at.desc())
             .offset(limit.allowed - 1)
-            .limit(1)
+            .limit(1),
+            parameters,
         )
         wait = (oldest + limit.window - now).total_seconds() if oldest is not None else 1.0
         return limit, max(1, math.ceil(wait))
@@ -111,18 +124,28 @@ def check(
     now: dt.datetime,
     *,
     detail: Mapping[str, object] | None = None,
-) -> None:
+    watch: Iterable[recent_activity.Question] = (),
+) -> recent_activity.Answers:
     """Refuse this search or view with 429 when a limit is reached; the refusal is audited first.
 
     `detail` (a search's criteria, a view's requested id) goes into the refusal's audit row.
+    `watch`: the detection rules' questions about the user's recent rows, asked in the same round
+    trip as the limits' counts, under the same lock; their answers are returned (as they stood
+    before this access's own row).
     Not on a training server: its data is fictitious and a class works through it at once.
     """
+    watched = tuple(watch)
+    values = recent_activity.parameters(user.id, origin.workstation, now)
     if settings.training:
-        return
-    session.execute(select(User.id).where(User.id == user.id).with_for_update())
-    found = exceeded(session, settings, user, origin, action, now)
+        return recent_activity.read(session, watched, values)
+    # SQLite renders no FOR UPDATE and needs none: BEGIN IMMEDIATE serialises its writers already.
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    counted = _counts(settings, action)
+    answers = recent_activity.read(session, tuple(count for _, count in counted) + watched, values)
+    found = _first_exceeded(session, counted, answers, values, now)
     if found is None:
-        return
+        return answers
     limit, seconds = found
     try:
         trail.record(

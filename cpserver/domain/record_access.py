@@ -191,8 +191,24 @@ def open_record(
     """
     today = now.date()
     age, consent_age = settings.retention_age_years, settings.retention_consent_age_years
-    rate_limits.check(
-        session, settings, viewer.user, viewer.origin, "view", now, detail={"requested": cp_id[:20]}
+    # The detection rules' counts are read with the rate limits', in one round trip under the
+    # user's lock; each rule adds this attempt's own row to what was read.
+    watch = (
+        detection.view_questions()
+        + harvesting.volume_questions(settings, "view")
+        + harvesting.view_attempt_questions(settings)
+        if settings.detection_enabled
+        else ()
+    )
+    before = rate_limits.check(
+        session,
+        settings,
+        viewer.user,
+        viewer.origin,
+        "view",
+        now,
+        detail={"requested": cp_id[:20]},
+        watch=watch,
     )
     child = load_child(session, cp_id)
     # A record past retention (rule 9: left search, archived) is, to everyone but the national team
@@ -209,7 +225,9 @@ def open_record(
         _deny(session, viewer, None, "child_not_found", code, detail={"requested": cp_id[:20]})
         if settings.detection_enabled:
             try:
-                harvesting.after_view_attempt(session, settings, viewer.user, now)
+                harvesting.after_view_attempt(
+                    session, settings, viewer.user, now, before=before, asked_for=cp_id[:20], found=False
+                )
                 session.commit()
             except SQLAlchemyError:
                 session.rollback()
@@ -231,7 +249,7 @@ def open_record(
         detail["household_shield"] = True
     if override_shield:
         detail["shield_override"] = True
-    if detection.outside_authority(session, viewer.user, child):
+    if detection.outside_authority(viewer.user, child):
         detail["outside_authority"] = True
     try:
         event = trail.record(
@@ -250,10 +268,21 @@ def open_record(
         )
         # A shield override always raises its alert, whatever the benchmark switch says.
         if settings.detection_enabled or override_shield:
-            detection.after_view(session, settings, viewer.user, child, event, now, override=override_shield)
+            detection.after_view(
+                session,
+                settings,
+                viewer.user,
+                child,
+                event,
+                now,
+                override=override_shield,
+                before=before if settings.detection_enabled else None,
+            )
         if settings.detection_enabled:
-            harvesting.after_access(session, settings, viewer.user, "view", now)
-            harvesting.after_view_attempt(session, settings, viewer.user, now)
+            harvesting.after_access(session, settings, viewer.user, "view", now, before=before)
+            harvesting.after_view_attempt(
+                session, settings, viewer.user, now, before=before, asked_for=child.cp_id, found=True
+            )
         session.commit()
     except SQLAlchemyError:
         session.rollback()

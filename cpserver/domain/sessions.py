@@ -6,9 +6,12 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cpserver.config import Settings
 from cpserver.domain.accreditation import accreditation_problems
@@ -77,6 +80,48 @@ def end_session(row: LoginSession, reason: str, now: dt.datetime) -> None:
         row.end_reason = reason
 
 
+@lru_cache(maxsize=2)
+def _session_statement(touch: bool) -> Select[Any]:
+    """The session with the token's hash, its user, organisation and authority, and
+    the lockdown switch; built once (only the statement, never what it reads). The hash is bound as
+    `bearer_hash`: an UPDATE takes a parameter named after a column as a value to SET.
+
+    With `touch` (PostgreSQL), the same statement also writes the session's last-seen time when it
+    is due (a data-modifying CTE, bound as `now`, `touch_before`, `idle_after`): on an open session
+    within its absolute and idle limits, last seen at least `TOUCH_EVERY` ago. That is exactly when
+    `authenticate` would write it; the third column says whether it was written. The session read
+    is the one from before the write (one snapshot), as the checks need.
+    """
+    lockdown = select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY).scalar_subquery()
+    statement = (
+        select(LoginSession, lockdown)
+        .where(LoginSession.token_hash == bindparam("bearer_hash"))
+        .options(
+            joinedload(LoginSession.user)
+            .joinedload(User.organisation)
+            .joinedload(Organisation.local_authority),
+            joinedload(LoginSession.user).joinedload(User.local_authority),
+        )
+    )
+    if not touch:
+        return statement
+    sessions = cast(Table, LoginSession.__table__)
+    touched = (
+        update(sessions)
+        .where(
+            sessions.c.token_hash == bindparam("bearer_hash"),
+            sessions.c.ended_at.is_(None),
+            sessions.c.last_seen_at <= bindparam("touch_before"),
+            sessions.c.last_seen_at > bindparam("idle_after"),
+            sessions.c.expires_at > bindparam("now"),
+        )
+        .values(last_seen_at=bindparam("now"))
+        .returning(sessions.c.id)
+        .cte("touched")
+    )
+    return statement.add_cte(touched).add_columns(select(func.count()).select_from(touched).scalar_subquery())
+
+
 def authenticate(session: Session, token: str | None, settings: Settings, now: dt.datetime) -> LoginSession:
     """The live session for a bearer token, or 401; ends sessions that have run out.
 
@@ -87,17 +132,12 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
         raise not_authenticated()
     # One round trip: the session, its user and organisation, and the lockdown switch, read fresh
     # on every request (no cache), so a change made on any server counts from the next request.
-    lockdown = select(SystemSetting.value).where(SystemSetting.key == LOCKDOWN_KEY).scalar_subquery()
-    found = session.execute(
-        select(LoginSession, lockdown)
-        .where(LoginSession.token_hash == token_hash(token))
-        .options(
-            joinedload(LoginSession.user)
-            .joinedload(User.organisation)
-            .joinedload(Organisation.local_authority),
-            joinedload(LoginSession.user).joinedload(User.local_authority),
-        )
-    ).first()
+    touch = session.get_bind().dialect.name == "postgresql"
+    values: dict[str, object] = {"bearer_hash": token_hash(token)}
+    if touch:
+        idle = dt.timedelta(minutes=settings.session_idle_minutes)
+        values.update(now=now, touch_before=now - TOUCH_EVERY, idle_after=now - idle)
+    found = session.execute(_session_statement(touch), values).first()
     row: LoginSession | None = found[0] if found is not None else None
     if row is None or row.ended_at is not None:
         raise session_expired()
@@ -123,5 +163,8 @@ def authenticate(session: Session, token: str | None, settings: Settings, now: d
             )
         raise session_expired()
     if now - row.last_seen_at >= TOUCH_EVERY:
-        row.last_seen_at = now
+        if touch and found is not None and found[2]:
+            set_committed_value(row, "last_seen_at", now)  # written already, by the statement above
+        else:
+            row.last_seen_at = now
     return row

@@ -30,7 +30,6 @@ from cpserver.seed.reference import (
     Practitioner,
     Reference,
     fictitious_postcode,
-    landline,
     read_list,
 )
 from cpserver.seed.training_contract import (
@@ -74,9 +73,11 @@ _RELATIONSHIPS_PRIMARY: Final = (
 )
 
 
-def _mobile(rng: random.Random) -> str:
-    # 07700 900xxx: Ofcom's mobile range for drama.
-    return f"07700 900{int(rng.random() * 1000):03d}"
+# Personal telephone numbers: 01632 nnnnnn, a code no real line has, one number per person, in turn
+# (Ofcom's drama blocks hold 1,000 numbers each: drawn from them, every number was shared by
+# hundreds of households at scale, so nearly every record shared a telephone with a shielded
+# household and was served as covered by its shield). 01632 960xxx stays for organisations.
+_PERSONAL_NUMBERS: Final = 899_000
 
 
 # --- the columns the stream writes, in order ---------------------------------------------------
@@ -244,6 +245,7 @@ class ChildStream:
         self.next_carer = 1
         self.next_involvement = 1
         self.next_former_name = 1
+        self.next_telephone = 0
         self.cp_number = self.rng.randrange(1_000_000_000, 2_000_000_000)
 
     def _below(self, limit: int) -> int:
@@ -361,11 +363,18 @@ class ChildStream:
 
     def _telephone(self) -> str:
         roll = self.rng.random()
-        if roll < 0.85:
-            return _mobile(self.rng)
         if roll < 0.95:
-            return landline(self.rng)
+            return self._personal_number()
         return ""
+
+    def _personal_number(self) -> str:
+        """The next person's own number (after 899,000 people the numbers come round again)."""
+        self.rng.random()  # the draw the shared-pool number took: the rest of the data stays the same
+        number = 100_000 + self.next_telephone % _PERSONAL_NUMBERS
+        self.next_telephone += 1
+        if number >= 960_000:
+            number += 1_000  # past the drama block
+        return f"01632 {number:06d}"
 
     def _carers(self, authority: int, family: str, address: tuple[str, str, str, str]) -> list[Carer]:
         rng = self.rng
@@ -465,7 +474,7 @@ class ChildStream:
             age_days = min(self.max_days, earliest + self._below(latest - earliest + 1))
         age = self.age_years[age_days]
         consent = int(age_days >= self.eighteen_days and random_() < _CONSENT_TO_25_SHARE)
-        telephone = _mobile(rng) if age >= 11 and random_() < 0.35 else ""
+        telephone = self._personal_number() if age >= 11 and random_() < 0.35 else ""
 
         education_id: int | None = None
         education_start: str | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -68,3 +70,26 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@dataclass
+class StatementCount:
+    """SQL statements sent for one request, transaction control (BEGIN, COMMIT) left out."""
+
+    statements: int = 0
+
+
+# The current request's count, when a middleware keeps one (`Server-Timing`, benchmarks only).
+request_statements: ContextVar[StatementCount | None] = ContextVar("request_statements", default=None)
+
+
+def _count_statement(_connection: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+    counter = request_statements.get()
+    if counter is not None and not statement.startswith("BEGIN"):
+        counter.statements += 1
+
+
+def count_statements(engine: Engine) -> None:
+    """Count every statement `engine` sends into the current request's `request_statements`."""
+    if not event.contains(engine, "before_cursor_execute", _count_statement):
+        event.listen(engine, "before_cursor_execute", _count_statement)

@@ -280,3 +280,35 @@ def test_verify_command_exit_codes(database_url, db, trail, tmp_path, capsys):
     tamper(db, "DELETE FROM audit_events WHERE seq = 2")
     assert main(["audit", "verify", "--database", database_url, "--checkpoints", str(directory)]) == 1
     assert "PROBLEM at seq 5 (chain 2, link 2): missing_row" in capsys.readouterr().out
+
+
+def test_writers_queued_on_one_chain_each_link_to_the_last_committed_row(
+    monkeypatch, client, db, engine, as_role
+):
+    """With one chain every append waits for the one before: each must read the head that one
+    committed (PostgreSQL: `audit_take_chain` reads it in a fresh snapshot, after the lock)."""
+    monkeypatch.setattr(chain, "CHAINS", 1)
+    headers = [
+        as_role(name) for name in (world.PRACTITIONER, world.PRACTITIONER_2, world.CMT, world.NATIONAL)
+    ]
+    errors: list[int] = []
+
+    def views(h):
+        for _ in range(6):
+            status = client.post(
+                f"/api/v1/children/{world.ORDINARY}/views", json={"reason": "safeguarding"}, headers=h
+            ).status_code
+            if status != 200:
+                errors.append(status)
+
+    threads = [threading.Thread(target=views, args=(h,)) for h in headers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    report = verify(engine)
+    assert report.ok, report.summary()
+    rows = chains_of(db)[1]
+    assert [row.link for row in rows] == list(range(1, len(rows) + 1))
+    assert len(rows) >= 24
