@@ -204,11 +204,11 @@ def append_many(session: Session, events: list[AuditEvent]) -> None:
         return
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        number, first_seq = _take_free_chain(session)
+        number, first_seq, link, prev_hash = _take_free_chain(session)
         more = (
             list(
                 session.scalars(
-                    text(f"SELECT nextval('{SEQUENCE_NAME}') FROM generate_series(1, :n)"),  # noqa: S608
+                    text("SELECT nextval('audit_event_seq') FROM generate_series(1, :n)"),
                     {"n": len(events) - 1},
                 )
             )
@@ -216,16 +216,15 @@ def append_many(session: Session, events: list[AuditEvent]) -> None:
             else []
         )
         seqs = [first_seq, *(int(value) for value in more)]
-    else:
+    else:  # BEGIN IMMEDIATE already serialises every writer
         number = 1 + _spread() % CHAINS
         highest = int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0)
         seqs = list(range(highest + 1, highest + 1 + len(events)))
-    head = _chain_head(session, number)
-    link, prev_hash = (head.link, head.hash) if head is not None else (0, legacy_head_hash(session))
+        link, prev_hash = _next_link(session, number)
     for event, seq in zip(events, seqs, strict=True):
-        link += 1
         event.chain, event.seq, event.link, event.prev_hash = number, seq, link, prev_hash
         event.hash = prev_hash = chain_hash(canonical(event), prev_hash)
+        link += 1
         session.add(event)
     session.flush()
 
