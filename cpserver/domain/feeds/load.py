@@ -366,6 +366,13 @@ def _load_chunk(
         for _n, row in rows
         if (record := known.get(row.source_record_id)) is not None and record.row_digest != row_digest(row)
     }
+    # ... and the children the matcher matched unknown rows to, the same way.
+    matched = {
+        decision.best.child_pk
+        for decision in decided.values()
+        if decision.decision == "match" and decision.best is not None
+    }
+    changed |= matched
     children = (
         {child.id: child for child in session.scalars(select(Child).where(Child.id.in_(changed)))}
         if changed
@@ -418,7 +425,18 @@ def _load_chunk(
             if isinstance(prepared, RowRejected):
                 raise prepared
             written = _decide(
-                session, source, batch, number, row, decided[id(row)], report, stats, now, prepared
+                session,
+                source,
+                batch,
+                number,
+                row,
+                decided[id(row)],
+                report,
+                stats,
+                now,
+                prepared,
+                children,
+                touched,
             )
             if written is not None:
                 touched.add(written)
@@ -438,12 +456,22 @@ def _decide(
     stats: ApplyStats,
     now: dt.datetime,
     prepared: Child | None = None,
+    children: dict[int, Child] | None = None,
+    touched: set[int] | None = None,
 ) -> int | None:
-    """Apply, create or hold the row; returns the key of the child written to (None: held)."""
+    """Apply, create or hold the row; returns the key of the child written to (None: held).
+
+    `children`: matched children loaded for the chunk; `touched`: children the chunk has written to
+    (any other loaded child is applied without a flush, its provenance read with the chunk's).
+    """
     shielded = next((candidate for candidate in decision.candidates if candidate.shielded), None)
     if decision.decision == "match" and decision.best is not None:
-        child = session.get(Child, decision.best.child_pk)
-        apply_row(session, source=source, batch=batch, row=row, child=child, now=now, stats=stats)
+        pk = decision.best.child_pk
+        child = (children or {}).get(pk) or session.get(Child, pk)
+        settled = children is not None and pk in children and touched is not None and pk not in touched
+        apply_row(
+            session, source=source, batch=batch, row=row, child=child, now=now, stats=stats, settled=settled
+        )
         report.rows_updated += 1
         report.rows_matched += 1
         return decision.best.child_pk
