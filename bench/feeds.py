@@ -84,8 +84,9 @@ def _delta(args: argparse.Namespace) -> int:
         authorities=[item.code for item in reference.authorities],
         total=args.rows,
         share=share,
-        random_seed=args.seed,
+        random_seed=args.delta_seed if args.delta_seed is not None else args.seed,
         today=today,
+        id_prefix=args.id_prefix,
     )
     truths = []
 
@@ -154,6 +155,7 @@ def _measure(args: argparse.Namespace) -> int:
             )
         # A day's changes: a fifth of the children (updates, moves, births, doubtful rows).
         args.rows, args.truth = args.children // 5, Path(folder) / "truth.csv"
+        args.delta_seed = None
         args.out = Path(folder) / f"delta.{args.format}"
         _delta(args)
         started = time.monotonic()
@@ -299,6 +301,13 @@ def main() -> int:
     delta.add_argument("--out", type=Path, required=True)
     delta.add_argument("--truth", type=Path, required=True)
     delta.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    delta.add_argument(
+        "--delta-seed",
+        type=int,
+        default=None,
+        help="another day's changes to the same children (default --seed)",
+    )
+    delta.add_argument("--id-prefix", default="CB", help="new record ids' prefix (another for another day)")
     delta.set_defaults(run=_delta)
     measure = commands.add_parser("measure")
     measure.add_argument("--database", required=True)
