@@ -34,6 +34,7 @@ def replace_former_names(session: Session, child: Child, names: Iterable[FeedNam
                 family_norm=normalise_name(name.family_name),
                 family_key=phonetic_key(name.family_name),
                 given_norm=normalise_name(name.given_name),
+                date_of_birth=child.date_of_birth,
                 closed_for_adoption=name.closed_for_adoption,
             )
         )
