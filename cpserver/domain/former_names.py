@@ -7,6 +7,7 @@ matching look in. Every write goes through `replace_former_names` (or, for a fee
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,16 +27,18 @@ def replace_former_names(session: Session, child: Child, names: Iterable[FeedNam
     """Set `child`'s former names (the shown list leaves out identities closed for adoption)."""
     session.flush()  # a new child has its key
     session.execute(delete(FormerName).where(FormerName.child_pk == child.id))
-    rows, child.former_names = former_name_rows(child.id, names)
+    rows, child.former_names = former_name_rows(child.id, child.date_of_birth, names)
     for values in rows:
         session.add(FormerName(**values))
 
 
-def former_name_rows(child_pk: int, names: Iterable[FeedName]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The `former_names` rows and the shown list for a child that has none yet.
+def former_name_rows(
+    child_pk: int, born: dt.date, names: Iterable[FeedName]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The `former_names` rows (with the child's date of birth, `born`) and the shown list.
 
-    `replace_former_names` writes these; a feed's new children (nothing to replace) write them in
-    bulk, with the child's shown list set to the second value.
+    `replace_former_names` writes these; a feed's chunk writes them in bulk (a new child's, and a
+    known child's after one DELETE for the chunk), with the child's shown list set to the second value.
     """
     kept = list(dict.fromkeys(names))
     rows = [
@@ -46,6 +49,7 @@ def former_name_rows(child_pk: int, names: Iterable[FeedName]) -> tuple[list[dic
             "family_norm": normalise_name(name.family_name),
             "family_key": phonetic_key(name.family_name),
             "given_norm": normalise_name(name.given_name),
+            "date_of_birth": born,
             "closed_for_adoption": name.closed_for_adoption,
         }
         for name in kept

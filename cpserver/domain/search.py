@@ -141,11 +141,13 @@ def build_query(
     query = (
         query.where(exact_family) if criteria.exact else query.where(names.family_key == phonetic_key(family))
     )
+    # The date of birth of the row the name is on (a former name carries the child's), so the
+    # family key and the date are one index range either way.
     if criteria.date_of_birth is not None:
-        query = query.where(Child.date_of_birth == criteria.date_of_birth)
+        query = query.where(names.date_of_birth == criteria.date_of_birth)
     elif criteria.date_of_birth_from is not None and criteria.date_of_birth_to is not None:
         query = query.where(
-            Child.date_of_birth.between(criteria.date_of_birth_from, criteria.date_of_birth_to)
+            names.date_of_birth.between(criteria.date_of_birth_from, criteria.date_of_birth_to)
         )
     if given:
         phonetic_given = Child.given_key == phonetic_key(given)

@@ -134,6 +134,7 @@ FORMER_NAME_COLUMNS: Final = (
     "family_norm",
     "family_key",
     "given_norm",
+    "date_of_birth",
     "closed_for_adoption",
 )
 INVOLVEMENT_COLUMNS: Final = (
@@ -301,7 +302,7 @@ class ChildStream:
         batch.carers.extend(carers)
         batch.involvements.extend(involvements)
         if child[5] != "[]":  # the searchable former names (a few per hundred children)
-            batch.former_names.extend(self._former_name_rows(child[0], json.loads(child[5])))
+            batch.former_names.extend(self._former_name_rows(child[0], child[11], json.loads(child[5])))
         counts.children += 1
         if child[25]:
             counts.shielded += 1
@@ -310,7 +311,7 @@ class ChildStream:
         if child[11] <= self.past[self.eighteen_days]:
             counts.past_18 += 1
 
-    def _former_name_rows(self, child_pk: int, shown: list[str]) -> list[Row]:
+    def _former_name_rows(self, child_pk: int, born: object, shown: list[str]) -> list[Row]:
         """Rows of the `former_names` table for the names a record shows ("Given Family")."""
         rows = []
         for name in shown:
@@ -325,6 +326,7 @@ class ChildStream:
                     family_norm,
                     family_key,
                     self.keys(given)[0],
+                    born,
                     0,
                 )
             )

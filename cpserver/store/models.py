@@ -455,12 +455,15 @@ class FormerName(Base):
     family_norm: Mapped[str] = mapped_column(String(100))
     family_key: Mapped[str] = mapped_column(String(8))
     given_norm: Mapped[str] = mapped_column(String(100), default="")
+    # The child's date of birth, so a search by former name is one index range like a search by
+    # name (migration 0009: triggers keep it equal to `children.date_of_birth` when that changes).
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
     # An identity left behind on adoption: never searched, never matched.
     closed_for_adoption: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
-        Index("ix_former_names_family_norm", "family_norm"),
-        Index("ix_former_names_family_key", "family_key"),
+        Index("ix_former_names_family_norm_dob", "family_norm", "date_of_birth"),
+        Index("ix_former_names_family_key_dob", "family_key", "date_of_birth"),
     )
 
 

@@ -90,6 +90,18 @@ def test_a_misspelt_former_name_is_found_by_sound_only_when_exact_is_not_asked(c
     ]
 
 
+def test_a_corrected_date_of_birth_moves_the_former_names_with_it(client, practitioner, db):
+    """However a child's date of birth is corrected (a feed, a data fix straight in the database), a
+    search by former name follows it: the trigger of migration 0009 keeps the copy in step."""
+    corrected = world.ORDINARY_DOB - dt.timedelta(days=40)
+    db.execute(sa.update(Child).where(Child.cp_id == world.ORDINARY).values(date_of_birth=corrected))
+    db.commit()
+    assert ids(search(client, practitioner, family="Oldname", date_of_birth=corrected.isoformat())) == [
+        world.ORDINARY
+    ]
+    assert ids(search(client, practitioner, family="Oldname", date_of_birth=DOB)) == []
+
+
 def test_an_adopted_childs_birth_name_finds_nothing(client, practitioner, adopted):
     """The insider who knows the birth family and the date of birth learns nothing, however asked."""
     dob = ADOPTED_DOB.isoformat()

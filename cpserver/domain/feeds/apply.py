@@ -537,12 +537,12 @@ def _write(
         child.gp_practice_id = gp_id
     elif name == "former_names":
         if bulk is None and later is not None:  # a known child, in the loader's chunk: as carers
-            rows, child.former_names = former_name_rows(child.id, row.former_names)
+            rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
             later.former_names_replaced[child.id] = rows
         elif bulk is None:
             replace_former_names(session, child, row.former_names)
         else:  # a new child: nothing to replace
-            rows, child.former_names = former_name_rows(child.id, row.former_names)
+            rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
             bulk.former_names.extend(rows)
     elif name == "carers":
         _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk, later=later)

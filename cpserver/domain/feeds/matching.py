@@ -16,7 +16,7 @@ How it works, for a batch of rows:
    (swapped names), its open former family names, and its day and month transposed; the same family
    and given name born the same year (ix_children_names_dob, migration 0007_matching: a slip in
    the day or month of a child who has also moved); the same postcode (ix_children_postcode_norm);
-   a former family name with the row's family key and date of birth (ix_former_names_family_key).
+   a former family name with the row's family key and date of birth (ix_former_names_family_key_dob).
    "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
    a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
@@ -505,8 +505,8 @@ def _postgres_blocks(
         statements.append(
             select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
             .select_from(f)
-            .join(FormerName, FormerName.family_key == f.c.key)
-            .join(Child, and_(Child.id == FormerName.child_pk, Child.date_of_birth == f.c.day))
+            .join(FormerName, and_(FormerName.family_key == f.c.key, FormerName.date_of_birth == f.c.day))
+            .join(Child, Child.id == FormerName.child_pk)
             .where(FormerName.closed_for_adoption.is_(False))
         )
     return statements
@@ -540,8 +540,7 @@ def _portable_blocks(
             .join(FormerName, FormerName.child_pk == Child.id)
             .where(
                 FormerName.closed_for_adoption.is_(False),
-                FormerName.family_key.in_({key for key, _day in chunk}),
-                Child.date_of_birth.in_({day for _key, day in chunk}),
+                tuple_(FormerName.family_key, FormerName.date_of_birth).in_(chunk),
             )
         )
 
