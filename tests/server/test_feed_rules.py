@@ -165,6 +165,7 @@ def test_a_chunks_moves_are_audited_together_and_the_chain_still_verifies(
         **moved[0],
         "carers": last_carers,
         "telephone": "01632 960111",
+        "date_of_birth": "2019-03-04",  # corrected: the former names carry the new date
         "former_names": [{"given_name": "", "family_name": "Younger"}],
     }
     report = load(db, census, jsonl(*moved, again))
@@ -177,5 +178,8 @@ def test_a_chunks_moves_are_audited_together_and_the_chain_still_verifies(
     assert link is not None
     child = db.get(Child, link.child_pk)
     assert child is not None and [c.given_name for c in child.carers] == ["Maud"]
-    stored = db.scalars(select(FormerName.family_name).where(FormerName.child_pk == child.id))
-    assert list(stored) == ["Younger"] and child.former_names == ["Younger"]
+    stored = db.execute(
+        select(FormerName.family_name, FormerName.date_of_birth).where(FormerName.child_pk == child.id)
+    ).all()
+    assert [tuple(item) for item in stored] == [("Younger", dt.date(2019, 3, 4))]
+    assert child.former_names == ["Younger"] and child.date_of_birth == dt.date(2019, 3, 4)
