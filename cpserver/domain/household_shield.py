@@ -33,12 +33,12 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     CompoundSelect,
+    Select,
     String,
     any_,
     bindparam,
     func,
     literal_column,
-    or_,
     select,
     union,
 )
@@ -136,8 +136,7 @@ def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> Co
     whatever the number of facts, and the server plans it once per connection (a prepared
     statement) instead of on every view; the expression indexes serve `= ANY` as they serve `IN`.
     """
-    own: list[ColumnElement[bool]] = []
-    theirs: list[ColumnElement[bool]] = []
+    parts: list[Select[tuple[int]]] = []
     for wanted, name, child_key, carer_key in (
         (by_postcode, "postcodes", Child.postcode_norm, carer_postcode_key()),
         (by_telephone, "telephones", child_telephone_key(), carer_telephone_key()),
@@ -146,18 +145,20 @@ def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> Co
             continue
         if postgres:
             values: BindParameter[Any] = bindparam(name, type_=postgresql.ARRAY(String))
-            own.append(child_key == any_(values))
-            theirs.append(carer_key == any_(values))
+            own, theirs = child_key == any_(values), carer_key == any_(values)
         else:
             values = bindparam(name, expanding=True)
-            own.append(child_key.in_(values))
-            theirs.append(carer_key.in_(values))
-    return union(
-        select(Child.id).where(Child.shielded.is_(True), or_(*own)),
-        select(Carer.child_pk)
-        .join(Child, Child.id == Carer.child_pk)
-        .where(Child.shielded.is_(True), or_(*theirs)),
-    )
+            own, theirs = child_key.in_(values), carer_key.in_(values)
+        # One part per fact and table, each served by its own index (an OR would make PostgreSQL
+        # read the carers' rows for their child ids instead of the covering index): the shielded
+        # children's partial indexes, and the carers' fact indexes that carry the child's id.
+        parts.append(select(Child.id).where(Child.shielded.is_(True), own))
+        parts.append(
+            select(Carer.child_pk)
+            .join(Child, Child.id == Carer.child_pk)
+            .where(Child.shielded.is_(True), theirs)
+        )
+    return union(*parts)
 
 
 def covering_shields(
