@@ -89,6 +89,13 @@ class ServerHandle:
 @pytest.fixture(scope="session")
 def training_server() -> Iterator[ServerHandle]:
     """A real cpserver for the whole session (fictitious training data, 300 children)."""
+    yield from started_training_server()
+
+
+def started_training_server() -> Iterator[ServerHandle]:
+    """A real embedded training server, closed when the generator ends: for a test module whose
+    decisions change the training data (a merge, a new child) to have its own, as a fixture that
+    overrides `training_server`, so the other modules still find the children they expect."""
     holder: dict[str, Delay] = {}
 
     def wrap(app: Any) -> Any:

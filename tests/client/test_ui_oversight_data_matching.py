@@ -21,7 +21,13 @@ from cpclient.ui.record_report_dialog import RecordReportDialog
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.seed.data_matching import SOURCE
 from cpserver.store.models import Child, FeedBatch, FeedSource, MatchReview, RecordReport, User
-from tests.client.conftest import ServerHandle, open_first_result, search_for, sign_in
+from tests.client.conftest import (
+    ServerHandle,
+    open_first_result,
+    search_for,
+    sign_in,
+    started_training_server,
+)
 from tests.client.oversight_support import open_tab, wait_idle
 from tests.client.test_ui_responsiveness import MAX_STALL_MS, SLOW_SECONDS, StallMeter
 
@@ -68,9 +74,17 @@ def hold_row(server: ServerHandle, given: str, address: str) -> int:
         return review.id
 
 
+@pytest.fixture(scope="module")
+def training_server() -> Iterator[ServerHandle]:
+    """This module's own server: deciding "same child" changes a training child and "different
+    children" adds one, which the other modules' searches would then find."""
+    yield from started_training_server()
+
+
 @pytest.fixture
 def cleanup(server: ServerHandle) -> Iterator[list[int]]:
-    """Queue items and reports a test made, removed afterwards (children made from them stay, harmless)."""
+    """Queue items and reports a test made, removed afterwards (children made from them stay: the
+    module's server is its own)."""
     held: list[int] = []
     yield held
     with Session(server.engine) as db:
