@@ -15,6 +15,7 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cpserver.domain.feeds import matching
 from cpserver.domain.feeds.matching import REVIEW_FLOOR, Classification, classify
 from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow
 from cpserver.domain.former_names import replace_former_names
@@ -264,3 +265,10 @@ def test_the_server_starts_without_splink_duckdb_or_pyarrow() -> None:
         timeout=60,
     ).stdout
     assert loaded.strip() == "[]"
+
+
+def test_the_scorer_never_spills_childrens_rows_to_a_file() -> None:
+    """An in-memory DuckDB spills to `.tmp` in the working directory under memory pressure; the
+    rows it holds are names, dates of birth and addresses, which never go to a file."""
+    scorer = matching._Scorer.for_this_thread()
+    assert scorer._connection.execute("SELECT current_setting('temp_directory')").fetchone() == ("",)

@@ -650,6 +650,10 @@ class _Scorer:
 
         self._pa = pa
         self._connection = duckdb.connect(":memory:")
+        # An in-memory DuckDB spills to `.tmp` in the working directory when memory runs short: the
+        # rows it holds are children's names and addresses, which never go to a file. No spilling
+        # (a batch that does not fit fails instead; batches are 1,000 rows).
+        self._connection.execute("SET temp_directory = ''")
         text = pa.string()
         self._schema = pa.schema(
             [
