@@ -13,6 +13,7 @@ sign-in page does. Its report names the window and the account, never any record
 from __future__ import annotations
 
 import sys
+import time
 from typing import TYPE_CHECKING, TextIO
 
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 
 SMOKE_ACCOUNT = "demo.practitioner"
 SMOKE_TIMEOUT_SECONDS = 180
+# A one-time code works once: a second check within the same 30 seconds (two installations checked
+# one after the other) is refused, and signs in with the next code.
+TOTP_STEP_SECONDS = 30
+RETRIES = 3
 
 
 class SmokeTest(QObject):
@@ -44,9 +49,11 @@ class SmokeTest(QObject):
         self._out = out or sys.stdout
         self.passed = False
         self._finished = False
-        window.ready.connect(self._sign_in)
+        window.ready.connect(self.sign_in)
         window.problem.connect(self._fail)
         window.login.signed_in.connect(self._signed_in)
+        window.login.refused.connect(self._refused)
+        self._retries = 0
         self._deadline = QTimer(self)
         self._deadline.setSingleShot(True)
         self._deadline.timeout.connect(lambda: self._fail("no sign-in within the time allowed"))
@@ -72,12 +79,24 @@ class SmokeTest(QObject):
             f"size={size.width()}x{size.height()} platform={_platform_name()}"
         )
 
-    def _sign_in(self) -> None:
+    def sign_in(self) -> None:
+        """Sign in with the demo practitioner account (when the server check says training)."""
         if self._finished:
             return
         self._say("server checked: a training server")
         self._window.fill_demo_account(SMOKE_ACCOUNT)
         self._window.login.submit()
+
+    def _refused(self, code: str) -> None:
+        if self._finished:
+            return
+        if code != "invalid_credentials" or self._retries >= RETRIES:
+            self._fail(f"sign-in refused ({code})")
+            return
+        self._retries += 1
+        wait = TOTP_STEP_SECONDS - time.time() % TOTP_STEP_SECONDS + 1
+        self._say(f"sign-in refused: the one-time code was used already; the next one in {wait:.0f} s")
+        QTimer.singleShot(int(wait * 1000), self.sign_in)
 
     def _signed_in(self) -> None:
         if self._finished:

@@ -58,6 +58,8 @@ class LoginPage(QWidget):
     """
 
     signed_in = Signal(object)
+    # A sign-in the server refused, with its stable code (after the page has shown why).
+    refused = Signal(str)
     sign_out_requested = Signal()
 
     def __init__(
@@ -302,6 +304,7 @@ class LoginPage(QWidget):
         else:
             problems = [Problem(error.message), Problem(guidance_for(error.code))]
         self.summary.show_problems(problems)
+        self.refused.emit(error.code)
 
     def _show_throttled(self, error: Throttled) -> None:
         seconds = error.retry_after if error.retry_after is not None else 60
