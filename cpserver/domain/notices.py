@@ -197,10 +197,15 @@ def after_involvement_added(
     """Tell each practitioner already involved of the new service, and the newcomer of theirs."""
     child = _child_of(session, involvement)
     newcomer = involvement.practitioner_user_id
+    # Only services practitioners recorded: a source system's services are replaced whenever it
+    # sends the child again, so a notice could not keep pointing at one (and feeds make no notices).
     others = [
         inv
         for inv in child.involvements
-        if inv.id != involvement.id and inv.ended_on is None and inv.practitioner_user_id != newcomer
+        if inv.id != involvement.id
+        and inv.ended_on is None
+        and inv.practitioner_user_id != newcomer
+        and inv.source_id is None
     ]
     made: list[Notice] = []
     recipients = _recipients(

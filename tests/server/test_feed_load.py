@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from cpserver.config import Settings
+from cpserver.domain import notices
 from cpserver.domain.feeds.load import load_feed
 from cpserver.store.models import (
     AuditEvent,
@@ -27,6 +29,7 @@ from cpserver.store.models import (
     LocalAuthority,
     MatchReview,
     SourceRecord,
+    User,
 )
 from tests.server import world
 from tests.server.feeds_support import (
@@ -254,6 +257,42 @@ def test_a_councils_services_replace_only_its_own(db: Session, engine: Engine) -
     national, _ = source(db, "census")
     refused = load(db, national, jsonl(row(source_record_id="C-1", services=[SERVICE])))
     assert refused.rejections == [{"row": 1, "code": "services_not_allowed"}]
+
+
+def test_a_council_resending_its_services_after_a_practitioner_joined_loses_nothing(db: Session) -> None:
+    """A practitioner who joins a child the council's feed serves is told of the practitioners who
+    recorded their work, not of the feed's services, which the council replaces when it sends the
+    child again; that load must not fail on a notice pointing at one (and nothing is lost)."""
+    council, _ = source(db, "northmere-cs", kind="local_authority", priority=60, authority="NMR")
+    load(db, council, jsonl(row(services=[SERVICE])))
+    child = child_of(db, council.id, "CB-000001")
+    practitioner = db.scalar(select(User).where(User.username == world.PRACTITIONER))
+    assert practitioner is not None
+    joined = Involvement(
+        child_pk=child.id,
+        practitioner_user_id=practitioner.id,
+        practitioner_name="Sam Practitioner",
+        practitioner_role="Health visitor",
+        organisation_name="Brambleford Health",
+        telephone="01632 960999",
+        email="sam@brambleford.example",
+        service_type="health_visitor",
+        started_on=world.TODAY,
+    )
+    db.add(joined)
+    db.flush()
+    notices.after_involvement_added(db, Settings(), joined, dt.datetime.now(dt.UTC))
+    db.commit()
+    newer = (world.TODAY + dt.timedelta(days=1)).isoformat()
+    replaced = {**SERVICE, "service_type": "education_welfare", "practitioner_name": "Kit Yarrow"}
+    report = load(db, council, jsonl(row(services=[replaced], as_of=newer)))
+    assert report.rows_rejected == 0 and report.rows_updated == 1
+    db.expire_all()
+    found = sorted(
+        (i.service_type, i.source_id)
+        for i in db.scalars(select(Involvement).where(Involvement.child_pk == child.id))
+    )
+    assert found == [("education_welfare", council.id), ("health_visitor", None)]
 
 
 def test_a_row_like_an_existing_child_is_matched_or_held(db: Session) -> None:
