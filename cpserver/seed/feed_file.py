@@ -19,13 +19,14 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import IO, Any, Final
 
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from cpserver.seed.children import CARER_COLUMNS, CHILD_COLUMNS, INVOLVEMENT_COLUMNS, ChildStream, Counts
-from cpserver.seed.reference import Reference, gp_code, setting_code, write_reference
+from cpserver.seed.reference import Reference, gp_code, read_list, setting_code, write_reference
 from cpserver.store import models
 from cpserver.store.system import set_mode
 
@@ -218,10 +219,27 @@ def _service(involvement: tuple[Any, ...]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Truth:
-    """What a delta row really is: `kind`, and the record id of the child it is (None: a new child)."""
+    """What a delta row really is: `kind`, and the record id of the child it is (None: a new child).
+
+    `detail` says which variety of its kind (for the score's error counts; never personal data):
+    a new child is "sibling" (born into a household the directory holds) or "family" (a new
+    family); a doubtful row is "typo" (a doubled letter in the given name) or "hyphenated" (a
+    second family name added with a hyphen).
+    """
 
     kind: str  # update, move, new, doubtful
     child_record_id: str | None
+    detail: str = ""
+
+
+# A newborn's sibling on the directory is at least this old (else the birth is a new family's).
+_SIBLING_GAP_DAYS: Final = 300
+# A newborn is born this many days before the delta, at most.
+_NEWBORN_DAYS: Final = 120
+
+
+def _household_key(row: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(row.get(name) or "" for name in ("address_line1", "address_line2", "town", "postcode"))
 
 
 def delta_rows(
@@ -238,57 +256,122 @@ def delta_rows(
 
     Of the changed rows: 78% updates (new address or telephone), 10% moves to another authority,
     10% new births (new record ids, new children), 2% doubtful (a known child under a new record id,
-    given name misspelt or family name changed).
+    given name misspelt or a second family name added with a hyphen).
+
+    A birth is a newborn (born in the last `_NEWBORN_DAYS` days) with a given name of its own: 60%
+    a sibling born into the household of the child drawn (same family name, carers and address; a
+    given name none of the household's children has), unless a child there is younger than
+    `_SIBLING_GAP_DAYS`; otherwise a new family on the same street (its own family name, carers,
+    house number and telephone). A birth is emitted after the last row of its household (the rows
+    of a household come together in the seed's order), so its name is checked against all of them.
     """
     rng = random.Random(f"{random_seed}:delta")  # noqa: S311 - fictitious data
     as_of = (today + dt.timedelta(days=1)).isoformat()
+    names = {
+        "female": read_list("given_female.txt"),
+        "male": read_list("given_male.txt"),
+        "not_specified": read_list("given_neutral.txt"),
+    }
+    families = read_list("family_common.txt")
     made = 0
     births = 0
-    for row in rows:
+
+    def birth(row: dict[str, Any], household: list[dict[str, Any]]) -> tuple[dict[str, Any], Truth]:
+        nonlocal births
+        births += 1
+        born = today - dt.timedelta(days=rng.randrange(1, _NEWBORN_DAYS + 1))
+        gender = "female" if rng.random() < 0.5 else "male"
+        youngest = max(dt.date.fromisoformat(member["date_of_birth"]) for member in household)
+        sibling = rng.random() < 0.6 and (born - youngest).days >= _SIBLING_GAP_DAYS
+        taken = {member["given_name"].lower() for member in household}
+        if sibling:
+            family, carers = row["family_name"], row["carers"]
+            address = {name: row[name] for name in ("address_line1", "address_line2", "town", "postcode")}
+            telephone = row["telephone"]
+        else:
+            family = rng.choice([name for name in families if name != row["family_name"]])
+            telephone = f"07700 900{rng.randrange(1000):03d}"
+            street = (row["address_line2"] or row["address_line1"]).split(" ", 1)[-1]
+            address = {
+                "address_line1": f"{rng.randrange(180, 400)} {street}" if row["postcode"] else "",
+                "address_line2": "",
+                "town": row["town"],
+                "postcode": row["postcode"],
+            }
+            carers = [
+                {
+                    "given_name": rng.choice(names["female"]),
+                    "family_name": family,
+                    "relationship_to_child": "Mother",
+                    "parental_responsibility": True,
+                    **address,
+                    "telephone": telephone,
+                }
+            ]
+            if rng.random() < 0.55:
+                carers.append(
+                    {**carers[0], "given_name": rng.choice(names["male"]), "relationship_to_child": "Father"}
+                )
+        given = rng.choice([name for name in names[gender] if name.lower() not in taken])
+        new = {
+            "source_record_id": f"{id_prefix}-N{births:08d}",
+            "given_name": given,
+            "middle_names": rng.choice(names[gender]) if rng.random() < 0.65 else "",
+            "family_name": family,
+            "date_of_birth": born.isoformat(),
+            "gender": gender,
+            "as_of": as_of,
+            **address,
+            "telephone": telephone,
+            "local_authority": row["local_authority"],
+            "education_setting": "",
+            "gp_practice": row["gp_practice"],
+            "consent_to_25": False,
+            "carers": carers,
+        }
+        return new, Truth("new", None, "sibling" if sibling else "family")
+
+    for _key, members in groupby(rows, key=_household_key):
+        household = list(members)
+        pending: list[dict[str, Any]] = []
+        for row in household:
+            if made >= total:
+                break
+            if rng.random() >= share:
+                continue
+            roll = rng.random()
+            changed = {**row, "as_of": as_of}
+            if roll < 0.78:
+                changed["address_line1"] = f"{rng.randrange(1, 200)} {row['town'] or 'New'} Road"
+                changed["telephone"] = f"07700 900{rng.randrange(1000):03d}"
+                truth = Truth("update", row["source_record_id"])
+            elif roll < 0.88:
+                changed["local_authority"] = rng.choice(
+                    [code for code in authorities if code != row["local_authority"]]
+                )
+                changed["education_setting"] = ""
+                changed["address_line1"] = f"{rng.randrange(1, 200)} Moving Lane"
+                truth = Truth("move", row["source_record_id"])
+            elif roll < 0.98:
+                pending.append(row)  # after the household's last row
+                made += 1
+                continue
+            else:
+                changed["source_record_id"] = f"{id_prefix}-D{made:08d}"
+                if rng.random() < 0.5:
+                    given = row["given_name"]
+                    position = rng.randrange(1, max(2, len(given)))
+                    changed["given_name"] = given[:position] + given[position - 1 :]  # a doubled letter
+                    truth = Truth("doubtful", row["source_record_id"], "typo")
+                else:
+                    changed["family_name"] = row["family_name"] + "-Smith"
+                    truth = Truth("doubtful", row["source_record_id"], "hyphenated")
+            made += 1
+            yield changed, truth
+        for row in pending:
+            yield birth(row, household)
         if made >= total:
             return
-        if rng.random() >= share:
-            continue
-        roll = rng.random()
-        changed = {**row, "as_of": as_of}
-        if roll < 0.78:
-            changed["address_line1"] = f"{rng.randrange(1, 200)} {row['town'] or 'New'} Road"
-            changed["telephone"] = f"07700 900{rng.randrange(1000):03d}"
-            truth = Truth("update", row["source_record_id"])
-        elif roll < 0.88:
-            changed["local_authority"] = rng.choice(
-                [code for code in authorities if code != row["local_authority"]]
-            )
-            changed["education_setting"] = ""
-            changed["address_line1"] = f"{rng.randrange(1, 200)} Moving Lane"
-            truth = Truth("move", row["source_record_id"])
-        elif roll < 0.98:
-            births += 1
-            changed = {
-                **row,
-                "source_record_id": f"{id_prefix}-N{births:08d}",
-                "given_name": row["given_name"],
-                "middle_names": "",
-                "family_name": f"{row['family_name']}{'abcdefghij'[births % 10]}ton",
-                "date_of_birth": (today - dt.timedelta(days=rng.randrange(1, 60))).isoformat(),
-                "as_of": as_of,
-                "education_setting": "",
-                "former_names": [],
-                "consent_to_25": False,
-            }
-            changed.pop("services", None)
-            truth = Truth("new", None)
-        else:
-            changed["source_record_id"] = f"{id_prefix}-D{made:08d}"
-            if rng.random() < 0.5:
-                given = row["given_name"]
-                position = rng.randrange(1, max(2, len(given)))
-                changed["given_name"] = given[:position] + given[position - 1 :]  # a doubled letter
-            else:
-                changed["family_name"] = row["family_name"] + "-Smith"
-            truth = Truth("doubtful", row["source_record_id"])
-        made += 1
-        yield changed, truth
 
 
 # --- writing ----------------------------------------------------------------------------------
