@@ -25,6 +25,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+import jellyfish
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -99,9 +102,9 @@ def _delta(args: argparse.Namespace) -> int:
         count = (write_csv if args.format == "csv" else write_jsonl)(feed(), out)  # type: ignore[arg-type]
     with args.truth.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["row", "kind", "child_record_id"])
+        writer.writerow(["row", "kind", "child_record_id", "detail"])
         for number, truth in enumerate(truths, start=1):
-            writer.writerow([number, truth.kind, truth.child_record_id or ""])
+            writer.writerow([number, truth.kind, truth.child_record_id or "", truth.detail])
     print(f"{count:,} delta rows written to {args.out}, truth in {args.truth}", file=sys.stderr)
     return 0
 
@@ -189,15 +192,25 @@ def _measure(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    """Precision and recall of a loaded delta against its truth (rows decided by the matcher)."""
+    """Precision and recall of a loaded delta against its truth, and the matcher's errors by kind.
+
+    The matcher decides the rows under a record id the source has not sent before ("new" and
+    "doubtful"); the rest are applied by their record id. A row's decision is read from what the load
+    left: linked to its own child (a "new" decision), to another record's child (a "match"), or held
+    in the queue. The errors are printed as counts by what the row and the child it was wrongly
+    linked to have in common (no personal data).
+    """
     import json
+    from collections import Counter
 
     from sqlalchemy import func, select
 
+    from cpserver.domain.names import normalise_name, normalise_postcode
     from cpserver.store.database import make_engine, make_session_factory
-    from cpserver.store.models import FeedSource, MatchReview, SourceRecord
+    from cpserver.store.models import Child, FeedSource, MatchReview, SourceRecord
 
-    record_ids = [json.loads(line)["source_record_id"] for line in args.delta.open(encoding="utf-8")]
+    rows = [json.loads(line) for line in args.delta.open(encoding="utf-8")]
+    record_ids = [row["source_record_id"] for row in rows]
     with args.truth.open(encoding="utf-8") as handle:
         truths = list(csv.DictReader(handle))
     engine = make_engine(args.database)
@@ -225,55 +238,125 @@ def _score(args: argparse.Namespace) -> int:
                 )
             )
         )
-        # A "new" row is right when its child has no other record id (it made a child of its own).
-        new_children = sorted(
-            {links[r] for r, t in zip(record_ids, truths, strict=True) if t["kind"] == "new" and r in links}
+        # The children the matcher's rows were linked to: how many record ids each has (one: the
+        # row made a child of its own), and what the model compares, for the error counts.
+        decided = sorted(
+            {
+                links[r]
+                for r, t in zip(record_ids, truths, strict=True)
+                if t["kind"] in _MATCHED and r in links
+            }
         )
         records_of: dict[int, int] = {}
-        for start in range(0, len(new_children), 5_000):
+        facts: dict[int, tuple[str, str, str, str]] = {}
+        for start in range(0, len(decided), 5_000):
+            part = decided[start : start + 5_000]
             records_of |= dict(
                 session.execute(
                     select(SourceRecord.child_pk, func.count())
-                    .where(SourceRecord.child_pk.in_(new_children[start : start + 5_000]))
+                    .where(SourceRecord.child_pk.in_(part))
                     .group_by(SourceRecord.child_pk)
                 )
                 .tuples()
                 .all()
             )
+            for pk, given, family, born, postcode in session.execute(
+                select(
+                    Child.id, Child.given_norm, Child.family_norm, Child.date_of_birth, Child.postcode_norm
+                ).where(Child.id.in_(part))
+            ):
+                facts[pk] = (given, family, born.isoformat(), postcode)
         by_kind: dict[str, dict[str, int]] = {}
-        for record, truth in zip(record_ids, truths, strict=True):
+        errors: Counter[str] = Counter()
+        tally: Counter[str] = Counter()  # right_match, wrong_match, wrong_match_known, right_new, wrong_new
+        for row, record, truth in zip(rows, record_ids, truths, strict=True):
             kind = truth["kind"]
             counts = by_kind.setdefault(kind, {"right": 0, "wrong": 0, "held": 0, "rejected": 0})
+            detail = f"{kind}/{truth.get('detail') or '-'}"
             if record in held and record not in links:
                 counts["held"] += 1
+                if kind in _MATCHED:
+                    errors[f"{detail}: held for review"] += 1
                 continue
             got = links.get(record)
             if got is None:
                 counts["rejected"] += 1
                 continue
-            right = records_of.get(got) == 1 if kind == "new" else got == links.get(truth["child_record_id"])
+            if kind not in _MATCHED:
+                counts["right" if got == links.get(truth["child_record_id"]) else "wrong"] += 1
+                continue
+            made_new = records_of.get(got) == 1
+            if kind == "new":
+                right = made_new
+                tally["right_new" if made_new else "wrong_match"] += 1
+            else:
+                right = got == links.get(truth["child_record_id"])
+                tally["right_match" if right else "wrong_new" if made_new else "wrong_match_known"] += 1
             counts["right" if right else "wrong"] += 1
+            if not right:
+                if made_new:
+                    what = f"made a new child (postcode {'given' if row.get('postcode') else 'none'})"
+                else:
+                    what = "linked to " + _likeness(row, facts[got], normalise_name, normalise_postcode)
+                errors[f"{detail}: {what}"] += 1
     engine.dispose()
-    matcher = [kind for kind in by_kind if kind in ("new", "doubtful")]
+    print(json.dumps(by_kind, indent=1))
+    if errors:
+        print(
+            "the matcher's rows not decided right, by kind"
+            " (and what the row shares with the child it was linked to):"
+        )
+        for label, count in sorted(errors.items()):
+            print(f"  {count:6,}  {label}")
+    matcher = [kind for kind in by_kind if kind in _MATCHED]
     decided_right = sum(by_kind[k]["right"] for k in matcher)
     decided_wrong = sum(by_kind[k]["wrong"] for k in matcher)
     total = sum(sum(by_kind[k].values()) for k in matcher)
-    print(json.dumps(by_kind, indent=1))
+    held_count = sum(by_kind[k]["held"] for k in matcher)
     if total:
         precision = decided_right / max(decided_right + decided_wrong, 1)
         print(
             f"matcher rows {total:,}: precision {precision:.4%} (automatic decisions right), "
             f"recall {decided_right / total:.4%} (rows decided right without a person), "
-            f"held {sum(by_kind[k]['held'] for k in matcher):,}"
+            f"held {held_count:,}"
+        )
+        matches = tally["right_match"] + tally["wrong_match"] + tally["wrong_match_known"]
+        known = tally["right_match"] + tally["wrong_match_known"] + tally["wrong_new"]
+        news = tally["right_new"] + tally["wrong_new"]
+        print(
+            f"matcher rows decided {decided_right + decided_wrong:,}: "
+            f"match precision {tally['right_match'] / max(matches, 1):.4%} ({matches:,} matches), "
+            f"recall of known children {tally['right_match'] / max(known, 1):.4%} ({known:,}), "
+            f"new precision {tally['right_new'] / max(news, 1):.4%} ({news:,} new)"
         )
     everything = sum(sum(c.values()) for c in by_kind.values())
     right = sum(c["right"] for c in by_kind.values())
     wrong = sum(c["wrong"] for c in by_kind.values())
     print(
         f"all rows {everything:,}: precision {right / max(right + wrong, 1):.4%}, "
-        f"recall {right / everything:.4%}"
+        f"recall {right / everything:.4%}, held {sum(c['held'] for c in by_kind.values()):,}"
     )
     return 0
+
+
+# The kinds of row the matcher decides (sent under a record id the source has not sent before).
+_MATCHED = ("new", "doubtful")
+
+
+def _likeness(row: dict[str, object], child: tuple[str, str, str, str], name: Any, postcode: Any) -> str:
+    """What a row and a child share, in words without personal data ("given same, dob other")."""
+    given, family, born, code = child
+    row_given, row_family = name(str(row["given_name"])), name(str(row["family_name"]))
+    row_born, row_code = str(row["date_of_birth"]), postcode(str(row.get("postcode") or ""))
+
+    def names(a: str, b: str) -> str:
+        if a == b:
+            return "same"
+        return "close" if jellyfish.damerau_levenshtein_distance(a, b) <= 2 else "other"
+
+    dob = "same" if born == row_born else "same year" if born[:4] == row_born[:4] else "other"
+    home = "none" if not row_code else "same" if row_code == code else "other"
+    return f"given {names(row_given, given)}, family {names(row_family, family)}, dob {dob}, postcode {home}"
 
 
 def main() -> int:
