@@ -13,17 +13,22 @@ How it works, for a batch of rows:
 1. Blocking, in the database, with indexed queries only (`_fetch_candidates`; on PostgreSQL one
    statement per block, the keys as arrays joined through `unnest`): children with the same Soundex
    family key and date of birth (ix_children_family_key_dob), also under the row's given name
-   (swapped names), its open former family names, and its day and month transposed; the same family
-   and given name born the same year (ix_children_names_dob, migration 0007_matching: a slip in
-   the day or month of a child who has also moved); the same postcode (ix_children_postcode_norm);
-   a former family name with the row's family key and date of birth (ix_former_names_family_key_dob).
+   (swapped names), its open former family names, each part of a double-barrelled family name
+   ("Davies-Smith": a Soundex key of its own, D122, where "Davies" is D120), and its day and month
+   transposed; the same family and given name born the same year (ix_children_names_dob,
+   migration 0007_matching: a slip in the day or month of a child who has also moved); the same
+   postcode (ix_children_postcode_norm); a former family name with the row's family key and date
+   of birth (ix_former_names_family_key_dob). Not found: a child whose surname changed outright (or
+   lost a part: the directory's "Davies-Smith" sent as "Davies") with no postcode or former
+   name to go on; a "given name and date of birth" block would need an index of its own.
    "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
    a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
    (`link_only`; the blocking rule pairs each row with the candidates its blocks found), with the
-   model in `COMPARISONS` (given name, family name with former names and swaps, date of birth,
-   gender, home = postcode and carers): fixed m and u probabilities, so the same input always gets
-   the same answer and nothing is trained at run time.
+   model in `COMPARISONS` (given name, family name with former names, swaps and the parts of a
+   double-barrelled name, date of birth, gender, home = postcode and carers): fixed m and u
+   probabilities, so the same input always gets the same answer and nothing is trained at run
+   time.
 3. Deciding (`_decide`): see MATCH_AT, RIVAL_MARGIN, REVIEW_FLOOR, SHIELDED_FLOOR and
    `_maybe_a_twin`. Chosen on bench/matching_quality.py (1M seeded children, 10,500 rows): no wrong
    match, no known child made new, 2.9% of the rows to the queue (nearly all of them a move sent
