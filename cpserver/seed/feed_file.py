@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import json
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
@@ -223,8 +223,7 @@ class Truth:
 
     `detail` says which variety of its kind (for the score's error counts; never personal data):
     a new child is "sibling" (born into a household the directory holds) or "family" (a new
-    family); a doubtful row is "typo" (a doubled letter in the given name) or "hyphenated" (a
-    second family name added with a hyphen).
+    family); a doubtful row is one of `_DOUBTFUL`.
     """
 
     kind: str  # update, move, new, doubtful
@@ -232,6 +231,10 @@ class Truth:
     detail: str = ""
 
 
+# What a doubtful row is (a known child under a record id the source has not sent before): a
+# doubled letter in the given name, a second family name added with a hyphen, given and family
+# names swapped, a new family name with the old one as a former name, a move with the carers.
+_DOUBTFUL: Final = ("typo", "hyphenated", "swapped", "renamed", "moved")
 # A newborn's sibling on the directory is at least this old (else the birth is a new family's).
 _SIBLING_GAP_DAYS: Final = 300
 # A newborn is born this many days before the delta, at most.
@@ -256,7 +259,7 @@ def delta_rows(
 
     Of the changed rows: 78% updates (new address or telephone), 10% moves to another authority,
     10% new births (new record ids, new children), 2% doubtful (a known child under a new record id,
-    given name misspelt or a second family name added with a hyphen).
+    see `_DOUBTFUL`).
 
     A birth is a newborn (born in the last `_NEWBORN_DAYS` days) with a given name of its own: 60%
     a sibling born into the household of the child drawn (same family name, carers and address; a
@@ -331,8 +334,12 @@ def delta_rows(
         }
         return new, Truth("new", None, "sibling" if sibling else "family")
 
+    # (town, postcode) of the last households seen: where a doubtful row's child moved to.
+    postcodes: deque[tuple[str, str]] = deque(maxlen=500)
     for _key, members in groupby(rows, key=_household_key):
         household = list(members)
+        if household[0]["postcode"]:
+            postcodes.append((household[0]["town"], household[0]["postcode"]))
         pending: list[dict[str, Any]] = []
         for row in household:
             if made >= total:
@@ -358,14 +365,31 @@ def delta_rows(
                 continue
             else:
                 changed["source_record_id"] = f"{id_prefix}-D{made:08d}"
-                if rng.random() < 0.5:
+                variety = _DOUBTFUL[rng.randrange(len(_DOUBTFUL))]
+                if variety == "moved" and not (row["postcode"] and len(postcodes) > 1):
+                    variety = "typo"
+                if variety == "typo":
                     given = row["given_name"]
                     position = rng.randrange(1, max(2, len(given)))
                     changed["given_name"] = given[:position] + given[position - 1 :]  # a doubled letter
-                    truth = Truth("doubtful", row["source_record_id"], "typo")
-                else:
+                elif variety == "hyphenated":
                     changed["family_name"] = row["family_name"] + "-Smith"
-                    truth = Truth("doubtful", row["source_record_id"], "hyphenated")
+                elif variety == "swapped":
+                    changed["given_name"], changed["family_name"] = row["family_name"], row["given_name"]
+                elif variety == "renamed":
+                    changed["family_name"] = rng.choice(
+                        [name for name in families if name != row["family_name"]]
+                    )
+                    changed["former_names"] = [
+                        {"given_name": row["given_name"], "family_name": row["family_name"]}
+                    ]
+                else:  # moved: to another household's town and postcode, with the carers
+                    town, postcode = rng.choice([item for item in postcodes if item[1] != row["postcode"]])
+                    home = {"address_line1": f"{rng.randrange(1, 200)} Station Road", "address_line2": ""}
+                    home |= {"town": town, "postcode": postcode}
+                    changed |= home
+                    changed["carers"] = [{**carer, **home} for carer in row["carers"]]
+                truth = Truth("doubtful", row["source_record_id"], variety)
             made += 1
             yield changed, truth
         for row in pending:
