@@ -12,7 +12,9 @@ GP and authority codes in the files exist in the database. `measure` needs a new
 generates a file, registers a national source and times `cpserver feed load` on it (first load:
 every row a new child, by the initial path with --initial; second: every row unchanged), then a
 delta of a fifth of the children, and scores the matcher's decisions on it against the truth (`score`:
-precision = automatic decisions that were right; recall = rows decided right without a person).
+precision = automatic decisions that were right; recall = rows decided right without a person, a
+row held for review counting as not decided; then over the decided rows only: match precision,
+recall of the known children and new precision; and the wrong or held rows counted by kind).
 """
 
 from __future__ import annotations
@@ -187,7 +189,7 @@ def _measure(args: argparse.Namespace) -> int:
             text=True,
             check=False,
         )
-        print("\n".join(scored.stdout.strip().splitlines()[-2:]))
+        print("\n".join(scored.stdout.strip().splitlines()[-3:]))
     return 0
 
 
