@@ -268,6 +268,24 @@ def _score(args: argparse.Namespace) -> int:
                 ).where(Child.id.in_(part))
             ):
                 facts[pk] = (given, family, born.isoformat(), postcode)
+        # Shield safety: the matcher's rows that are a shielded child are never a new record.
+        truth_children = sorted(
+            {
+                links[t["child_record_id"]]
+                for t in truths
+                if t["kind"] in _MATCHED and t["child_record_id"] in links
+            }
+        )
+        shielded: set[int] = set()
+        for start in range(0, len(truth_children), 5_000):
+            shielded |= set(
+                session.scalars(
+                    select(Child.id).where(
+                        Child.id.in_(truth_children[start : start + 5_000]), Child.shielded.is_(True)
+                    )
+                )
+            )
+        shield: Counter[str] = Counter()
         by_kind: dict[str, dict[str, int]] = {}
         errors: Counter[str] = Counter()
         tally: Counter[str] = Counter()  # right_match, wrong_match, wrong_match_known, right_new, wrong_new
@@ -281,6 +299,8 @@ def _score(args: argparse.Namespace) -> int:
                     errors[f"{detail}: held for review"] += 1
                 continue
             got = links.get(record)
+            if kind in _MATCHED and links.get(truth["child_record_id"]) in shielded:
+                shield["held" if got is None else "matched" if got in shielded else "not matched"] += 1
             if got is None:
                 counts["rejected"] += 1
                 continue
@@ -331,6 +351,10 @@ def _score(args: argparse.Namespace) -> int:
             f"recall of known children {tally['right_match'] / max(known, 1):.4%} ({known:,}), "
             f"new precision {tally['right_new'] / max(news, 1):.4%} ({news:,} new)"
         )
+    print(
+        f"shielded children among the matcher's rows: {sum(shield.values()):,}: "
+        f"matched to them {shield['matched']:,}, held {shield['held']:,}, otherwise {shield['not matched']:,}"
+    )
     everything = sum(sum(c.values()) for c in by_kind.values())
     right = sum(c["right"] for c in by_kind.values())
     wrong = sum(c["wrong"] for c in by_kind.values())
