@@ -8,6 +8,7 @@ moves is seen by the new authority's team and no longer by the old one.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -223,3 +224,52 @@ def test_a_shielded_child_who_moves_is_seen_by_the_new_team_not_the_old(
     assert old_team.status_code == 200 and old_team.json()["kind"] == "shielded"
     assert b"zz93 7mv" not in old_team.content.lower()
     assert old_team.json()["management_contact"]["name"] == south.cmt_name
+
+
+def test_a_baby_born_into_a_shielded_household_is_created_under_its_shield(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    """A newborn sibling is no match for the shielded child (another name, born years later), so the
+    matcher makes her a new record: that record carries the shielded home and mother, and a
+    practitioner must see it as shielded, never its address or contacts."""
+    census, _ = source(db)
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert shielded is not None
+    mother = shielded.carers[0]
+    home = {
+        "address_line1": shielded.address_line1,
+        "address_line2": shielded.address_line2,
+        "town": shielded.town,
+        "postcode": shielded.postcode,
+    }
+    newborn = row(
+        source_record_id="CB-NEWBORN",
+        given_name="Wren",
+        middle_names="",
+        family_name=shielded.family_name,
+        date_of_birth=(world.TODAY - dt.timedelta(days=20)).isoformat(),
+        gender="female",
+        **home,
+        telephone="",
+        carers=[
+            {
+                "given_name": mother.given_name,
+                "family_name": mother.family_name,
+                "relationship_to_child": mother.relationship_to_child,
+                **home,
+            }
+        ],
+        former_names=[],
+    )
+    report = load(db, census, jsonl(newborn))
+    assert (report.rows_created, report.rows_matched) == (1, 0), report.as_dict()
+    db.expire_all()
+    baby = db.scalar(
+        select(Child).where(Child.given_name == "Wren", Child.family_name == shielded.family_name)
+    )
+    assert baby is not None and baby.id != shielded.id
+    response = client.post(f"/api/v1/children/{baby.cp_id}/views", json=VIEW, headers=as_role("practitioner"))
+    assert response.status_code == 200, response.text
+    assert response.json()["kind"] == "shielded"
+    body = response.content.lower() + str(response.headers).lower().encode()
+    assert not [marker for marker in world.NORTH_CANARY_BYTES if marker in body]
