@@ -293,14 +293,15 @@ def _score(args: argparse.Namespace) -> int:
             kind = truth["kind"]
             counts = by_kind.setdefault(kind, {"right": 0, "wrong": 0, "held": 0, "rejected": 0})
             detail = f"{kind}/{truth.get('detail') or '-'}"
+            if kind in _MATCHED and (child := links.get(truth["child_record_id"])) in shielded:
+                got = links.get(record)
+                shield["held" if got is None else "matched" if got == child else "not matched"] += 1
             if record in held and record not in links:
                 counts["held"] += 1
                 if kind in _MATCHED:
                     errors[f"{detail}: held for review"] += 1
                 continue
             got = links.get(record)
-            if kind in _MATCHED and links.get(truth["child_record_id"]) in shielded:
-                shield["held" if got is None else "matched" if got in shielded else "not matched"] += 1
             if got is None:
                 counts["rejected"] += 1
                 continue
@@ -353,7 +354,8 @@ def _score(args: argparse.Namespace) -> int:
         )
     print(
         f"shielded children among the matcher's rows: {sum(shield.values()):,}: "
-        f"matched to them {shield['matched']:,}, held {shield['held']:,}, otherwise {shield['not matched']:,}"
+        f"matched to them {shield['matched']:,}, held {shield['held']:,}, "
+        f"a new record or another child {shield['not matched']:,}"
     )
     everything = sum(sum(c.values()) for c in by_kind.values())
     right = sum(c["right"] for c in by_kind.values())
