@@ -58,6 +58,19 @@ AddressKey = tuple[str, str]
 # expression is the index's, character for character.
 _SPACE: ColumnElement[str] = literal_column("' '")
 _NOTHING: ColumnElement[str] = literal_column("''")
+# And `IS true`, as the partial indexes of the shielded few say it: SQLAlchemy writes `IS 1` on
+# SQLite, which SQLite does not see as the index's condition (it then reads the whole-table index).
+_TRUE: ColumnElement[bool] = literal_column("true")
+
+
+def is_shielded() -> ColumnElement[bool]:
+    """The condition of the shielded children's partial indexes (migration 0010)."""
+    return Child.shielded.is_(_TRUE)
+
+
+def carer_of_shielded() -> ColumnElement[bool]:
+    """The condition of the shielded households' carers' partial indexes (migration 0011)."""
+    return Carer.child_shielded.is_(_TRUE)
 
 
 def carer_postcode_key() -> ColumnElement[str]:
@@ -157,8 +170,8 @@ def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> Co
         # (an OR would make PostgreSQL read the rows for their ids instead): the shielded
         # children's, and their carers' (flagged `child_shielded` by triggers). The next query
         # reads those children again and keeps only the shielded ones.
-        parts.append(select(Child.id).where(Child.shielded.is_(True), own))
-        parts.append(select(Carer.child_pk).where(Carer.child_shielded.is_(True), theirs))
+        parts.append(select(Child.id).where(is_shielded(), own))
+        parts.append(select(Carer.child_pk).where(carer_of_shielded(), theirs))
     return union(*parts)
 
 
@@ -225,14 +238,12 @@ def postcode_hidden_from(session: Session, user: User | None, postcode: str) -> 
     code = normalise_postcode(postcode or "")
     if not code:
         return False
-    shields = list(
-        session.scalars(select(Child).where(Child.postcode_norm == code, Child.shielded.is_(True)))
-    )
+    shields = list(session.scalars(select(Child).where(Child.postcode_norm == code, is_shielded())))
     shields += list(
         session.scalars(
             select(Child)
             .join(Carer, Carer.child_pk == Child.id)
-            .where(carer_postcode_key() == code, Carer.child_shielded.is_(True), Child.shielded.is_(True))
+            .where(carer_postcode_key() == code, carer_of_shielded(), Child.shielded.is_(True))
         )
     )
     return bool(hidden_shields(user, shields))
