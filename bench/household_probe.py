@@ -48,17 +48,23 @@ def old_near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) ->
     ):
         if not wanted:
             continue
-        values: Any = bindparam(name, type_=postgresql.ARRAY(String)) if postgres else bindparam(name, expanding=True)
+        values: Any = (
+            bindparam(name, type_=postgresql.ARRAY(String)) if postgres else bindparam(name, expanding=True)
+        )
         own = child_key == any_(values) if postgres else child_key.in_(values)
         theirs = carer_key == any_(values) if postgres else carer_key.in_(values)
         parts.append(sa.select(Child.id).where(Child.shielded.is_(True), own))
         parts.append(
-            sa.select(Carer.child_pk).join(Child, Child.id == Carer.child_pk).where(Child.shielded.is_(True), theirs)
+            sa.select(Carer.child_pk)
+            .join(Child, Child.id == Carer.child_pk)
+            .where(Child.shielded.is_(True), theirs)
         )
     return union(*parts)
 
 
-def samples(session: Session, rng: random.Random, count: int, size: int) -> list[list[tuple[Child, list[Carer]]]]:
+def samples(
+    session: Session, rng: random.Random, count: int, size: int
+) -> list[list[tuple[Child, list[Carer]]]]:
     top = session.scalar(sa.select(sa.func.max(Child.id))) or 0
     sets = []
     for _ in range(count):
@@ -71,7 +77,9 @@ def samples(session: Session, rng: random.Random, count: int, size: int) -> list
     return sets
 
 
-def timed(session: Session, statement: NearStatement, children: Sequence[tuple[Child, list[Carer]]]) -> tuple[float, Any]:
+def timed(
+    session: Session, statement: NearStatement, children: Sequence[tuple[Child, list[Carer]]]
+) -> tuple[float, Any]:
     household_shield._near_statement = statement  # type: ignore[assignment]
     started = time.perf_counter()
     cover = household_shield.covering_shields(session, children)
@@ -80,12 +88,30 @@ def timed(session: Session, statement: NearStatement, children: Sequence[tuple[C
     return elapsed, {child: sorted(shield.id for shield in shields) for child, shields in cover.items()}
 
 
+def probe_alone(
+    session: Session, statement: NearStatement, children: Sequence[tuple[Child, list[Carer]]]
+) -> float:
+    """The probe's own statement (covering_shields's first question), in ms."""
+    facts = [household_shield.facts_of(child, carers) for child, carers in children]
+    values = {
+        "postcodes": sorted({key[0] for f in facts for key in f.addresses}),
+        "telephones": sorted({number for f in facts for number in f.telephones}),
+    }
+    postgres = session.get_bind().dialect.name == "postgresql"
+    compiled = statement(bool(values["postcodes"]), bool(values["telephones"]), postgres)
+    started = time.perf_counter()
+    session.execute(compiled, values).all()
+    return (time.perf_counter() - started) * 1000
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def explain(session: Session, statement: CompoundSelect[tuple[int]], children: Sequence[tuple[Child, list[Carer]]]) -> str:
+def explain(
+    session: Session, statement: CompoundSelect[tuple[int]], children: Sequence[tuple[Child, list[Carer]]]
+) -> str:
     facts = [household_shield.facts_of(child, carers) for child, carers in children]
     values = {
         "postcodes": sorted({key[0] for f in facts for key in f.addresses}),
@@ -120,13 +146,16 @@ def main() -> None:
         print(f"upgrade to head (0011's backfill included): {time.perf_counter() - started:.1f} s")
     rng = random.Random(2026)
     with Session(engine) as session:
-        print(f"carers whose flag differs from their child's shield: {carer_shield_drift(session.connection())}")
+        print(
+            f"carers whose flag differs from their child's shield: {carer_shield_drift(session.connection())}"
+        )
         print(
             "children {:,}, shielded {:,}, carers {:,}, flagged carers {:,}".format(
                 *session.execute(
                     sa.text(
-                        "SELECT (SELECT count(*) FROM children), (SELECT count(*) FROM children WHERE shielded), "
-                        "(SELECT count(*) FROM carers), (SELECT count(*) FROM carers WHERE child_shielded)"
+                        "SELECT (SELECT count(*) FROM children), "
+                        "(SELECT count(*) FROM children WHERE shielded), (SELECT count(*) FROM carers), "
+                        "(SELECT count(*) FROM carers WHERE child_shielded)"
                     )
                 ).one()
             )
@@ -139,16 +168,19 @@ def main() -> None:
                 timed(session, CURRENT, children)
             old: list[float] = []
             new: list[float] = []
+            old_probe: list[float] = []
+            new_probe: list[float] = []
             covered = 0
             for number, children in enumerate(sets):
-                order = [(old_near_statement, old), (CURRENT, new)]
+                order = [(old_near_statement, old, old_probe), (CURRENT, new, new_probe)]
                 if number % 2:
                     order.reverse()
                 results = []
-                for statement, times in order:
+                for statement, times, probe_times in order:
                     elapsed, cover = timed(session, statement, children)
                     times.append(elapsed)
                     results.append(cover)
+                    probe_times.append(probe_alone(session, statement, children))
                 assert results[0] == results[1], "the two probes found different shields"
                 covered += sum(1 for shields in results[0].values() if shields)
             print(
@@ -157,8 +189,17 @@ def main() -> None:
                 f"(new/old {statistics.median(new) / statistics.median(old):.2f}); p95 old "
                 f"{percentile(old, 0.95):.2f} ms, new {percentile(new, 0.95):.2f} ms"
             )
+            print(
+                f"{label}: the probe statement alone, median old {statistics.median(old_probe):.2f} ms, new "
+                f"{statistics.median(new_probe):.2f} ms (new/old "
+                f"{statistics.median(new_probe) / statistics.median(old_probe):.2f}); p95 old "
+                f"{percentile(old_probe, 0.95):.2f} ms, new {percentile(new_probe, 0.95):.2f} ms"
+            )
             if postgres and size > 1:
-                print("EXPLAIN ANALYZE, old probe:\n" + explain(session, old_near_statement(True, True, True), sets[0]))
+                print(
+                    "EXPLAIN ANALYZE, old probe:\n"
+                    + explain(session, old_near_statement(True, True, True), sets[0])
+                )
                 print("EXPLAIN ANALYZE, new probe:\n" + explain(session, CURRENT(True, True, True), sets[0]))
     engine.dispose()
 
