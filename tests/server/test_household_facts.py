@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -324,3 +326,72 @@ def test_the_probe_reads_the_shielded_households_partial_indexes(db: Session) ->
     assert "ix_children_telephone_key" not in plan and "Seq Scan" not in plan, plan
     assert not re.search(r"SCAN (carers|children)'", plan), plan
     db.rollback()
+
+
+def _carer_row(child_pk: int) -> dict[str, Any]:
+    return {
+        "child_id": child_pk,
+        "given_name": "Sam",
+        "family_name": "Lodger",
+        "relationship_to_child": "Stepfather",
+        "parental_responsibility": False,
+        "address_line1": HOME["address_line1"],
+        "address_line2": "",
+        "town": "",
+        "postcode": HOME["postcode"],
+        "telephone": "",
+    }
+
+
+INSERT_CARER = sa.text(
+    "INSERT INTO carers (child_id, given_name, family_name, relationship_to_child, parental_responsibility, "
+    "address_line1, address_line2, town, postcode, telephone) VALUES (:child_id, :given_name, :family_name, "
+    ":relationship_to_child, :parental_responsibility, :address_line1, :address_line2, :town, :postcode, "
+    ":telephone)"
+)
+SHIELD = sa.text("UPDATE children SET shielded = true WHERE id = :id")
+
+
+def _race(engine: sa.Engine, first: sa.TextClause, second: sa.TextClause, child_pk: int) -> None:
+    """`first` runs in a transaction left open; `second` starts in another and must wait for it."""
+    params = {"id": child_pk, **_carer_row(child_pk)}
+    errors: list[BaseException] = []
+
+    def run_second() -> None:
+        try:
+            with engine.begin() as connection:
+                connection.execute(second, params)
+        except BaseException as error:  # handed to the test's thread
+            errors.append(error)
+
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(first, params)
+        waiting = threading.Thread(target=run_second)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive(), "the second writer did not wait for the first"
+        transaction.commit()
+    waiting.join(timeout=30)
+    assert not waiting.is_alive() and not errors, errors
+
+
+def test_a_carer_added_while_the_child_is_being_shielded_is_flagged(engine: sa.Engine) -> None:
+    """PostgreSQL, two writers at once (SQLite has one writer at a time): a carer inserted while
+    another transaction shields its child waits for it and reads the committed shield; a shield
+    set while a carer is being inserted waits for the insert and then flags that carer too."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: no two transactions write at once")
+    with engine.begin() as connection:
+        first_child, second_child = (
+            connection.execute(sa.select(Child.id).where(Child.cp_id == cp_id)).scalar_one()
+            for cp_id in (world.NO_SCHOOL, world.SENSITIVE)
+        )
+    _race(engine, SHIELD, INSERT_CARER, first_child)
+    _race(engine, INSERT_CARER, SHIELD, second_child)
+    with engine.connect() as connection:
+        assert carer_shield_drift(connection) == 0
+        flagged = connection.execute(
+            sa.select(Carer.child_pk).where(Carer.family_name == "Lodger", Carer.child_shielded.is_(True))
+        ).scalars()
+        assert sorted(flagged) == sorted([first_child, second_child])
