@@ -16,9 +16,13 @@ shielded record, does not find it by a postcode that belongs to the shielded hou
 locality for it. A carer who merely has the same name, with no address or telephone in common,
 discloses nothing hidden and covers nothing.
 
-Because nothing is stored, no write path (seed, involvement, data feed, a child moving home) can
-leave a stale flag behind: the next read sees the new facts. Every lookup uses an index
-(`children.postcode_norm` and the expression indexes of migration 0005_household).
+The facts are not copied, so no write path (seed, involvement, data feed, a child moving home) can
+leave a stale one behind: the next read sees the new facts. One bit is copied, for speed: a carer
+row's `child_shielded` is its child's `shielded`, kept by database triggers on every write
+(migration 0011_shielded_facts; `cpserver.store.household_facts` checks it), so the probe reads the
+shielded households' carers from partial indexes instead of every carer at a postcode. Every lookup
+uses an index (`children.postcode_norm`, the expression indexes of migration 0005_household and the
+partial ones of 0010 and 0011).
 """
 
 from __future__ import annotations
@@ -54,6 +58,19 @@ AddressKey = tuple[str, str]
 # expression is the index's, character for character.
 _SPACE: ColumnElement[str] = literal_column("' '")
 _NOTHING: ColumnElement[str] = literal_column("''")
+# And `IS true`, as the partial indexes of the shielded few say it: SQLAlchemy writes `IS 1` on
+# SQLite, which SQLite does not see as the index's condition (it then reads the whole-table index).
+_TRUE: ColumnElement[bool] = literal_column("true")
+
+
+def is_shielded() -> ColumnElement[bool]:
+    """The condition of the shielded children's partial indexes (migration 0010)."""
+    return Child.shielded.is_(_TRUE)
+
+
+def carer_of_shielded() -> ColumnElement[bool]:
+    """The condition of the shielded households' carers' partial indexes (migration 0011)."""
+    return Carer.child_shielded.is_(_TRUE)
 
 
 def carer_postcode_key() -> ColumnElement[str]:
@@ -149,15 +166,12 @@ def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> Co
         else:
             values = bindparam(name, expanding=True)
             own, theirs = child_key.in_(values), carer_key.in_(values)
-        # One part per fact and table, each served by its own index (an OR would make PostgreSQL
-        # read the carers' rows for their child ids instead of the covering index): the shielded
-        # children's partial indexes, and the carers' fact indexes that carry the child's id.
-        parts.append(select(Child.id).where(Child.shielded.is_(True), own))
-        parts.append(
-            select(Carer.child_pk)
-            .join(Child, Child.id == Carer.child_pk)
-            .where(Child.shielded.is_(True), theirs)
-        )
+        # One part per fact and table, each served by its own partial index of the shielded few
+        # (an OR would make PostgreSQL read the rows for their ids instead): the shielded
+        # children's, and their carers' (flagged `child_shielded` by triggers). The next query
+        # reads those children again and keeps only the shielded ones.
+        parts.append(select(Child.id).where(is_shielded(), own))
+        parts.append(select(Carer.child_pk).where(carer_of_shielded(), theirs))
     return union(*parts)
 
 
@@ -224,14 +238,12 @@ def postcode_hidden_from(session: Session, user: User | None, postcode: str) -> 
     code = normalise_postcode(postcode or "")
     if not code:
         return False
-    shields = list(
-        session.scalars(select(Child).where(Child.postcode_norm == code, Child.shielded.is_(True)))
-    )
+    shields = list(session.scalars(select(Child).where(Child.postcode_norm == code, is_shielded())))
     shields += list(
         session.scalars(
             select(Child)
             .join(Carer, Carer.child_pk == Child.id)
-            .where(carer_postcode_key() == code, Child.shielded.is_(True))
+            .where(carer_postcode_key() == code, carer_of_shielded(), Child.shielded.is_(True))
         )
     )
     return bool(hidden_shields(user, shields))

@@ -3,7 +3,8 @@
 PostgreSQL takes rows through `COPY`, SQLite through `executemany` on the driver: both measured about
 twice as fast as Core inserts with per-row dictionaries. During the load (`BulkLoad`) the bulk tables'
 search indexes are dropped, foreign keys and triggers (the retired ContactPoint IDs) are checked once
-at the end rather than per row, which roughly halves the time again at a million children.
+at the end rather than per row, which roughly halves the time again at a million children (the
+carers' copy of their child's shield, which triggers keep, is set for the whole tables at the end).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, Final
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
+
+from cpserver.store.household_facts import resync_carer_shields
 
 # Rows hold database-ready values: dates as ISO text, booleans as 0/1, JSON as text. SQLite stores them
 # exactly as SQLAlchemy would; PostgreSQL's COPY parses them into its own types.
@@ -77,7 +80,9 @@ class BulkLoad:
                 if self.postgresql:
                     for table in BULK_TABLES:
                         connection.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
-                # The triggers' one rule, checked once for the whole load: no retired ContactPoint ID.
+                # What the triggers would have kept: the carers' copy of their child's shield.
+                resync_carer_shields(connection)
+                # The triggers' rule, checked once for the whole load: no retired ContactPoint ID.
                 if connection.exec_driver_sql(
                     "SELECT 1 FROM children c JOIN retired_cp_ids r ON r.cp_id = c.cp_id LIMIT 1"
                 ).first():

@@ -259,6 +259,9 @@ class Carer(Base):
     town: Mapped[str] = mapped_column(String(100), default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
     telephone: Mapped[str] = mapped_column(String(40), default="")
+    # The child's `shielded`, copied by triggers on every write (migration 0011_shielded_facts), so the
+    # household probe finds a shielded household's carers in a partial index. Never written here.
+    child_shielded: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     child: Mapped[Child] = relationship(back_populates="carers")
 
@@ -617,7 +620,9 @@ Index("ix_carers_telephone_key", func.replace(Carer.telephone, _SPACE, _NOTHING)
 Index("ix_children_telephone_key", func.replace(Child.telephone, _SPACE, _NOTHING))
 # The shielded few (about 0.5% of children), for the household probe of every view and search: partial
 # indexes hold only them, so finding the shields near a record reads no other child (migration 0010).
-_SHIELDED = Child.shielded.is_(True)
+# `IS true` as written, on both databases (SQLAlchemy's `IS 1` on SQLite would not match the queries'
+# `IS true`, and SQLite uses a partial index only for a query that states its condition).
+_SHIELDED = Child.shielded.is_(literal_column("true"))
 Index(
     "ix_children_shielded_postcode", Child.postcode_norm, postgresql_where=_SHIELDED, sqlite_where=_SHIELDED
 )
@@ -628,6 +633,22 @@ Index(
     sqlite_where=_SHIELDED,
 )
 Index("ix_children_shielded_id", Child.id, postgresql_where=_SHIELDED, sqlite_where=_SHIELDED)
+# And the carers of those children, by the same keys as the whole-table indexes (migration 0011).
+_CHILD_SHIELDED = Carer.child_shielded.is_(literal_column("true"))
+_CARERS_TABLE.append_constraint(
+    Index(
+        "ix_carers_shielded_postcode_key",
+        func.replace(func.upper(Carer.postcode), _SPACE, _NOTHING),
+        postgresql_where=_CHILD_SHIELDED,
+        sqlite_where=_CHILD_SHIELDED,
+    )
+)
+Index(
+    "ix_carers_shielded_telephone_key",
+    func.replace(Carer.telephone, _SPACE, _NOTHING),
+    postgresql_where=_CHILD_SHIELDED,
+    sqlite_where=_CHILD_SHIELDED,
+)
 # Rate limits per workstation (cpserver.domain.rate_limits) count its recent searches and views.
 Index(
     "ix_audit_events_workstation_action_time",

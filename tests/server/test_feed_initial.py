@@ -20,6 +20,7 @@ from cpserver.domain.feeds.load import LoadReport, load_feed
 from cpserver.domain.feeds.sources import add_source
 from cpserver.seed.feed_file import child_rows, reference_in_memory, write_jsonl, write_reference_only
 from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.household_facts import carer_shield_drift
 from cpserver.store.migrate import upgrade
 from cpserver.store.models import AuditEvent, Base, Child, FeedSource, RetiredCpId
 from cpserver.store.types import UtcDateTime
@@ -191,6 +192,9 @@ def test_the_initial_path_stores_what_the_ordinary_path_stores(
         assert got["involvements"]
     for table in TABLES:
         assert got[table] == expected[table], table
+    for engine in updates:  # the carers' copy of their child's shield, though triggers were set aside
+        with engine.connect() as connection:
+            assert carer_shield_drift(connection) == 0
     # The same file again through the ordinary path: every row the initial path wrote is unchanged.
     again = _load(initial_engine, initial_source, data, initial=False)
     assert (again.rows_unchanged, again.rows_created, again.rows_rejected) == (children, 0, 2)

@@ -27,6 +27,7 @@ from cpserver.domain.household_shield import (
 from cpserver.domain.names import normalise_postcode
 from cpserver.seed.training_contract import DEMO_PASSWORD, DEMO_TOTP_SECRET
 from cpserver.store import models
+from cpserver.store.household_facts import carer_shield_drift
 from cpserver.store.models import Carer, Child
 from tests.server import world
 from tests.server.conftest import log_in
@@ -122,6 +123,10 @@ def test_seeded_siblings_of_shielded_children_are_served_shielded(new_engine: Ne
     seed.seed_database(engine, children=3000, training=True, today=TODAY)
     sibling = aliased(Child)
     with Session(engine) as session:
+        # The bulk load sets triggers aside: it flags the shielded households' carers at its end.
+        assert carer_shield_drift(session.connection()) == 0
+        flagged = sa.select(sa.func.count()).select_from(Carer).where(Carer.child_shielded.is_(True))
+        assert (session.scalar(flagged) or 0) > 0
         pairs = session.execute(
             sa.select(Child.cp_id, sibling.cp_id)
             .join(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from cpserver.store.migrate import is_current
+from cpserver.store.household_facts import carer_shield_drift
+from cpserver.store.migrate import alembic_config, is_current
 from cpserver.store.models import Base
+from tests.server import world
 
 
 def test_migrated_schema_matches_the_models(engine):
@@ -36,3 +39,87 @@ def test_the_servers_production_role_may_use_every_table_but_only_append_audit_r
                 assert may(table, "UPDATE") and may(table, "DELETE"), table
         assert not may("audit_events", "UPDATE") and not may("audit_events", "DELETE")
         assert not may("alembic_version", "UPDATE")
+
+
+FLAG_TRIGGERS = {
+    "sqlite": {
+        "children_shielded_to_carers",
+        "children_shielded_insert_to_carers",
+        "carers_child_shielded_insert",
+        "carers_child_shielded_update",
+    },
+    "postgresql": {
+        "children_shielded_to_carers",
+        "children_shielded_insert_to_carers",
+        "carers_child_shielded",
+    },
+}
+
+
+def _migrate(engine: sa.Engine, step: str, revision: str) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        getattr(command, step)(cfg, revision)
+
+
+def _flag_triggers(connection: sa.Connection) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+    return {name for (name,) in connection.exec_driver_sql(query)} & FLAG_TRIGGERS[connection.dialect.name]
+
+
+def test_0011_flags_the_carers_of_the_shielded_from_the_data_and_comes_off_cleanly(engine) -> None:
+    """Down to 0010 and up again on a directory holding shielded households: the upgrade flags
+    exactly the carers of shielded children (those written before it too), its triggers work, and
+    the downgrade leaves 0010's schema (no column, index, trigger or function of 0011)."""
+    _migrate(engine, "downgrade", "0010_shielded_partial_indexes")
+    with engine.begin() as connection:
+        carers = {column["name"] for column in sa.inspect(connection).get_columns("carers")}
+        assert "child_shielded" not in carers
+        indexes = {index["name"] for index in sa.inspect(connection).get_indexes("carers")}
+        assert not {"ix_carers_shielded_postcode_key", "ix_carers_shielded_telephone_key"} & indexes
+        assert _flag_triggers(connection) == set()
+        if connection.dialect.name == "postgresql":
+            functions = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_proc WHERE proname IN "
+                "('children_shielded_to_carers', 'carers_child_shielded')"
+            ).scalar()
+            assert functions == 0
+        # Written under 0010: a carer of the shielded child, and one of a child shielded later.
+        for cp_id in (world.SHIELDED, world.NO_SCHOOL):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO carers (child_id, given_name, family_name, relationship_to_child, "
+                    "parental_responsibility, address_line1, address_line2, town, postcode, telephone) "
+                    "SELECT id, 'Sam', 'Lodger', 'Stepfather', false, '', '', '', 'ZZ1 1TT', '' "
+                    "FROM children WHERE cp_id = :cp_id"
+                ),
+                {"cp_id": cp_id},
+            )
+    _migrate(engine, "upgrade", "head")
+    assert is_current(engine)
+    with engine.begin() as connection:
+        assert _flag_triggers(connection) == FLAG_TRIGGERS[connection.dialect.name]
+        flagged = connection.execute(
+            sa.text(
+                "SELECT children.cp_id, count(*) FROM carers JOIN children ON children.id = carers.child_id "
+                "WHERE carers.child_shielded GROUP BY children.cp_id ORDER BY children.cp_id"
+            )
+        ).all()
+        # The north shielded child's mother, father and stepfather; the south one's mother.
+        assert [tuple(row) for row in flagged] == [(world.SHIELDED, 3), (world.SHIELDED_SOUTH, 1)]
+        assert carer_shield_drift(connection) == 0
+        connection.execute(
+            sa.text("UPDATE children SET shielded = true WHERE cp_id = :c"), {"c": world.NO_SCHOOL}
+        )
+        assert carer_shield_drift(connection) == 0
+        assert connection.execute(
+            sa.text(
+                "SELECT carers.child_shielded FROM carers JOIN children ON children.id = carers.child_id "
+                "WHERE children.cp_id = :c"
+            ),
+            {"c": world.NO_SCHOOL},
+        ).scalar_one()

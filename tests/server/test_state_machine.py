@@ -51,6 +51,7 @@ from cpserver.config import Settings
 from cpserver.domain.names import normalise_postcode
 from cpserver.domain.sessions import end_sessions_of, start_session
 from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.household_facts import carer_shield_drift
 from cpserver.store.models import AuditEvent, Carer, Child, User, utcnow
 from tests.server import world
 from tests.server.conftest import HARVESTING_LIMITS_LIFTED, WORKSTATION, _pg_url, _postgres_admin, login_body
@@ -596,6 +597,7 @@ class ApiMachine(RuleBasedStateMachine):
             self.no_shielded_details_reach_those_who_may_not_see_them()
             self.every_disclosed_view_is_audited_once()
             self.suspended_users_and_ended_tokens_get_nothing()
+            self.carers_carry_their_childs_shield()
         finally:
             self.exchanges.clear()
 
@@ -626,6 +628,11 @@ class ApiMachine(RuleBasedStateMachine):
                 markers |= set(world.CANARY_BYTES)
             found = sorted(marker.decode() for marker in markers if marker in exchange.raw)
             assert not found, f"{exchange.what} to {username} ({exchange.status}) holds {found}"
+
+    def carers_carry_their_childs_shield(self) -> None:
+        """The household probe's one copied fact (migration 0011), recomputed from scratch."""
+        with self.factory() as db:
+            assert carer_shield_drift(db.connection()) == 0
 
     def every_disclosed_view_is_audited_once(self) -> None:
         with self.factory() as db:
