@@ -197,14 +197,23 @@ def row_digest(row: FeedRow) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """`FeedRow.to_json()`'s value, built without `dataclasses.asdict`'s deep copies (it is hot)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
-    if isinstance(value, tuple | list):
+    """`FeedRow.to_json()`'s value, built without `dataclasses.asdict`'s deep copies (it is hot):
+    a string, number, boolean or None is returned as it is, without a test of each kind."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is tuple or kind is list:
         return [_plain(item) for item in value]
+    if kind is dt.date:
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(kind)}
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+_AS_IS: Final = frozenset((str, bool, int, float, type(None)))
 
 
 @functools.cache
