@@ -17,7 +17,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Final, Literal
 
@@ -129,14 +129,24 @@ class _RowProblem(Exception):
 Parsed = tuple[int, FeedRow | Rejection]
 
 
-def read_feed(stream: IO[bytes], fmt: Format, context: ReadContext) -> Iterator[Parsed]:
-    """Yield each row of `stream` with its row number, parsed or rejected, in file order."""
+def read_feed(
+    stream: IO[bytes], fmt: Format, context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
+    """Yield each row of `stream` with its row number, parsed or rejected, in file order.
+
+    `keep(number)`: only those rows (one of several loaders' share of the file, `--jobs`); the
+    others are counted but neither parsed nor yielded, so every row is numbered as in a whole read.
+    """
     if fmt == "jsonl":
-        yield from _read_jsonl(stream, context)
+        found = _read_jsonl(stream, context, keep)
     elif fmt == "csv":
-        yield from _read_csv(stream, context)
+        found = _read_csv(stream, context, keep)
     else:
         raise FeedRefused("unknown_format", "The feed format must be csv or jsonl.")
+    if keep is None:
+        yield from found
+    else:
+        yield from (parsed for parsed in found if keep(parsed[0]))
 
 
 def format_of(content_type: str) -> Format | None:
@@ -171,8 +181,12 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes | None]:
         yield line.rstrip(b"\r\n")
 
 
-def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
+def _read_jsonl(
+    stream: IO[bytes], context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
     for number, read in enumerate(_lines(stream), start=1):
+        if keep is not None and not keep(number):
+            continue
         if read is None:
             yield number, Rejection(number, "too_long")
             continue
@@ -198,16 +212,20 @@ def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
 # --- CSV -------------------------------------------------------------------------------------------
 
 
-def _read_csv(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
+def _read_csv(
+    stream: IO[bytes], context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
     # Undecodable bytes become lone surrogates, refused per row as bad_encoding (the file reads on).
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        yield from _csv_records(text, context)
+        yield from _csv_records(text, context, keep)
     finally:
         text.detach()  # the caller owns the stream
 
 
-def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[Parsed]:
+def _csv_records(
+    text: io.TextIOWrapper, context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
     reader = csv.reader(_bounded(text))
     try:
         header = [name.strip() for name in next(reader)]
@@ -238,6 +256,8 @@ def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[Parse
         if not any(value.strip() for value in values):
             number -= 1  # a blank line is not a record
             continue
+        if keep is not None and not keep(number):
+            continue  # another loader's row: numbered, not parsed
         if len(values) != len(header):
             yield number, Rejection(number, "wrong_field_count")
             continue

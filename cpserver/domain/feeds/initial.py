@@ -25,13 +25,12 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Column, Engine, func, inspect, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cpserver.domain.errors import conflict
@@ -107,15 +106,17 @@ def prepare_chunk(
     now: dt.datetime,
     reject: Callable[[int, str], None],
     taken: Collection[str] = (),
+    lane: tuple[int, int] = (0, 1),
 ) -> PreparedChunk:
     """Apply `rows` as new children, in memory; `reject(number, code)` counts a rejected row.
 
-    `taken`: ContactPoint IDs drawn for chunks not written yet (never drawn again).
+    `taken`: ContactPoint IDs drawn for chunks not written yet (never drawn again); `lane`: this
+    loader's share of the IDs when several load at once (see `new_cp_ids`).
     """
     stats = ApplyStats(bulk=BulkWrites())
     assert stats.bulk is not None
     keys = iter(_child_keys(session, len(rows)))
-    cp_ids = iter(new_cp_ids(session, len(rows), exclude=taken))
+    cp_ids = iter(new_cp_ids(session, len(rows), exclude=taken, lane=lane))
     children: list[SimpleNamespace] = []
     with session.no_autoflush:
         for number, row in rows:
@@ -151,7 +152,7 @@ def prepare_chunk(
 
 
 def check_no_retired_ids(session: Session) -> None:
-    """The retired-ID trigger's rule, once for the whole initial load (see `BackgroundWriter`)."""
+    """The retired-ID trigger's rule, checked again once for the whole initial load."""
     if (
         session.scalar(select(Child.id).join(RetiredCpId, RetiredCpId.cp_id == Child.cp_id).limit(1))
         is not None
@@ -179,11 +180,8 @@ class BackgroundWriter:
         self._lock = threading.Lock()
         self._in_flight: list[PreparedChunk] = []
         self.error: BaseException | None = None
-        # Foreign keys and the retired-ID trigger are not run row by row when the role may say so
-        # (`session_replication_role`, superuser only): the rows are right by construction (the
-        # children go first, every code was looked up, the IDs were checked against the retired
-        # ones), and `finish` checks the retired IDs once for the whole load.
-        self._replica = True
+        # Triggers and foreign keys run as for any write (no `session_replication_role = replica`):
+        # a trigger may maintain facts other tables rely on (the household shield's).
         self._thread = threading.Thread(target=self._run, name="feed-initial-writer", daemon=True)
         self._thread.start()
 
@@ -225,12 +223,6 @@ class BackgroundWriter:
                     continue  # drop the rest: the loader stops at its next `put`
                 prepared, counters = item
                 with Session(self._engine) as session:
-                    if self._replica:
-                        try:
-                            with session.begin_nested():
-                                session.execute(text("SET LOCAL session_replication_role = replica"))
-                        except DBAPIError:
-                            self._replica = False  # not permitted: checked row by row, as usual
                     write_chunk(session, prepared)
                     session.execute(
                         update(FeedBatch).where(FeedBatch.id == self._batch_id).values(**counters)
@@ -267,14 +259,24 @@ def write_models(session: Session, model: Any, rows: list[dict[str, Any]]) -> No
         if prop.key not in rows[0] and (column.primary_key or column.default is None):
             continue  # the key from its sequence; a server default
         columns.append((prop.key, column, column.type.bind_processor(dialect)))
+    # A column's converted values, by value: a chunk repeats the same dates, times and codes.
+    memos: list[dict[Any, Any]] = [{} for _ in columns]
     converted = []
     for values in rows:
         line = []
-        for key, column, process in columns:
+        for (key, column, process), memo in zip(columns, memos, strict=True):
             value = values.get(key)
             if value is None and column.default is not None:
                 default = column.default
                 value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-            line.append(process(value) if process is not None and value is not None else value)
+            if process is not None and value is not None:
+                if isinstance(value, Hashable):
+                    done = memo.get(value, memo)
+                    if done is memo:
+                        done = memo[value] = process(value)
+                    value = done
+                else:
+                    value = process(value)
+            line.append(value)
         converted.append(tuple(line))
     write_rows(connection, model.__table__.name, [column.name for _key, column, _p in columns], converted)
