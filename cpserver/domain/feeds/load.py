@@ -153,6 +153,8 @@ def load_feed(
     """
     from cpserver.domain.feeds.parallel import drop_search_indexes, load_in_parallel, restore_search_indexes
 
+    if initial and jobs > 1 and path is None:
+        raise ValueError("a load with several jobs needs the file's path")
     try:
         refuse_closed(session)
         if initial:
@@ -184,8 +186,6 @@ def load_feed(
     if initial:
         drop_search_indexes(session)  # rebuilt before this returns (or by the next load)
     parallel = initial and jobs > 1 and postgresql
-    if parallel and path is None:
-        raise ValueError("a load with several jobs needs the file's path")
     writer = BackgroundWriter(bind, batch.id) if initial and postgresql and not parallel else None
     bulk_updates = BulkChildUpdates(session).__enter__()  # changed children: one UPDATE a chunk
     try:
