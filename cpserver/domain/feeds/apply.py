@@ -219,7 +219,11 @@ def _plain(value: Any) -> Any:
     if kind is dt.date:
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(kind)}
+        plain = {}
+        for name in _field_names(kind):
+            item = getattr(value, name)
+            plain[name] = item if type(item) in _AS_IS else _plain(item)
+        return plain
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
