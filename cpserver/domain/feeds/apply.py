@@ -128,6 +128,10 @@ class BulkWrites:
     provenance_updates: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
     def write(self, session: Session) -> None:
+        from cpserver.domain.feeds.initial import write_models
+
+        if self.former_names or self.provenance or self.carers or self.links or self.carers_replaced:
+            session.flush()  # what the session holds first (the children these rows name)
         for model, rows in (
             (FormerName, self.former_names),
             (FieldProvenance, self.provenance),
@@ -136,7 +140,10 @@ class BulkWrites:
             (SourceRecord, self.links),
         ):
             if rows:
-                session.execute(insert(model), rows)
+                if model is Involvement:
+                    session.execute(insert(model), rows)
+                else:  # COPY on PostgreSQL
+                    write_models(session, model, rows)
                 rows.clear()
         quiet = {"synchronize_session": False}
         if self.provenance_updates:
@@ -159,7 +166,7 @@ class BulkWrites:
             )
             names = [values for rows in self.former_names_replaced.values() for values in rows]
             if names:
-                session.execute(insert(FormerName), names)
+                write_models(session, FormerName, names)
             self.former_names_replaced.clear()
         if self.carers_replaced:
             session.execute(
@@ -168,7 +175,7 @@ class BulkWrites:
             )
             replaced = [values for rows in self.carers_replaced.values() for values in rows]
             if replaced:
-                session.execute(insert(Carer), replaced)
+                write_models(session, Carer, replaced)
             self.carers_replaced.clear()
         if self.services_replaced:
             for source_id in {source_id for _child, source_id in self.services_replaced}:
