@@ -227,7 +227,7 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         plain = {}
-        for name in _field_names(kind):
+        for name in _field_names(type(value)):
             item = getattr(value, name)
             plain[name] = item if type(item) in _AS_IS else _plain(item)
         return plain

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import JSON, Table, bindparam, event, inspect, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from cpserver.store.models import Child, SourceRecord
@@ -113,7 +113,7 @@ def write(session: Session) -> None:
     for obj in list(session.dirty):
         if not isinstance(obj, BulkChildUpdates.MODELS):
             continue
-        state = inspect(obj)
+        state: InstanceState[Any] = inspect(obj)
         if not state.persistent:
             continue
         mapper = state.mapper

@@ -186,7 +186,11 @@ def load_feed(
     if initial:
         drop_search_indexes(session)  # rebuilt before this returns (or by the next load)
     parallel = initial and jobs > 1 and postgresql
-    writer = BackgroundWriter(bind, batch.id) if initial and postgresql and not parallel else None
+    writer = (
+        BackgroundWriter(bind, batch.id)
+        if initial and isinstance(bind, Engine) and postgresql and not parallel
+        else None
+    )
     bulk_updates = BulkChildUpdates(session).__enter__()  # changed children: one UPDATE a chunk
     try:
         if parallel:
