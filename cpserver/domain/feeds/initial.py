@@ -14,6 +14,9 @@ batch report), with two differences that make it about ten times faster:
   sequence up front) and written with one `COPY` per table on PostgreSQL, one `executemany` per
   table on SQLite, instead of the ORM's insert-then-update.
 
+The search indexes are dropped and rebuilt around it, and `--jobs N` loads shares of the file in N
+processes: see `parallel.py`.
+
 It is refused (`initial_load_not_empty`, nothing written) when the directory holds any child or the
 source has any record linked. A crashed initial load is completed by running the same file through
 the ordinary path (`cpserver feed load` without `--initial`): every row already written is then
