@@ -209,8 +209,12 @@ class ApplyStats:
     audit: list[AuditEvent] | None = None
 
 
+@functools.lru_cache(maxsize=1 << 13)
 def row_digest(row: FeedRow) -> str:
-    """SHA-256 of the row's canonical JSON: the same row again is recognised as unchanged."""
+    """SHA-256 of the row's canonical JSON: the same row again is recognised as unchanged.
+
+    Kept for the last rows asked (a frozen row is its own key): the loader asks up to three times
+    for a known record's row (is it changed, is it unchanged, the link's digest)."""
     canonical = json.dumps(_plain(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
