@@ -3,7 +3,7 @@
     python bench/feeds.py reference --database URL --children N      # the target: reference data only
     python bench/feeds.py generate --children N --out FILE [--format csv] [--services --authority CODE]
     python bench/feeds.py delta --children N --rows M --out FILE --truth TRUTH.csv
-    python bench/feeds.py measure --database URL --children N [--initial]  # all of it, timed
+    python bench/feeds.py measure --database URL --children N [--initial [--jobs N]]  # all of it, timed
     python bench/feeds.py score --database URL --source NAME --delta FILE --truth TRUTH.csv
 
 The reference and the files must be made with the same --children, --seed and --today, so the school,
@@ -143,8 +143,8 @@ def _measure(args: argparse.Namespace) -> int:
         assert added.returncode == 0, added.stderr
         for label, extra in (
             (
-                "first load (all new)" + (", --initial" if args.initial else ""),
-                ["--initial"] if args.initial else [],
+                "first load (all new)" + (f", --initial --jobs {args.jobs}" if args.initial else ""),
+                (["--initial", "--jobs", str(args.jobs)] if args.initial else []),
             ),
             ("second load (all unchanged)", []),
         ):
@@ -425,6 +425,7 @@ def main() -> int:
     measure.add_argument("--children", type=int, default=10_000)
     measure.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     measure.add_argument("--initial", action="store_true", help="the first load with `feed load --initial`")
+    measure.add_argument("--jobs", type=int, default=1, help="with --initial: loading processes")
     measure.set_defaults(run=_measure)
     score = commands.add_parser("score", help="precision and recall of a loaded delta against its truth")
     score.add_argument("--database", required=True)

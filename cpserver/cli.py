@@ -249,6 +249,8 @@ def _feed_load(args: argparse.Namespace) -> int:
                 chunk_rows=args.chunk_rows,
                 progress=progress,
                 initial=args.initial,
+                jobs=args.jobs,
+                path=args.file,
             )
         except DomainError as refused:
             print(f"cpserver: refused ({refused.code}): {refused.message}", file=sys.stderr)
@@ -304,6 +306,12 @@ def _add_feed_commands(commands: Any) -> None:
         action="store_true",
         help="a source's first full extract into a directory with no children: bulk insert, no matching "
         "(refused if the directory holds any child or the source any record)",
+    )
+    load.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="with --initial on PostgreSQL: this many loading processes, each taking a share of the file",
     )
     load.set_defaults(run=_feed_load)
 

@@ -260,7 +260,7 @@ def test_the_initial_path_never_issues_a_retired_contactpoint_id(
         session.add_all(RetiredCpId(cp_id=cp_id, retired_at=dt.datetime.now(dt.UTC)) for cp_id in retired)
         session.commit()
     drawn = iter([*retired, *(f"CP{6_000_000_000 + n:010d}" for n in range(1_000))])
-    monkeypatch.setattr(apply, "_draw_cp_id", lambda: next(drawn))
+    monkeypatch.setattr(apply, "_draw_cp_id", lambda *_lane: next(drawn))
     report = _load(engine, source, _file(services=False), initial=True)
     assert report.rows_created == CHILDREN + 1
     with engine.connect() as connection:

@@ -31,7 +31,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import any_, bindparam, delete, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
@@ -127,6 +128,10 @@ class BulkWrites:
     provenance_updates: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
     def write(self, session: Session) -> None:
+        from cpserver.domain.feeds.initial import write_models
+
+        if self.former_names or self.provenance or self.carers or self.links or self.carers_replaced:
+            session.flush()  # what the session holds first (the children these rows name)
         for model, rows in (
             (FormerName, self.former_names),
             (FieldProvenance, self.provenance),
@@ -135,28 +140,42 @@ class BulkWrites:
             (SourceRecord, self.links),
         ):
             if rows:
-                session.execute(insert(model), rows)
+                if model is Involvement:
+                    session.execute(insert(model), rows)
+                else:  # COPY on PostgreSQL
+                    write_models(session, model, rows)
                 rows.clear()
         quiet = {"synchronize_session": False}
         if self.provenance_updates:
-            session.execute(update(FieldProvenance), list(self.provenance_updates.values()))
+            from cpserver.domain.feeds.bulk_update import update_rows
+
+            update_rows(
+                session,
+                FieldProvenance.__table__,  # type: ignore[arg-type]
+                ("child_id", "field"),
+                [
+                    {("child_id" if name == "child_pk" else name): value for name, value in row.items()}
+                    for row in self.provenance_updates.values()
+                ],
+            )
             self.provenance_updates.clear()
         if self.former_names_replaced:
             session.execute(
-                delete(FormerName).where(FormerName.child_pk.in_(self.former_names_replaced)),
+                delete(FormerName).where(among(session, FormerName.child_pk, self.former_names_replaced)),
                 execution_options=quiet,
             )
             names = [values for rows in self.former_names_replaced.values() for values in rows]
             if names:
-                session.execute(insert(FormerName), names)
+                write_models(session, FormerName, names)
             self.former_names_replaced.clear()
         if self.carers_replaced:
             session.execute(
-                delete(Carer).where(Carer.child_pk.in_(self.carers_replaced)), execution_options=quiet
+                delete(Carer).where(among(session, Carer.child_pk, self.carers_replaced)),
+                execution_options=quiet,
             )
             replaced = [values for rows in self.carers_replaced.values() for values in rows]
             if replaced:
-                session.execute(insert(Carer), replaced)
+                write_models(session, Carer, replaced)
             self.carers_replaced.clear()
         if self.services_replaced:
             for source_id in {source_id for _child, source_id in self.services_replaced}:
@@ -190,21 +209,38 @@ class ApplyStats:
     audit: list[AuditEvent] | None = None
 
 
+@functools.lru_cache(maxsize=1 << 13)
 def row_digest(row: FeedRow) -> str:
-    """SHA-256 of the row's canonical JSON: the same row again is recognised as unchanged."""
+    """SHA-256 of the row's canonical JSON: the same row again is recognised as unchanged.
+
+    Kept for the last rows asked (a frozen row is its own key): the loader asks up to three times
+    for a known record's row (is it changed, is it unchanged, the link's digest)."""
     canonical = json.dumps(_plain(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _plain(value: Any) -> Any:
-    """`FeedRow.to_json()`'s value, built without `dataclasses.asdict`'s deep copies (it is hot)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
-    if isinstance(value, tuple | list):
+    """`FeedRow.to_json()`'s value, built without `dataclasses.asdict`'s deep copies (it is hot):
+    a string, number, boolean or None is returned as it is, without a test of each kind."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is tuple or kind is list:
         return [_plain(item) for item in value]
+    if kind is dt.date:
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        plain = {}
+        for name in _field_names(type(value)):
+            item = getattr(value, name)
+            plain[name] = item if type(item) in _AS_IS else _plain(item)
+        return plain
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+_AS_IS: Final = frozenset((str, bool, int, float, type(None)))
 
 
 @functools.cache
@@ -386,11 +422,17 @@ def _code_id(session: Session, model: Any, code: str, problem: str) -> int | Non
     """The id of the setting, practice or authority with `code` (cached for the session), or None."""
     if not code:
         return None
-    cache: dict[tuple[str, str], int | None] = session.info.setdefault("feeds.code_ids", {})
-    key = (model.__tablename__, code)
-    if key not in cache:
-        cache[key] = session.scalar(select(model.id).where(model.code == code))
-    found = cache[key]
+    # Each table's codes are read whole, once for the session (one query, not one a code: a
+    # national file names tens of thousands of schools); a code not found is looked up again.
+    tables: dict[str, dict[str, int | None]] = session.info.setdefault("feeds.code_ids", {})
+    cache = tables.get(model.__tablename__)
+    if cache is None:
+        cache = tables[model.__tablename__] = dict(
+            session.execute(select(model.code, model.id)).tuples().all()
+        )
+    if code not in cache:
+        cache[code] = session.scalar(select(model.id).where(model.code == code))
+    found = cache[code]
     if found is None:
         raise RowRejected(problem)
     return found
@@ -438,10 +480,10 @@ def new_child_values(row: FeedRow, authority_id: int | None, cp_id: str) -> dict
         "cp_id": cp_id,
         "given_name": row.given_name,
         "family_name": row.family_name,
-        "family_norm": normalise_name(row.family_name),
-        "family_key": phonetic_key(row.family_name),
-        "given_norm": normalise_name(row.given_name),
-        "given_key": phonetic_key(row.given_name),
+        "family_norm": name_keys(row.family_name)[0],
+        "family_key": name_keys(row.family_name)[1],
+        "given_norm": name_keys(row.given_name)[0],
+        "given_key": name_keys(row.given_name)[1],
         "gender": row.gender,
         "date_of_birth": row.date_of_birth,
         "address_status": "none",
@@ -450,23 +492,39 @@ def new_child_values(row: FeedRow, authority_id: int | None, cp_id: str) -> dict
     }
 
 
-def new_cp_ids(session: Session, count: int, exclude: Collection[str] = ()) -> list[str]:
+def new_cp_ids(
+    session: Session, count: int, exclude: Collection[str] = (), lane: tuple[int, int] = (0, 1)
+) -> list[str]:
     """`count` ContactPoint IDs nobody has or had (as `new_cp_id`), checked in two queries.
 
     `exclude`: IDs already drawn for children not written yet (the initial load's writer).
+    `lane` (k, n): only IDs whose number is k modulo n, so that n loaders drawing at the same time
+    (`--jobs`) never draw the same one; still random within the lane.
     """
     found: set[str] = set()
     while len(found) < count:
-        drawn = {_draw_cp_id() for _ in range(count - len(found))} - found - set(exclude)
-        taken = set(session.scalars(select(Child.cp_id).where(Child.cp_id.in_(drawn)))) if drawn else set()
+        drawn = {_draw_cp_id(lane) for _ in range(count - len(found))} - found - set(exclude)
+        taken = set(session.scalars(select(Child.cp_id).where(among(session, Child.cp_id, drawn))))
         if drawn:
-            taken |= set(session.scalars(select(RetiredCpId.cp_id).where(RetiredCpId.cp_id.in_(drawn))))
+            taken |= set(
+                session.scalars(select(RetiredCpId.cp_id).where(among(session, RetiredCpId.cp_id, drawn)))
+            )
         found |= drawn - taken
     return list(found)
 
 
-def _draw_cp_id() -> str:
-    return f"CP{5_000_000_000 + secrets.randbelow(4_999_999_999):010d}"
+def _draw_cp_id(lane: tuple[int, int] = (0, 1)) -> str:
+    lane_k, lanes = lane
+    number = 5_000_000_000 + secrets.randbelow(4_999_999_999 // lanes) * lanes + lane_k
+    return f"CP{number:010d}"
+
+
+def among(session: Session, column: Any, values: Collection[Any]) -> Any:
+    """`column IN values`; on PostgreSQL `column = ANY(array)`: one parameter, not one per value
+    (a thousand-value IN list costs more to send and plan than the lookup itself)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def new_cp_id(session: Session) -> str:
@@ -483,6 +541,19 @@ def new_cp_id(session: Session) -> str:
             and session.get(RetiredCpId, candidate) is None
         ):
             return candidate
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def name_keys(name: str) -> tuple[str, str]:
+    """A name's (normalised form, phonetic key), kept for the commonest names (they repeat a lot)."""
+    return normalise_name(name), phonetic_key(name)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def postcode_forms(postcode: str) -> tuple[str, str]:
+    """A postcode's (standard written form, normalised form), kept for the commonest postcodes."""
+    standard = standard_postcode(postcode)
+    return standard, normalise_postcode(standard)
 
 
 def standard_postcode(postcode: str) -> str:
@@ -514,16 +585,15 @@ def _write(
 ) -> None:
     if name == "given_name":
         child.given_name = row.given_name
-        child.given_norm, child.given_key = normalise_name(row.given_name), phonetic_key(row.given_name)
+        child.given_norm, child.given_key = name_keys(row.given_name)
     elif name == "family_name":
         child.family_name = row.family_name
-        child.family_norm, child.family_key = normalise_name(row.family_name), phonetic_key(row.family_name)
+        child.family_norm, child.family_key = name_keys(row.family_name)
     elif name in ("middle_names", "date_of_birth", "gender", "consent_to_25"):
         setattr(child, name, getattr(row, name))
     elif name == "address":
-        postcode = standard_postcode(row.postcode)
         child.address_line1, child.address_line2, child.town = row.address_line1, row.address_line2, row.town
-        child.postcode, child.postcode_norm = postcode, normalise_postcode(postcode)
+        child.postcode, child.postcode_norm = postcode_forms(row.postcode)
         child.address_status = "current"
     elif name == "telephone":
         child.telephone = standard_telephone(row.telephone)
@@ -601,7 +671,7 @@ def _replace_carers(
                 "address_line1": carer.address_line1,
                 "address_line2": carer.address_line2,
                 "town": carer.town,
-                "postcode": standard_postcode(carer.postcode),
+                "postcode": postcode_forms(carer.postcode)[0],
                 "telephone": standard_telephone(carer.telephone),
             },
         )

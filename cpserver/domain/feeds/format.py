@@ -83,6 +83,12 @@ SERVICE_REQUIRED: Final = ("service_type", "organisation_name", "practitioner_na
 SERVICE_DATES: Final = ("started_on", "ended_on")
 SERVICE_BOOLS: Final = ("lead_professional", "assessment_completed", "consent_recorded")
 
+# Each object's allowed keys (one set each, not one a row).
+_ROW_ALLOWED: Final = frozenset((*ROW_TEXT, *ROW_DATES, *ROW_BOOLS, *ROW_GROUPS))
+_FORMER_NAME_ALLOWED: Final = frozenset(FORMER_NAME_TEXT) | frozenset(FORMER_NAME_BOOLS)
+_CARER_ALLOWED: Final = frozenset(CARER_TEXT) | frozenset(CARER_BOOLS)
+_SERVICE_ALLOWED: Final = frozenset(SERVICE_TEXT) | frozenset(SERVICE_DATES) | frozenset(SERVICE_BOOLS)
+
 _GROUP_COLUMN = re.compile(r"^(former_name|carer|service)([1-9][0-9]?)_([a-z_0-9]+)$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -123,14 +129,24 @@ class _RowProblem(Exception):
 Parsed = tuple[int, FeedRow | Rejection]
 
 
-def read_feed(stream: IO[bytes], fmt: Format, context: ReadContext) -> Iterator[Parsed]:
-    """Yield each row of `stream` with its row number, parsed or rejected, in file order."""
+def read_feed(
+    stream: IO[bytes], fmt: Format, context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
+    """Yield each row of `stream` with its row number, parsed or rejected, in file order.
+
+    `keep(number)`: only those rows (one of several loaders' share of the file, `--jobs`); the
+    others are counted but neither parsed nor yielded, so every row is numbered as in a whole read.
+    """
     if fmt == "jsonl":
-        yield from _read_jsonl(stream, context)
+        found = _read_jsonl(stream, context, keep)
     elif fmt == "csv":
-        yield from _read_csv(stream, context)
+        found = _read_csv(stream, context, keep)
     else:
         raise FeedRefused("unknown_format", "The feed format must be csv or jsonl.")
+    if keep is None:
+        yield from found
+    else:
+        yield from (parsed for parsed in found if keep(parsed[0]))
 
 
 def format_of(content_type: str) -> Format | None:
@@ -165,8 +181,12 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes | None]:
         yield line.rstrip(b"\r\n")
 
 
-def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
+def _read_jsonl(
+    stream: IO[bytes], context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
     for number, read in enumerate(_lines(stream), start=1):
+        if keep is not None and not keep(number):
+            continue
         if read is None:
             yield number, Rejection(number, "too_long")
             continue
@@ -192,16 +212,20 @@ def _read_jsonl(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
 # --- CSV -------------------------------------------------------------------------------------------
 
 
-def _read_csv(stream: IO[bytes], context: ReadContext) -> Iterator[Parsed]:
+def _read_csv(
+    stream: IO[bytes], context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
     # Undecodable bytes become lone surrogates, refused per row as bad_encoding (the file reads on).
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        yield from _csv_records(text, context)
+        yield from _csv_records(text, context, keep)
     finally:
         text.detach()  # the caller owns the stream
 
 
-def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[Parsed]:
+def _csv_records(
+    text: io.TextIOWrapper, context: ReadContext, keep: Callable[[int], bool] | None = None
+) -> Iterator[Parsed]:
     reader = csv.reader(_bounded(text))
     try:
         header = [name.strip() for name in next(reader)]
@@ -232,6 +256,8 @@ def _csv_records(text: io.TextIOWrapper, context: ReadContext) -> Iterator[Parse
         if not any(value.strip() for value in values):
             number -= 1  # a blank line is not a record
             continue
+        if keep is not None and not keep(number):
+            continue  # another loader's row: numbered, not parsed
         if len(values) != len(header):
             yield number, Rejection(number, "wrong_field_count")
             continue
@@ -294,7 +320,7 @@ def _parsed(number: int, data: dict[str, Any], context: ReadContext, *, typed: b
 
 
 def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
-    allowed = set(ROW_TEXT) | set(ROW_DATES) | set(ROW_BOOLS) | set(ROW_GROUPS)
+    allowed = _ROW_ALLOWED
     if not typed:
         # An empty CSV cell in a column outside the schema carries nothing; a value is refused.
         data = {key: value for key, value in data.items() if key in allowed or str(value).strip()}
@@ -315,7 +341,7 @@ def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
         FeedName(
             **_fields(
                 item,
-                set(FORMER_NAME_TEXT) | set(FORMER_NAME_BOOLS),
+                _FORMER_NAME_ALLOWED,
                 FORMER_NAME_TEXT,
                 FORMER_NAME_REQUIRED,
                 (),
@@ -329,7 +355,7 @@ def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
         FeedCarer(
             **_fields(
                 item,
-                set(CARER_TEXT) | set(CARER_BOOLS),
+                _CARER_ALLOWED,
                 CARER_TEXT,
                 CARER_REQUIRED,
                 (),
@@ -349,8 +375,9 @@ def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
 
 
 def _service(item: Mapping[str, Any], *, typed: bool) -> FeedService:
-    allowed = set(SERVICE_TEXT) | set(SERVICE_DATES) | set(SERVICE_BOOLS)
-    fields = _fields(item, allowed, SERVICE_TEXT, SERVICE_REQUIRED, SERVICE_DATES, SERVICE_BOOLS, typed=typed)
+    fields = _fields(
+        item, _SERVICE_ALLOWED, SERVICE_TEXT, SERVICE_REQUIRED, SERVICE_DATES, SERVICE_BOOLS, typed=typed
+    )
     kind = SERVICE_TYPES.get(fields["service_type"])
     if kind is None:
         raise _RowProblem("unknown_service_type")
@@ -373,7 +400,7 @@ def _group(data: Mapping[str, Any], name: str, *, typed: bool) -> list[Mapping[s
 
 def _fields(
     data: Mapping[str, Any],
-    allowed: Collection[str],
+    allowed: frozenset[str],
     text: Mapping[str, int],
     required: Collection[str],
     dates: Collection[str],
@@ -382,7 +409,7 @@ def _fields(
     typed: bool,
 ) -> dict[str, Any]:
     """The scalar fields of one object, checked; groups are left to the caller."""
-    if any(key not in allowed for key in data):
+    if not allowed.issuperset(data):
         raise _RowProblem("unknown_field")
     out: dict[str, Any] = {}
     for name in required:
@@ -414,15 +441,19 @@ def _fields(
     return out
 
 
-_BAD_BYTE: Callable[[str], bool] = lambda char: "\udc80" <= char <= "\udcff"  # noqa: E731
+# A NUL or a lone surrogate: the first one found decides the code (an undecodable byte, read as a
+# surrogate in U+DC80..U+DCFF, is bad_encoding; any other is unstorable_text).
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 
 
 def _check_storable(value: str) -> None:
-    for char in value:
-        if _BAD_BYTE(char):
-            raise _RowProblem("bad_encoding")
-        if char == "\x00" or "\ud800" <= char <= "\udfff":
+    if value.isascii():  # the usual case: only a NUL can be wrong
+        if "\x00" in value:
             raise _RowProblem("unstorable_text")
+        return
+    found = _UNSTORABLE.search(value)
+    if found is not None:
+        raise _RowProblem("bad_encoding" if "\udc80" <= found.group() <= "\udcff" else "unstorable_text")
 
 
 def _date(value: Any) -> dt.date:

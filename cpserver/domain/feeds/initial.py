@@ -14,6 +14,9 @@ batch report), with two differences that make it about ten times faster:
   sequence up front) and written with one `COPY` per table on PostgreSQL, one `executemany` per
   table on SQLite, instead of the ORM's insert-then-update.
 
+The search indexes are dropped and rebuilt around it, and `--jobs N` loads shares of the file in N
+processes: see `parallel.py`.
+
 It is refused (`initial_load_not_empty`, nothing written) when the directory holds any child or the
 source has any record linked. A crashed initial load is completed by running the same file through
 the ordinary path (`cpserver feed load` without `--initial`): every row already written is then
@@ -25,13 +28,12 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Column, Engine, func, inspect, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cpserver.domain.errors import conflict
@@ -117,15 +119,17 @@ def prepare_chunk(
     now: dt.datetime,
     reject: Callable[[int, str], None],
     taken: Collection[str] = (),
+    lane: tuple[int, int] = (0, 1),
 ) -> PreparedChunk:
     """Apply `rows` as new children, in memory; `reject(number, code)` counts a rejected row.
 
-    `taken`: ContactPoint IDs drawn for chunks not written yet (never drawn again).
+    `taken`: ContactPoint IDs drawn for chunks not written yet (never drawn again); `lane`: this
+    loader's share of the IDs when several load at once (see `new_cp_ids`).
     """
     stats = ApplyStats(bulk=BulkWrites())
     assert stats.bulk is not None
     keys = iter(_child_keys(session, len(rows)))
-    cp_ids = iter(new_cp_ids(session, len(rows), exclude=taken))
+    cp_ids = iter(new_cp_ids(session, len(rows), exclude=taken, lane=lane))
     children: list[SimpleNamespace] = []
     with session.no_autoflush:
         for number, row in rows:
@@ -161,7 +165,7 @@ def prepare_chunk(
 
 
 def check_no_retired_ids(session: Session) -> None:
-    """The retired-ID trigger's rule, once for the whole initial load (see `BackgroundWriter`)."""
+    """The retired-ID trigger's rule, checked again once for the whole initial load."""
     if (
         session.scalar(select(Child.id).join(RetiredCpId, RetiredCpId.cp_id == Child.cp_id).limit(1))
         is not None
@@ -189,11 +193,8 @@ class BackgroundWriter:
         self._lock = threading.Lock()
         self._in_flight: list[PreparedChunk] = []
         self.error: BaseException | None = None
-        # Foreign keys and the retired-ID trigger are not run row by row when the role may say so
-        # (`session_replication_role`, superuser only): the rows are right by construction (the
-        # children go first, every code was looked up, the IDs were checked against the retired
-        # ones), and `finish` checks the retired IDs once for the whole load.
-        self._replica = True
+        # Triggers and foreign keys run as for any write (no `session_replication_role = replica`):
+        # a trigger may maintain facts other tables rely on (the household shield's).
         self._thread = threading.Thread(target=self._run, name="feed-initial-writer", daemon=True)
         self._thread.start()
 
@@ -235,12 +236,6 @@ class BackgroundWriter:
                     continue  # drop the rest: the loader stops at its next `put`
                 prepared, counters = item
                 with Session(self._engine) as session:
-                    if self._replica:
-                        try:
-                            with session.begin_nested():
-                                session.execute(text("SET LOCAL session_replication_role = replica"))
-                        except DBAPIError:
-                            self._replica = False  # not permitted: checked row by row, as usual
                     write_chunk(session, prepared)
                     # As a replica the triggers did not run: the carers' shield flags (migration
                     # 0011), in the chunk's own transaction, so no reader sees a carer unflagged.
@@ -280,14 +275,24 @@ def write_models(session: Session, model: Any, rows: list[dict[str, Any]]) -> No
         if prop.key not in rows[0] and (column.primary_key or column.default is None):
             continue  # the key from its sequence; a server default
         columns.append((prop.key, column, column.type.bind_processor(dialect)))
+    # A column's converted values, by value: a chunk repeats the same dates, times and codes.
+    memos: list[dict[Any, Any]] = [{} for _ in columns]
     converted = []
     for values in rows:
         line = []
-        for key, column, process in columns:
+        for (key, column, process), memo in zip(columns, memos, strict=True):
             value = values.get(key)
             if value is None and column.default is not None:
                 default = column.default
                 value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-            line.append(process(value) if process is not None and value is not None else value)
+            if process is not None and value is not None:
+                if isinstance(value, Hashable):
+                    done = memo.get(value, memo)
+                    if done is memo:
+                        done = memo[value] = process(value)
+                    value = done
+                else:
+                    value = process(value)
+            line.append(value)
         converted.append(tuple(line))
     write_rows(connection, model.__table__.name, [column.name for _key, column, _p in columns], converted)

@@ -18,6 +18,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Final
 
 from sqlalchemy import Engine, select
@@ -32,12 +33,14 @@ from cpserver.domain.feeds.apply import (
     BulkWrites,
     ProvenanceRow,
     RowRejected,
+    among,
     apply_row,
     new_children,
     notify_moves,
     row_digest,
     source_username,
 )
+from cpserver.domain.feeds.bulk_update import BulkChildUpdates
 from cpserver.domain.feeds.format import FeedRefused, Format, Parsed, ReadContext, Rejection, read_feed
 from cpserver.domain.feeds.initial import (
     BackgroundWriter,
@@ -136,13 +139,22 @@ def load_feed(
     progress: Callable[[int], None] | None = None,
     now: Callable[[], dt.datetime] = utcnow,
     initial: bool = False,
+    jobs: int = 1,
+    path: Path | None = None,
 ) -> LoadReport:
     """Load one batch from `stream`; commits as it goes (each chunk, then the report).
 
     Raises `DomainError` (audited, committed, nothing loaded) on a training database
     (`training_database`), during a national lockdown (`locked_down`), and for `initial` when the
     directory is not empty (`initial_load_not_empty`, see `initial.py`).
+
+    `jobs` > 1 (with `initial`, on PostgreSQL): that many worker processes load the file at `path`
+    (the same file as `stream`), see `parallel.py`; elsewhere the load runs in this process.
     """
+    from cpserver.domain.feeds.parallel import drop_search_indexes, load_in_parallel, restore_search_indexes
+
+    if initial and jobs > 1 and path is None:
+        raise ValueError("a load with several jobs needs the file's path")
     try:
         refuse_closed(session)
         if initial:
@@ -160,6 +172,7 @@ def load_feed(
         )
         session.commit()
         raise
+    restore_search_indexes(session)  # a crashed initial load's
     batch = FeedBatch(
         source_id=source.id, via=via, digest="", status="running", received_at=now(), rejections=[]
     )
@@ -169,14 +182,42 @@ def load_feed(
     hashing = _Hashing(stream)
     context = _context(session, source)
     bind = session.get_bind()
+    postgresql = isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+    if initial:
+        drop_search_indexes(session)  # rebuilt before this returns (or by the next load)
+    parallel = initial and jobs > 1 and postgresql
     writer = (
         BackgroundWriter(bind, batch.id)
-        if initial and isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+        if initial and isinstance(bind, Engine) and postgresql and not parallel
         else None
     )
+    bulk_updates = BulkChildUpdates(session).__enter__()  # changed children: one UPDATE a chunk
     try:
+        if parallel:
+            assert path is not None
+            sliced = load_in_parallel(
+                session,
+                source=source,
+                batch=batch,
+                path=path,
+                fmt=fmt,
+                context=context,
+                jobs=jobs,
+                chunk_rows=chunk_rows,
+                progress=progress,
+            )
+            for name, value in sliced.counts.items():
+                setattr(report, name, value)
+            report.rejections = sliced.rejections[:MAX_REJECTIONS_KEPT]
+            for _block in iter(lambda: hashing.read(1 << 20), b""):
+                pass  # the batch's digest
+            if sliced.moves:
+                notify_moves(session, mailer, sliced.moves)
+            if sliced.refused is not None:
+                raise FeedRefused(sliced.refused, "")
+            check_no_retired_ids(session)
         parsed = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
-        for chunk in _chunks(parsed, chunk_rows):
+        for chunk in _chunks(parsed, chunk_rows) if not parallel else ():
             stats = ApplyStats(bulk=BulkWrites(), audit=[])
             for _number, item in chunk:
                 if isinstance(item, Rejection):
@@ -231,8 +272,12 @@ def load_feed(
     else:
         report.status = "done"
     finally:
+        bulk_updates.__exit__()
         if writer is not None:  # an error: what was handed over is written (or failed) first
             writer.close()
+        if initial:
+            session.rollback()
+            restore_search_indexes(session)
     batch.digest = hashing.sha.hexdigest()
     batch.finished_at = now()
     _save(batch, report)
@@ -273,7 +318,7 @@ def _all_new_records(session: Session, source: FeedSource, rows: list[tuple[int,
     return not ids or (
         session.scalar(
             select(SourceRecord.id)
-            .where(SourceRecord.source_id == source.id, SourceRecord.source_record_id.in_(ids))
+            .where(SourceRecord.source_id == source.id, among(session, SourceRecord.source_record_id, ids))
             .limit(1)
         )
         is None
@@ -339,7 +384,7 @@ def _load_chunk(
         for record in session.scalars(
             select(SourceRecord).where(
                 SourceRecord.source_id == source.id,
-                SourceRecord.source_record_id.in_({row.source_record_id for _n, row in rows}),
+                among(session, SourceRecord.source_record_id, {row.source_record_id for _n, row in rows}),
             )
         )
     }
@@ -374,7 +419,7 @@ def _load_chunk(
     }
     changed |= matched
     children = (
-        {child.id: child for child in session.scalars(select(Child).where(Child.id.in_(changed)))}
+        {child.id: child for child in session.scalars(select(Child).where(among(session, Child.id, changed)))}
         if changed
         else {}
     )
@@ -388,7 +433,7 @@ def _load_chunk(
                 FieldProvenance.field,
                 FieldProvenance.priority,
                 FieldProvenance.as_of,
-            ).where(FieldProvenance.child_pk.in_(changed))
+            ).where(among(session, FieldProvenance.child_pk, changed))
         ).tuples():
             stats.provenance[child_pk][name] = ProvenanceRow(child_pk, name, priority, as_of)
     for number, row in rows:

@@ -1,0 +1,294 @@
+"""The initial load with several loaders (`cpserver feed load --initial --jobs N`), and its indexes.
+
+**Jobs.** On PostgreSQL, N worker processes each read the whole file but parse and load only their
+share of it: the chunks (of `chunk_rows` row numbers) whose index is k modulo N. Each worker does
+what the one-process initial path does with its chunks (`prepare_chunk`, COPY, commit a chunk at a
+time with the batch's counters added to in the same transaction), so a crash leaves whole chunks,
+each child with its source-record link, and the same file loaded again without `--initial` completes
+the load (every row already written is then "unchanged"). ContactPoint IDs cannot collide between
+workers: worker k draws only IDs whose number is k modulo N (`new_cp_ids`' lane), each checked
+against the children and the retired IDs. A chunk naming a record id that is already linked, or that
+repeats one, goes through the ordinary path (matching, the field-by-field rule); so does a chunk
+whose COPY meets a record id another worker linked meanwhile (the unique index refuses it, the
+chunk is rolled back and applied again). With N workers, which of two rows sent under one record id
+in distant parts of the file is applied last is not the file's order (the winning rule still
+decides each field). The parent process reads the file once for its digest, shows progress, merges
+the workers' reports (counts, rejections by row number) and tells the management teams of moves.
+Triggers and foreign keys run as for any write.
+
+**Indexes.** A first load into an empty children table drops the search indexes of the bulk tables
+(non-unique ones only: no constraint, no unique index, no trigger is touched), loads, and rebuilds
+them from their exact definitions before the command ends. The definitions are kept in
+`system_settings` (`feeds.dropped_index.<n>`) in the same transaction as the drop, and every feed
+load first rebuilds any index kept there: after a crash, the next load (the same file without
+`--initial`) puts them back before it matches anything.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import queue
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cpserver.audit import chain
+from cpserver.domain.feeds.apply import ApplyStats, BulkWrites, Move
+from cpserver.domain.feeds.bulk_update import BulkChildUpdates
+from cpserver.domain.feeds.format import FeedRefused, Format, ReadContext, Rejection, read_feed
+from cpserver.domain.feeds.initial import prepare_chunk, write_chunk
+from cpserver.domain.feeds.rows import FeedRow
+from cpserver.seed.bulk_load import _drop_secondary_indexes
+from cpserver.store.models import FeedBatch, FeedSource, SystemSetting, utcnow
+
+DROPPED_INDEX: Final = "feeds.dropped_index."
+# The batch row's counters a worker adds to with each chunk it commits.
+_COUNTED: Final = (
+    "rows_read",
+    "rows_updated",
+    "rows_matched",
+    "rows_unchanged",
+    "rows_created",
+    "rows_held",
+    "rows_rejected",
+    "fields_kept",
+    "records_moved",
+)
+
+
+# --- indexes -----------------------------------------------------------------------------------
+
+
+def drop_search_indexes(session: Session) -> None:
+    """Drop the bulk tables' non-unique indexes, keeping their definitions; commits."""
+    restore_search_indexes(session)  # a crashed load's first
+    connection = session.connection()
+    for number, definition in enumerate(_drop_secondary_indexes(connection)):
+        session.add(SystemSetting(key=f"{DROPPED_INDEX}{number:04d}", value=definition))
+    session.commit()
+
+
+def restore_search_indexes(session: Session) -> int:
+    """Rebuild every index a (crashed) initial load dropped; commits. Returns how many."""
+    kept = session.execute(
+        select(SystemSetting.key, SystemSetting.value).where(SystemSetting.key.startswith(DROPPED_INDEX))
+    ).all()
+    if not kept:
+        return 0
+    connection = session.connection()
+    for _key, definition in sorted(kept):
+        connection.exec_driver_sql(definition)
+    session.execute(delete(SystemSetting).where(SystemSetting.key.startswith(DROPPED_INDEX)))
+    session.commit()
+    return len(kept)
+
+
+# --- workers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SliceTask:
+    """One worker's share of the file (picklable: it crosses to a new process)."""
+
+    url: str
+    source_id: int
+    batch_id: int
+    path: str
+    fmt: Format
+    context: ReadContext
+    lane: tuple[int, int]
+    chunk_rows: int
+
+
+@dataclass
+class SliceResult:
+    """What a worker did: counters, rejections (row numbers and codes), moves to tell."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTED, 0))
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
+    refused: str | None = None
+
+
+def load_slice(task: SliceTask, messages: Any) -> None:
+    """A worker process's body: load its chunks, report progress and the result on `messages`.
+
+    A failure is reported by its kind only (a database error's text can quote a row's values).
+    """
+    from cpserver.store.database import make_engine, make_session_factory
+
+    lane_k, lanes = task.lane
+    engine = make_engine(task.url)
+    try:
+        with make_session_factory(engine)() as session, BulkChildUpdates(session):
+            result = _load_slice(session, task, lambda done: messages.put(("progress", lane_k, done)))
+        messages.put(("done", lane_k, result))
+    except BaseException as failed:
+        messages.put(("failed", lane_k, type(failed).__name__))
+    finally:
+        engine.dispose()
+    del lanes
+
+
+def _load_slice(session: Session, task: SliceTask, progress: Callable[[int], None]) -> SliceResult:
+    from cpserver.domain.feeds.load import LoadReport, _all_new_records, _chunks, _load_chunk
+
+    lane_k, lanes = task.lane
+    size = task.chunk_rows
+    source = session.get(FeedSource, task.source_id)
+    batch = session.get(FeedBatch, task.batch_id)
+    assert source is not None and batch is not None
+    result = SliceResult()
+    with open(task.path, "rb") as stream:
+        parsed = read_feed(
+            io.BufferedReader(stream, buffer_size=256 * 1024),
+            task.fmt,
+            task.context,
+            keep=lambda number: ((number - 1) // size) % lanes == lane_k,
+        )
+        try:
+            for chunk in _chunks(parsed, size):
+                rows = [(n, r) for n, r in chunk if isinstance(r, FeedRow)]
+                done: LoadReport | None = None
+                stats = ApplyStats(bulk=BulkWrites(), audit=[])
+                if _all_new_records(session, source, rows):
+                    done = LoadReport(batch_id=batch.id)
+                    _count_rejections(done, chunk)
+                    done.rows_read += len(rows)
+                    prepared = prepare_chunk(
+                        session, source, batch, rows, utcnow(), done.reject, lane=task.lane
+                    )
+                    done.rows_created += prepared.created
+                    try:
+                        write_chunk(session, prepared)
+                        _add_counters(session, batch.id, done)
+                        session.commit()
+                    except Exception as failed:
+                        if not _unique_violation(failed):
+                            raise
+                        session.rollback()  # a record id another worker linked meanwhile
+                        done = None
+                if done is None:
+                    done = LoadReport(batch_id=batch.id)
+                    _count_rejections(done, chunk)
+                    _load_chunk(session, source, batch, rows, done, stats, utcnow())
+                    assert stats.bulk is not None and stats.audit is not None
+                    stats.bulk.write(session)
+                    chain.append_many(session, stats.audit)
+                    done.fields_kept += stats.fields_kept
+                    done.records_moved += len(stats.moves)
+                    _add_counters(session, batch.id, done)
+                    session.commit()
+                    result.moves.extend(stats.moves)
+                for name in _COUNTED:
+                    result.counts[name] += getattr(done, name)
+                result.rejections.extend(done.rejections)
+                progress(done.rows_read)
+        except FeedRefused as refused:
+            session.rollback()
+            result.refused = refused.code
+    return result
+
+
+def _unique_violation(failed: Exception) -> bool:
+    """A unique index refused the write (SQLAlchemy's error, or the driver's from a COPY)."""
+    if isinstance(failed, IntegrityError):
+        return True
+    return getattr(failed, "sqlstate", None) == "23505"
+
+
+def _count_rejections(report: Any, chunk: list[Any]) -> None:
+    for _number, item in chunk:
+        if isinstance(item, Rejection):
+            report.rows_read += 1
+            report.reject(item.row, item.code)
+
+
+def _add_counters(session: Session, batch_id: int, done: Any) -> None:
+    session.execute(
+        update(FeedBatch)
+        .where(FeedBatch.id == batch_id)
+        .values({name: getattr(FeedBatch, name) + getattr(done, name) for name in _COUNTED})
+    )
+
+
+def load_in_parallel(
+    session: Session,
+    *,
+    source: FeedSource,
+    batch: FeedBatch,
+    path: Path,
+    fmt: Format,
+    context: ReadContext,
+    jobs: int,
+    chunk_rows: int,
+    progress: Callable[[int], None] | None,
+) -> SliceResult:
+    """Run `jobs` workers over the file at `path` and merge what they did (see the module's doc).
+
+    Raises `RuntimeError` (after stopping the others) when a worker fails; what the workers
+    committed stays, as after a crash.
+    """
+    bind = session.get_bind()
+    url = bind.url.render_as_string(hide_password=False)  # type: ignore[union-attr]
+    session.commit()
+    spawn = multiprocessing.get_context("spawn")
+    messages: Any = spawn.Queue()
+    workers = [
+        spawn.Process(
+            target=load_slice,
+            args=(
+                SliceTask(url, source.id, batch.id, str(path), fmt, context, (k, jobs), chunk_rows),
+                messages,
+            ),
+            name=f"feed-initial-{k}",
+            daemon=True,
+        )
+        for k in range(jobs)
+    ]
+    for worker in workers:
+        worker.start()
+    merged = SliceResult()
+    finished: set[int] = set()
+    read = 0
+    failure: str | None = None
+    try:
+        while len(finished) < jobs and failure is None:
+            try:
+                kind, lane_k, payload = messages.get(timeout=1.0)
+            except queue.Empty:
+                dead = [k for k, w in enumerate(workers) if k not in finished and w.exitcode is not None]
+                if dead:
+                    failure = f"worker {dead[0]} stopped"
+                continue
+            if kind == "progress":
+                read += payload
+                if progress is not None:
+                    progress(read)
+            elif kind == "failed":
+                failure = f"worker {lane_k}: {payload}"
+            else:
+                finished.add(lane_k)
+                for name in _COUNTED:
+                    merged.counts[name] += payload.counts[name]
+                merged.rejections.extend(payload.rejections)
+                merged.moves.extend(payload.moves)
+                merged.refused = merged.refused or payload.refused
+    finally:
+        if failure is not None:
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
+        for worker in workers:
+            worker.join()
+        messages.close()
+    if failure is not None:
+        raise RuntimeError(f"the initial load's {failure}")
+    merged.rejections.sort(key=lambda item: int(item["row"]))
+    return merged
