@@ -1,15 +1,13 @@
 """The one copied household fact: `carers.child_shielded`, its child's `shielded` (migration 0011).
 
-Triggers keep it on every write. Loads that set triggers aside for speed (the seed's `BulkLoad`,
-the initial feed load as a replica) call `resync_carer_shields` at their end; `carer_shield_drift`
+Triggers keep it on every write. The seed's `BulkLoad` sets triggers aside for speed and calls
+`resync_carer_shields` at its end (the feed loaders run the triggers); `carer_shield_drift`
 recomputes it from scratch and counts the carers whose copy differs (0 always; tests check it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 _RESYNC = (
@@ -21,11 +19,6 @@ _RESYNC = (
     "AND child_id NOT IN (SELECT id FROM children WHERE shielded IS true)",
 )
 
-_FLAG_CARERS_OF = text(
-    "UPDATE carers SET child_shielded = true WHERE child_shielded IS NOT true "
-    "AND child_id IN (SELECT id FROM children WHERE shielded IS true AND id IN :ids)"
-).bindparams(bindparam("ids", expanding=True))
-
 _DRIFT = text(
     "SELECT count(*) FROM carers LEFT JOIN children ON children.id = carers.child_id "
     "WHERE carers.child_shielded <> COALESCE(children.shielded, false)"
@@ -36,13 +29,6 @@ def resync_carer_shields(connection: Connection) -> None:
     """Set every carer's `child_shielded` from its child, in the caller's transaction."""
     for statement in _RESYNC:
         connection.exec_driver_sql(statement)
-
-
-def flag_carers_of(connection: Connection, shielded_child_ids: Collection[int]) -> None:
-    """Flag the carers of these children, those of them that are shielded (a load's new children,
-    written with triggers set aside: only the shielded few need a flag, the default is false)."""
-    if shielded_child_ids:
-        connection.execute(_FLAG_CARERS_OF, {"ids": sorted(shielded_child_ids)})
 
 
 def carer_shield_drift(connection: Connection) -> int:

@@ -48,7 +48,6 @@ from cpserver.domain.feeds.apply import (
 )
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.seed.bulk_load import write_rows
-from cpserver.store.household_facts import flag_carers_of
 from cpserver.store.models import (
     Carer,
     Child,
@@ -100,15 +99,6 @@ class PreparedChunk:
     created: int
     record_ids: set[str]
     cp_ids: set[str]
-
-    def shielded_child_ids(self) -> set[int]:
-        return {
-            int(values["id"])
-            for model, rows in self.tables
-            if model is Child
-            for values in rows
-            if values["shielded"]
-        }
 
 
 def prepare_chunk(
@@ -237,9 +227,6 @@ class BackgroundWriter:
                 prepared, counters = item
                 with Session(self._engine) as session:
                     write_chunk(session, prepared)
-                    # As a replica the triggers did not run: the carers' shield flags (migration
-                    # 0011), in the chunk's own transaction, so no reader sees a carer unflagged.
-                    flag_carers_of(session.connection(), prepared.shielded_child_ids())
                     session.execute(
                         update(FeedBatch).where(FeedBatch.id == self._batch_id).values(**counters)
                     )

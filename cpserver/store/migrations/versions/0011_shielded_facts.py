@@ -17,7 +17,7 @@ The one copied bit is kept by triggers on both databases, on every path that can
   added while another transaction changes the shield waits for it and reads the committed value
   (under the server's READ COMMITTED; the change's own trigger then sees the new carer).
 
-Loads that set triggers aside (the seed's `BulkLoad`, the initial feed load as `replica`) set the
+The seed's `BulkLoad`, which sets triggers aside, sets the
 flags for the whole table at their end (`cpserver.store.household_facts.resync_carer_shields`).
 
 Revision ID: 0011_shielded_facts
