@@ -28,10 +28,23 @@ import time
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Select, bindparam, func, literal, select, text, union_all
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import ReturningInsert
 
 from cpserver.store.models import AuditEvent
 
@@ -189,9 +202,34 @@ def append(session: Session, event: AuditEvent) -> AuditEvent:
         event.seq = int(session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0) + 1
         event.link, event.prev_hash = _next_link(session, event.chain)
     event.hash = chain_hash(canonical(event), event.prev_hash)
-    session.add(event)
+    # Whatever the caller added before goes first, as the ORM's flush would have ordered it (nothing
+    # is sent when nothing is pending). The row itself is a plain INSERT ... RETURNING id: the
+    # ORM's unit of work cost a view more CPU than the statement it sent. `event` stays outside the
+    # session (it is never changed after this) and carries its `id`.
     session.flush()
+    event.id = session.execute(_insert_statement(), _insert_values(event)).scalar_one()
     return event
+
+
+@lru_cache(maxsize=1)
+def _insert_columns() -> tuple[tuple[str, str], ...]:
+    """(column, attribute) of every column an append writes: all but the generated `id`."""
+    mapper = inspect(AuditEvent)
+    return tuple(
+        (attribute.columns[0].key, attribute.key)
+        for attribute in mapper.column_attrs
+        if attribute.key != "id"
+    )
+
+
+@lru_cache(maxsize=1)
+def _insert_statement() -> ReturningInsert[tuple[int]]:
+    table = cast(Table, AuditEvent.__table__)
+    return insert(table).returning(table.c.id)
+
+
+def _insert_values(event: AuditEvent) -> dict[str, Any]:
+    return {column: getattr(event, attribute) for column, attribute in _insert_columns()}
 
 
 def append_many(session: Session, events: list[AuditEvent]) -> None:
