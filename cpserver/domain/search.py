@@ -295,8 +295,17 @@ def search(
     The criteria are kept in the audit trail (never in logs) for misuse investigations.
     """
     today = now.date()
-    rate_limits.check(
-        session, settings, actor, origin, "search", now, detail={"criteria": _as_json(criteria)}
+    # The volume rule's counts are read with the rate limits', in one round trip under the user's
+    # lock (as a record view's are); `after_access` adds this search's own row to them.
+    before = rate_limits.check(
+        session,
+        settings,
+        actor,
+        origin,
+        "search",
+        now,
+        detail={"criteria": _as_json(criteria)},
+        watch=harvesting.volume_questions(settings, "search") if settings.detection_enabled else (),
     )
     check_criteria(criteria, max_range_days=settings.search_max_dob_range_days, today=today)
     outcome = find_children(
@@ -320,7 +329,7 @@ def search(
         detection.after_search(
             session, settings, actor, event, criteria.family, now, postcode=criteria.postcode
         )
-        harvesting.after_access(session, settings, actor, "search", now)
+        harvesting.after_access(session, settings, actor, "search", now, before=before)
     return outcome
 
 
