@@ -106,6 +106,9 @@ lock_timing = LockTiming()
 request_lock_timing: ContextVar[LockTiming | None] = ContextVar("request_lock_timing", default=None)
 
 
+TAKE_CHAIN = text("SELECT * FROM audit_take_chain(:id, :first, :chains, :tries)")
+
+
 def _spread() -> int:
     """Where to start looking for a free chain: anywhere, so that writers rarely meet."""
     return random.randrange(1 << 30)  # noqa: S311 - spreading load, not a secret
@@ -120,10 +123,15 @@ def _take_free_chain(session: Session) -> tuple[int, int, int, str]:
     chain busy does it wait for one. The head is read after the lock, in a fresh snapshot. Returns
     (chain, seq, next link, hash to link to).
     """
-    found = session.execute(
-        text("SELECT * FROM audit_take_chain(:id, :first, :chains, :tries)"),
-        {"id": ADVISORY_LOCK_ID, "first": _spread(), "chains": CHAINS, "tries": FREE_CHAIN_TRIES},
-    ).one()
+    # On the session's connection: a plain statement needs none of the ORM's execution steps.
+    found = (
+        session.connection()
+        .execute(
+            TAKE_CHAIN,
+            {"id": ADVISORY_LOCK_ID, "first": _spread(), "chains": CHAINS, "tries": FREE_CHAIN_TRIES},
+        )
+        .one()
+    )
     number, seq, head_link, head_hash = found
     if head_link is None:  # a new chain: it links to the legacy chain's last row, or the genesis
         return int(number), int(seq), 1, head_hash or GENESIS
@@ -207,7 +215,7 @@ def append(session: Session, event: AuditEvent) -> AuditEvent:
     # ORM's unit of work cost a view more CPU than the statement it sent. `event` stays outside the
     # session (it is never changed after this) and carries its `id`.
     session.flush()
-    event.id = session.execute(_insert_statement(), _insert_values(event)).scalar_one()
+    event.id = session.connection().execute(_insert_statement(), _insert_values(event)).scalar_one()
     return event
 
 
