@@ -7,8 +7,8 @@
 Starts a real `cpserver serve` (one worker) against a PostgreSQL database it seeds itself, sends
 `--requests` sequential requests of each kind on one keep-alive connection (bare `GET /meta`, the
 cheapest authenticated call `GET /sessions/current`, a search, a record view with its audit row),
-and reads the server's user+system CPU time (`/proc/<pid>/stat`, the server and every process under
-it) before and after each kind. Each view and search is signed by the next of many practitioner
+and reads the server's CPU time (`/proc/<tid>/schedstat` of every thread of the server and of every
+process under it) before and after each block. Each view and search is signed by the next of many practitioner
 accounts, so that no rate limit or detection rule fires.
 
 `--code DIR` (repeatable) runs the server from that source tree instead of this one; with several,
@@ -40,7 +40,6 @@ from scale import Calls, Request, free_port, make_accounts, prepare
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cpbench_viewcpu"
 ROOT = Path(__file__).resolve().parents[1]
-TICKS = os.sysconf("SC_CLK_TCK")
 KINDS = ("bare", "auth", "search", "view")
 
 
@@ -70,15 +69,18 @@ def tree(pid: int) -> list[int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of `pid` and its descendants (live ones; they do not exit mid-run here)."""
+    """CPU time of `pid` and its descendants, to the nanosecond: each live thread's time on a core.
+
+    `/proc/<tid>/schedstat` (user and system time together, in ns) rather than `stat`'s utime and
+    stime, whose clock ticks (10 ms) are as coarse as a block of bare requests. A thread that exits
+    during a block would take its time with it; the server's threads live across the run.
+    """
     total = 0
     for each in tree(pid):
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / TICKS
+        for task in Path(f"/proc/{each}/task").glob("*"):
+            with suppress(OSError):
+                total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 @contextmanager
@@ -207,6 +209,15 @@ def main(argv: list[str] | None = None) -> int:
             + " ".join(f"{median[kind]:>7.2f}" for kind in KINDS)
             + f" {ratios[0]:>9.2f} {ratios[1]:>11.2f} {ratios[2]:>9.2f}"
         )
+    if len(codes) > 1:
+        first = results[codes[0]]
+        print(f"\neach tree against {codes[0]}, median of the rounds' ratios (same servers' turns):")
+        for code in codes[1:]:
+            ratios = {
+                kind: statistics.median(b[kind] / a[kind] for a, b in zip(first, results[code], strict=True))
+                for kind in KINDS
+            }
+            print(f"{str(code)[-28:]:<28} " + " ".join(f"{ratios[kind]:>7.2f}" for kind in KINDS))
     if args.drop:
         name = sa.make_url(args.database).database
         admin = sa.create_engine(
