@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cpserver.config import Settings
@@ -87,14 +88,20 @@ def raise_alert(
     return alert
 
 
+@lru_cache(maxsize=1)
+def _open_alert_statement() -> Select[tuple[int]]:
+    """Built once: building a statement costs more CPU than sending it."""
+    return select(Alert.id).where(
+        Alert.user_id == bindparam("alert_user"),
+        Alert.rule == bindparam("alert_rule"),
+        Alert.status == "open",
+        Alert.raised_at > bindparam("alert_since"),
+    )
+
+
 def _open_alert(session: Session, user: User, rule: str, now: dt.datetime) -> bool:
     found = session.scalar(
-        select(Alert.id).where(
-            Alert.user_id == user.id,
-            Alert.rule == rule,
-            Alert.status == "open",
-            Alert.raised_at > now - DEDUPE,
-        )
+        _open_alert_statement(), {"alert_user": user.id, "alert_rule": rule, "alert_since": now - DEDUPE}
     )
     return found is not None
 
@@ -166,6 +173,21 @@ def own_postcode(user: User, postcode: str | None) -> bool:
     return bool(home) and normalise_postcode(postcode or "") == home
 
 
+@lru_cache(maxsize=1)
+def _recent_searches_statement() -> Select[tuple[int, dict[str, Any]]]:
+    """The user's latest searches (seq, detail), newest first; built once."""
+    return (
+        select(AuditEvent.seq, AuditEvent.detail)
+        .where(
+            AuditEvent.user_id == bindparam("search_user"),
+            AuditEvent.action == "search",
+            AuditEvent.occurred_at >= bindparam("search_since"),
+        )
+        .order_by(AuditEvent.seq.desc())
+        .limit(bindparam("search_limit"))
+    )
+
+
 def after_search(
     session: Session,
     settings: Settings,
@@ -204,12 +226,12 @@ def after_search(
         window = now - dt.timedelta(minutes=settings.browsing_window_minutes)
         # Bounded: only the most recent searches matter, however fast someone searches.
         recent = session.execute(
-            select(AuditEvent.seq, AuditEvent.detail)
-            .where(
-                AuditEvent.user_id == user.id, AuditEvent.action == "search", AuditEvent.occurred_at >= window
-            )
-            .order_by(AuditEvent.seq.desc())
-            .limit(settings.browsing_search_limit * 3)
+            _recent_searches_statement(),
+            {
+                "search_user": user.id,
+                "search_since": window,
+                "search_limit": settings.browsing_search_limit * 3,
+            },
         ).all()
         key = phonetic_key(family)
         similar = [

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -115,6 +115,12 @@ def _first_exceeded(
     return None
 
 
+@lru_cache(maxsize=1)
+def _user_lock() -> Select[tuple[int]]:
+    """Lock the user's row (built once: building a statement costs more CPU than sending it)."""
+    return select(User.id).where(User.id == bindparam("locked_user")).with_for_update()
+
+
 def check(
     session: Session,
     settings: Settings,
@@ -140,7 +146,7 @@ def check(
         return recent_activity.read(session, watched, values)
     # SQLite renders no FOR UPDATE and needs none: BEGIN IMMEDIATE serialises its writers already.
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(User.id).where(User.id == user.id).with_for_update())
+        session.execute(_user_lock(), {"locked_user": user.id})
     counted = _counts(settings, action)
     answers = recent_activity.read(session, tuple(count for _, count in counted) + watched, values)
     found = _first_exceeded(session, counted, answers, values, now)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
@@ -66,6 +67,22 @@ def audit_unavailable() -> DomainError:
     )
 
 
+@lru_cache(maxsize=1)
+def _child_statement() -> Select[tuple[Child]]:
+    """Built once: its loader options and cache key cost more CPU than the round trip they describe."""
+    return (
+        select(Child)
+        .where(Child.cp_id == bindparam("cp_id"))
+        .options(
+            joinedload(Child.local_authority),
+            joinedload(Child.education_setting),
+            joinedload(Child.gp_practice),
+            joinedload(Child.carers),
+            joinedload(Child.involvements),
+        )
+    )
+
+
 def load_child(session: Session, cp_id: str) -> Child | None:
     """The child with everything a record shows, in one query (one round trip of a view's dozen).
 
@@ -73,17 +90,7 @@ def load_child(session: Session, cp_id: str) -> Child | None:
     the two extra round trips of loading each separately.
     """
     return (
-        session.scalars(
-            select(Child)
-            .where(Child.cp_id == cp_id)
-            .options(
-                joinedload(Child.local_authority),
-                joinedload(Child.education_setting),
-                joinedload(Child.gp_practice),
-                joinedload(Child.carers),
-                joinedload(Child.involvements),
-            )
-        )
+        session.scalars(_child_statement(), {"cp_id": cp_id})
         .unique()
         .one_or_none()  # not first(): it would stop before the joined collections' other rows
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,11 +36,19 @@ def years_before(today: dt.date, years: int) -> dt.date:
 
 def in_service_clause(today: dt.date, age: int, consent_age: int) -> ColumnElement[bool]:
     """SQL condition: the child is findable today (under 18, or under 25 with consent, not archived)."""
+    return in_service_condition(years_before(today, age), years_before(today, consent_age))
+
+
+def in_service_condition(born_after: Any, born_after_with_consent: Any) -> ColumnElement[bool]:
+    """`in_service_clause` with its two dates given: `years_before(today, age)` and with consent.
+
+    Either may be a bound parameter, so that a statement built once serves every day.
+    """
     return and_(
         Child.archived_at.is_(None),
         or_(
-            Child.date_of_birth > years_before(today, age),
-            and_(Child.consent_to_25.is_(True), Child.date_of_birth > years_before(today, consent_age)),
+            Child.date_of_birth > born_after,
+            and_(Child.consent_to_25.is_(True), Child.date_of_birth > born_after_with_consent),
         ),
     )
 

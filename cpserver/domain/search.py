@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
-from sqlalchemy import Select, case, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
@@ -14,7 +15,7 @@ from cpserver.config import Settings
 from cpserver.domain import detection, harvesting, household_shield, rate_limits
 from cpserver.domain.errors import DomainError, invalid
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
-from cpserver.domain.retention import in_service_clause
+from cpserver.domain.retention import in_service_condition, years_before
 from cpserver.store.models import Carer, Child, FormerName, LocalAuthority, User
 
 ENOUGH = (
@@ -106,6 +107,33 @@ def check_criteria(criteria: Criteria, *, max_range_days: int, today: dt.date) -
     raise _too_broad(f"Add the date of birth. {ENOUGH}", "date_of_birth")
 
 
+@dataclass(frozen=True)
+class Shape:
+    """Which criteria a search gives (not their values): searches of one shape share one statement."""
+
+    former: bool
+    exact: bool
+    date_of_birth: bool
+    date_range: bool
+    given: bool
+    gender: bool
+    postcode: bool
+
+    @staticmethod
+    def of(criteria: Criteria, *, former: bool) -> Shape:
+        return Shape(
+            former=former,
+            exact=criteria.exact,
+            date_of_birth=criteria.date_of_birth is not None,
+            date_range=criteria.date_of_birth is None
+            and criteria.date_of_birth_from is not None
+            and criteria.date_of_birth_to is not None,
+            given=bool(normalise_name(criteria.given or "")),
+            gender=criteria.gender is not None,
+            postcode=bool(criteria.postcode),
+        )
+
+
 def build_query(
     criteria: Criteria,
     *,
@@ -114,54 +142,73 @@ def build_query(
     consent_age: int,
     limit: int,
     former: bool = False,
-) -> Select[tuple[Child, str, int]]:
-    """The search as one indexed query (family key + date of birth), best matches first.
+) -> tuple[Select[tuple[Child, str, int]], dict[str, object]]:
+    """The search as one indexed query (family key + date of birth), best matches first, and its values.
 
     `former`: match the family name against the child's former names instead (the `former_names`
     table, indexed the same way), never an identity closed for adoption; every other criterion is
     the child's own, and the child is shown by its current name.
+
+    The statement is built once per `Shape` with bound parameters (building it and computing its
+    cache key cost more CPU than the search's round trip); the values are this search's.
     """
     family = normalise_name(criteria.family or "")
     given = normalise_name(criteria.given or "")
-    names: type[Child] | type[FormerName] = FormerName if former else Child
-    exact_family = names.family_norm == family
+    values: dict[str, object] = {
+        "family": family,
+        "family_key": phonetic_key(family),
+        "given": given,
+        "given_key": phonetic_key(given) if given else "",
+        "date_of_birth": criteria.date_of_birth,
+        "born_from": criteria.date_of_birth_from,
+        "born_to": criteria.date_of_birth_to,
+        "gender": criteria.gender,
+        "postcode": normalise_postcode(criteria.postcode or ""),
+        "limit": limit,
+        "born_after": years_before(today, age),
+        "born_after_with_consent": years_before(today, consent_age),
+    }
+    return _statement(Shape.of(criteria, former=former)), values
+
+
+@lru_cache(maxsize=128)
+def _statement(shape: Shape) -> Select[tuple[Child, str, int]]:
+    names: type[Child] | type[FormerName] = FormerName if shape.former else Child
+    given: BindParameter[str] = bindparam("given")
+    exact_family = names.family_norm == bindparam("family")
     exact_given = (
         or_(Child.given_norm == given, FormerName.given_norm == given)
-        if former
+        if shape.former
         else Child.given_norm == given
     )
-    rank = case((exact_family, 0), else_=1) + (case((exact_given, 0), else_=1) if given else 0)
+    rank = case((exact_family, 0), else_=1) + (case((exact_given, 0), else_=1) if shape.given else 0)
     query = select(Child, LocalAuthority.name, rank.label("rank")).join(
         LocalAuthority, Child.local_authority_id == LocalAuthority.id
     )
-    if former:
+    if shape.former:
         query = query.join(FormerName, FormerName.child_pk == Child.id).where(
             FormerName.closed_for_adoption.is_(False)
         )
     query = (
-        query.where(exact_family) if criteria.exact else query.where(names.family_key == phonetic_key(family))
+        query.where(exact_family) if shape.exact else query.where(names.family_key == bindparam("family_key"))
     )
     # The date of birth of the row the name is on (a former name carries the child's), so the
     # family key and the date are one index range either way.
-    if criteria.date_of_birth is not None:
-        query = query.where(names.date_of_birth == criteria.date_of_birth)
-    elif criteria.date_of_birth_from is not None and criteria.date_of_birth_to is not None:
-        query = query.where(
-            names.date_of_birth.between(criteria.date_of_birth_from, criteria.date_of_birth_to)
-        )
-    if given:
-        phonetic_given = Child.given_key == phonetic_key(given)
-        query = query.where(exact_given if criteria.exact else or_(phonetic_given, exact_given))
-    if criteria.gender is not None:
-        query = query.where(Child.gender == criteria.gender)
-    if criteria.postcode:
+    if shape.date_of_birth:
+        query = query.where(names.date_of_birth == bindparam("date_of_birth"))
+    elif shape.date_range:
+        query = query.where(names.date_of_birth.between(bindparam("born_from"), bindparam("born_to")))
+    if shape.given:
+        phonetic_given = Child.given_key == bindparam("given_key")
+        query = query.where(exact_given if shape.exact else or_(phonetic_given, exact_given))
+    if shape.gender:
+        query = query.where(Child.gender == bindparam("gender"))
+    if shape.postcode:
         # A shielded child's postcode is a hidden field: never matched on it.
-        query = query.where(
-            Child.postcode_norm == normalise_postcode(criteria.postcode), Child.shielded.is_(False)
-        )
-    query = query.where(in_service_clause(today, age, consent_age))
+        query = query.where(Child.postcode_norm == bindparam("postcode"), Child.shielded.is_(False))
+    query = query.where(in_service_condition(bindparam("born_after"), bindparam("born_after_with_consent")))
     return query.order_by(rank, Child.family_name, Child.given_name, Child.date_of_birth, Child.id).limit(
-        limit
+        bindparam("limit")
     )
 
 
@@ -176,10 +223,10 @@ def matching_rows(
     """Children matching by their name or a former name, each once (its best rank), best first."""
     best: dict[int, tuple[Child, str, int]] = {}
     for former in (False, True):
-        query = build_query(
+        query, values = build_query(
             criteria, today=today, age=age, consent_age=consent_age, limit=limit, former=former
         )
-        for child, la_name, rank in session.execute(query).tuples():
+        for child, la_name, rank in session.execute(query, values).tuples():
             if child.id not in best or rank < best[child.id][2]:
                 best[child.id] = (child, la_name, rank)
     return sorted(best.values(), key=_ordering)[:limit]
@@ -248,8 +295,17 @@ def search(
     The criteria are kept in the audit trail (never in logs) for misuse investigations.
     """
     today = now.date()
-    rate_limits.check(
-        session, settings, actor, origin, "search", now, detail={"criteria": _as_json(criteria)}
+    # The volume rule's counts are read with the rate limits', in one round trip under the user's
+    # lock (as a record view's are); `after_access` adds this search's own row to them.
+    before = rate_limits.check(
+        session,
+        settings,
+        actor,
+        origin,
+        "search",
+        now,
+        detail={"criteria": _as_json(criteria)},
+        watch=harvesting.volume_questions(settings, "search") if settings.detection_enabled else (),
     )
     check_criteria(criteria, max_range_days=settings.search_max_dob_range_days, today=today)
     outcome = find_children(
@@ -273,7 +329,7 @@ def search(
         detection.after_search(
             session, settings, actor, event, criteria.family, now, postcode=criteria.postcode
         )
-        harvesting.after_access(session, settings, actor, "search", now)
+        harvesting.after_access(session, settings, actor, "search", now, before=before)
     return outcome
 
 

@@ -43,6 +43,24 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# psycopg converts each distinct SQL text to PostgreSQL's placeholders once and caches the result,
+# but only for texts up to 4 kB (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH, against ORMs' ever
+# different multi-row INSERTs). Every record view and search sends one statement longer than that,
+# the same text every time (the recent-activity counts, `cpserver.domain.recent_activity`): without
+# this, every request parses it again (about 5% of a view's CPU). The cache stays bounded (an LRU
+# of 128 texts).
+CACHED_STATEMENT_LENGTH = 16 * 1024
+
+
+def _cache_long_statements() -> None:
+    try:
+        from psycopg import _queries
+    except ImportError:  # psycopg missing or reorganised: only the cache is lost
+        return
+    if getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", CACHED_STATEMENT_LENGTH) < CACHED_STATEMENT_LENGTH:
+        _queries.MAX_CACHED_STATEMENT_LENGTH = CACHED_STATEMENT_LENGTH
+
+
 def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> Engine:
     """An engine for `url` with the pragmas or pool settings this service needs.
 
@@ -61,6 +79,7 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
             event.listen(engine, "connect", _sqlite_manual_transactions)
             event.listen(engine, "begin", _begin_immediate)
         return engine
+    _cache_long_statements()
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)  # the API server turns it off: see cpserver.api.app.pool_sizes
