@@ -34,9 +34,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
-from cpserver.domain import household_shield
+from cpserver.config import Settings
+from cpserver.domain import household_shield, notices
 from cpserver.domain.errors import conflict, invalid, not_found
-from cpserver.domain.feeds.apply import RowRejected, apply_row
+from cpserver.domain.feeds.apply import ApplyStats, RowRejected, apply_row
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow
 from cpserver.domain.notify import Mailer
 from cpserver.domain.oversight_scope import list_shown, require_cmt
@@ -163,11 +164,14 @@ def decide(
     decision: str,
     now: dt.datetime,
     mailer: Mailer | None = None,
+    settings: Settings | None = None,
 ) -> MatchReview:
     """Decide an open item: apply the row to the candidate, or create a new record; audited.
 
     The loader's `apply_row` writes the row by the winning rule and links the source's record id
-    to the child; a move between authorities it makes is told to both teams through `mailer`.
+    to the child; a move between authorities it makes is told to both teams through `mailer`, and
+    the practitioners working with the candidate are told of services the row adds or ends (as a
+    feed's are, `notices.after_feed_services`, under `settings`).
     """
     if decision not in DECISIONS:
         raise invalid("decision_unknown", "Choose same child or different children.", field="decision")
@@ -189,12 +193,12 @@ def decide(
                 "This row is a new identity after adoption: it is never linked to another record.",
             )
         was_shielded = candidate.shielded
-        result = _apply(session, source, batch, item.row, candidate, now, mailer)
+        result = _apply(session, source, batch, item.row, candidate, now, mailer, settings)
         # The merge carries the shield: the row is a source's view of the child, never a reason to lift it.
         if was_shielded and not result.shielded:
             result.shielded = True
     else:
-        result = _apply(session, source, batch, item.row, None, now, mailer)
+        result = _apply(session, source, batch, item.row, None, now, mailer, settings)
     review.status = decision
     review.decided_by_user_id = actor.id
     review.decided_at = now
@@ -225,15 +229,25 @@ def _apply(
     child: Child | None,
     now: dt.datetime,
     mailer: Mailer | None,
+    settings: Settings | None,
 ) -> Child:
+    stats = ApplyStats()
     try:
-        return apply_row(session, source=source, batch=batch, row=row, child=child, now=now, mailer=mailer)
+        result = apply_row(
+            session, source=source, batch=batch, row=row, child=child, now=now, mailer=mailer, stats=stats
+        )
     except RowRejected as rejected:  # nothing was written
         raise conflict(
             "row_rejected",
             "This row cannot be applied as it stands (its school, GP practice or local authority is "
             "not on the directory). Ask the source to correct it; it stays in the queue.",
         ) from rejected
+    if stats.services.added or stats.services.ended:
+        session.flush()
+        notices.after_feed_services(
+            session, settings or Settings(), added=stats.services.added, ended=stats.services.ended, now=now
+        )
+    return result
 
 
 def result_cp_id(session: Session, review: MatchReview) -> str | None:

@@ -14,7 +14,7 @@ from cpserver.api.data_matching_schemas import (
     RecordReportReceipt,
     ReportResolution,
 )
-from cpserver.api.deps import CurrentActor, MailerDep, SessionDep
+from cpserver.api.deps import CurrentActor, MailerDep, SessionDep, SettingsDep
 from cpserver.api.params import CpId, Id
 from cpserver.api.presenters.data_matching import (
     comparison_public,
@@ -47,10 +47,22 @@ def compare_match_review(review_id: Id, actor: CurrentActor, db: SessionDep) -> 
 
 @router.post("/match-reviews/{review_id}/decision")
 def decide_match_review(
-    review_id: Id, body: MatchDecision, actor: CurrentActor, db: SessionDep, mailer: MailerDep
+    review_id: Id,
+    body: MatchDecision,
+    actor: CurrentActor,
+    db: SessionDep,
+    mailer: MailerDep,
+    settings: SettingsDep,
 ) -> MatchDecisionPublic:
     review = match_reviews.decide(
-        db, actor.user, actor.origin, review_id, decision=body.decision, now=actor.now, mailer=mailer
+        db,
+        actor.user,
+        actor.origin,
+        review_id,
+        decision=body.decision,
+        now=actor.now,
+        mailer=mailer,
+        settings=settings,
     )
     db.commit()
     return decision_public(review, match_reviews.result_cp_id(db, review))
