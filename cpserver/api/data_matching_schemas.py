@@ -53,6 +53,14 @@ class MatchReviewPublic(BaseModel):
     candidate: CandidateSummary | None
 
 
+class MatchReviewPage(BaseModel):
+    """A page of the open possible matches, oldest first: ask again with `after` the last item's id
+    when `more`."""
+
+    items: list[MatchReviewPublic]
+    more: bool
+
+
 class FieldPairPublic(BaseModel):
     """One field of the two records side by side.
 
@@ -110,6 +118,13 @@ class RecordReportPublic(BaseModel):
     reported_at: dt.datetime
     child: ReportedChild
     reporter: str
+
+
+class RecordReportPage(BaseModel):
+    """A page of the open reports, oldest first: ask again with `after` the last item's id when `more`."""
+
+    items: list[RecordReportPublic]
+    more: bool
 
 
 class ReportResolution(Incoming):

@@ -41,6 +41,7 @@ from cpserver.domain.feeds.apply import ApplyStats, RowRejected, apply_row
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow
 from cpserver.domain.notify import Mailer
 from cpserver.domain.oversight_scope import list_shown, require_cmt
+from cpserver.domain.paging import PAGE_MAX, Page, queue_page
 from cpserver.domain.record_access import load_child, sight_of
 from cpserver.store.models import (
     Carer,
@@ -98,21 +99,32 @@ class Comparison:
     pairs: list[Pair]
 
 
-def open_items(session: Session, actor: User, origin: trail.Origin) -> list[QueueItem]:
-    """The open items of the management team's authority, oldest first; the list is audited."""
+def open_items(
+    session: Session, actor: User, origin: trail.Origin, *, after: int | None = None, limit: int = PAGE_MAX
+) -> Page[QueueItem]:
+    """A page of the open items of the management team's authority, oldest first; the page is audited.
+
+    `after`: the id of the last item of the page before (`queue_page`); `limit` is capped at `PAGE_MAX`.
+    """
     authority = require_cmt(actor)
-    rows = session.execute(
+    query = (
         select(MatchReview, FeedSource.name)
         .join(FeedSource, FeedSource.id == MatchReview.source_id)
         .where(MatchReview.local_authority_id == authority, MatchReview.status == "open")
-        .order_by(MatchReview.created_at, MatchReview.id)
-        .limit(500)
-    ).tuples()
+    )
+    rows, more = queue_page(
+        session,
+        query,
+        MatchReview,
+        scope=MatchReview.local_authority_id == authority,
+        after=after,
+        limit=limit,
+    )
     items = [
         QueueItem(review, FeedRow.from_json(review.incoming), review.candidate, name) for review, name in rows
     ]
     list_shown(session, actor, origin, "match_reviews", [item.candidate for item in items if item.candidate])
-    return items
+    return Page(items, more)
 
 
 def _item(session: Session, actor: User, review_id: int, *, lock: bool = False) -> QueueItem:

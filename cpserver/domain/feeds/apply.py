@@ -11,8 +11,9 @@ stored one), so a national source that does not know a child's GP never erases i
 
 Groups: the address (lines, town, postcode) is one field; carers are one field (the winning
 source's set replaces the whole set); former names are one field. Services are not under the rule:
-each local-authority source's set replaces the involvements that source sent before, and never an
-involvement a practitioner recorded.
+each local-authority source's set is diffed with the involvements that source sent before
+(`diff_services`: kept, added, or ended, never deleted), and never touches an involvement a
+practitioner recorded.
 
 What is never touched: the shield (a feed neither shields nor unshields; a child who moves keeps
 its shield), involvements recorded by practitioners, archive state.

@@ -8,14 +8,15 @@ from cpserver.api.data_matching_schemas import (
     MatchComparisonPublic,
     MatchDecision,
     MatchDecisionPublic,
-    MatchReviewPublic,
+    MatchReviewPage,
     RecordReportCreate,
+    RecordReportPage,
     RecordReportPublic,
     RecordReportReceipt,
     ReportResolution,
 )
 from cpserver.api.deps import CurrentActor, MailerDep, SessionDep, SettingsDep
-from cpserver.api.params import CpId, Id
+from cpserver.api.params import CpId, Id, PageAfter, PageLimit
 from cpserver.api.presenters.data_matching import (
     comparison_public,
     decision_public,
@@ -25,16 +26,20 @@ from cpserver.api.presenters.data_matching import (
 )
 from cpserver.api.schemas import ERROR_RESPONSES
 from cpserver.domain import match_reviews, record_reports
+from cpserver.domain.paging import PAGE_MAX
 
 router = APIRouter(tags=["data matching"], responses=ERROR_RESPONSES)
 
 
 @router.get("/match-reviews")
-def list_match_reviews(actor: CurrentActor, db: SessionDep) -> list[MatchReviewPublic]:
-    """The open possible matches of the management team's authority, oldest first (audited)."""
-    items = match_reviews.open_items(db, actor.user, actor.origin)
+def list_match_reviews(
+    actor: CurrentActor, db: SessionDep, after: PageAfter = None, limit: PageLimit = PAGE_MAX
+) -> MatchReviewPage:
+    """A page of the open possible matches of the management team's authority, oldest first
+    (audited); the next page is `after` the last item's id."""
+    page = match_reviews.open_items(db, actor.user, actor.origin, after=after, limit=limit)
     db.commit()
-    return [match_review_public(item) for item in items]
+    return MatchReviewPage(items=[match_review_public(item) for item in page.items], more=page.more)
 
 
 @router.get("/match-reviews/{review_id}")
@@ -79,11 +84,14 @@ def report_record(
 
 
 @router.get("/record-reports")
-def list_record_reports(actor: CurrentActor, db: SessionDep) -> list[RecordReportPublic]:
-    """The open reports about the management team's authority's records (audited)."""
-    rows = record_reports.open_reports(db, actor.user, actor.origin)
+def list_record_reports(
+    actor: CurrentActor, db: SessionDep, after: PageAfter = None, limit: PageLimit = PAGE_MAX
+) -> RecordReportPage:
+    """A page of the open reports about the management team's authority's records, oldest first
+    (audited); the next page is `after` the last item's id."""
+    page = record_reports.open_reports(db, actor.user, actor.origin, after=after, limit=limit)
     db.commit()
-    return [record_report_public(row) for row in rows]
+    return RecordReportPage(items=[record_report_public(row) for row in page.items], more=page.more)
 
 
 @router.post("/record-reports/{report_id}/resolution")
