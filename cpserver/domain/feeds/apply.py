@@ -143,9 +143,7 @@ class BulkWrites:
     # Known children's carers, and a source's services for a child, replaced: by child (and source).
     carers_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # A source's services for a known child: (the row's as_of, the services), diffed at `write`.
-    services_replaced: dict[tuple[int, int], tuple[dt.date, list[dict[str, Any]]]] = field(
-        default_factory=dict
-    )
+    services_replaced: WantedServices = field(default_factory=dict)
     # What the services diffs added and ended (for the notices, after the chunk is written).
     services: ServiceChanges = field(default_factory=ServiceChanges)
     former_names_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
