@@ -30,6 +30,7 @@ from cpclient.ui.record_report_dialog import RecordReportDialog
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.seed.data_matching import SOURCE
 from cpserver.store.models import Child, FeedBatch, FeedSource, MatchReview, RecordReport, User
+from tests.client.accessibility import screen_reader_problems
 from tests.client.conftest import (
     ServerHandle,
     open_first_result,
@@ -38,6 +39,7 @@ from tests.client.conftest import (
     started_training_server,
 )
 from tests.client.oversight_support import open_tab, wait_idle
+from tests.client.screen_fit import mnemonic_clashes
 from tests.client.test_ui_responsiveness import MAX_STALL_MS, SLOW_SECONDS, StallMeter
 
 OLIVER = ("Thistlewood", dt.date(2015, 9, 2))
@@ -325,6 +327,8 @@ def test_long_lists_come_a_page_at_a_time(qtbot, server, make_window, cleanup, m
     for button, label in ((page.more_matches_button, MORE_MATCHES), (page.more_reports_button, MORE_REPORTS)):
         assert button.isVisible() and button.text().replace("&", "") == label
         assert button.accessibleName() == label, "the accessible name is the visible label"
+    assert screen_reader_problems(window) == []
+    assert mnemonic_clashes(window) == {}, "each Alt+letter opens one control"
 
     # The next page comes off the Qt thread, however slow the server.
     server.delay.seconds = SLOW_SECONDS
