@@ -69,11 +69,11 @@ def _reason(text: str) -> dict[str, str]:
     return {"reason": text}
 
 
-def _page_path(path: str, after: int | None, limit: int | None) -> str:
-    """A keyset page's address: the cursor is an item's id and the size a number (no personal data)."""
-    query = [f"after={int(after)}"] if after is not None else []
-    query += [f"limit={int(limit)}"] if limit is not None else []
-    return f"{path}?{'&'.join(query)}" if query else path
+def _page_query(after: int | None, limit: int | None) -> dict[str, int]:
+    """Which page of a queue list (a body: the server takes no parameter in a URL's query)."""
+    return ({"after": int(after)} if after is not None else {}) | (
+        {"limit": int(limit)} if limit is not None else {}
+    )
 
 
 class OversightClient:
@@ -194,7 +194,7 @@ class OversightClient:
     def match_reviews(self, *, after: int | None = None, limit: int | None = None) -> MatchReviewPage:
         """A page of the authority's open possible matches, oldest first: the first, or the one
         `after` the item with that id; at most `limit` items (the server's most when None)."""
-        return self._send("GET", _page_path("/match-reviews", after, limit), _MATCH_REVIEWS)
+        return self._send("POST", "/match-review-pages", _MATCH_REVIEWS, _page_query(after, limit))
 
     def match_comparison(self, review_id: int) -> MatchComparison:
         """One possible match: the incoming row and the directory's record side by side (audited)."""
@@ -208,7 +208,7 @@ class OversightClient:
     def record_reports(self, *, after: int | None = None, limit: int | None = None) -> RecordReportPage:
         """A page of the open "this is not right" reports about the authority's records, oldest
         first (`after` and `limit` as for `match_reviews`)."""
-        return self._send("GET", _page_path("/record-reports", after, limit), _RECORD_REPORTS)
+        return self._send("POST", "/record-report-pages", _RECORD_REPORTS, _page_query(after, limit))
 
     def resolve_report(self, report_id: int, resolution: Resolution) -> RecordReport:
         """Close a report: corrected (at source) or not upheld."""

@@ -246,7 +246,7 @@ def test_a_fed_service_on_a_shielded_child_is_told_without_its_details(
     report = load(db, council, jsonl(shielded))
     assert (report.rows_matched, report.rows_held) == (0, 1)
     cmt = log_in(api, db, world.CMT)
-    (review,) = api.get(f"{API}/match-reviews", headers=cmt).json()["items"]
+    (review,) = api.post(f"{API}/match-review-pages", json={}, headers=cmt).json()["items"]
     decided = api.post(
         f"{API}/match-reviews/{review['id']}/decision", json={"decision": "same_child"}, headers=cmt
     )

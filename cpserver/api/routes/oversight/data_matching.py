@@ -9,6 +9,7 @@ from cpserver.api.data_matching_schemas import (
     MatchDecision,
     MatchDecisionPublic,
     MatchReviewPage,
+    PageQuery,
     RecordReportCreate,
     RecordReportPage,
     RecordReportPublic,
@@ -16,7 +17,7 @@ from cpserver.api.data_matching_schemas import (
     ReportResolution,
 )
 from cpserver.api.deps import CurrentActor, MailerDep, SessionDep, SettingsDep
-from cpserver.api.params import CpId, Id, PageAfter, PageLimit
+from cpserver.api.params import CpId, Id
 from cpserver.api.presenters.data_matching import (
     comparison_public,
     decision_public,
@@ -26,18 +27,15 @@ from cpserver.api.presenters.data_matching import (
 )
 from cpserver.api.schemas import ERROR_RESPONSES
 from cpserver.domain import match_reviews, record_reports
-from cpserver.domain.paging import PAGE_MAX
 
 router = APIRouter(tags=["data matching"], responses=ERROR_RESPONSES)
 
 
-@router.get("/match-reviews")
-def list_match_reviews(
-    actor: CurrentActor, db: SessionDep, after: PageAfter = None, limit: PageLimit = PAGE_MAX
-) -> MatchReviewPage:
+@router.post("/match-review-pages")
+def list_match_reviews(body: PageQuery, actor: CurrentActor, db: SessionDep) -> MatchReviewPage:
     """A page of the open possible matches of the management team's authority, oldest first
-    (audited); the next page is `after` the last item's id."""
-    page = match_reviews.open_items(db, actor.user, actor.origin, after=after, limit=limit)
+    (audited); the next page is `after` the last item's id (in the body, as for `/audit-queries`)."""
+    page = match_reviews.open_items(db, actor.user, actor.origin, after=body.after, limit=body.limit)
     db.commit()
     return MatchReviewPage(items=[match_review_public(item) for item in page.items], more=page.more)
 
@@ -83,13 +81,11 @@ def report_record(
     return report_receipt(report)
 
 
-@router.get("/record-reports")
-def list_record_reports(
-    actor: CurrentActor, db: SessionDep, after: PageAfter = None, limit: PageLimit = PAGE_MAX
-) -> RecordReportPage:
+@router.post("/record-report-pages")
+def list_record_reports(body: PageQuery, actor: CurrentActor, db: SessionDep) -> RecordReportPage:
     """A page of the open reports about the management team's authority's records, oldest first
     (audited); the next page is `after` the last item's id."""
-    page = record_reports.open_reports(db, actor.user, actor.origin, after=after, limit=limit)
+    page = record_reports.open_reports(db, actor.user, actor.origin, after=body.after, limit=body.limit)
     db.commit()
     return RecordReportPage(items=[record_report_public(row) for row in page.items], more=page.more)
 
