@@ -232,6 +232,7 @@ def _feed_load(args: argparse.Namespace) -> int:
             rate = done / max(time.monotonic() - started, 1e-9)
             print(f"\r  {done:,} rows read ({rate:,.0f} rows/s)", end="", file=sys.stderr, flush=True)
 
+    settings = Settings(database_url=args.database)
     with factory() as session, args.file.open("rb") as stream:
         try:
             source = source_named(session, args.source)
@@ -245,7 +246,8 @@ def _feed_load(args: argparse.Namespace) -> int:
                 stream=stream,
                 fmt=fmt,
                 via="file",
-                mailer=SmtpMailer(Settings(database_url=args.database)),
+                mailer=SmtpMailer(settings),
+                settings=settings,
                 chunk_rows=args.chunk_rows,
                 progress=progress,
                 initial=args.initial,

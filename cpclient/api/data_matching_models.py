@@ -38,6 +38,13 @@ class MatchReview(Incoming):
     candidate: CandidateSummary | None
 
 
+class MatchReviewPage(Incoming):
+    """A page of the queue, oldest first; `more`: ask for the next one after the last item's id."""
+
+    items: list[MatchReview]
+    more: bool
+
+
 class FieldPair(Incoming):
     """One field of the two records side by side."""
 
@@ -80,3 +87,10 @@ class RecordReport(Incoming):
     reported_at: dt.datetime
     child: ReportedChild
     reporter: str
+
+
+class RecordReportPage(Incoming):
+    """A page of the open reports, oldest first; `more`: ask for the next one after the last item's id."""
+
+    items: list[RecordReport]
+    more: bool

@@ -16,8 +16,9 @@ from cpclient.api.data_matching_models import (
     Decision,
     MatchComparison,
     MatchDecisionResult,
-    MatchReview,
+    MatchReviewPage,
     RecordReport,
+    RecordReportPage,
     Resolution,
 )
 from cpclient.api.models import Record, ShieldedRecord, StatedReason
@@ -57,15 +58,22 @@ _NOTICE_FOLLOW_UP = TypeAdapter(list[NoticeFollowUp])
 _ORGANISATIONS = TypeAdapter(list[Organisation])
 _ORGANISATION = TypeAdapter(Organisation)
 _LOCKDOWN = TypeAdapter(LockdownState)
-_MATCH_REVIEWS = TypeAdapter(list[MatchReview])
+_MATCH_REVIEWS = TypeAdapter(MatchReviewPage)
 _MATCH_COMPARISON = TypeAdapter(MatchComparison)
 _MATCH_DECISION = TypeAdapter(MatchDecisionResult)
-_RECORD_REPORTS = TypeAdapter(list[RecordReport])
+_RECORD_REPORTS = TypeAdapter(RecordReportPage)
 _RECORD_REPORT = TypeAdapter(RecordReport)
 
 
 def _reason(text: str) -> dict[str, str]:
     return {"reason": text}
+
+
+def _page_query(after: int | None, limit: int | None) -> dict[str, int]:
+    """Which page of a queue list (a body: the server takes no parameter in a URL's query)."""
+    return ({"after": int(after)} if after is not None else {}) | (
+        {"limit": int(limit)} if limit is not None else {}
+    )
 
 
 class OversightClient:
@@ -183,9 +191,10 @@ class OversightClient:
 
     # --- data matching ---------------------------------------------------------------------------
 
-    def match_reviews(self) -> list[MatchReview]:
-        """The authority's open possible matches, oldest first."""
-        return self._send("GET", "/match-reviews", _MATCH_REVIEWS)
+    def match_reviews(self, *, after: int | None = None, limit: int | None = None) -> MatchReviewPage:
+        """A page of the authority's open possible matches, oldest first: the first, or the one
+        `after` the item with that id; at most `limit` items (the server's most when None)."""
+        return self._send("POST", "/match-review-pages", _MATCH_REVIEWS, _page_query(after, limit))
 
     def match_comparison(self, review_id: int) -> MatchComparison:
         """One possible match: the incoming row and the directory's record side by side (audited)."""
@@ -196,9 +205,10 @@ class OversightClient:
         path = f"/match-reviews/{int(review_id)}/decision"
         return self._send("POST", path, _MATCH_DECISION, {"decision": decision})
 
-    def record_reports(self) -> list[RecordReport]:
-        """Open "this is not right" reports about the authority's records."""
-        return self._send("GET", "/record-reports", _RECORD_REPORTS)
+    def record_reports(self, *, after: int | None = None, limit: int | None = None) -> RecordReportPage:
+        """A page of the open "this is not right" reports about the authority's records, oldest
+        first (`after` and `limit` as for `match_reviews`)."""
+        return self._send("POST", "/record-report-pages", _RECORD_REPORTS, _page_query(after, limit))
 
     def resolve_report(self, report_id: int, resolution: Resolution) -> RecordReport:
         """Close a report: corrected (at source) or not upheld."""

@@ -65,6 +65,14 @@ class RowsModel(QAbstractTableModel, Generic[T]):
         self._rows = list(rows)
         self.endResetModel()
 
+    def append_rows(self, rows: list[T]) -> None:
+        """Add `rows` after those shown (the next page of a list): the selection stays where it is."""
+        if not rows:
+            return
+        self.beginInsertRows(QModelIndex(), len(self._rows), len(self._rows) + len(rows) - 1)
+        self._rows.extend(rows)
+        self.endInsertRows()
+
     def clear(self) -> None:
         """Forget every row."""
         self.set_rows([])

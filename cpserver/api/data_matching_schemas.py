@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from cpserver.api.schemas import Incoming
+from cpserver.api.schemas import MAX_ID, Incoming
+from cpserver.domain.paging import PAGE_MAX
 
 Decision = Literal["same_child", "different_children"]
 Resolution = Literal["corrected", "not_upheld"]
@@ -22,6 +23,15 @@ Problem = Literal[
     "not_this_child_duplicate",
     "involvement_ended",
 ]
+
+
+class PageQuery(Incoming):
+    """Which page of a queue list: the first, or the one `after` the item with that id (keyset,
+    `cpserver.domain.paging`); at most `limit` items. In the body: the project puts no parameter in
+    a URL's query."""
+
+    after: int | None = Field(default=None, ge=1, le=MAX_ID)
+    limit: int = Field(default=PAGE_MAX, ge=1, le=PAGE_MAX)
 
 
 # --- the possible-match queue --------------------------------------------------------------------
@@ -51,6 +61,14 @@ class MatchReviewPublic(BaseModel):
     incoming: PersonSummary
     # None when the candidate is no longer on the directory.
     candidate: CandidateSummary | None
+
+
+class MatchReviewPage(BaseModel):
+    """A page of the open possible matches, oldest first: ask again with `after` the last item's id
+    when `more`."""
+
+    items: list[MatchReviewPublic]
+    more: bool
 
 
 class FieldPairPublic(BaseModel):
@@ -110,6 +128,13 @@ class RecordReportPublic(BaseModel):
     reported_at: dt.datetime
     child: ReportedChild
     reporter: str
+
+
+class RecordReportPage(BaseModel):
+    """A page of the open reports, oldest first: ask again with `after` the last item's id when `more`."""
+
+    items: list[RecordReportPublic]
+    more: bool
 
 
 class ReportResolution(Incoming):

@@ -34,12 +34,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
-from cpserver.domain import household_shield
+from cpserver.config import Settings
+from cpserver.domain import household_shield, notices
 from cpserver.domain.errors import conflict, invalid, not_found
-from cpserver.domain.feeds.apply import RowRejected, apply_row
+from cpserver.domain.feeds.apply import ApplyStats, RowRejected, apply_row
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow
 from cpserver.domain.notify import Mailer
 from cpserver.domain.oversight_scope import list_shown, require_cmt
+from cpserver.domain.paging import PAGE_MAX, Page, queue_page
 from cpserver.domain.record_access import load_child, sight_of
 from cpserver.store.models import (
     Carer,
@@ -97,21 +99,32 @@ class Comparison:
     pairs: list[Pair]
 
 
-def open_items(session: Session, actor: User, origin: trail.Origin) -> list[QueueItem]:
-    """The open items of the management team's authority, oldest first; the list is audited."""
+def open_items(
+    session: Session, actor: User, origin: trail.Origin, *, after: int | None = None, limit: int = PAGE_MAX
+) -> Page[QueueItem]:
+    """A page of the open items of the management team's authority, oldest first; the page is audited.
+
+    `after`: the id of the last item of the page before (`queue_page`); `limit` is capped at `PAGE_MAX`.
+    """
     authority = require_cmt(actor)
-    rows = session.execute(
+    query = (
         select(MatchReview, FeedSource.name)
         .join(FeedSource, FeedSource.id == MatchReview.source_id)
         .where(MatchReview.local_authority_id == authority, MatchReview.status == "open")
-        .order_by(MatchReview.created_at, MatchReview.id)
-        .limit(500)
-    ).tuples()
+    )
+    rows, more = queue_page(
+        session,
+        query,
+        MatchReview,
+        scope=MatchReview.local_authority_id == authority,
+        after=after,
+        limit=limit,
+    )
     items = [
         QueueItem(review, FeedRow.from_json(review.incoming), review.candidate, name) for review, name in rows
     ]
     list_shown(session, actor, origin, "match_reviews", [item.candidate for item in items if item.candidate])
-    return items
+    return Page(items, more)
 
 
 def _item(session: Session, actor: User, review_id: int, *, lock: bool = False) -> QueueItem:
@@ -163,11 +176,14 @@ def decide(
     decision: str,
     now: dt.datetime,
     mailer: Mailer | None = None,
+    settings: Settings | None = None,
 ) -> MatchReview:
     """Decide an open item: apply the row to the candidate, or create a new record; audited.
 
     The loader's `apply_row` writes the row by the winning rule and links the source's record id
-    to the child; a move between authorities it makes is told to both teams through `mailer`.
+    to the child; a move between authorities it makes is told to both teams through `mailer`, and
+    the practitioners working with the candidate are told of services the row adds or ends (as a
+    feed's are, `notices.after_feed_services`, under `settings`).
     """
     if decision not in DECISIONS:
         raise invalid("decision_unknown", "Choose same child or different children.", field="decision")
@@ -189,12 +205,12 @@ def decide(
                 "This row is a new identity after adoption: it is never linked to another record.",
             )
         was_shielded = candidate.shielded
-        result = _apply(session, source, batch, item.row, candidate, now, mailer)
+        result = _apply(session, source, batch, item.row, candidate, now, mailer, settings)
         # The merge carries the shield: the row is a source's view of the child, never a reason to lift it.
         if was_shielded and not result.shielded:
             result.shielded = True
     else:
-        result = _apply(session, source, batch, item.row, None, now, mailer)
+        result = _apply(session, source, batch, item.row, None, now, mailer, settings)
     review.status = decision
     review.decided_by_user_id = actor.id
     review.decided_at = now
@@ -225,15 +241,25 @@ def _apply(
     child: Child | None,
     now: dt.datetime,
     mailer: Mailer | None,
+    settings: Settings | None,
 ) -> Child:
+    stats = ApplyStats()
     try:
-        return apply_row(session, source=source, batch=batch, row=row, child=child, now=now, mailer=mailer)
+        result = apply_row(
+            session, source=source, batch=batch, row=row, child=child, now=now, mailer=mailer, stats=stats
+        )
     except RowRejected as rejected:  # nothing was written
         raise conflict(
             "row_rejected",
             "This row cannot be applied as it stands (its school, GP practice or local authority is "
             "not on the directory). Ask the source to correct it; it stays in the queue.",
         ) from rejected
+    if stats.services.added or stats.services.ended:
+        session.flush()
+        notices.after_feed_services(
+            session, settings or Settings(), added=stats.services.added, ended=stats.services.ended, now=now
+        )
+    return result
 
 
 def result_cp_id(session: Session, review: MatchReview) -> str | None:

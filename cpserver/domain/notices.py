@@ -1,7 +1,9 @@
 """Involvement notices: who else is working with a child, told without asking.
 
 When a practitioner records an involvement, each practitioner already involved hears of the new
-service and the newcomer hears of each other one; when an involvement ends, the others hear of it.
+service and the newcomer hears of each other one (a source system's current services among them);
+when an involvement ends, the others hear of it. A source system's services are told the same way
+when a feed adds or ends one (`after_feed_services`).
 A notice row holds no content. What it discloses is decided when it is shown, by the same decision
 a record view makes (`record_access.sight_of`), and the audit row is written before it is sent.
 """
@@ -9,7 +11,7 @@ a record view makes (`record_access.sight_of`), and the audit row is written bef
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -39,6 +41,8 @@ FOLLOW_UPS = ("contacted", "not_needed", "not_yet")
 FOLLOWED_UP = ("contacted", "not_needed")
 DELIVERIES = ("immediate", "daily_digest", "off")
 INBOX_LIMIT = 50
+# How many children one query asks about (well inside every database's limit on parameters).
+_CHILDREN_PER_QUERY = 5000
 # What a notice shows: the child's identity and the other service, or the management team instead.
 SHOWN_WITH_DETAILS = ["identity", "involvements"]
 SHOWN_WITHHELD = ["identity", "management_contact"]
@@ -197,15 +201,12 @@ def after_involvement_added(
     """Tell each practitioner already involved of the new service, and the newcomer of theirs."""
     child = _child_of(session, involvement)
     newcomer = involvement.practitioner_user_id
-    # Only services practitioners recorded: a source system's services are replaced whenever it
-    # sends the child again, so a notice could not keep pointing at one (and feeds make no notices).
+    # A source system's services are among the others (a feed ends them, never deletes them, so a
+    # notice keeps pointing at one). A fed service has no newcomer: only the others are told.
     others = [
         inv
         for inv in child.involvements
-        if inv.id != involvement.id
-        and inv.ended_on is None
-        and inv.practitioner_user_id != newcomer
-        and inv.source_id is None
+        if inv.id != involvement.id and inv.ended_on is None and inv.practitioner_user_id != newcomer
     ]
     made: list[Notice] = []
     recipients = _recipients(
@@ -240,6 +241,57 @@ def after_involvement_ended(
         if (notice := _make(session, settings, recipient, child, involvement, ENDED, now)) is not None
     ]
     session.flush()
+    return made
+
+
+def after_feed_services(
+    session: Session,
+    settings: Settings,
+    *,
+    added: Sequence[tuple[int, int]],
+    ended: Sequence[tuple[int, int]],
+    now: dt.datetime,
+) -> list[Notice]:
+    """A feed added (or ended) a source system's services, as (child, involvement) pairs: the
+    practitioners working with each child are told, as of a practitioner's new (or ended) one.
+
+    Most fed children have no practitioner: those who have are found first, in a few queries.
+    """
+    children = sorted({child_pk for child_pk, _ in (*added, *ended)})
+    working: set[int] = set()
+    for start in range(0, len(children), _CHILDREN_PER_QUERY):
+        working.update(
+            session.scalars(
+                select(Involvement.child_pk)
+                .where(
+                    Involvement.child_pk.in_(children[start : start + _CHILDREN_PER_QUERY]),
+                    Involvement.practitioner_user_id.is_not(None),
+                    Involvement.ended_on.is_(None),
+                )
+                .distinct()
+            )
+        )
+    if not working:
+        return []
+    # The feed wrote these children's involvements with bulk statements: read them afresh.
+    fresh = {
+        involvement.id: involvement
+        for involvement in session.scalars(
+            select(Involvement)
+            .where(Involvement.child_pk.in_(working))
+            .execution_options(populate_existing=True)
+        )
+    }
+    made: list[Notice] = []
+    for pairs, tell, still_open in (
+        (added, after_involvement_added, True),
+        (ended, after_involvement_ended, False),
+    ):
+        for child_pk, involvement_id in dict.fromkeys(pairs):
+            involvement = fresh.get(involvement_id) if child_pk in working else None
+            # As it stands now (a record sent twice in one batch may have added and ended it).
+            if involvement is not None and (involvement.ended_on is None) == still_open:
+                made.extend(tell(session, settings, involvement, now))
     return made
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from cpserver.audit import trail
 from cpserver.domain.errors import DomainError, ErrorKind, conflict, forbidden, invalid, not_found
 from cpserver.domain.oversight_scope import list_shown, require_cmt
+from cpserver.domain.paging import PAGE_MAX, Page, queue_page
 from cpserver.store.models import AuditEvent, Child, RecordReport, User
 
 # code -> what the reporter sees (the server owns the list; `GET /meta` gives it to the client).
@@ -135,21 +136,30 @@ def report(
     return row
 
 
-def open_reports(session: Session, actor: User, origin: trail.Origin) -> list[ReportRow]:
-    """The open reports about the management team's authority's records, oldest first; audited."""
+def open_reports(
+    session: Session, actor: User, origin: trail.Origin, *, after: int | None = None, limit: int = PAGE_MAX
+) -> Page[ReportRow]:
+    """A page of the open reports about the management team's authority's records, oldest first;
+    audited. `after` and `limit` as for the possible-match queue (`paging.queue_page`)."""
     authority = require_cmt(actor)
-    rows = session.execute(
+    query = (
         select(RecordReport, Child, User)
         .join(Child, Child.id == RecordReport.child_pk)
         .join(User, User.id == RecordReport.reporter_user_id)
         .where(RecordReport.local_authority_id == authority, RecordReport.status == "open")
         .options(joinedload(Child.local_authority))
-        .order_by(RecordReport.created_at, RecordReport.id)
-        .limit(500)
-    ).tuples()
+    )
+    rows, more = queue_page(
+        session,
+        query,
+        RecordReport,
+        scope=RecordReport.local_authority_id == authority,
+        after=after,
+        limit=limit,
+    )
     found = [ReportRow(report, child, user.display_name, user.username) for report, child, user in rows]
     list_shown(session, actor, origin, "record_reports", [row.child for row in found])
-    return found
+    return Page(found, more)
 
 
 def resolve(

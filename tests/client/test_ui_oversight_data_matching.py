@@ -16,11 +16,21 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from cpclient.ui.confirm_dialog import ConfirmDialog
-from cpclient.ui.oversight.data_matching_page import CHOOSE, DIFFERENT, SAME, DataMatchingPage
+from cpclient.ui.oversight.data_matching_page import (
+    CHOOSE,
+    DIFFERENT,
+    MORE_MATCHES,
+    MORE_REPORTS,
+    SAME,
+    DataMatchingPage,
+    matches_text,
+    reports_text,
+)
 from cpclient.ui.record_report_dialog import RecordReportDialog
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.seed.data_matching import SOURCE
 from cpserver.store.models import Child, FeedBatch, FeedSource, MatchReview, RecordReport, User
+from tests.client.accessibility import screen_reader_problems
 from tests.client.conftest import (
     ServerHandle,
     open_first_result,
@@ -29,6 +39,7 @@ from tests.client.conftest import (
     started_training_server,
 )
 from tests.client.oversight_support import open_tab, wait_idle
+from tests.client.screen_fit import mnemonic_clashes
 from tests.client.test_ui_responsiveness import MAX_STALL_MS, SLOW_SECONDS, StallMeter
 
 OLIVER = ("Thistlewood", dt.date(2015, 9, 2))
@@ -245,3 +256,107 @@ def test_a_slow_server_never_freezes_the_tab_and_a_refusal_is_shown(qtbot, serve
     assert page.summary.messages == ["This possible match has already been decided."]
     assert held not in {item.id for item in page.matches_model.rows}
     assert page.comparison is None and not page.same_button.isEnabled()
+
+
+def report_rows(server: ServerHandle, count: int) -> list[int]:
+    """`count` open reports by the demo health visitor about children of the demo team's authority."""
+    with Session(server.engine) as db:
+        team = db.scalar(select(User).where(User.username == "demo.cmt"))
+        reporter = db.scalar(select(User.id).where(User.username == "demo.healthvisitor"))
+        assert team is not None and reporter is not None
+        children = db.scalars(
+            select(Child.id).where(Child.local_authority_id == team.local_authority_id).limit(count)
+        ).all()
+        made = [
+            RecordReport(
+                child_pk=child,
+                reporter_user_id=reporter,
+                problem="wrong_gp",
+                local_authority_id=team.local_authority_id,
+                status="open",
+                created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=count - number),
+            )
+            for number, child in enumerate(children)
+        ]
+        db.add_all(made)
+        db.commit()
+        return [report.id for report in made]
+
+
+def open_ids(server: ServerHandle, table: str) -> list[int]:
+    """The open items of the demo team's authority, oldest first (what the server pages through)."""
+    return [
+        row[0]
+        for row in server.rows(
+            f"SELECT t.id FROM {table} t JOIN users u ON u.local_authority_id = t.local_authority_id "
+            "WHERE u.username = 'demo.cmt' AND t.status = 'open' ORDER BY t.created_at, t.id"
+        )
+    ]
+
+
+def show_more(qtbot, page: DataMatchingPage, button, announced: list[str]) -> str:
+    """Press a "Show more" button and wait for the next page; what was announced last."""
+    assert button.isVisible() and button.isEnabled()
+    announced.clear()
+    button.click()
+    wait_idle(qtbot, page)
+    qtbot.waitUntil(lambda: bool(announced) and "Fetching" not in announced[-1], timeout=10_000)
+    return announced[-1]
+
+
+def test_long_lists_come_a_page_at_a_time(qtbot, server, make_window, cleanup, monkeypatch):
+    """Each list shows a page, says so, and fetches the next page after the last item shown (off the
+    Qt thread), until none is left: every item once, in the server's order, nothing opened."""
+    monkeypatch.setattr(DataMatchingPage, "page_size", 2)
+    cleanup += [hold_row(server, f"Olly{number}", f"{number} Paging Lane") for number in range(3)]
+    report_rows(server, 3)
+    matches, reports = open_ids(server, "match_reviews"), open_ids(server, "record_reports")
+    assert len(matches) >= 5 and len(reports) >= 3
+    window = make_window(server.url)
+    sign_in(qtbot, window, "demo.cmt")
+    page = open_tab(qtbot, window, "Data matching")
+    assert isinstance(page, DataMatchingPage)
+    said: list[str] = []
+    page.matches_state.announced.connect(said.append)
+    page.reports_state.announced.connect(said.append)
+
+    assert [item.id for item in page.matches_model.rows] == matches[:2]
+    assert [report.id for report in page.reports_model.rows] == reports[:2]
+    assert page.matches_state.text() == matches_text(2, True)
+    assert page.reports_state.text() == reports_text(2, True)
+    for button, label in ((page.more_matches_button, MORE_MATCHES), (page.more_reports_button, MORE_REPORTS)):
+        assert button.isVisible() and button.text().replace("&", "") == label
+        assert button.accessibleName() == label, "the accessible name is the visible label"
+    assert screen_reader_problems(window) == []
+    assert mnemonic_clashes(window) == {}, "each Alt+letter opens one control"
+
+    # The next page comes off the Qt thread, however slow the server.
+    server.delay.seconds = SLOW_SECONDS
+    meter = StallMeter()
+    meter.start()
+    started = time.perf_counter()
+    page.more_matches_button.click()
+    qtbot.waitUntil(lambda: page.matches_state.text() == "Fetching more possible matches…", timeout=2_000)
+    assert not page.more_matches_button.isEnabled(), "one page at a time"
+    wait_idle(qtbot, page)
+    longest = meter.stop()
+    server.delay.seconds = 0.0
+    assert time.perf_counter() - started >= SLOW_SECONDS
+    assert longest < MAX_STALL_MS, f"the event loop stalled for {longest:.0f} ms"
+    assert [item.id for item in page.matches_model.rows] == matches[:4]
+
+    while page.more_matches_button.isVisible():
+        last = show_more(qtbot, page, page.more_matches_button, said)
+    assert [item.id for item in page.matches_model.rows] == matches, "every item once, in order"
+    assert last.endswith(matches_text(len(matches), False)) and last == page.matches_state.text()
+    assert page.comparison is None, "showing more opens nothing"
+    while page.more_reports_button.isVisible():
+        last = show_more(qtbot, page, page.more_reports_button, said)
+    assert [report.id for report in page.reports_model.rows] == reports
+    assert last == page.reports_state.text() and last.endswith(reports_text(len(reports), False))
+
+    # Fetched again (Refresh, or after a decision), the lists come back as far as they were shown.
+    page.refresh_button.click()
+    wait_idle(qtbot, page)
+    assert [item.id for item in page.matches_model.rows] == matches
+    assert not page.more_matches_button.isVisible() and not page.more_reports_button.isVisible()

@@ -112,11 +112,11 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/reports/notice-follow-up"): Rule(OVERSEERS),
     # Data matching: the queue is the management team's alone (a shielded candidate's details are
     # for its authority's team only); anyone who opened a record may say it is not right.
-    ("GET", "/api/v1/match-reviews"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/match-review-pages"): Rule(CMT_ONLY),
     ("GET", "/api/v1/match-reviews/{review_id}"): Rule(CMT_ONLY),
     ("POST", "/api/v1/match-reviews/{review_id}/decision"): Rule(CMT_ONLY),
     ("POST", "/api/v1/children/{cp_id}/record-reports"): Rule(ALL_ROLES),
-    ("GET", "/api/v1/record-reports"): Rule(CMT_ONLY),
+    ("POST", "/api/v1/record-report-pages"): Rule(CMT_ONLY),
     ("POST", "/api/v1/record-reports/{report_id}/resolution"): Rule(CMT_ONLY),
     # The machine endpoint: source systems only (their credential; tests/server/test_feed_endpoint.py).
     ("POST", "/api/v1/feeds/batches"): Rule(
@@ -519,7 +519,9 @@ def _open_report(w: World) -> int:
 
 SAMPLES.update(
     {
-        ("GET", "/api/v1/match-reviews"): lambda _w, _c: Request(f"{API_PREFIX}/match-reviews"),
+        ("POST", "/api/v1/match-review-pages"): lambda _w, _c: Request(
+            f"{API_PREFIX}/match-review-pages", json={}
+        ),
         ("GET", "/api/v1/match-reviews/{review_id}"): lambda w, _c: Request(
             f"{API_PREFIX}/match-reviews/{_held_row(w)}"
         ),
@@ -527,7 +529,9 @@ SAMPLES.update(
             f"{API_PREFIX}/match-reviews/{_held_row(w)}/decision", json={"decision": "same_child"}
         ),
         ("POST", "/api/v1/children/{cp_id}/record-reports"): _record_report_sample,
-        ("GET", "/api/v1/record-reports"): lambda _w, _c: Request(f"{API_PREFIX}/record-reports"),
+        ("POST", "/api/v1/record-report-pages"): lambda _w, _c: Request(
+            f"{API_PREFIX}/record-report-pages", json={}
+        ),
         ("POST", "/api/v1/record-reports/{report_id}/resolution"): lambda w, _c: Request(
             f"{API_PREFIX}/record-reports/{_open_report(w)}/resolution", json={"resolution": "corrected"}
         ),

@@ -7,6 +7,7 @@ shielded child, and the records a decision leaves behind, seen by a practitioner
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cpserver.domain import record_reports
 from cpserver.domain.feeds.rows import FeedName
-from cpserver.store.models import AuditEvent, Child, MatchReview, RecordReport, SourceRecord
+from cpserver.store.models import AuditEvent, Child, MatchReview, RecordReport, SourceRecord, User
 from tests.server import feeds_support, review_world, world
 from tests.server.test_shielding_canary import leaks
 
@@ -41,16 +42,17 @@ def _child(db: Session, cp_id: str) -> Child:
 
 def test_each_management_team_sees_only_its_own_queue(client: TestClient, db: Session, as_role: Any) -> None:
     items = review_world.queue(db)
-    north = client.get(f"{API}/match-reviews", headers=as_role(world.CMT))
+    north = client.post(f"{API}/match-review-pages", json={}, headers=as_role(world.CMT))
     assert north.status_code == 200, north.json()
-    assert [item["id"] for item in north.json()] == [items["ordinary"], items["shielded"]]
-    listed = {item["id"]: item for item in north.json()}
+    assert north.json()["more"] is False
+    assert [item["id"] for item in north.json()["items"]] == [items["ordinary"], items["shielded"]]
+    listed = {item["id"]: item for item in north.json()["items"]}
     assert listed[items["shielded"]]["held_because"] == "shielded_candidate"
     assert listed[items["shielded"]]["candidate"]["id"] == world.SHIELDED
     assert listed[items["shielded"]]["candidate"]["shielded"] is True
     assert listed[items["ordinary"]]["source"] == review_world.SOURCE
-    south = client.get(f"{API}/match-reviews", headers=as_role(world.CMT_SOUTH))
-    assert [item["id"] for item in south.json()] == [items["south"]]
+    south = client.post(f"{API}/match-review-pages", json={}, headers=as_role(world.CMT_SOUTH))
+    assert [item["id"] for item in south.json()["items"]] == [items["south"]]
     assert not leaks([("south list", 200, south.content)], world.NORTH_CANARY_BYTES)
     # The lists name children: each one shown is audited.
     shown = [row for row in _audit(db, "report_viewed") if row.detail.get("report") == "match_reviews"]
@@ -58,8 +60,9 @@ def test_each_management_team_sees_only_its_own_queue(client: TestClient, db: Se
     # Nobody else works the queue, whatever the id.
     for role in ("practitioner", "national"):
         headers = as_role(role)
-        for path in ("/match-reviews", f"/match-reviews/{items['ordinary']}"):
-            refused = client.get(API + path, headers=headers)
+        listed = client.post(f"{API}/match-review-pages", json={}, headers=headers)
+        opened = client.get(f"{API}/match-reviews/{items['ordinary']}", headers=headers)
+        for refused in (listed, opened):
             assert refused.status_code == 403 and refused.json()["error"]["code"] == "role_not_permitted"
         decided = client.post(
             f"{API}/match-reviews/{items['ordinary']}/decision",
@@ -153,7 +156,7 @@ def test_same_child_updates_the_candidate_links_the_source_record_and_keeps_the_
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_decided"
     assert len(_audit(db, "match_review_decision")) == 1
-    listed = client.get(f"{API}/match-reviews", headers=headers).json()
+    listed = client.post(f"{API}/match-review-pages", json={}, headers=headers).json()["items"]
     assert [item["id"] for item in listed] == [items["ordinary"]]
     # A practitioner still gets the shielded shape, and nothing of the household.
     practitioner = as_role(world.PRACTITIONER)
@@ -296,12 +299,12 @@ def test_reports_go_to_the_childs_authority_and_are_resolved_once(
         _open(client, practitioner, cp_id)
         assert _report(client, practitioner, cp_id, "not_this_child_duplicate").status_code == 201
     north, south = as_role(world.CMT), as_role(world.CMT_SOUTH)
-    north_list = client.get(f"{API}/record-reports", headers=north)
+    north_list = client.post(f"{API}/record-report-pages", json={}, headers=north)
     assert north_list.status_code == 200, north_list.json()
-    (report,) = north_list.json()
+    (report,) = north_list.json()["items"]
     assert report["child"]["id"] == world.ORDINARY and report["problem"] == "not_this_child_duplicate"
     assert "Southworker" in report["reporter"]
-    (theirs,) = client.get(f"{API}/record-reports", headers=south).json()
+    (theirs,) = client.post(f"{API}/record-report-pages", json={}, headers=south).json()["items"]
     assert theirs["child"]["id"] == world.SHIELDED_SOUTH
     # Another authority's report, and one that does not exist: the same 404.
     path = f"{API}/record-reports/{report['id']}/resolution"
@@ -314,7 +317,10 @@ def test_reports_go_to_the_childs_authority_and_are_resolved_once(
     assert resolved.status_code == 200 and resolved.json()["status"] == "not_upheld"
     again = client.post(path, json={"resolution": "corrected"}, headers=north)
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_resolved"
-    assert client.get(f"{API}/record-reports", headers=north).json() == []
+    assert client.post(f"{API}/record-report-pages", json={}, headers=north).json() == {
+        "items": [],
+        "more": False,
+    }
     (row,) = _audit(db, "record_report_resolution")
     assert row.detail == {
         "report": report["id"],
@@ -322,7 +328,7 @@ def test_reports_go_to_the_childs_authority_and_are_resolved_once(
         "resolution": "not_upheld",
     }
     for role in ("practitioner", "national"):
-        assert client.get(f"{API}/record-reports", headers=as_role(role)).status_code == 403
+        assert client.post(f"{API}/record-report-pages", json={}, headers=as_role(role)).status_code == 403
 
 
 def test_a_former_identity_closed_for_adoption_is_never_shown(
@@ -361,10 +367,13 @@ def test_end_to_end_a_held_feed_row_is_decided_and_the_source_is_known_next_time
     first = feeds_support.load(db, census, feeds_support.jsonl(like_shielded))
     assert (first.rows_held, first.rows_created) == (1, 0)
     north = as_role(world.CMT)
-    (item,) = client.get(f"{API}/match-reviews", headers=north).json()
+    (item,) = client.post(f"{API}/match-review-pages", json={}, headers=north).json()["items"]
     assert item["held_because"] == "shielded_candidate" and item["candidate"]["id"] == world.SHIELDED
     assert item["incoming"]["given"] == "Rowena"
-    assert client.get(f"{API}/match-reviews", headers=as_role(world.CMT_SOUTH)).json() == []
+    assert (
+        client.post(f"{API}/match-review-pages", json={}, headers=as_role(world.CMT_SOUTH)).json()["items"]
+        == []
+    )
     assert client.get(f"{API}/match-reviews/{item['id']}", headers=north).status_code == 200
     decided = client.post(
         f"{API}/match-reviews/{item['id']}/decision", json={"decision": "same_child"}, headers=north
@@ -376,5 +385,125 @@ def test_end_to_end_a_held_feed_row_is_decided_and_the_source_is_known_next_time
         db, census, feeds_support.jsonl({**like_shielded, "telephone": "01632 960123"})
     )
     assert (again.rows_held, again.rows_created) == (0, 0), again.as_dict()
-    assert client.get(f"{API}/match-reviews", headers=north).json() == []
+    assert client.post(f"{API}/match-review-pages", json={}, headers=north).json()["items"] == []
     assert _child(db, world.SHIELDED).shielded is True
+
+
+# --- paging ------------------------------------------------------------------------------------------
+
+
+def _pages(client: TestClient, headers: Headers, path: str, limit: int) -> list[list[int]]:
+    """Every page of a queue list, following `after` the last item's id until `more` is false."""
+    pages: list[list[int]] = []
+    after: int | None = None
+    while True:
+        body = {"limit": limit} | ({"after": after} if after is not None else {})
+        response = client.post(f"{API}{path}", json=body, headers=headers)
+        assert response.status_code == 200, response.json()
+        page = response.json()
+        ids = [item["id"] for item in page["items"]]
+        assert len(ids) <= limit
+        pages.append(ids)
+        if not page["more"]:
+            return pages
+        assert len(ids) == limit, "a page is full when more follow"
+        after = ids[-1]
+        assert len(pages) < 50
+
+
+def _many_reviews(db: Session) -> tuple[list[int], list[int]]:
+    """Seven Northmere items (three held at the same moment) and three Southwold Vale ones,
+    interleaved: the Northmere ids oldest first, and the Southwold Vale ids."""
+    north: list[int] = []
+    south: list[int] = []
+    for number in range(10):
+        if number % 3 == 2:
+            south.append(review_world.hold(db, world.SHIELDED_SOUTH, number=100 + number))
+        else:
+            north.append(review_world.hold(db, world.ORDINARY, number=100 + number))
+    same = db.get(MatchReview, north[2])
+    assert same is not None
+    for review_id in north[3:5]:  # held in the same batch as north[2]: ties are ordered by id
+        tied = db.get(MatchReview, review_id)
+        assert tied is not None
+        tied.created_at = same.created_at
+    db.commit()
+    return north, south
+
+
+def test_the_queue_is_paged_oldest_first_without_gaps_or_repeats(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    north, south = _many_reviews(db)
+    cmt = as_role(world.CMT)
+    for limit in (1, 2, 3, 7, 500):
+        pages = _pages(client, cmt, "/match-review-pages", limit)
+        assert _flat(pages) == north, limit
+    assert _pages(client, cmt, "/match-review-pages", 3) == [north[0:3], north[3:6], north[6:]]
+    # Another authority's items never appear, and its id as the cursor gives nothing.
+    assert [
+        item for page in _pages(client, as_role(world.CMT_SOUTH), "/match-review-pages", 2) for item in page
+    ] == south
+    across = client.post(f"{API}/match-review-pages", json={"after": south[0]}, headers=cmt)
+    assert across.status_code == 200 and across.json() == {"items": [], "more": False}
+    missing = client.post(f"{API}/match-review-pages", json={"after": 999999}, headers=cmt)
+    assert missing.json() == across.json()
+    # An item decided while the person reads (the list shrinks) moves nothing off the next page.
+    first = client.post(f"{API}/match-review-pages", json={"limit": 3}, headers=cmt).json()
+    decided = client.post(
+        f"{API}/match-reviews/{north[1]}/decision", json={"decision": "different_children"}, headers=cmt
+    )
+    assert decided.status_code == 200, decided.json()
+    after = first["items"][-1]["id"]
+    rest = client.post(f"{API}/match-review-pages", json={"limit": 3, "after": after}, headers=cmt).json()
+    assert [item["id"] for item in rest["items"]] == north[3:6] and rest["more"] is True
+    # Each page shown is audited (which list, how many rows).
+    shown = [row for row in _audit(db, "report_viewed") if row.detail.get("report") == "match_reviews"]
+    assert shown[-1].detail["rows"] == 3
+
+
+@pytest.mark.parametrize(
+    "body", [{"limit": 501}, {"limit": 0}, {"after": 0}, {"limit": "many"}, {"offset": 3}, {"after": "x"}]
+)
+def test_a_page_is_capped_and_its_cursor_checked(
+    client: TestClient, as_role: Any, body: dict[str, Any]
+) -> None:
+    for path in ("/match-review-pages", "/record-report-pages"):
+        response = client.post(f"{API}{path}", json=body, headers=as_role(world.CMT))
+        assert response.status_code in (400, 422), response.json()
+        assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_the_reports_are_paged_and_only_the_teams_own(client: TestClient, db: Session, as_role: Any) -> None:
+    reporter = db.scalar(sa.select(User.id).where(User.username == world.PRACTITIONER))
+    ordinary, south_child = _child(db, world.ORDINARY), _child(db, world.SHIELDED_SOUTH)
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    north: list[int] = []
+    south: list[int] = []
+    for number in range(9):
+        child = south_child if number % 4 == 3 else ordinary
+        report = RecordReport(
+            child_pk=child.id,
+            reporter_user_id=reporter,
+            problem="wrong_gp",
+            local_authority_id=child.local_authority_id,
+            status="open",
+            # Three reported at the same moment (ordered by id); one reported before all the others
+            # but written last (ordered by when it was reported).
+            created_at=start + dt.timedelta(minutes=-5 if number == 8 else 2 if 2 <= number <= 4 else number),
+        )
+        db.add(report)
+        db.flush()
+        (south if child is south_child else north).append(report.id)
+    db.commit()
+    north = [north[-1], *north[:-1]]
+    cmt = as_role(world.CMT)
+    for limit in (1, 2, 4, 500):
+        assert _flat(_pages(client, cmt, "/record-report-pages", limit)) == north, limit
+    assert _flat(_pages(client, as_role(world.CMT_SOUTH), "/record-report-pages", 1)) == south
+    across = client.post(f"{API}/record-report-pages", json={"after": south[0]}, headers=cmt)
+    assert across.json() == {"items": [], "more": False}
+
+
+def _flat(pages: list[list[int]]) -> list[int]:
+    return [item for page in pages for item in page]

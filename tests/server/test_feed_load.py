@@ -28,6 +28,7 @@ from cpserver.store.models import (
     Involvement,
     LocalAuthority,
     MatchReview,
+    Notice,
     SourceRecord,
     User,
 )
@@ -244,14 +245,16 @@ def test_a_councils_services_replace_only_its_own(db: Session, engine: Engine) -
     load(db, council, jsonl(row(services=[replaced], as_of=newer)))
     db.expire_all()
     found = sorted(
-        (i.service_type, i.practitioner_name, i.source_id)
+        (i.service_type, i.practitioner_name, i.source_id, i.ended_on)
         for i in db.scalars(select(Involvement).where(Involvement.child_pk == child.id))
     )
+    # The council's service it no longer sends is ended on the row's as_of, not deleted.
     assert found == sorted(
         [
-            ("education_welfare", "Kit Yarrow", council.id),
-            ("health_visitor", "Own Record", None),
-            ("speech_language", "Robin Ashdown", other.id),
+            ("education_welfare", "Kit Yarrow", council.id, None),
+            ("family_support", "Robin Ashdown", council.id, dt.date.fromisoformat(newer)),
+            ("health_visitor", "Own Record", None, None),
+            ("speech_language", "Robin Ashdown", other.id, None),
         ]
     )
     national, _ = source(db, "census")
@@ -260,9 +263,9 @@ def test_a_councils_services_replace_only_its_own(db: Session, engine: Engine) -
 
 
 def test_a_council_resending_its_services_after_a_practitioner_joined_loses_nothing(db: Session) -> None:
-    """A practitioner who joins a child the council's feed serves is told of the practitioners who
-    recorded their work, not of the feed's services, which the council replaces when it sends the
-    child again; that load must not fail on a notice pointing at one (and nothing is lost)."""
+    """A practitioner who joins a child the council's feed serves is told of the feed's service; the
+    council's next load drops it (ends it, keeping its row), which must not fail on the notice
+    pointing at it (it did on PostgreSQL when the load deleted and re-inserted services)."""
     council, _ = source(db, "northmere-cs", kind="local_authority", priority=60, authority="NMR")
     load(db, council, jsonl(row(services=[SERVICE])))
     child = child_of(db, council.id, "CB-000001")
@@ -281,18 +284,27 @@ def test_a_council_resending_its_services_after_a_practitioner_joined_loses_noth
     )
     db.add(joined)
     db.flush()
-    notices.after_involvement_added(db, Settings(), joined, dt.datetime.now(dt.UTC))
+    (told,) = notices.after_involvement_added(db, Settings(), joined, dt.datetime.now(dt.UTC))
     db.commit()
+    fed_id = told.involvement_id
+    assert db.get(Involvement, fed_id).source_id == council.id  # type: ignore[union-attr]
     newer = (world.TODAY + dt.timedelta(days=1)).isoformat()
     replaced = {**SERVICE, "service_type": "education_welfare", "practitioner_name": "Kit Yarrow"}
     report = load(db, council, jsonl(row(services=[replaced], as_of=newer)))
     assert report.rows_rejected == 0 and report.rows_updated == 1
     db.expire_all()
     found = sorted(
-        (i.service_type, i.source_id)
+        (i.service_type, i.source_id, i.ended_on is None)
         for i in db.scalars(select(Involvement).where(Involvement.child_pk == child.id))
     )
-    assert found == [("education_welfare", council.id), ("health_visitor", None)]
+    assert found == [
+        ("education_welfare", council.id, True),
+        ("family_support", council.id, False),
+        ("health_visitor", None, True),
+    ]
+    kept = db.get(Notice, told.id)
+    assert kept is not None and kept.involvement_id == fed_id
+    assert db.get(Involvement, fed_id).ended_on is not None  # type: ignore[union-attr]
 
 
 def test_a_row_like_an_existing_child_is_matched_or_held(db: Session) -> None:

@@ -383,8 +383,8 @@ def refused_involvements(collector: Collector, db: Session, cp_id: str) -> None:
 def data_matching(collector: Collector, items: dict[str, int], shielded_from: tuple[str, ...]) -> None:
     """The possible-match queue and "this is not right": what each user can obtain about the shielded
     children through them (the queue items of another authority answer 404, like missing ones)."""
-    collector.request("match reviews", "GET", "/match-reviews")
-    collector.request("record reports", "GET", "/record-reports")
+    collector.request("match reviews", "POST", "/match-review-pages", json={})
+    collector.request("record reports", "POST", "/record-report-pages", json={})
     own = {world.CMT: ("ordinary", "shielded"), world.CMT_SOUTH: ("south",)}.get(collector.username, ())
     for label, item_id in (*items.items(), ("missing", 999999)):
         collector.request(f"match review {label}", "GET", f"/match-reviews/{item_id}")

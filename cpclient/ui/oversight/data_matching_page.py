@@ -6,7 +6,8 @@ does not open every item) the incoming record and the directory's are shown side
 a row, each row saying in words whether the two agree. Showing them is a disclosure the server
 audits, so nothing is opened until the person chooses an item. "Same child" and "Different
 children" each ask for confirmation first. Reports are listed below, each closed as "Corrected" or
-"Not upheld". Every call runs off the Qt thread.
+"Not upheld". Both lists come a page at a time, oldest first ("Show more possible matches", "Show more
+reports" fetch the next page after the last item shown). Every call runs off the Qt thread.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from cpclient.api.data_matching_models import (
     FieldPair,
     MatchComparison,
     MatchReview,
+    MatchReviewPage,
     RecordReport,
+    RecordReportPage,
     Resolution,
 )
 from cpclient.api.models import GENDER_LABELS
@@ -53,6 +56,30 @@ SAME, DIFFERENT, NOT_SENT = "Same", "Different", "Not in the incoming record"
 AGREEMENT = {"same": SAME, "different": DIFFERENT, "not_in_row": NOT_SENT}
 # A pause after a choice in the list before the comparison is fetched (arrow keys move quickly).
 COMPARE_DELAY_MS = 400
+# Items fetched a page at a time; the server gives at most SERVER_PAGE_MAX in one page.
+PAGE_SIZE = 100
+SERVER_PAGE_MAX = 500
+MORE_MATCHES = "Show more possible matches"
+MORE_REPORTS = "Show more reports"
+FETCHING_MATCHES = "Fetching more possible matches…"
+FETCHING_REPORTS = "Fetching more reports…"
+
+
+def matches_text(count: int, more: bool) -> str:
+    """What the possible-match list holds, in words."""
+    if count == 0 and not more:
+        return NO_MATCHES
+    items = f"{count} possible match{'es' if count != 1 else ''}"
+    return f"{items} shown, oldest first; there are more to decide." if more else f"{items} to decide."
+
+
+def reports_text(count: int, more: bool) -> str:
+    """What the report list holds, in words."""
+    if count == 0 and not more:
+        return NO_REPORTS
+    items = f"{count} open report{'s' if count != 1 else ''}"
+    return f"{items} shown, oldest first; there are more." if more else f"{items}."
+
 
 HELD_BECAUSE = {
     "possible_match": "Possible match",
@@ -156,10 +183,17 @@ def report_columns() -> list[Column[RecordReport]]:
 class DataMatchingPage(OversightPage):
     """The possible-match queue, the two records side by side, and the reports."""
 
+    # How many items a page of either list asks for.
+    page_size = PAGE_SIZE
+
     def __init__(self, context: OversightContext, parent: QWidget | None = None) -> None:
         super().__init__("Data matching", INTRO, context, parent)
         self.confirm: ConfirmDialog | None = None
         self.comparison: MatchComparison | None = None
+        # Whether the server has more items after those shown; a reload makes older pages stale.
+        self.matches_more = False
+        self.reports_more = False
+        self._lists_version = 0
         self._compare_timer = QTimer(self)
         self._compare_timer.setSingleShot(True)
         self._compare_timer.setInterval(COMPARE_DELAY_MS)
@@ -171,6 +205,11 @@ class DataMatchingPage(OversightPage):
         self.matches_table = RowsTable(self.matches_model, "Possible matches", self)
         self.matches_table.current_changed.connect(self._match_chosen)
         self.matches_table.activated.connect(lambda _index: self.compare())
+        self.more_matches_button = self.button(
+            "Sho&w more possible matches",
+            self.show_more_matches,
+            "Fetch the next possible matches in the queue",
+        )
 
         self.comparison_heading = Heading("", 3, self)
         self.comparison_state = StatusMessage(self)
@@ -190,6 +229,9 @@ class DataMatchingPage(OversightPage):
         self.reports_model: RowsModel[RecordReport] = RowsModel(report_columns(), self)
         self.reports_table = RowsTable(self.reports_model, "Reports that a record is not right", self)
         self.reports_table.current_changed.connect(self._report_chosen)
+        self.more_reports_button = self.button(
+            "Show more re&ports", self.show_more_reports, "Fetch the next open reports"
+        )
         self.corrected_button = self.button(
             "&Corrected…", partial(self.resolve, "corrected"), "The record has been corrected at its source"
         )
@@ -201,6 +243,7 @@ class DataMatchingPage(OversightPage):
         self.body.addWidget(self.matches_heading)
         self.body.addWidget(self.matches_state)
         self.body.addWidget(self.matches_table, 2)
+        self.body.addLayout(self.button_row(self.more_matches_button))
         self.body.addWidget(self.comparison_heading)
         self.body.addWidget(self.comparison_state)
         self.body.addWidget(self.comparison_table, 3)
@@ -208,6 +251,7 @@ class DataMatchingPage(OversightPage):
         self.body.addWidget(self.reports_heading)
         self.body.addWidget(self.reports_state)
         self.body.addWidget(self.reports_table, 2)
+        self.body.addLayout(self.button_row(self.more_reports_button))
         self.body.addLayout(
             self.button_row(self.corrected_button, self.not_upheld_button, self.refresh_button)
         )
@@ -215,47 +259,118 @@ class DataMatchingPage(OversightPage):
         self.watermark = Watermark(self, context.user.display_name)
         self._show_comparison(None)
         self._report_chosen()
+        self._show_more_buttons()
 
     # --- loading ---------------------------------------------------------------------------------
 
     async def load(self) -> None:
+        """Fetch both lists from their start, as far as they were shown (at least a page)."""
+        self._lists_version += 1
         client = self.context.client
-        matches = await self.fetch(client.match_reviews)
+        matches = await self.fetch(partial(client.match_reviews, limit=self._reload_size(self.matches_model)))
         if matches is None:
             return
-        reports = await self.fetch(client.record_reports)
+        reports = await self.fetch(
+            partial(client.record_reports, limit=self._reload_size(self.reports_model))
+        )
         if reports is None:
             return
         self.show_lists(matches, reports)
 
-    def show_lists(self, matches: list[MatchReview], reports: list[RecordReport]) -> None:
+    def _reload_size(self, model: RowsModel[MatchReview] | RowsModel[RecordReport]) -> int:
+        return min(SERVER_PAGE_MAX, max(self.page_size, model.rowCount()))
+
+    def show_lists(self, matches: MatchReviewPage, reports: RecordReportPage) -> None:
         """Show both lists. Nothing is selected: a comparison opens only when the person chooses."""
-        for item in matches:
-            for text in (item.incoming.given, item.incoming.family):
-                register_sensitive(text)
-            if item.candidate is not None:
-                register_sensitive(item.candidate.given)
-                register_sensitive(item.candidate.family)
-        for report in reports:
-            register_sensitive(report.child.given)
-            register_sensitive(report.child.family)
+        _register_matches(matches.items)
+        _register_reports(reports.items)
         shown = self.comparison.review.id if self.comparison is not None else None
-        self.matches_model.set_rows(matches)
+        self.matches_model.set_rows(matches.items)
         if shown is None or not self.matches_table.select_where(lambda m: m.id == shown):
             self._show_comparison(None)
         self._compare_timer.stop()  # keeping the selection is not a new choice
-        count = len(matches)
-        self.matches_state.setText(
-            NO_MATCHES if count == 0 else f"{count} possible match{'es' if count > 1 else ''} to decide."
-        )
-        self.reports_model.set_rows(reports)
-        count = len(reports)
-        self.reports_state.setText(
-            NO_REPORTS if count == 0 else f"{count} open report{'s' if count > 1 else ''}."
-        )
+        self.matches_more, self.reports_more = matches.more, reports.more
+        self.matches_state.setText(matches_text(len(matches.items), matches.more))
+        self.reports_model.set_rows(reports.items)
+        self.reports_state.setText(reports_text(len(reports.items), reports.more))
         self._report_chosen()
+        self._show_more_buttons()
+
+    def _show_more_buttons(self) -> None:
+        """Each "Show more" button is there only while its list has more; when one goes, the focus
+        it held moves to its list (never to a row: choosing a possible match opens it)."""
+        for button, more, table in (
+            (self.more_matches_button, self.matches_more, self.matches_table),
+            (self.more_reports_button, self.reports_more, self.reports_table),
+        ):
+            had_focus = button.hasFocus()
+            button.setVisible(more)
+            button.setEnabled(more)
+            if had_focus and not more:
+                table.setFocus()
+
+    # --- the next pages ----------------------------------------------------------------------------
+
+    def show_more_matches(self) -> None:
+        """Fetch the next page of possible matches, after the last one shown."""
+        rows = self.matches_model.rows
+        if not self.matches_more or not rows or not self.more_matches_button.isEnabled():
+            return
+        self.more_matches_button.setEnabled(False)
+        self.start(self._more_matches(rows[-1].id, self._lists_version))
+
+    async def _more_matches(self, after: int, version: int) -> None:
+        before = self.matches_state.text()
+        self.matches_state.setText(FETCHING_MATCHES)
+        page = await self.fetch(partial(self.context.client.match_reviews, after=after, limit=self.page_size))
+        if version != self._lists_version:
+            return  # the lists were fetched again meanwhile: this page belongs to the old ones
+        if page is None:
+            self.matches_state.setText(before)
+            self._show_more_buttons()
+            return
+        known = {item.id for item in self.matches_model.rows}
+        added = [item for item in page.items if item.id not in known]
+        _register_matches(added)
+        self.matches_model.append_rows(added)
+        self.matches_more = page.more
+        count = self.matches_model.rowCount()
+        self.matches_state.setText(f"{len(added)} more shown. {matches_text(count, page.more)}")
+        self._show_more_buttons()
+
+    def show_more_reports(self) -> None:
+        """Fetch the next page of open reports, after the last one shown."""
+        rows = self.reports_model.rows
+        if not self.reports_more or not rows or not self.more_reports_button.isEnabled():
+            return
+        self.more_reports_button.setEnabled(False)
+        self.start(self._more_reports(rows[-1].id, self._lists_version))
+
+    async def _more_reports(self, after: int, version: int) -> None:
+        before = self.reports_state.text()
+        self.reports_state.setText(FETCHING_REPORTS)
+        page = await self.fetch(
+            partial(self.context.client.record_reports, after=after, limit=self.page_size)
+        )
+        if version != self._lists_version:
+            return
+        if page is None:
+            self.reports_state.setText(before)
+            self._show_more_buttons()
+            return
+        known = {report.id for report in self.reports_model.rows}
+        added = [report for report in page.items if report.id not in known]
+        _register_reports(added)
+        self.reports_model.append_rows(added)
+        self.reports_more = page.more
+        count = self.reports_model.rowCount()
+        self.reports_state.setText(f"{len(added)} more shown. {reports_text(count, page.more)}")
+        self._show_more_buttons()
 
     def forget(self) -> None:
+        self._lists_version += 1
+        self.matches_more = self.reports_more = False
+        self._show_more_buttons()
         self._compare_timer.stop()
         if self.confirm is not None:
             self.confirm.reject()
@@ -440,3 +555,19 @@ class DataMatchingPage(OversightPage):
         words = "corrected" if resolution == "corrected" else "not upheld"
         self.say(f"Report {result.id} closed: {words}.")
         await self.load()
+
+
+def _register_matches(items: list[MatchReview]) -> None:
+    """The names a list of possible matches shows are kept out of logs and error reports."""
+    for item in items:
+        for text in (item.incoming.given, item.incoming.family):
+            register_sensitive(text)
+        if item.candidate is not None:
+            register_sensitive(item.candidate.given)
+            register_sensitive(item.candidate.family)
+
+
+def _register_reports(reports: list[RecordReport]) -> None:
+    for report in reports:
+        register_sensitive(report.child.given)
+        register_sensitive(report.child.family)

@@ -37,6 +37,7 @@ async def send_batch(request: Request) -> FeedBatchReport:
     """Load one batch (JSON Lines or CSV, docs/feed-format.md); answers the batch's report."""
     factory = request.app.state.session_factory
     mailer = request.app.state.mailer
+    settings = request.app.state.settings
     authorization = request.headers.get("authorization")
     address = client_address(request)
     with factory() as session:
@@ -54,6 +55,7 @@ async def send_batch(request: Request) -> FeedBatchReport:
                 body=body,
                 content_type=request.headers.get("content-type", ""),
                 mailer=mailer,
+                settings=settings,
             )
             return batch_report_public(report)
 

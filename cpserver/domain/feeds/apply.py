@@ -11,8 +11,9 @@ stored one), so a national source that does not know a child's GP never erases i
 
 Groups: the address (lines, town, postcode) is one field; carers are one field (the winning
 source's set replaces the whole set); former names are one field. Services are not under the rule:
-each local-authority source's set replaces the involvements that source sent before, and never an
-involvement a practitioner recorded.
+each local-authority source's set is diffed with the involvements that source sent before
+(`diff_services`: kept, added, or ended, never deleted), and never touches an involvement a
+practitioner recorded.
 
 What is never touched: the shield (a feed neither shields nor unshields; a child who moves keeps
 its shield), involvements recorded by practitioners, archive state.
@@ -36,7 +37,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
-from cpserver.domain.feeds.rows import FeedCarer, FeedRow
+from cpserver.domain.feeds.rows import FeedCarer, FeedRow, FeedService
 from cpserver.domain.former_names import former_name_rows, replace_former_names
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.notify import Mailer
@@ -96,6 +97,26 @@ class Move:
     to_authority_id: int
 
 
+# A source's services for known children, by (child, source): the row's as_of, and the services.
+WantedServices = dict[tuple[int, int], tuple[dt.date, list[dict[str, Any]]]]
+
+
+@dataclass
+class ServiceChanges:
+    """A source's services that a load added to (or reopened on) known children, and those it ended,
+    as (child, involvement) pairs: the practitioners working with those children are told
+    (`notices.after_feed_services`)."""
+
+    added: list[tuple[int, int]] = field(default_factory=list)
+    ended: list[tuple[int, int]] = field(default_factory=list)
+
+    def take(self) -> ServiceChanges:
+        """What is held, handed over (and no longer held)."""
+        taken = ServiceChanges(self.added, self.ended)
+        self.added, self.ended = [], []
+        return taken
+
+
 @dataclass(slots=True)
 class ProvenanceRow:
     """A field's provenance as the loader reads it for a chunk (a plain row, not an ORM object);
@@ -122,7 +143,10 @@ class BulkWrites:
     former_names: list[dict[str, Any]] = field(default_factory=list)
     # Known children's carers, and a source's services for a child, replaced: by child (and source).
     carers_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    services_replaced: dict[tuple[int, int], list[dict[str, Any]]] = field(default_factory=dict)
+    # A source's services for a known child: (the row's as_of, the services), diffed at `write`.
+    services_replaced: WantedServices = field(default_factory=dict)
+    # What the services diffs added and ended (for the notices, after the chunk is written).
+    services: ServiceChanges = field(default_factory=ServiceChanges)
     former_names_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     # Provenance rows re-set by this chunk (by key): one bulk UPDATE, not an ORM flush per row.
     provenance_updates: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
@@ -178,17 +202,7 @@ class BulkWrites:
                 write_models(session, Carer, replaced)
             self.carers_replaced.clear()
         if self.services_replaced:
-            for source_id in {source_id for _child, source_id in self.services_replaced}:
-                children = [child for child, source in self.services_replaced if source == source_id]
-                session.execute(
-                    delete(Involvement).where(
-                        Involvement.child_pk.in_(children), Involvement.source_id == source_id
-                    ),
-                    execution_options=quiet,
-                )
-            added = [values for rows in self.services_replaced.values() for values in rows]
-            if added:
-                session.execute(insert(Involvement), added)
+            diff_services(session, self.services_replaced, self.services)
             self.services_replaced.clear()
 
 
@@ -207,6 +221,8 @@ class ApplyStats:
     # When given, audit rows (moves) are put here for the caller to append together before it
     # commits (`chain.append_many`), instead of one chain append (a lock, a read, a flush) each.
     audit: list[AuditEvent] | None = None
+    # What the services diffs of known children added and ended when there is no `bulk`.
+    services: ServiceChanges = field(default_factory=ServiceChanges)
 
 
 @functools.lru_cache(maxsize=1 << 13)
@@ -366,7 +382,9 @@ def _apply(
             stored.priority, stored.as_of, stored.set_at = source.priority, row.as_of, now
             current.priority, current.as_of = source.priority, row.as_of
     if source.kind == "local_authority":
-        _replace_services(session, child, source, row, fresh=fresh, bulk=bulk, later=stats.bulk)
+        _replace_services(
+            session, child, source, row, fresh=fresh, bulk=bulk, later=stats.bulk, changes=stats.services
+        )
     _link(session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
@@ -686,48 +704,145 @@ def _replace_services(
     fresh: bool,
     bulk: BulkWrites | None,
     later: BulkWrites | None = None,
+    changes: ServiceChanges | None = None,
 ) -> None:
-    """This source's involvements become the row's services; nobody else's are touched."""
-    if not fresh and later is not None:  # at the chunk's end, as carers
-        session.expire(child, ["involvements"])
-        later.services_replaced[(child.id, source.id)] = []
-        bulk = later
-    elif not fresh:
-        session.execute(
-            delete(Involvement).where(Involvement.child_pk == child.id, Involvement.source_id == source.id),
-            execution_options={"synchronize_session": False},
-        )
-        session.expire(child, ["involvements"])
-    for service in row.services:
-        _put(
+    """This source's involvements become the row's services; nobody else's are touched.
+
+    A new child's are inserted. A known child's are diffed against what the source sent before
+    (`diff_services`): at the chunk's end when the loader gives `later`, else at once.
+    """
+    services = [_service_values(child, source, service) for service in row.services]
+    if fresh:
+        for values in services:
+            values["started_on"] = values["started_on"] or row.as_of
+            _put(session, bulk, Involvement, bulk.involvements if bulk is not None else [], values)
+        return
+    session.expire(child, ["involvements"])
+    if later is not None:  # at the chunk's end, as carers (the last set sent for a child wins)
+        later.services_replaced[(child.id, source.id)] = (row.as_of, services)
+    else:
+        diff_services(
             session,
-            bulk,
-            Involvement,
-            (
-                later.services_replaced[(child.id, source.id)]
-                if bulk is later and later is not None and not fresh
-                else bulk.involvements
-            )
-            if bulk is not None
-            else [],
-            {
-                "child_pk": child.id,
-                "practitioner_user_id": None,
-                "practitioner_name": service.practitioner_name,
-                "practitioner_role": service.practitioner_role,
-                "organisation_name": service.organisation_name,
-                "telephone": standard_telephone(service.telephone),
-                "email": service.email,
-                "service_type": service.service_type,
-                "sensitive": SERVICE_TYPES[service.service_type].sensitive,
-                "consent_recorded": service.consent_recorded,
-                "started_on": service.started_on or row.as_of,
-                "ended_on": service.ended_on,
-                "lead_professional": service.lead_professional,
-                "assessment_completed": service.assessment_completed,
-                "source_id": source.id,
-            },
+            {(child.id, source.id): (row.as_of, services)},
+            changes if changes is not None else ServiceChanges(),
         )
+
+
+def _service_values(child: Child, source: FeedSource, service: FeedService) -> dict[str, Any]:
+    """An involvement's columns for a fed service (`started_on` None when the row gives none)."""
+    return {
+        "child_pk": child.id,
+        "practitioner_user_id": None,
+        "practitioner_name": service.practitioner_name,
+        "practitioner_role": service.practitioner_role,
+        "organisation_name": service.organisation_name,
+        "telephone": standard_telephone(service.telephone),
+        "email": service.email,
+        "service_type": service.service_type,
+        "sensitive": SERVICE_TYPES[service.service_type].sensitive,
+        "consent_recorded": service.consent_recorded,
+        "started_on": service.started_on,
+        "ended_on": service.ended_on,
+        "lead_professional": service.lead_professional,
+        "assessment_completed": service.assessment_completed,
+        "source_id": source.id,
+    }
+
+
+# What a fed service may change in place (its identity is its type, organisation and start date).
+_SERVICE_DETAILS: Final = (
+    "practitioner_name",
+    "practitioner_role",
+    "organisation_name",
+    "telephone",
+    "email",
+    "sensitive",
+    "consent_recorded",
+    "started_on",
+    "ended_on",
+    "lead_professional",
+    "assessment_completed",
+)
+
+
+def _organisation_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _same_service(stored: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """The source's service identity (docs/feed-format.md, "Services"): a service row carries no id
+    of its own, so it is its type, its organisation (case and spacing aside) and its start date; a
+    row without a start date names the open service of that type and organisation."""
+    if stored["service_type"] != wanted["service_type"]:
+        return False
+    if _organisation_key(stored["organisation_name"]) != _organisation_key(wanted["organisation_name"]):
+        return False
+    if wanted["started_on"] is None:
+        return stored["ended_on"] is None
+    return bool(stored["started_on"] == wanted["started_on"])
+
+
+def diff_services(
+    session: Session,
+    wanted: WantedServices,
+    changes: ServiceChanges,
+) -> None:
+    """Make each (child, source)'s involvements the services given, keeping every row's id.
+
+    A service the source sent before keeps its row (its details updated in place when they
+    changed); a new one is inserted; one the source no longer sends is ended on the row's `as_of`
+    (never before it started), as a practitioner ends theirs, not deleted: a notice pointing at it
+    stays valid. Added (or reopened) services and ended ones are put in `changes`.
+    """
+    stored: dict[tuple[int, int], list[dict[str, Any]]] = {key: [] for key in wanted}
+    columns = [getattr(Involvement, name) for name in ("id", "child_pk", "source_id", "service_type")]
+    columns += [getattr(Involvement, name) for name in _SERVICE_DETAILS]
+    for source_id in {source_id for _child, source_id in wanted}:
+        children = [child for child, source in wanted if source == source_id]
+        for found in session.execute(
+            select(*columns).where(Involvement.child_pk.in_(children), Involvement.source_id == source_id)
+        ).mappings():
+            if (found["child_pk"], source_id) in stored:
+                stored[(found["child_pk"], source_id)].append(dict(found))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for key, (as_of, services) in wanted.items():
+        pool = sorted(stored[key], key=lambda found: found["id"])
+        # Services with a start date first: a service without one must not take their rows.
+        for values in sorted(services, key=lambda values: values["started_on"] is None):
+            fits = [found for found in pool if _same_service(found, values)]
+            if not fits:
+                inserts.append({**values, "started_on": values["started_on"] or as_of})
+                continue
+            # The open one first, then the same practitioner's.
+            match = min(
+                fits,
+                key=lambda found: (
+                    found["ended_on"] is not None,
+                    found["practitioner_name"] != values["practitioner_name"],
+                ),
+            )
+            pool.remove(match)
+            kept = {**values, "started_on": values["started_on"] or match["started_on"]}
+            if any(kept[name] != match[name] for name in _SERVICE_DETAILS):
+                updates.append({"id": match["id"], **{name: kept[name] for name in _SERVICE_DETAILS}})
+            if match["ended_on"] is None and kept["ended_on"] is not None:
+                changes.ended.append((key[0], match["id"]))
+            elif match["ended_on"] is not None and kept["ended_on"] is None:
+                changes.added.append((key[0], match["id"]))  # reopened: told as new
+        for left in pool:
+            if left["ended_on"] is None:
+                ended = {name: left[name] for name in _SERVICE_DETAILS}
+                updates.append({"id": left["id"], **ended, "ended_on": max(as_of, left["started_on"])})
+                changes.ended.append((key[0], left["id"]))
+    if updates:
+        session.execute(update(Involvement), updates)
+    if inserts:
+        for child_pk, involvement_id, ended_on in session.execute(
+            insert(Involvement).returning(Involvement.child_pk, Involvement.id, Involvement.ended_on), inserts
+        ):
+            if ended_on is None:
+                changes.added.append((child_pk, involvement_id))
 
 
 def _link(

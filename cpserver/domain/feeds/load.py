@@ -25,6 +25,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cpserver.audit import chain, trail
+from cpserver.config import Settings
+from cpserver.domain import notices
 from cpserver.domain.errors import DomainError, ErrorKind, forbidden
 from cpserver.domain.feeds import matching
 from cpserver.domain.feeds.apply import (
@@ -135,6 +137,7 @@ def load_feed(
     fmt: Format,
     via: str,
     mailer: Mailer,
+    settings: Settings | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
     now: Callable[[], dt.datetime] = utcnow,
@@ -143,6 +146,9 @@ def load_feed(
     path: Path | None = None,
 ) -> LoadReport:
     """Load one batch from `stream`; commits as it goes (each chunk, then the report).
+
+    `settings`: the policy the notices to practitioners follow (a fed service on a child they
+    work with; `notices.after_feed_services`).
 
     Raises `DomainError` (audited, committed, nothing loaded) on a training database
     (`training_database`), during a national lockdown (`locked_down`), and for `initial` when the
@@ -253,6 +259,7 @@ def load_feed(
                 _load_chunk(session, source, batch, rows, report, stats, now())
             assert stats.bulk is not None and stats.audit is not None
             stats.bulk.write(session)
+            _tell_practitioners(session, settings, stats, now())
             chain.append_many(session, stats.audit)
             report.fields_kept += stats.fields_kept
             report.records_moved += len(stats.moves)
@@ -292,6 +299,19 @@ def load_feed(
     )
     session.commit()
     return report
+
+
+def _tell_practitioners(
+    session: Session, settings: Settings | None, stats: ApplyStats, now: dt.datetime
+) -> None:
+    """The practitioners working with a child whose services the chunk added or ended are told
+    (in the chunk's transaction: a notice row is committed with the service it is about)."""
+    assert stats.bulk is not None
+    changes = stats.bulk.services.take()
+    if changes.added or changes.ended:
+        notices.after_feed_services(
+            session, settings or Settings(), added=changes.added, ended=changes.ended, now=now
+        )
 
 
 def refuse_closed(session: Session) -> None:

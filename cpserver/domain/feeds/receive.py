@@ -12,6 +12,7 @@ import io
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
+from cpserver.config import Settings
 from cpserver.domain.errors import DomainError, invalid
 from cpserver.domain.feeds.apply import source_username
 from cpserver.domain.feeds.format import format_of
@@ -38,7 +39,13 @@ def source_of(session: Session, authorization: str | None, client_address: str) 
 
 
 def receive_batch(
-    session: Session, source: FeedSource, *, body: bytes, content_type: str, mailer: Mailer
+    session: Session,
+    source: FeedSource,
+    *,
+    body: bytes,
+    content_type: str,
+    mailer: Mailer,
+    settings: Settings | None = None,
 ) -> LoadReport:
     """Load the body as one batch from `source` (JSON Lines, or CSV with `text/csv`)."""
     fmt = format_of(content_type)
@@ -56,7 +63,15 @@ def receive_batch(
             "unsupported_content_type",
             "Send the batch as JSON Lines (Content-Type: application/x-ndjson) or CSV (text/csv).",
         )
-    report = load_feed(session, source=source, stream=io.BytesIO(body), fmt=fmt, via="api", mailer=mailer)
+    report = load_feed(
+        session,
+        source=source,
+        stream=io.BytesIO(body),
+        fmt=fmt,
+        via="api",
+        mailer=mailer,
+        settings=settings,
+    )
     if report.refused is not None:
         raise invalid(
             report.refused,

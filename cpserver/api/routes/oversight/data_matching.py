@@ -8,13 +8,15 @@ from cpserver.api.data_matching_schemas import (
     MatchComparisonPublic,
     MatchDecision,
     MatchDecisionPublic,
-    MatchReviewPublic,
+    MatchReviewPage,
+    PageQuery,
     RecordReportCreate,
+    RecordReportPage,
     RecordReportPublic,
     RecordReportReceipt,
     ReportResolution,
 )
-from cpserver.api.deps import CurrentActor, MailerDep, SessionDep
+from cpserver.api.deps import CurrentActor, MailerDep, SessionDep, SettingsDep
 from cpserver.api.params import CpId, Id
 from cpserver.api.presenters.data_matching import (
     comparison_public,
@@ -29,12 +31,13 @@ from cpserver.domain import match_reviews, record_reports
 router = APIRouter(tags=["data matching"], responses=ERROR_RESPONSES)
 
 
-@router.get("/match-reviews")
-def list_match_reviews(actor: CurrentActor, db: SessionDep) -> list[MatchReviewPublic]:
-    """The open possible matches of the management team's authority, oldest first (audited)."""
-    items = match_reviews.open_items(db, actor.user, actor.origin)
+@router.post("/match-review-pages")
+def list_match_reviews(body: PageQuery, actor: CurrentActor, db: SessionDep) -> MatchReviewPage:
+    """A page of the open possible matches of the management team's authority, oldest first
+    (audited); the next page is `after` the last item's id (in the body, as for `/audit-queries`)."""
+    page = match_reviews.open_items(db, actor.user, actor.origin, after=body.after, limit=body.limit)
     db.commit()
-    return [match_review_public(item) for item in items]
+    return MatchReviewPage(items=[match_review_public(item) for item in page.items], more=page.more)
 
 
 @router.get("/match-reviews/{review_id}")
@@ -47,10 +50,22 @@ def compare_match_review(review_id: Id, actor: CurrentActor, db: SessionDep) -> 
 
 @router.post("/match-reviews/{review_id}/decision")
 def decide_match_review(
-    review_id: Id, body: MatchDecision, actor: CurrentActor, db: SessionDep, mailer: MailerDep
+    review_id: Id,
+    body: MatchDecision,
+    actor: CurrentActor,
+    db: SessionDep,
+    mailer: MailerDep,
+    settings: SettingsDep,
 ) -> MatchDecisionPublic:
     review = match_reviews.decide(
-        db, actor.user, actor.origin, review_id, decision=body.decision, now=actor.now, mailer=mailer
+        db,
+        actor.user,
+        actor.origin,
+        review_id,
+        decision=body.decision,
+        now=actor.now,
+        mailer=mailer,
+        settings=settings,
     )
     db.commit()
     return decision_public(review, match_reviews.result_cp_id(db, review))
@@ -66,12 +81,13 @@ def report_record(
     return report_receipt(report)
 
 
-@router.get("/record-reports")
-def list_record_reports(actor: CurrentActor, db: SessionDep) -> list[RecordReportPublic]:
-    """The open reports about the management team's authority's records (audited)."""
-    rows = record_reports.open_reports(db, actor.user, actor.origin)
+@router.post("/record-report-pages")
+def list_record_reports(body: PageQuery, actor: CurrentActor, db: SessionDep) -> RecordReportPage:
+    """A page of the open reports about the management team's authority's records, oldest first
+    (audited); the next page is `after` the last item's id."""
+    page = record_reports.open_reports(db, actor.user, actor.origin, after=body.after, limit=body.limit)
     db.commit()
-    return [record_report_public(row) for row in rows]
+    return RecordReportPage(items=[record_report_public(row) for row in page.items], more=page.more)
 
 
 @router.post("/record-reports/{report_id}/resolution")
