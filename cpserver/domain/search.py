@@ -7,7 +7,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from sqlalchemy import BindParameter, Select, bindparam, case, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Integer, Select, any_, bindparam, case, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
@@ -232,6 +233,22 @@ def matching_rows(
     return sorted(best.values(), key=_ordering)[:limit]
 
 
+@lru_cache(maxsize=2)
+def _carers_statement(postgres: bool) -> Select[tuple[Carer]]:
+    """The carers of the children found (bound as `children`), built once.
+
+    On PostgreSQL the ids are one array parameter (`= ANY`), so the text is the same whatever the
+    number of results and the server plans it once per connection (a prepared statement), as
+    `household_shield`'s probe does; `IN` would be a new text, parsed and planned, for each count.
+    """
+    wanted: ColumnElement[bool]
+    if postgres:
+        wanted = Carer.child_pk == any_(bindparam("children", type_=postgresql.ARRAY(Integer)))
+    else:
+        wanted = Carer.child_pk.in_(bindparam("children", expanding=True))
+    return select(Carer).where(wanted)
+
+
 def find_children(
     session: Session,
     criteria: Criteria,
@@ -256,7 +273,8 @@ def find_children(
     shown = [child for child, _la, _rank in rows[:max_results]]
     carers: dict[int, list[Carer]] = {child.id: [] for child in shown}
     if shown:
-        for carer in session.scalars(select(Carer).where(Carer.child_pk.in_(list(carers)))):
+        postgres = session.get_bind().dialect.name == "postgresql"
+        for carer in session.scalars(_carers_statement(postgres), {"children": list(carers)}):
             carers[carer.child_pk].append(carer)
     cover = household_shield.covering_shields(session, [(child, carers[child.id]) for child in shown])
     withheld = {
