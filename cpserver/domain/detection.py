@@ -175,13 +175,15 @@ def own_postcode(user: User, postcode: str | None) -> bool:
 
 @lru_cache(maxsize=1)
 def _recent_searches_statement() -> Select[tuple[int, dict[str, Any]]]:
-    """The user's latest searches (seq, detail), newest first; built once."""
+    """The user's latest searches (seq, detail), newest first; none while the user has an open
+    browsing alert (`_open_alert`'s question, asked in the same round trip). Built once."""
     return (
         select(AuditEvent.seq, AuditEvent.detail)
         .where(
             AuditEvent.user_id == bindparam("search_user"),
             AuditEvent.action == "search",
             AuditEvent.occurred_at >= bindparam("search_since"),
+            ~_open_alert_statement().exists(),
         )
         .order_by(AuditEvent.seq.desc())
         .limit(bindparam("search_limit"))
@@ -222,15 +224,19 @@ def after_search(
             evidence={"audit_seq": [event.seq]},
             now=now,
         )
-    if family and not _open_alert(session, user, "browsing", now):
+    if family:
         window = now - dt.timedelta(minutes=settings.browsing_window_minutes)
-        # Bounded: only the most recent searches matter, however fast someone searches.
+        # Bounded: only the most recent searches matter, however fast someone searches. None while
+        # a browsing alert is open (it is not raised twice).
         recent = session.execute(
             _recent_searches_statement(),
             {
                 "search_user": user.id,
                 "search_since": window,
                 "search_limit": settings.browsing_search_limit * 3,
+                "alert_user": user.id,
+                "alert_rule": "browsing",
+                "alert_since": now - DEDUPE,
             },
         ).all()
         key = phonetic_key(family)

@@ -147,7 +147,7 @@ def facts_of(child: Child, carers: Iterable[Carer]) -> Facts:
 @lru_cache(maxsize=8)
 def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> CompoundSelect[tuple[int]]:
     """The ids of shielded children at one of the postcodes or telephones (bound as `postcodes`,
-    `telephones`), or with a carer at one of them: `covering_shields`'s first question.
+    `telephones`), or with a carer at one of them: `covering_shields`'s question.
 
     On PostgreSQL each list is one array parameter (`= ANY`), so the statement's text is the same
     whatever the number of facts, and the server plans it once per connection (a prepared
@@ -168,11 +168,28 @@ def _near_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> Co
             own, theirs = child_key.in_(values), carer_key.in_(values)
         # One part per fact and table, each served by its own partial index of the shielded few
         # (an OR would make PostgreSQL read the rows for their ids instead): the shielded
-        # children's, and their carers' (flagged `child_shielded` by triggers). The next query
-        # reads those children again and keeps only the shielded ones.
+        # children's, and their carers' (flagged `child_shielded` by triggers). `_shields_statement`
+        # reads those children and keeps only the shielded ones.
         parts.append(select(Child.id).where(is_shielded(), own))
         parts.append(select(Carer.child_pk).where(carer_of_shielded(), theirs))
     return union(*parts)
+
+
+@lru_cache(maxsize=8)
+def _shields_statement(by_postcode: bool, by_telephone: bool, postgres: bool) -> Select[tuple[Child]]:
+    """The shielded children `_near_statement` finds, each with all its household facts (its own
+    and every carer's) and the authority whose management team brokers contact.
+
+    One round trip, built once: the probe's ids are a subquery, so when no shielded household is
+    near (nothing to read) it costs what the probe alone did, and when one is (most searches with
+    a few dozen results, at national scale) its children are read in the same statement.
+    """
+    near = _near_statement(by_postcode, by_telephone, postgres).subquery()
+    return (
+        select(Child)
+        .where(is_shielded(), Child.id.in_(select(near.c.id)))
+        .options(joinedload(Child.carers), joinedload(Child.local_authority))
+    )
 
 
 def covering_shields(
@@ -180,30 +197,21 @@ def covering_shields(
 ) -> dict[int, list[Child]]:
     """For each child (by primary key), the *other* shielded children whose household facts it shares.
 
-    One indexed query whatever the number of children, when no shielded household is near (the
-    usual case): the ids of shielded children at one of the postcodes or telephones, and of those
-    whose carers are at one of them. Only when there are some are those children read, with all
-    their carers (one more query). The exact comparison (whole address, not just postcode) is done
-    here, against every fact of each shielded household.
+    One indexed query whatever the number of children: the shielded children at one of the
+    postcodes or telephones, or whose carers are at one of them, with all their carers. The exact
+    comparison (whole address, not just postcode) is done here, against every fact of each
+    shielded household.
     """
     facts = {child.id: facts_of(child, carers) for child, carers in children}
     postcodes = sorted({key[0] for f in facts.values() for key in f.addresses})
     telephones = sorted({number for f in facts.values() for number in f.telephones})
     shield_facts: dict[int, Facts] = {}
     shielded: dict[int, Child] = {}
-    near: list[int] = []
     if postcodes or telephones:
         values = {"postcodes": postcodes, "telephones": telephones}
         postgres = session.get_bind().dialect.name == "postgresql"
-        near = list(session.scalars(_near_statement(bool(postcodes), bool(telephones), postgres), values))
-    if near:
-        # Those shielded children, with all their household facts (their own and every carer's) and
-        # the authority whose management team brokers contact, in one query.
-        for row in session.scalars(
-            select(Child)
-            .where(Child.id.in_(near), Child.shielded.is_(True))
-            .options(joinedload(Child.carers), joinedload(Child.local_authority))
-        ).unique():
+        statement = _shields_statement(bool(postcodes), bool(telephones), postgres)
+        for row in session.scalars(statement, values).unique():
             shielded[row.id] = row
             shield_facts[row.id] = facts_of(row, row.carers)
     return {

@@ -4,11 +4,23 @@ identity closed for adoption), shielded children protected."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
-from sqlalchemy import BindParameter, Select, bindparam, case, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    any_,
+    bindparam,
+    case,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session, aliased
 
 from cpserver.audit import trail
 from cpserver.config import Settings
@@ -141,11 +153,11 @@ def build_query(
     age: int,
     consent_age: int,
     limit: int,
-    former: bool = False,
 ) -> tuple[Select[tuple[Child, str, int]], dict[str, object]]:
-    """The search as one indexed query (family key + date of birth), best matches first, and its values.
+    """The search as one statement of two indexed queries (family key + date of birth), each with
+    its best `limit` matches, and its values (`_both_statement`).
 
-    `former`: match the family name against the child's former names instead (the `former_names`
+    The second part matches the family name against the child's former names (the `former_names`
     table, indexed the same way), never an identity closed for adoption; every other criterion is
     the child's own, and the child is shown by its current name.
 
@@ -168,7 +180,7 @@ def build_query(
         "born_after": years_before(today, age),
         "born_after_with_consent": years_before(today, consent_age),
     }
-    return _statement(Shape.of(criteria, former=former)), values
+    return _both_statement(Shape.of(criteria, former=False)), values
 
 
 @lru_cache(maxsize=128)
@@ -212,6 +224,23 @@ def _statement(shape: Shape) -> Select[tuple[Child, str, int]]:
     )
 
 
+@lru_cache(maxsize=64)
+def _both_statement(shape: Shape) -> Select[tuple[Child, str, int]]:
+    """The search by the child's name and by its former names (`shape`'s `former` is ignored), each
+    with its own order and limit, in one statement: one round trip instead of two. Built once.
+
+    Each part is wrapped as a subquery (SQLite takes no ORDER BY or LIMIT on a compound's parts);
+    a child found by both comes back twice, and `matching_rows` keeps its best rank.
+    """
+    parts = [
+        select(*_statement(each).subquery().c)
+        for each in (replace(shape, former=False), replace(shape, former=True))
+    ]
+    both = union_all(*parts).subquery("found")
+    child = aliased(Child, both, adapt_on_names=True)
+    return select(child, both.c.name, both.c.rank)
+
+
 def _ordering(row: tuple[Child, str, int]) -> tuple[int, str, str, dt.date, int]:
     child, _la, rank = row
     return (rank, child.family_name, child.given_name, child.date_of_birth, child.id)
@@ -222,14 +251,27 @@ def matching_rows(
 ) -> list[tuple[Child, str, int]]:
     """Children matching by their name or a former name, each once (its best rank), best first."""
     best: dict[int, tuple[Child, str, int]] = {}
-    for former in (False, True):
-        query, values = build_query(
-            criteria, today=today, age=age, consent_age=consent_age, limit=limit, former=former
-        )
-        for child, la_name, rank in session.execute(query, values).tuples():
-            if child.id not in best or rank < best[child.id][2]:
-                best[child.id] = (child, la_name, rank)
+    query, values = build_query(criteria, today=today, age=age, consent_age=consent_age, limit=limit)
+    for child, la_name, rank in session.execute(query, values).tuples():
+        if child.id not in best or rank < best[child.id][2]:
+            best[child.id] = (child, la_name, rank)
     return sorted(best.values(), key=_ordering)[:limit]
+
+
+@lru_cache(maxsize=2)
+def _carers_statement(postgres: bool) -> Select[tuple[Carer]]:
+    """The carers of the children found (bound as `children`), built once.
+
+    On PostgreSQL the ids are one array parameter (`= ANY`), so the text is the same whatever the
+    number of results and the server plans it once per connection (a prepared statement), as
+    `household_shield`'s probe does; `IN` would be a new text, parsed and planned, for each count.
+    """
+    wanted: ColumnElement[bool]
+    if postgres:
+        wanted = Carer.child_pk == any_(bindparam("children", type_=postgresql.ARRAY(Integer)))
+    else:
+        wanted = Carer.child_pk.in_(bindparam("children", expanding=True))
+    return select(Carer).where(wanted)
 
 
 def find_children(
@@ -256,7 +298,8 @@ def find_children(
     shown = [child for child, _la, _rank in rows[:max_results]]
     carers: dict[int, list[Carer]] = {child.id: [] for child in shown}
     if shown:
-        for carer in session.scalars(select(Carer).where(Carer.child_pk.in_(list(carers)))):
+        postgres = session.get_bind().dialect.name == "postgresql"
+        for carer in session.scalars(_carers_statement(postgres), {"children": list(carers)}):
             carers[carer.child_pk].append(carer)
     cover = household_shield.covering_shields(session, [(child, carers[child.id]) for child in shown])
     withheld = {

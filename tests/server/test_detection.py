@@ -180,6 +180,19 @@ def test_browsing_with_near_identical_searches(make_client, db):
     assert alerts(db) == [("browsing", "medium", world.PRACTITIONER)]
 
 
+def test_browsing_is_not_raised_again_while_its_alert_is_open(make_client, db):
+    """The open alert and the recent searches are read in one statement: still one alert."""
+    client = make_client(browsing_search_limit=3)
+    headers = login(client, db, world.PRACTITIONER)
+    for day in range(1, 8):
+        search(client, headers, "Thistlewode", f"2016-05-{day:02d}")
+    assert alerts(db) == [("browsing", "medium", world.PRACTITIONER)]
+    db.execute(sa.update(Alert).values(status="dismissed"))
+    db.commit()
+    search(client, headers, "Thistlewode", "2016-05-09")
+    assert alerts(db) == [("browsing", "medium", world.PRACTITIONER)] * 2
+
+
 def test_one_account_on_two_workstations(make_client, db):
     client = make_client()
     first = login(client, db, world.PRACTITIONER, workstation="WS-A")
