@@ -445,6 +445,7 @@ def _load_chunk(
     )
     touched: set[int] = set()
     stats.links = known
+    stats.unlinked = {row.source_record_id for row in unknown}
     stats.provenance = {pk: {} for pk in changed}
     if changed:
         for child_pk, name, priority, as_of in session.execute(
