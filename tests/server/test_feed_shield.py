@@ -20,7 +20,8 @@ from cpserver.domain.feeds.apply import ApplyStats
 from cpserver.domain.feeds.load import LoadReport
 from cpserver.domain.feeds.matching import Candidate, Classification
 from cpserver.domain.feeds.rows import FeedRow
-from cpserver.store.models import Child, FeedBatch, FormerName, LocalAuthority, MatchReview, utcnow
+from cpserver.store.household_facts import carer_shield_drift
+from cpserver.store.models import Carer, Child, FeedBatch, FormerName, LocalAuthority, MatchReview, utcnow
 from tests.server import world
 from tests.server.feeds_support import jsonl, load, row, source
 
@@ -273,3 +274,41 @@ def test_a_baby_born_into_a_shielded_household_is_created_under_its_shield(
     assert response.json()["kind"] == "shielded"
     body = response.content.lower() + str(response.headers).lower().encode()
     assert not [marker for marker in world.NORTH_CANARY_BYTES if marker in body]
+
+
+def test_a_shielded_childs_carers_diffed_by_a_feed_keep_their_flag(db: Session) -> None:
+    """The feed's carers diff (rows kept, updated in place, added, deleted) leaves every carer's
+    `child_shielded` right: set on a shielded child's carers, and no drift anywhere."""
+    census, _ = source(db)
+    assert load(db, census, jsonl(shielded_row())).rows_matched == 1
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert shielded is not None
+
+    def carers() -> list[tuple[int, str, bool]]:
+        db.expire_all()
+        return [
+            (carer.id, carer.telephone, carer.child_shielded)
+            for carer in db.scalars(select(Carer).where(Carer.child_pk == shielded.id).order_by(Carer.id))
+        ]
+
+    def drift() -> int:
+        db.commit()
+        return carer_shield_drift(db.connection())
+
+    first = carers()
+    assert first and all(flag for _id, _phone, flag in first) and drift() == 0
+    base = shielded_row()["carers"][0]
+    later = (world.TODAY + dt.timedelta(days=1)).isoformat()
+    changed = [
+        {**base, "telephone": "07700 900956"},
+        {**base, "given_name": "Other", "relationship_to_child": "Father"},
+    ]
+    assert load(db, census, jsonl(shielded_row(as_of=later, carers=changed))).rows_updated == 1
+    after = carers()
+    assert after[0][0] == first[0][0] and after[0][1] == "07700 900956"  # updated in place
+    assert len(after) == len(first) + 1 and all(flag for _id, _phone, flag in after) and drift() == 0
+    fewer = (world.TODAY + dt.timedelta(days=2)).isoformat()
+    assert load(db, census, jsonl(shielded_row(as_of=fewer, carers=changed[1:]))).rows_updated == 1
+    last = carers()
+    assert [carer_id for carer_id, _p, _f in last] == [first[0][0]] and all(f for _i, _p, f in last)
+    assert drift() == 0

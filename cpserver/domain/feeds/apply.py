@@ -148,7 +148,8 @@ class BulkWrites:
     # What the services diffs added and ended (for the notices, after the chunk is written).
     services: ServiceChanges = field(default_factory=ServiceChanges)
     former_names_replaced: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
-    # Provenance rows re-set by this chunk (by key): one bulk UPDATE, not an ORM flush per row.
+    # Provenance rows re-set by this chunk (by key), by column name: one bulk UPDATE, not an ORM
+    # flush per row.
     provenance_updates: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
 
     def write(self, session: Session) -> None:
@@ -177,10 +178,7 @@ class BulkWrites:
                 session,
                 FieldProvenance.__table__,  # type: ignore[arg-type]
                 ("child_id", "field"),
-                [
-                    {("child_id" if name == "child_pk" else name): value for name, value in row.items()}
-                    for row in self.provenance_updates.values()
-                ],
+                list(self.provenance_updates.values()),
             )
             self.provenance_updates.clear()
         if self.former_names_replaced:
@@ -193,13 +191,7 @@ class BulkWrites:
                 write_models(session, FormerName, names)
             self.former_names_replaced.clear()
         if self.carers_replaced:
-            session.execute(
-                delete(Carer).where(among(session, Carer.child_pk, self.carers_replaced)),
-                execution_options=quiet,
-            )
-            replaced = [values for rows in self.carers_replaced.values() for values in rows]
-            if replaced:
-                write_models(session, Carer, replaced)
+            diff_carers(session, self.carers_replaced)
             self.carers_replaced.clear()
         if self.services_replaced:
             diff_services(session, self.services_replaced, self.services)
@@ -218,6 +210,9 @@ class ApplyStats:
     # changed known records (used for a `settled` child), and the source's known record ids.
     provenance: dict[int, dict[str, FieldProvenance | ProvenanceRow]] | None = None
     links: dict[str, SourceRecord] | None = None
+    # Record ids the loader found linked to nothing (its chunk's unknown rows): `_link` links them
+    # without looking first, and takes each out as it links it (a repeat in the chunk looks again).
+    unlinked: set[str] | None = None
     # When given, audit rows (moves) are put here for the caller to append together before it
     # commits (`chain.append_many`), instead of one chain append (a lock, a read, a flush) each.
     audit: list[AuditEvent] | None = None
@@ -363,7 +358,7 @@ def _apply(
         elif isinstance(current, ProvenanceRow) and stats.bulk is not None:
             current.priority, current.as_of = source.priority, row.as_of
             stats.bulk.provenance_updates[(current.child_pk, current.field)] = {
-                "child_pk": current.child_pk,
+                "child_id": current.child_pk,  # by column name (written by `update_rows`)
                 "field": current.field,
                 "source_id": source.id,
                 "batch_id": batch.id,
@@ -385,7 +380,9 @@ def _apply(
         _replace_services(
             session, child, source, row, fresh=fresh, bulk=bulk, later=stats.bulk, changes=stats.services
         )
-    _link(session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links)
+    _link(
+        session, source, batch, row, child, fresh=fresh, bulk=bulk, links=stats.links, unlinked=stats.unlinked
+    )
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
         _audit_move(session, source, batch, child, move, stats.audit)
@@ -655,44 +652,99 @@ def _replace_carers(
     bulk: BulkWrites | None,
     later: BulkWrites | None = None,
 ) -> None:
-    if not fresh and later is not None:
-        # The loader's chunk: the child's carers are replaced at the chunk's end, with every other
-        # child's, in one DELETE and one INSERT (the last set sent for a child wins).
-        session.expire(child, ["carers"])
-        later.carers_replaced[child.id] = []
-        bulk = later
-    elif not fresh:
-        # Not synchronised with the session (that scans every object in it, on every delete);
-        # the child's carers are expired instead.
+    values = [_carer_values(child, carer) for carer in carers]
+    if fresh:
+        for carer in values:
+            _put(session, bulk, Carer, bulk.carers if bulk is not None else [], carer)
+        return
+    # A known child's carers are diffed with the stored ones (`diff_carers`): at the chunk's end,
+    # with every other child's, when the loader gives `later` (the last set sent for a child
+    # wins), else at once. The child's carers are expired (the diff bypasses the session).
+    session.expire(child, ["carers"])
+    if later is not None:
+        later.carers_replaced[child.id] = values
+    else:
+        diff_carers(session, {child.id: values})
+
+
+def _carer_values(child: Child, carer: FeedCarer) -> dict[str, Any]:
+    """A carer row's columns as the feed sends it (the stored forms of postcode and telephone)."""
+    return {
+        "child_pk": child.id,
+        "given_name": carer.given_name,
+        "family_name": carer.family_name,
+        "relationship_to_child": carer.relationship_to_child,
+        "parental_responsibility": carer.parental_responsibility,
+        "address_line1": carer.address_line1,
+        "address_line2": carer.address_line2,
+        "town": carer.town,
+        "postcode": postcode_forms(carer.postcode)[0],
+        "telephone": standard_telephone(carer.telephone),
+    }
+
+
+# A carer's columns a feed sets (besides its child): compared, and written only where they differ.
+_CARER_DETAILS: Final = (
+    "given_name",
+    "family_name",
+    "relationship_to_child",
+    "parental_responsibility",
+    "address_line1",
+    "address_line2",
+    "town",
+    "postcode",
+    "telephone",
+)
+
+
+def diff_carers(session: Session, wanted: dict[int, list[dict[str, Any]]]) -> None:
+    """Make each child's stored carers (in id order) the `wanted` list (in the feed's order), by
+    position: a carer whose columns are all the same keeps its row untouched; one that differs is
+    updated in place (only the columns that differ); extra stored carers are deleted; extra wanted
+    ones are inserted after the others. So the carers' order (by id) is the feed's, as a delete and
+    re-insert would leave it, and a reload of the same carers writes nothing.
+
+    One SELECT for all the children, then at most one UPDATE per set of changed columns, one
+    DELETE and one INSERT (COPY on PostgreSQL). `child_shielded` is never written here: the
+    triggers (migration 0011) set it on insert, and an update of other columns leaves it right.
+    """
+    from cpserver.domain.feeds.bulk_update import update_rows
+    from cpserver.domain.feeds.initial import write_models
+
+    if not wanted:
+        return
+    stored: dict[int, list[tuple[Any, ...]]] = {pk: [] for pk in wanted}
+    columns = [getattr(Carer, name) for name in _CARER_DETAILS]
+    for line in session.execute(
+        select(Carer.child_pk, Carer.id, *columns)
+        .where(among(session, Carer.child_pk, wanted))
+        .order_by(Carer.child_pk, Carer.id)
+    ).tuples():
+        stored[line[0]].append(tuple(line[1:]))
+    updates: list[dict[str, Any]] = []
+    gone: list[int] = []
+    added: list[dict[str, Any]] = []
+    for pk, rows in wanted.items():
+        have = stored[pk]
+        for old, new in zip(have, rows, strict=False):
+            changes = {
+                name: new[name]
+                for name, value in zip(_CARER_DETAILS, old[1:], strict=True)
+                if new[name] != value
+            }
+            if changes:
+                updates.append({"id": old[0], **changes})
+        gone.extend(old[0] for old in have[len(rows) :])
+        added.extend(rows[len(have) :])
+    if updates:
+        update_rows(session, Carer.__table__, ("id",), updates)  # type: ignore[arg-type]
+    if gone:
         session.execute(
-            delete(Carer).where(Carer.child_pk == child.id), execution_options={"synchronize_session": False}
+            delete(Carer).where(among(session, Carer.id, gone)),
+            execution_options={"synchronize_session": False},
         )
-        session.expire(child, ["carers"])
-    for carer in carers:
-        _put(
-            session,
-            bulk,
-            Carer,
-            (
-                later.carers_replaced[child.id]
-                if bulk is later and later is not None and not fresh
-                else bulk.carers
-            )
-            if bulk is not None
-            else [],
-            {
-                "child_pk": child.id,
-                "given_name": carer.given_name,
-                "family_name": carer.family_name,
-                "relationship_to_child": carer.relationship_to_child,
-                "parental_responsibility": carer.parental_responsibility,
-                "address_line1": carer.address_line1,
-                "address_line2": carer.address_line2,
-                "town": carer.town,
-                "postcode": postcode_forms(carer.postcode)[0],
-                "telephone": standard_telephone(carer.telephone),
-            },
-        )
+    if added:
+        write_models(session, Carer, added)
 
 
 def _replace_services(
@@ -855,20 +907,20 @@ def _link(
     fresh: bool,
     bulk: BulkWrites | None,
     links: dict[str, SourceRecord] | None,
+    unlinked: set[str] | None = None,
 ) -> None:
     digest = row_digest(row)
     # A new child is made only for a record id not linked yet (the loader looks first; a held row
     # is never linked); the unique index on (source, record id) stands behind that.
-    record = (
-        None
-        if fresh
-        else (links or {}).get(row.source_record_id)
-        or session.scalar(
+    record = None if fresh else (links or {}).get(row.source_record_id)
+    if unlinked is not None and row.source_record_id in unlinked:
+        unlinked.discard(row.source_record_id)  # linked now: a repeat in the chunk looks it up
+    elif record is None and not fresh:
+        record = session.scalar(
             select(SourceRecord).where(
                 SourceRecord.source_id == source.id, SourceRecord.source_record_id == row.source_record_id
             )
         )
-    )
     if record is None:
         _put(
             session,
@@ -919,27 +971,55 @@ def _audit_move(
 
 
 def notify_moves(session: Session, mailer: Mailer, moves: list[Move]) -> None:
-    """Tell both management teams of each move: the ContactPoint ID and the authorities, nothing else."""
+    """Tell both management teams of the moves: the ContactPoint IDs and the authorities, nothing else.
+
+    One message to each team per pair of authorities (a chunk's moves from A to B are one message to
+    A's team and one to B's, listing the records' IDs in the order they moved), not one per move.
+    """
+    pairs: dict[tuple[int, int], list[str]] = {}
     for move in moves:
-        old = session.get(LocalAuthority, move.from_authority_id)
-        new = session.get(LocalAuthority, move.to_authority_id)
+        pairs.setdefault((move.from_authority_id, move.to_authority_id), []).append(move.cp_id)
+    named = {pk for pair in pairs for pk in pair}
+    teams = (
+        {
+            team.id: team
+            for team in session.scalars(select(LocalAuthority).where(LocalAuthority.id.in_(named)))
+        }
+        if named
+        else {}
+    )
+    for (from_id, to_id), cp_ids in pairs.items():
+        old, new = teams.get(from_id), teams.get(to_id)
         if old is None or new is None:
             continue
-        subject = f"ContactPoint: record {move.cp_id} has moved from {old.name} to {new.name}"
+        one = len(cp_ids) == 1
+        subject = (
+            f"ContactPoint: record {cp_ids[0]} has moved from {old.name} to {new.name}"
+            if one
+            else f"ContactPoint: {len(cp_ids)} records have moved from {old.name} to {new.name}"
+        )
+        what = f"the ContactPoint record {cp_ids[0]}" if one else f"{len(cp_ids)} ContactPoint records"
+        listed = "" if one else "\n\n" + "\n".join(cp_ids)
         for team, text in (
             (
                 old,
-                f"It is no longer in {old.name}'s directory area; {new.name}'s management team now holds it.",
+                f"{'It is' if one else 'They are'} no longer in {old.name}'s directory area; "
+                f"{new.name}'s management team now holds {'it' if one else 'them'}.",
             ),
-            (new, f"It is now in {new.name}'s directory area, with its shield (if any) and involvements."),
+            (
+                new,
+                f"{'It is' if one else 'They are'} now in {new.name}'s directory area, with "
+                f"{'its shield' if one else 'their shields'} (if any) and involvements.",
+            ),
         ):
             mailer.send(
                 to=team.cmt_email,
                 subject=subject,
                 body=(
                     f"Dear {team.cmt_name},\n\n"
-                    f"A feed from a source system has moved the ContactPoint record {move.cp_id} "
-                    f"from {old.name} to {new.name}. {text}\n\n"
-                    "Open the record in ContactPoint (with a reason) to see its details.\n"
+                    f"A feed from a source system has moved {what} from {old.name} to {new.name}. "
+                    f"{text}{listed}\n\n"
+                    f"Open {'the record' if one else 'a record'} in ContactPoint (with a reason) to see "
+                    "its details.\n"
                 ),
             )

@@ -13,13 +13,15 @@ committed, so the ORM's flush has nothing left to send for them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import JSON, Table, bindparam, event, inspect, text
-from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm import ColumnProperty, InstanceState, Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from cpserver.store.models import Child, SourceRecord
 
@@ -58,11 +60,28 @@ def update_rows(session: Session, table: Table, keys: Sequence[str], rows: list[
                     ],
                 )
                 continue
-            arrays: dict[str, list[Any]] = {}
+            arrays: dict[str, Any] = {}
             casts: list[str] = []
+            unnested: list[str] = []
             sets_pg: list[str] = []
             for number, column in enumerate(columns):
                 values = [row[column.name] for row in part]
+                first = values[0]
+                if (
+                    number >= len(keys)
+                    and not isinstance(column.type, JSON)
+                    and all(type(value) is type(first) and value == first for value in values)
+                ):
+                    # The same value for every row (a chunk's batch, source and time): one
+                    # parameter, not an array of copies to build, send and unnest.
+                    process = column.type.bind_processor(dialect)
+                    arrays[f"a{number}"] = (
+                        process(first) if process is not None and first is not None else first
+                    )
+                    sets_pg.append(
+                        f"{column.name} = CAST(:a{number} AS {column.type.compile(dialect=dialect)})"
+                    )
+                    continue
                 if isinstance(column.type, JSON):
                     arrays[f"a{number}"] = [None if v is None else json.dumps(v) for v in values]
                     casts.append(f"CAST(:a{number} AS TEXT[])")
@@ -74,10 +93,11 @@ def update_rows(session: Session, table: Table, keys: Sequence[str], rows: list[
                     ]
                     casts.append(f"CAST(:a{number} AS {column.type.compile(dialect=dialect)}[])")
                     value_sql = f"v.c{number}"
+                unnested.append(f"c{number}")
                 if number >= len(keys):
                     sets_pg.append(f"{column.name} = {value_sql}")
             where_pg = " AND ".join(f"t.{key} = v.c{number}" for number, key in enumerate(keys))
-            aliases = ", ".join(f"c{number}" for number in range(len(columns)))
+            aliases = ", ".join(unnested)
             connection.execute(
                 text(
                     f"UPDATE {table.name} AS t SET {', '.join(sets_pg)} "  # noqa: S608
@@ -107,6 +127,11 @@ class BulkChildUpdates:
         write(session)
 
 
+@functools.cache
+def _column_props(mapper: Mapper[Any]) -> dict[str, ColumnProperty[Any]]:
+    return {prop.key: prop for prop in mapper.column_attrs}
+
+
 def write(session: Session) -> None:
     """Write the pending column changes of the session's `Child`/`SourceRecord` objects in bulk."""
     pending: dict[Any, list[tuple[Any, dict[str, Any], dict[str, Any]]]] = {}
@@ -119,8 +144,15 @@ def write(session: Session) -> None:
         mapper = state.mapper
         changes: dict[str, Any] = {}
         attributes: dict[str, Any] = {}
-        for prop in mapper.column_attrs:
-            history = state.attrs[prop.key].history
+        # Only an attribute set since the last flush has a history (its old value is kept in
+        # `committed_state`): those are looked at, not every column (`state.attrs` builds a
+        # mapping of every attribute at each call).
+        columns = _column_props(mapper)
+        for key in list(state.committed_state):
+            prop = columns.get(key)
+            if prop is None:
+                continue
+            history = state.get_history(key, PASSIVE_NO_INITIALIZE)
             if history.added or history.deleted:
                 if not history.added:
                     break  # a value removed without a new one: left to the ORM

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
     ApplyStats,
     BulkWrites,
+    Move,
     ProvenanceRow,
     RowRejected,
     among,
@@ -198,6 +200,9 @@ def load_feed(
         else None
     )
     bulk_updates = BulkChildUpdates(session).__enter__()  # changed children: one UPDATE a chunk
+    # The committed chunks' moves: the teams are told once for the batch, one message per pair of
+    # authorities (`notify_moves`), when it ends, is refused or fails.
+    moved: list[Move] = []
     try:
         if parallel:
             assert path is not None
@@ -265,8 +270,7 @@ def load_feed(
             report.records_moved += len(stats.moves)
             _save(batch, report)
             session.commit()
-            if stats.moves:
-                notify_moves(session, mailer, stats.moves)
+            moved.extend(stats.moves)  # committed: told once the batch ends (or fails)
             if progress is not None:
                 progress(report.rows_read)
         if writer is not None:
@@ -280,6 +284,10 @@ def load_feed(
         report.status = "done"
     finally:
         bulk_updates.__exit__()
+        if moved:
+            if sys.exc_info()[0] is not None:
+                session.rollback()  # the failed chunk's writes (never committed) are not read
+            notify_moves(session, mailer, moved)
         if writer is not None:  # an error: what was handed over is written (or failed) first
             writer.close()
         if initial:
@@ -445,6 +453,7 @@ def _load_chunk(
     )
     touched: set[int] = set()
     stats.links = known
+    stats.unlinked = {row.source_record_id for row in unknown}
     stats.provenance = {pk: {} for pk in changed}
     if changed:
         for child_pk, name, priority, as_of in session.execute(
