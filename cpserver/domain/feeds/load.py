@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,6 @@ from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
     ApplyStats,
     BulkWrites,
-    Move,
     ProvenanceRow,
     RowRejected,
     among,
@@ -200,9 +198,6 @@ def load_feed(
         else None
     )
     bulk_updates = BulkChildUpdates(session).__enter__()  # changed children: one UPDATE a chunk
-    # The committed chunks' moves: the teams are told once for the batch, one message per pair of
-    # authorities (`notify_moves`), when it ends, is refused or fails.
-    moved: list[Move] = []
     try:
         if parallel:
             assert path is not None
@@ -270,7 +265,10 @@ def load_feed(
             report.records_moved += len(stats.moves)
             _save(batch, report)
             session.commit()
-            moved.extend(stats.moves)  # committed: told once the batch ends (or fails)
+            if stats.moves:
+                # Committed: the teams are told now, one message per pair of authorities for the
+                # chunk (`notify_moves`), so a load killed later loses no chunk's mail already due.
+                notify_moves(session, mailer, stats.moves)
             if progress is not None:
                 progress(report.rows_read)
         if writer is not None:
@@ -284,10 +282,6 @@ def load_feed(
         report.status = "done"
     finally:
         bulk_updates.__exit__()
-        if moved:
-            if sys.exc_info()[0] is not None:
-                session.rollback()  # the failed chunk's writes (never committed) are not read
-            notify_moves(session, mailer, moved)
         if writer is not None:  # an error: what was handed over is written (or failed) first
             writer.close()
         if initial:
