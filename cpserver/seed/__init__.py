@@ -11,8 +11,9 @@ One module per job:
 - `reference`: local authorities, organisations, education settings, GP practices, demo users;
 - `staff`: the builder of a fictitious accredited user (the seed, the test world and the benchmark);
 - `children`: the child generator (households, carers, involvements) as rows;
-- `background`: generating in a thread while the previous batch is written;
-- `bulk_load`: `COPY` / `executemany` with the search indexes and foreign keys set aside;
+- `background`: generating in a thread while the previous batch is written (by
+  `cpserver.store.bulk_load`: `COPY` / `executemany` with the search indexes and foreign keys set aside,
+  which the feeds' initial load uses too);
 - `notices`: the training notice scenarios, acted out through the domain after the children are in;
 - `run`: `seed_database`, which puts them together (also importable from here).
 

@@ -21,7 +21,6 @@ from typing import Final
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.retention import years_before
 from cpserver.domain.service_types import SERVICE_TYPES
-from cpserver.seed.bulk_load import Row
 from cpserver.seed.reference import (
     DEFAULT_PROFILE,
     MAX_AGE_YEARS,
@@ -38,6 +37,7 @@ from cpserver.seed.training_contract import (
     TRAINING_SCENARIOS,
     Carer,
 )
+from cpserver.store.bulk_load import Row
 
 # The grounds a generated shielded child is given (the same codes the API and shielding rules use).
 SHIELD_GROUNDS: Final = ("significant_harm", "adoption_placement", "adult_at_risk", "serious_crime")

@@ -16,7 +16,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cpserver.seed.background import in_background
-from cpserver.seed.bulk_load import BulkLoad, write_rows
 from cpserver.seed.children import (
     CARER_COLUMNS,
     CHILD_COLUMNS,
@@ -30,6 +29,7 @@ from cpserver.seed.notices import plant_notice_scenarios
 from cpserver.seed.reference import write_reference
 from cpserver.seed.training_contract import TRAINING_SCENARIOS
 from cpserver.store import models
+from cpserver.store.bulk_load import BulkLoad, write_rows
 from cpserver.store.system import set_mode
 
 

@@ -47,7 +47,7 @@ from cpserver.domain.feeds.apply import (
     new_cp_ids,
 )
 from cpserver.domain.feeds.rows import FeedRow
-from cpserver.seed.bulk_load import write_rows
+from cpserver.store.bulk_load import write_rows
 from cpserver.store.models import (
     Carer,
     Child,

@@ -363,7 +363,8 @@ def _chunks(rows: Iterator[Parsed], size: int) -> Iterator[list[Parsed]]:
         yield chunk
 
 
-_COUNTERS: Final = (
+# The batch row's counters (a parallel load's workers add to them with each chunk they commit).
+BATCH_COUNTERS: Final = (
     "rows_read",
     "rows_updated",
     "rows_matched",
@@ -381,7 +382,7 @@ def _counters(report: LoadReport) -> dict[str, Any]:
     stored = sorted(report.rejections, key=lambda item: int(item["row"]))
     if report.refused is not None:
         stored = [{"row": 0, "code": report.refused}, *stored]
-    return {name: getattr(report, name) for name in _COUNTERS} | {"rejections": stored}
+    return {name: getattr(report, name) for name in BATCH_COUNTERS} | {"rejections": stored}
 
 
 def _save(batch: FeedBatch, report: LoadReport) -> None:

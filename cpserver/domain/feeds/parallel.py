@@ -43,23 +43,12 @@ from cpserver.domain.feeds.apply import ApplyStats, BulkWrites, Move
 from cpserver.domain.feeds.bulk_update import BulkChildUpdates
 from cpserver.domain.feeds.format import FeedRefused, Format, ReadContext, Rejection, read_feed
 from cpserver.domain.feeds.initial import prepare_chunk, write_chunk
+from cpserver.domain.feeds.load import BATCH_COUNTERS
 from cpserver.domain.feeds.rows import FeedRow
-from cpserver.seed.bulk_load import _drop_secondary_indexes
+from cpserver.store.bulk_load import drop_secondary_indexes
 from cpserver.store.models import FeedBatch, FeedSource, SystemSetting, utcnow
 
 DROPPED_INDEX: Final = "feeds.dropped_index."
-# The batch row's counters a worker adds to with each chunk it commits.
-_COUNTED: Final = (
-    "rows_read",
-    "rows_updated",
-    "rows_matched",
-    "rows_unchanged",
-    "rows_created",
-    "rows_held",
-    "rows_rejected",
-    "fields_kept",
-    "records_moved",
-)
 
 
 # --- indexes -----------------------------------------------------------------------------------
@@ -69,7 +58,7 @@ def drop_search_indexes(session: Session) -> None:
     """Drop the bulk tables' non-unique indexes, keeping their definitions; commits."""
     restore_search_indexes(session)  # a crashed load's first
     connection = session.connection()
-    for number, definition in enumerate(_drop_secondary_indexes(connection)):
+    for number, definition in enumerate(drop_secondary_indexes(connection)):
         session.add(SystemSetting(key=f"{DROPPED_INDEX}{number:04d}", value=definition))
     session.commit()
 
@@ -110,7 +99,7 @@ class SliceTask:
 class SliceResult:
     """What a worker did: counters, rejections (row numbers and codes), moves to tell."""
 
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_COUNTED, 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BATCH_COUNTERS, 0))
     rejections: list[dict[str, Any]] = field(default_factory=list)
     moves: list[Move] = field(default_factory=list)
     refused: str | None = None
@@ -186,7 +175,7 @@ def _load_slice(session: Session, task: SliceTask, progress: Callable[[int], Non
                     _add_counters(session, batch.id, done)
                     session.commit()
                     result.moves.extend(stats.moves)
-                for name in _COUNTED:
+                for name in BATCH_COUNTERS:
                     result.counts[name] += getattr(done, name)
                 result.rejections.extend(done.rejections)
                 progress(done.rows_read)
@@ -214,7 +203,7 @@ def _add_counters(session: Session, batch_id: int, done: Any) -> None:
     session.execute(
         update(FeedBatch)
         .where(FeedBatch.id == batch_id)
-        .values({name: getattr(FeedBatch, name) + getattr(done, name) for name in _COUNTED})
+        .values({name: getattr(FeedBatch, name) + getattr(done, name) for name in BATCH_COUNTERS})
     )
 
 
@@ -275,7 +264,7 @@ def load_in_parallel(
                 failure = f"worker {lane_k}: {payload}"
             else:
                 finished.add(lane_k)
-                for name in _COUNTED:
+                for name in BATCH_COUNTERS:
                     merged.counts[name] += payload.counts[name]
                 merged.rejections.extend(payload.rejections)
                 merged.moves.extend(payload.moves)

@@ -56,7 +56,7 @@ class BulkLoad:
             # (foreign_keys cannot change inside one, and this engine may begin every one IMMEDIATE).
             self._sqlite_pragmas(foreign_keys="OFF", cache_kib=262_144)
         with connection.begin():
-            self.indexes = _drop_secondary_indexes(connection)
+            self.indexes = drop_secondary_indexes(connection)
             if self.postgresql:
                 self.foreign_keys = _drop_foreign_keys(connection)
                 for table in BULK_TABLES:
@@ -124,7 +124,7 @@ def write_rows(connection: Connection, table: str, columns: Sequence[str], rows:
         connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
-def _drop_secondary_indexes(connection: Connection) -> list[str]:
+def drop_secondary_indexes(connection: Connection) -> list[str]:
     """Drop the bulk tables' non-unique indexes; return the exact statements that recreate them."""
     if connection.dialect.name == "postgresql":
         found = connection.execute(
