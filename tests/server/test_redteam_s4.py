@@ -1,0 +1,187 @@
+"""Session 4's red-team pass: an insider with a valid account against this session's changes, on
+SQLite and on PostgreSQL.
+
+Each test is one attempt that the existing tests did not cover: a paged queue's cursor used as an
+oracle (byte for byte, and in the audit trail), hostile `limit`/`after` values, and a feed that
+moves a shielded child's existing carer (updated in place, `diff_carers`) to another child's home
+or telephone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from cpserver.store.models import AuditEvent, Carer
+from tests.server import review_world, world
+from tests.server.conftest import log_in
+from tests.server.feeds_support import jsonl, load, source
+from tests.server.test_feed_shield import shielded_row
+from tests.server.test_household_facts import (
+    CHILD_TELEPHONE,
+    COVERED,
+    HOME,
+    OPEN,
+    _consistent,
+    _pk,
+    _served,
+    _target_at_its_own_home,
+)
+
+API = "/api/v1"
+QUEUES = ("/match-review-pages", "/record-report-pages")
+REFUSALS = ("invalid_request", "invalid_characters", "malformed_json")
+
+
+def _shown_rows(db: Session) -> list[dict[str, Any]]:
+    db.rollback()
+    return [
+        row.detail
+        for row in db.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "report_viewed").order_by(AuditEvent.id)
+        )
+    ]
+
+
+# --- the paged queues ---------------------------------------------------------------------------
+
+
+def test_a_cursor_tells_nothing_byte_for_byte_and_every_page_is_audited_alike(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    """Another authority's item, an id that never existed and the team's own last item, as the
+    cursor: the same bytes, and the same audit row (which list, no rows), so neither the answer nor
+    the team's own trail tells which ids exist elsewhere."""
+    north = [review_world.hold(db, world.ORDINARY, number=200 + n) for n in range(2)]
+    south = review_world.hold(db, world.SHIELDED_SOUTH, number=210)
+    cmt = as_role(world.CMT)
+    before = len(_shown_rows(db))
+    answers = [
+        client.post(f"{API}/match-review-pages", json={"after": after}, headers=cmt)
+        for after in (south, 2**31 - 1, north[-1])
+    ]
+    assert {response.status_code for response in answers} == {200}
+    assert answers[0].content == answers[1].content == answers[2].content
+    assert answers[0].json() == {"items": [], "more": False}
+    # The southern team's own cursor is not an oracle of northern ids either.
+    own = client.post(f"{API}/match-review-pages", json={"after": south}, headers=as_role(world.CMT_SOUTH))
+    theirs = client.post(
+        f"{API}/match-review-pages", json={"after": north[0]}, headers=as_role(world.CMT_SOUTH)
+    )
+    assert own.content == theirs.content
+    shown = _shown_rows(db)[before:]
+    assert shown == [{"report": "match_reviews", "rows": 0}] * 5
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"after": 2**31},
+        {"after": 2**63},
+        {"after": 2**64 + 1},
+        {"after": 10**400},
+        {"after": -1},
+        {"after": -(2**63) - 1},
+        {"after": 1.5},
+        {"after": 1e308},
+        {"after": "1\u0000"},
+        {"after": "\u0000"},
+        {"after": "\u0661\u0662"},  # Arabic-Indic digits: Python's int() would read 12
+        {"after": "１２"},  # fullwidth digits
+        {"after": [1]},
+        {"after": {"id": 1}},
+        {"limit": None},
+        {"limit": 10**400},
+        {"limit": -(2**63)},
+        {"limit": 2.5},
+        {"limit": "\u0000"},
+        {"after": 1, "limit": 1, "\u0000": 1},
+    ],
+    ids=lambda body: repr(body)[:40],
+)
+def test_hostile_page_values_are_refused_never_a_500(
+    client: TestClient, as_role: Any, body: dict[str, Any]
+) -> None:
+    for path in QUEUES:
+        response = client.post(f"{API}{path}", json=body, headers=as_role(world.CMT))
+        assert response.status_code in (400, 422), (path, response.status_code, response.text)
+        assert response.json()["error"]["code"] in REFUSALS
+        assert b"\\u0000" not in response.content and b"\x00" not in response.content
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"after": NaN}',
+        b'{"after": Infinity}',
+        b'{"limit": -Infinity}',
+        b'{"after": 1e99999}',
+        b'{"after": 1',
+        b"\x00",
+    ],
+)
+def test_page_bodies_json_cannot_hold_are_refused_never_a_500(
+    client: TestClient, as_role: Any, raw: bytes
+) -> None:
+    headers = {**as_role(world.CMT), "content-type": "application/json"}
+    for path in QUEUES:
+        response = client.post(f"{API}{path}", content=raw, headers=headers)
+        assert response.status_code in (400, 422), (path, response.status_code, response.text)
+        assert response.json()["error"]["code"] in REFUSALS
+        assert b"\\u0000" not in response.content and b"\x00" not in response.content
+
+
+@pytest.mark.parametrize(
+    "body", [{"after": None}, {"after": 1.0}, {"after": "1"}, {"limit": 1.0}, {"after": True}]
+)
+def test_loose_but_harmless_page_values_are_read_as_numbers(
+    client: TestClient, as_role: Any, body: dict[str, Any]
+) -> None:
+    """JSON numbers written loosely (1.0, "1", true) are read as the number: nothing beyond the
+    team's own queue, and never a 500."""
+    for path in QUEUES:
+        response = client.post(f"{API}{path}", json=body, headers=as_role(world.CMT))
+        assert response.status_code in (200, 422), (path, response.status_code, response.text)
+        if response.status_code == 200:
+            assert set(response.json()) == {"items", "more"}
+
+
+# --- a fed carer moved in place ------------------------------------------------------------------
+
+
+def _mother(db: Session) -> tuple[int, bool]:
+    db.rollback()
+    row = db.execute(
+        sa.select(Carer.id, Carer.child_shielded)
+        .where(Carer.child_pk == _pk(db, world.SHIELDED))
+        .order_by(Carer.id)
+        .limit(1)
+    ).one()
+    return row[0], row[1]
+
+
+@pytest.mark.parametrize("moved", ["address", "telephone"])
+def test_a_feed_moving_a_shielded_childs_own_carer_to_the_targets_home_covers_it(
+    client: TestClient, db: Session, moved: str
+) -> None:
+    """The carers diff updates a changed carer in place (`diff_carers`, UPDATE ... FROM unnest on
+    PostgreSQL): the row keeps its id and must keep its copied shield, or the target sharing the
+    new home (or number) would be served in full."""
+    _target_at_its_own_home(db)
+    headers = log_in(client, db, world.PRACTITIONER)
+    census, _ = source(db)
+    assert load(db, census, jsonl(shielded_row())).rows_matched == 1
+    mother_id, flagged = _mother(db)
+    assert flagged
+    assert _served(client, headers) == OPEN
+    (mother,) = shielded_row()["carers"]
+    mother = {**mother, **HOME} if moved == "address" else {**mother, "telephone": CHILD_TELEPHONE}
+    report = load(db, census, jsonl(shielded_row(carers=[mother])))
+    assert report.rows_updated == 1, report.as_dict()
+    assert _mother(db) == (mother_id, True)  # the same row, updated in place, still flagged
+    _consistent(db)
+    assert _served(client, headers) == COVERED
