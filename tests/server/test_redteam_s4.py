@@ -16,10 +16,12 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from cpserver.audit.verify import verify
 from cpserver.store.models import AuditEvent, Carer
 from tests.server import review_world, world
 from tests.server.conftest import log_in
 from tests.server.feeds_support import jsonl, load, source
+from tests.server.test_audit_chain import tamper
 from tests.server.test_feed_shield import shielded_row
 from tests.server.test_household_facts import (
     CHILD_TELEPHONE,
@@ -148,6 +150,30 @@ def test_loose_but_harmless_page_values_are_read_as_numbers(
         assert response.status_code in (200, 422), (path, response.status_code, response.text)
         if response.status_code == 200:
             assert set(response.json()) == {"items", "more"}
+
+
+def test_a_pages_audit_row_rewritten_to_hide_what_was_shown_is_found(
+    client: TestClient, db: Session, engine: sa.Engine, as_role: Any
+) -> None:
+    """The audit row is now a Core INSERT (`chain.append`): a page's row (its count in the JSON
+    `detail`) rewritten afterwards, as someone with full database rights would, fails verification."""
+    review_world.hold(db, world.ORDINARY, number=220)
+    page = client.post(f"{API}/match-review-pages", json={}, headers=as_role(world.CMT))
+    assert page.status_code == 200 and len(page.json()["items"]) == 1
+    assert verify(engine).ok
+    db.rollback()
+    row = db.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "report_viewed").order_by(AuditEvent.id.desc())
+    ).first()
+    assert row is not None and row.detail == {"report": "match_reviews", "rows": 1}
+    seq = row.seq
+    db.rollback()
+    hidden = '{"report": "match_reviews", "rows": 0}'  # spaced: ":0" would be a bound parameter
+    tamper(db, f"UPDATE audit_events SET detail = '{hidden}' WHERE seq = {seq}")
+    report = verify(engine)
+    assert not report.ok
+    assert report.first_problem is not None
+    assert (report.first_problem.seq, report.first_problem.kind) == (seq, "modified_row")
 
 
 # --- a fed carer moved in place ------------------------------------------------------------------
