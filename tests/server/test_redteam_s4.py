@@ -9,6 +9,7 @@ or telephone.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -17,11 +18,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from cpserver.audit.verify import verify
-from cpserver.store.models import AuditEvent, Carer
+from cpserver.config import Settings
+from cpserver.domain import notices
+from cpserver.store.models import AuditEvent, Carer, Child, FeedSource, Involvement
 from tests.server import review_world, world
 from tests.server.conftest import log_in
 from tests.server.feeds_support import jsonl, load, source
 from tests.server.test_audit_chain import tamper
+from tests.server.test_feed_services import (
+    CALM,
+    SERVICE,
+    SERVICE_BYTES,
+    api,  # noqa: F401 - a fixture
+    council,  # noqa: F401 - a fixture
+    inbox,
+    involve,
+)
 from tests.server.test_feed_shield import shielded_row
 from tests.server.test_household_facts import (
     CHILD_TELEPHONE,
@@ -211,3 +223,49 @@ def test_a_feed_moving_a_shielded_childs_own_carer_to_the_targets_home_covers_it
     assert _mother(db) == (mother_id, True)  # the same row, updated in place, still flagged
     _consistent(db)
     assert _served(client, headers) == COVERED
+
+
+# --- a fed service on a household-shielded sibling ----------------------------------------------
+
+
+@pytest.mark.parametrize(("cp_id", "kind"), [(world.HALF_SIBLING, "shielded"), (world.ORDINARY, "full")])
+def test_a_fed_service_on_a_child_covered_by_a_household_shield_is_told_as_the_record_would_show_it(
+    api: TestClient,  # noqa: F811 - the fixture imported above
+    db: Session,
+    council: FeedSource,  # noqa: F811
+    cp_id: str,
+    kind: str,
+) -> None:
+    """The half-sibling is not shielded itself but shares the shielded child's father: its record
+    is served to a practitioner in the shielded shape (a household shield). A notice of a source's
+    new service on it must withhold the same details; the ordinary child is the positive control."""
+    involve(db, world.PRACTITIONER, cp_id)
+    child = db.scalar(sa.select(Child).where(Child.cp_id == cp_id))
+    assert child is not None and not child.shielded
+    service = {name: value for name, value in SERVICE.items() if name != "started_on"}
+    fed = Involvement(
+        child_pk=child.id,
+        source_id=council.id,
+        started_on=world.TODAY,
+        sensitive=False,
+        consent_recorded=False,
+        **service,
+    )
+    db.add(fed)
+    db.flush()
+    made = notices.after_feed_services(
+        db, Settings(**CALM), added=[(child.id, fed.id)], ended=[], now=dt.datetime.now(dt.UTC)
+    )
+    db.commit()
+    assert len(made) == 1  # the practitioner is told the service exists, either way
+    headers = log_in(api, db, world.PRACTITIONER)
+    view = api.post(f"{API}/children/{cp_id}/views", json={"reason": "who_else_involved"}, headers=headers)
+    assert view.status_code == 200 and view.json()["kind"] == kind
+    (told,), raw = inbox(api, headers)
+    leaked = [marker for marker in SERVICE_BYTES if marker in raw]
+    if kind == "shielded":
+        assert told["involvement"] is None and told["broker"] is not None, told
+        assert "involvements" in told["withheld"] and not leaked
+        assert not [marker for marker in world.CANARY_BYTES if marker in raw]
+    else:
+        assert told["involvement"]["practitioner_name"] == SERVICE["practitioner_name"] and leaked
