@@ -269,3 +269,51 @@ def test_a_fed_service_on_a_child_covered_by_a_household_shield_is_told_as_the_r
         assert not [marker for marker in world.CANARY_BYTES if marker in raw]
     else:
         assert told["involvement"]["practitioner_name"] == SERVICE["practitioner_name"] and leaked
+
+
+# --- search by a former name --------------------------------------------------------------------
+
+
+def _search(client: TestClient, headers: dict[str, str], **criteria: str) -> Any:
+    response = client.post(f"{API}/searches", json=criteria, headers=headers)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def test_a_former_name_with_the_shielded_fathers_postcode_finds_nothing_as_a_postcode_nobody_has(
+    client: TestClient, as_role: Any
+) -> None:
+    """The half-sibling lives at the shielded child's father's home (another home than the shielded
+    child's): its former name is searched in the second part of the search's UNION ALL. With that
+    home's postcode the answer is the one for a postcode nobody has; with its date of birth it is
+    found, shielded, without a locality."""
+    practitioner = as_role(world.PRACTITIONER)
+    family = world.CANARIES["half_sibling_former_name"]
+    by_postcode = _search(
+        client, practitioner, given="Birch", family=family, postcode=world.CANARIES["father_postcode"]
+    )
+    nowhere = _search(client, practitioner, given="Birch", family=family, postcode="ZZ77 7ZZ")
+    assert by_postcode.content == nowhere.content and nowhere.json()["results"] == []
+    found = _search(client, practitioner, family=family, date_of_birth=world.HALF_SIBLING_DOB.isoformat())
+    assert [(r["id"], r["shielded"], r["locality"]) for r in found.json()["results"]] == [
+        (world.HALF_SIBLING, True, None)
+    ]
+    assert b"canaryfathertown" not in found.content.lower()
+
+
+def test_an_archived_child_is_not_found_by_a_former_name(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    practitioner = as_role(world.PRACTITIONER)
+    criteria = {
+        "family": world.CANARIES["half_sibling_former_name"],
+        "date_of_birth": world.HALF_SIBLING_DOB.isoformat(),
+    }
+    assert len(_search(client, practitioner, **criteria).json()["results"]) == 1
+    db.execute(
+        sa.update(Child).where(Child.cp_id == world.HALF_SIBLING).values(archived_at=dt.datetime.now(dt.UTC))
+    )
+    db.commit()
+    assert _search(client, practitioner, **criteria).json()["results"] == []
+    by_name = {"family": world.HALF_SIBLING_FAMILY, "date_of_birth": world.HALF_SIBLING_DOB.isoformat()}
+    assert _search(client, practitioner, **by_name).json()["results"] == []
