@@ -89,6 +89,15 @@ def test_a_cursor_tells_nothing_byte_for_byte_and_every_page_is_audited_alike(
     assert own.content == theirs.content
     shown = _shown_rows(db)[before:]
     assert shown == [{"report": "match_reviews", "rows": 0}] * 5
+    # A practitioner or the national team: one refusal, whatever the cursor names.
+    for role in (world.PRACTITIONER, "national"):
+        refusals = [
+            client.post(f"{API}{path}", json={"after": after}, headers=as_role(role))
+            for path in QUEUES
+            for after in (north[0], 2**31 - 1)
+        ]
+        assert {response.status_code for response in refusals} == {403}
+        assert len({response.content for response in refusals}) == 1
 
 
 @pytest.mark.parametrize(
