@@ -402,6 +402,7 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
     names_year: dict[tuple[str, str, int], set[int]] = defaultdict(set)
     postcode: dict[str, set[int]] = defaultdict(set)
     former_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
+    given_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
     for index, row in rows.items():
         born = row.date_of_birth
         dates = [born, *filter(None, [_transposed(born)])]
@@ -420,6 +421,8 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
         family_norm, given_norm = normalise_name(row.family_name), normalise_name(row.given_name)
         if family_norm and given_norm:
             names_year[(family_norm, given_norm, born.year)].add(index)
+        if given_norm:
+            given_dob[(given_norm, born)].add(index)
         if code := normalise_postcode(row.postcode):
             postcode[code].add(index)
         if family_key := phonetic_key(row.family_name):
@@ -430,9 +433,9 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
 
     statements: Iterable[Any]
     if session.get_bind().dialect.name == "postgresql":
-        statements = _postgres_blocks(key_dob, names_year, postcode, former_key_dob)
+        statements = _postgres_blocks(key_dob, names_year, postcode, former_key_dob, given_dob)
     else:
-        statements = _portable_blocks(session, key_dob, names_year, postcode, former_key_dob)
+        statements = _portable_blocks(session, key_dob, names_year, postcode, former_key_dob, given_dob)
     for statement in statements:
         for child in session.execute(statement).all():
             # The rows any block of the child's own keys asked for (whichever block found it).
@@ -440,6 +443,7 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
                 key_dob.get((child.family_key, child.date_of_birth), set())
                 | postcode.get(child.postcode_norm, set())
                 | names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year), set())
+                | given_dob.get((child.given_norm, child.date_of_birth), set())
             )
             if "former_key" in child._fields:
                 indexes = indexes | former_key_dob.get((child.former_key, child.date_of_birth), set())
@@ -475,6 +479,7 @@ def _postgres_blocks(
     names_year: dict[tuple[str, str, int], set[int]],
     postcode: dict[str, set[int]],
     former_key_dob: dict[tuple[str, dt.date], set[int]],
+    given_dob: dict[tuple[str, dt.date], set[int]],
 ) -> list[Any]:
     """One statement per block, its keys as array parameters joined through `unnest` (PostgreSQL).
 
@@ -545,6 +550,20 @@ def _postgres_blocks(
             .join(Child, Child.id == FormerName.child_pk)
             .where(FormerName.closed_for_adoption.is_(False))
         )
+    if given_dob:
+        g = (
+            func.unnest(
+                keys("given_names", [given for given, _day in given_dob], String()),
+                keys("given_days", [day for _given, day in given_dob], Date()),
+            )
+            .table_valued("given", "day")
+            .render_derived(name="g")
+        )
+        statements.append(
+            select(*_CHILD_COLUMNS)
+            .select_from(g)
+            .join(Child, and_(Child.given_norm == g.c.given, Child.date_of_birth == g.c.day))
+        )
     return statements
 
 
@@ -554,6 +573,7 @@ def _portable_blocks(
     names_year: dict[tuple[str, str, int], set[int]],
     postcode: dict[str, set[int]],
     former_key_dob: dict[tuple[str, dt.date], set[int]],
+    given_dob: dict[tuple[str, dt.date], set[int]],
 ) -> Iterable[Any]:
     """The same blocks in portable SQL (SQLite): row-value IN lists and OR'd ranges, in chunks."""
     for chunk in _chunks(list(key_dob)):
@@ -579,6 +599,8 @@ def _portable_blocks(
                 tuple_(FormerName.family_key, FormerName.date_of_birth).in_(chunk),
             )
         )
+    for chunk in _chunks(list(given_dob)):
+        yield select(*_CHILD_COLUMNS).where(tuple_(Child.given_norm, Child.date_of_birth).in_(chunk))
 
 
 def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[str]]:
