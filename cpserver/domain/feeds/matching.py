@@ -18,9 +18,16 @@ How it works, for a batch of rows:
    transposed; the same family and given name born the same year (ix_children_names_dob,
    migration 0007_matching: a slip in the day or month of a child who has also moved); the same
    postcode (ix_children_postcode_norm); a former family name with the row's family key and date
-   of birth (ix_former_names_family_key_dob). Not found: a child whose surname changed outright (or
-   lost a part: the directory's "Davies-Smith" sent as "Davies") with no postcode or former
-   name to go on; a "given name and date of birth" block would need an index of its own.
+   of birth (ix_former_names_family_key_dob); the same normalised given name and date of birth
+   (ix_children_given_norm_dob, migration 0012_given_name_dob): a surname changed outright ("Davies"
+   sent as "Morgan") or one that lost a part (the directory's "Davies-Smith" sent as "Davies"), sent
+   with no postcode or former name, which no other block finds. That block holds a handful of
+   children per key at national scale (the seed: 100 given names per gender over ~6,600 birthdays);
+   its candidates are scored like any other, so one with another surname is never matched without
+   a person (the family name's "different" level costs ~7.6 bits): with a carer or a part of the
+   name in common the row goes to review; with only given name, birthday and gender in common it is
+   "new" (probability ~0.001, under REVIEW_FLOOR), unless the child is shielded (over
+   SHIELDED_FLOOR: held). Still not found: a surname changed and the given name misspelt as well.
    "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
    a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker

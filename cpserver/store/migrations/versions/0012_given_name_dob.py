@@ -5,8 +5,8 @@ A feed row whose child's family name changed outright ("Davies" sent as "Morgan"
 it came with no postcode and no former name, and became a new record: a duplicate, and for a
 shielded child a new visible one. The matcher now also looks up children with the row's
 normalised given name born the same day (`cpserver.domain.feeds.matching`); this index serves that
-block. A key holds a handful of children at national scale (one of about 200 common given names,
-one of about 6,600 birthdays).
+block. A key holds a handful of children at national scale (one of about 100 common given names
+per gender, one of about 6,600 birthdays).
 
 Revision ID: 0012_given_name_dob
 Revises: 0011_shielded_facts
