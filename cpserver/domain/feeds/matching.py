@@ -27,7 +27,9 @@ How it works, for a batch of rows:
    a person (the family name's "different" level costs ~7.6 bits): with a carer or a part of the
    name in common the row goes to review; with only given name, birthday and gender in common it is
    "new" (probability ~0.001, under REVIEW_FLOOR), unless the child is shielded (over
-   SHIELDED_FLOOR: held). Still not found: a surname changed and the given name misspelt as well.
+   SHIELDED_FLOOR: held). Sent with other carers (or another postcode) as well, even a shielded
+   child scores ~2e-5, under SHIELDED_FLOOR, and the row is created. Still not found: a surname
+   changed and the given name misspelt as well.
    "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
    a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
