@@ -20,6 +20,7 @@ from cpserver.domain.feeds.apply import ApplyStats
 from cpserver.domain.feeds.load import LoadReport
 from cpserver.domain.feeds.matching import Candidate, Classification
 from cpserver.domain.feeds.rows import FeedRow
+from cpserver.domain.names import normalise_name, phonetic_key
 from cpserver.store.household_facts import carer_shield_drift
 from cpserver.store.models import Carer, Child, FeedBatch, FormerName, LocalAuthority, MatchReview, utcnow
 from tests.server import world
@@ -312,3 +313,75 @@ def test_a_shielded_childs_carers_diffed_by_a_feed_keep_their_flag(db: Session) 
     last = carers()
     assert [carer_id for carer_id, _p, _f in last] == [first[0][0]] and all(f for _i, _p, f in last)
     assert drift() == 0
+
+
+def test_a_shielded_child_sent_under_another_surname_without_an_address_is_held(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    """The shielded child sent by a record id the source has not sent before, under a surname changed
+    outright, with no address: no family-name block found her, so she was created as a new, visible,
+    unshielded record carrying the feed's telephone. Now the given name and birthday find her and
+    the row is held for her authority's team, with or without her mother among the carers; nothing
+    a practitioner can search for is created."""
+    census, _ = source(db)
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert shielded is not None
+    no_home = {"address_line1": "", "town": "", "postcode": ""}
+    bare = shielded_row(source_record_id="CB-RENAMED", family_name="Morgan", **no_home, carers=[])
+    with_mother = shielded_row(
+        source_record_id="CB-RENAMED-2",
+        family_name="Morgan",
+        **no_home,
+        carers=[
+            {
+                "given_name": "Parent",
+                "family_name": world.SHIELDED_FAMILY,
+                "relationship_to_child": "Mother",
+                "telephone": FEED_SECRETS["carer_telephone"],
+            }
+        ],
+    )
+    before = children(db)
+    report = load(db, census, jsonl(bare, with_mother))
+    assert (report.rows_held, report.rows_created, report.rows_matched) == (2, 0, 0), report.as_dict()
+    assert children(db) == before
+    reviews = db.scalars(select(MatchReview)).all()
+    assert {(r.held_because, r.candidate_child_pk, r.local_authority_id) for r in reviews} == {
+        ("shielded_candidate", shielded.id, shielded.local_authority_id)
+    }
+    for insider in ("practitioner", world.CMT_SOUTH):
+        response = client.post(
+            "/api/v1/searches",
+            json={"given": "Rowan", "family": "Morgan", "date_of_birth": world.SHIELDED_DOB.isoformat()},
+            headers=as_role(insider),
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["results"] == [], insider
+        assert FEED_SECRETS["telephone"].encode() not in response.content
+
+
+def test_a_shielded_child_whose_surname_lost_a_part_is_held(db: Session) -> None:
+    """The directory's "Morgan-Quillfeather" (shielded) sent as "Quillfeather", no address, carers or
+    former name: another Soundex key, so no family block found her. Held for her team, never new."""
+    census, _ = source(db)
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert shielded is not None
+    shielded.family_name = f"Morgan-{world.SHIELDED_FAMILY}"
+    shielded.family_norm = normalise_name(shielded.family_name)
+    shielded.family_key = phonetic_key(shielded.family_name)
+    db.commit()
+    assert shielded.family_key != phonetic_key(world.SHIELDED_FAMILY)
+    bare = shielded_row(
+        source_record_id="CB-SHORTER", address_line1="", town="", postcode="", telephone="", carers=[]
+    )
+    before = children(db)
+    report = load(db, census, jsonl(bare))
+    assert (report.rows_held, report.rows_created) == (1, 0), report.as_dict()
+    assert children(db) == before
+    review = db.scalar(select(MatchReview))
+    assert review is not None
+    assert (review.held_because, review.candidate_child_pk, review.local_authority_id) == (
+        "shielded_candidate",
+        shielded.id,
+        shielded.local_authority_id,
+    )
