@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from cpserver.audit import trail
 from cpserver.domain.errors import DomainError, ErrorKind, conflict, forbidden, invalid, not_found
@@ -136,6 +136,14 @@ def report(
     return row
 
 
+def _in_authority(authority: int) -> ColumnElement[bool]:
+    """A report is in the queue of its child's authority *now*: a record that moves (a feed's move
+    between authorities) takes its open reports to the new team, and the old one no longer sees
+    them. `local_authority_id` keeps where the report was made."""
+    owner = aliased(Child)  # not the list's own join of Child, which would correlate it away
+    return exists().where(owner.id == RecordReport.child_pk, owner.local_authority_id == authority)
+
+
 def open_reports(
     session: Session, actor: User, origin: trail.Origin, *, after: int | None = None, limit: int = PAGE_MAX
 ) -> Page[ReportRow]:
@@ -146,14 +154,14 @@ def open_reports(
         select(RecordReport, Child, User)
         .join(Child, Child.id == RecordReport.child_pk)
         .join(User, User.id == RecordReport.reporter_user_id)
-        .where(RecordReport.local_authority_id == authority, RecordReport.status == "open")
+        .where(_in_authority(authority), RecordReport.status == "open")
         .options(joinedload(Child.local_authority))
     )
     rows, more = queue_page(
         session,
         query,
         RecordReport,
-        scope=RecordReport.local_authority_id == authority,
+        scope=_in_authority(authority),
         after=after,
         limit=limit,
     )
@@ -173,9 +181,7 @@ def resolve(
     if resolution not in RESOLUTIONS:
         raise invalid("resolution_unknown", "Choose corrected or not upheld.", field="resolution")
     row = session.scalar(
-        select(RecordReport)
-        .where(RecordReport.id == report_id, RecordReport.local_authority_id == authority)
-        .with_for_update()
+        select(RecordReport).where(RecordReport.id == report_id, _in_authority(authority)).with_for_update()
     )
     if row is None:
         raise not_found("record_report_not_found", "There is no such report in your authority's queue.")

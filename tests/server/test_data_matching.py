@@ -507,3 +507,32 @@ def test_the_reports_are_paged_and_only_the_teams_own(client: TestClient, db: Se
 
 def _flat(pages: list[list[int]]) -> list[int]:
     return [item for page in pages for item in page]
+
+
+def test_a_report_follows_its_child_when_the_child_moves_authority(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    """A report is the queue of the child's authority now, not the one it was made in: after a move
+    the old team no longer sees the child's name, date of birth and ID in it, nor can resolve it
+    (the 404 of a missing report); the new team sees it and resolves it."""
+    practitioner = as_role(world.PRACTITIONER)
+    _open(client, practitioner, world.ORDINARY)
+    assert _report(client, practitioner, world.ORDINARY, "wrong_address").status_code == 201
+    north, south = as_role(world.CMT), as_role(world.CMT_SOUTH)
+    (report,) = client.post(f"{API}/record-report-pages", json={}, headers=north).json()["items"]
+    child = _child(db, world.ORDINARY)
+    child.local_authority_id = _child(db, world.SHIELDED_SOUTH).local_authority_id  # a feed's move
+    db.commit()
+    assert client.post(f"{API}/record-report-pages", json={}, headers=north).json() == {
+        "items": [],
+        "more": False,
+    }
+    path = f"{API}/record-reports/{report['id']}/resolution"
+    moved_away = client.post(path, json={"resolution": "corrected"}, headers=north)
+    missing = client.post(
+        f"{API}/record-reports/999999/resolution", json={"resolution": "corrected"}, headers=north
+    )
+    assert moved_away.status_code == missing.status_code == 404 and moved_away.content == missing.content
+    (theirs,) = client.post(f"{API}/record-report-pages", json={}, headers=south).json()["items"]
+    assert theirs["id"] == report["id"] and theirs["child"]["id"] == world.ORDINARY
+    assert client.post(path, json={"resolution": "corrected"}, headers=south).status_code == 200
