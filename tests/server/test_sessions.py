@@ -56,7 +56,10 @@ def test_each_unmet_rule_refuses_login_with_its_code_and_whom_to_contact(client,
 
 
 def test_crb_check_is_valid_until_its_third_anniversary(client, db):
-    day_before = world.TODAY.replace(year=world.TODAY.year - 3) + dt.timedelta(days=1)
+    # Today as the server reckons it (UTC), not the world's import-time date: a suite that runs past
+    # midnight would otherwise put the check a day earlier, on its third anniversary.
+    today = dt.datetime.now(dt.UTC).date()
+    day_before = today.replace(year=today.year - 3) + dt.timedelta(days=1)
     db.execute(sa.update(User).where(User.username == world.PRACTITIONER).values(crb_checked_on=day_before))
     db.commit()
     assert client.post("/api/v1/sessions", json=login_body(db, world.PRACTITIONER)).status_code == 201
