@@ -28,15 +28,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from cpserver.store.database import normalise_url
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import Calls, Request, free_port, make_accounts, prepare
+from scale import Calls, Request, free_port, make_accounts, prepare, wait_until_serving
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/cpbench_viewcpu"
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,19 +96,7 @@ def server(url: str, code: Path, workdir: Path) -> Iterator[tuple[int, int]]:
         command, cwd=workdir, env=environment(url, code), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server stopped during start-up ({process.returncode})")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/api/v1/meta")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
+        wait_until_serving(process, port)
         yield process.pid, port
     finally:
         process.send_signal(signal.SIGINT)
@@ -219,10 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             }
             print(f"{str(code)[-28:]:<28} " + " ".join(f"{ratios[kind]:>7.2f}" for kind in KINDS))
     if args.drop:
-        name = sa.make_url(args.database).database
-        admin = sa.create_engine(
-            sa.make_url(args.database).set(database="postgres"), isolation_level="AUTOCOMMIT"
-        )
+        url = sa.make_url(normalise_url(args.database))  # psycopg 3, not SQLAlchemy's default driver
+        name = url.database
+        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()

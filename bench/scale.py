@@ -168,6 +168,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_serving(process: subprocess.Popen[bytes], port: int, seconds: float = 300) -> None:
+    """Until `GET /meta` answers 200 (workers start slowly on a loaded machine), or raise."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server stopped during start-up ({process.returncode})")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/api/v1/meta")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.2)
+
+
 def server_environment(url: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -193,19 +210,7 @@ def running(command: list[str], url: str, port: int, workdir: Path) -> Iterator[
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 300  # workers start slowly on a loaded machine
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server stopped during start-up ({process.returncode})")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/api/v1/meta")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
+        wait_until_serving(process, port)
         yield
     finally:
         process.send_signal(signal.SIGINT)
