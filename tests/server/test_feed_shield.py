@@ -360,6 +360,68 @@ def test_a_shielded_child_sent_under_another_surname_without_an_address_is_held(
         assert FEED_SECRETS["telephone"].encode() not in response.content
 
 
+def test_a_shielded_child_who_fled_under_a_new_name_with_other_carers_is_held(
+    client: TestClient, db: Session, as_role: Any
+) -> None:
+    """The case the shield exists for: the child and her mother fled; a school sends her under a new
+    surname, at a new home, in the care of someone else (a kinship carer). Given name, birthday and
+    gender are all that is left in common, so the model scores her about 2e-5, under every floor,
+    and she was created as a new, visible record carrying the new address. Now a row that shares
+    exactly given name, date of birth and gender with a shielded child is held for that child's
+    team, however little else agrees; nothing a practitioner can search for is created."""
+    census, _ = source(db)
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert shielded is not None
+    kinship = {
+        "given_name": "Morwenna",
+        "family_name": "Trevithick",
+        "relationship_to_child": "Kinship carer",
+        "address_line1": FEED_SECRETS["carer_address"],
+        "postcode": FEED_SECRETS["postcode"],
+        "telephone": FEED_SECRETS["carer_telephone"],
+    }
+    fled = shielded_row(source_record_id="CB-FLED", family_name="Trevithick", carers=[kinship])
+    fled_no_home = shielded_row(
+        source_record_id="CB-FLED-2",
+        family_name="Penrose",
+        address_line1="",
+        town="",
+        postcode="",
+        carers=[kinship],
+    )
+    before = children(db)
+    report = load(db, census, jsonl(fled, fled_no_home))
+    assert (report.rows_held, report.rows_created, report.rows_matched) == (2, 0, 0), report.as_dict()
+    assert children(db) == before
+    reviews = db.scalars(select(MatchReview)).all()
+    assert {(r.held_because, r.candidate_child_pk, r.local_authority_id) for r in reviews} == {
+        ("shielded_candidate", shielded.id, shielded.local_authority_id)
+    }
+    for insider in ("practitioner", world.CMT_SOUTH):
+        for family in ("Trevithick", "Penrose"):
+            response = client.post(
+                "/api/v1/searches",
+                json={"given": "Rowan", "family": family, "date_of_birth": world.SHIELDED_DOB.isoformat()},
+                headers=as_role(insider),
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["results"] == [], (insider, family)
+            for secret in SECRET_BYTES:
+                assert secret not in response.content.lower()
+
+
+def test_a_child_sharing_a_shielded_childs_given_name_and_birthday_but_not_gender_is_created(
+    db: Session,
+) -> None:
+    """The hold is exact: another gender (or another birthday) is another child, created as usual."""
+    census, _ = source(db)
+    before = children(db)
+    boy = shielded_row(source_record_id="CB-BOY", family_name="Trevithick", gender="male", carers=[])
+    report = load(db, census, jsonl(boy))
+    assert (report.rows_held, report.rows_created) == (0, 1), report.as_dict()
+    assert children(db) == before + 1
+
+
 def test_a_shielded_child_whose_surname_lost_a_part_is_held(db: Session) -> None:
     """The directory's "Morgan-Quillfeather" (shielded) sent as "Quillfeather", no address, carers or
     former name: another Soundex key, so no family block found her. Held for her team, never new."""

@@ -27,9 +27,10 @@ How it works, for a batch of rows:
    a person (the family name's "different" level costs ~7.6 bits): with a carer or a part of the
    name in common the row goes to review; with only given name, birthday and gender in common it is
    "new" (probability ~0.001, under REVIEW_FLOOR), unless the child is shielded (over
-   SHIELDED_FLOOR: held). Sent with other carers (or another postcode) as well, even a shielded
-   child scores ~2e-5, under SHIELDED_FLOOR, and the row is created. Still not found: a surname
-   changed and the given name misspelt as well.
+   SHIELDED_FLOOR: held). Sent with other carers (or another postcode) as well, a shielded child
+   scores ~2e-5, under SHIELDED_FLOOR: such a row is held all the same (`_same_person_facts`:
+   exactly her given name, date of birth and gender), because a new surname, home and carers are
+   what a child who fled has. Still not found: a surname changed and the given name misspelt too.
    "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
    a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
@@ -69,7 +70,7 @@ import datetime as dt
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -264,16 +265,21 @@ def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
         else {}
     )
     by_row: dict[int, list[Candidate]] = defaultdict(list)
-    not_sure: set[tuple[int, int]] = set()
+    not_sure: dict[int, set[int]] = defaultdict(set)
+    may_be_shielded: dict[int, set[int]] = defaultdict(set)
     for index, child in pairs:
         probability, weight = scores[(index, child.child_pk)]
         by_row[index].append(
             Candidate(child.child_pk, probability, child.shielded, child.local_authority_id, weight)
         )
         if _maybe_a_twin(rows[index], child):
-            not_sure.add((index, child.child_pk))
+            not_sure[index].add(child.child_pk)
+        if child.shielded and _same_person_facts(rows[index], child):
+            may_be_shielded[index].add(child.child_pk)
     return [
-        _NEW if row.new_identity else _decide(by_row.get(index, []), {pk for i, pk in not_sure if i == index})
+        _NEW
+        if row.new_identity
+        else _decide(by_row.get(index, []), not_sure.get(index, set()), may_be_shielded.get(index, set()))
         for index, row in enumerate(rows)
     ]
 
@@ -281,13 +287,16 @@ def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
 _NEW: Final = Classification("new", None, ())
 
 
-def _decide(candidates: list[Candidate], not_sure: set[int]) -> Classification:
+def _decide(
+    candidates: list[Candidate], not_sure: Collection[int], may_be_shielded: Collection[int] = ()
+) -> Classification:
     ranked = sorted(candidates, key=lambda candidate: (-candidate.match_weight, candidate.child_pk))
     kept = tuple(
         candidate
         for candidate in ranked
         if candidate.probability >= REVIEW_FLOOR
         or (candidate.shielded and candidate.probability >= SHIELDED_FLOOR)
+        or candidate.child_pk in may_be_shielded
     )
     if not kept:
         return _NEW
@@ -310,6 +319,17 @@ def _known_given_names() -> frozenset[str]:
             if line.strip() and not line.startswith("#"):
                 names.add(normalise_name(line))
     return frozenset(names)
+
+
+def _same_person_facts(row: FeedRow, child: ChildFacts) -> bool:
+    """Does the row share exactly the facts a child keeps when she flees: given name, date of
+    birth and gender? With a shielded child, such a row is held however little else agrees
+    (a new surname, home and carers are what fleeing changes; the model alone scores it ~2e-5)."""
+    return (
+        row.date_of_birth == child.date_of_birth
+        and row.gender == child.gender
+        and normalise_name(row.given_name) == child.given_norm
+    )
 
 
 def _maybe_a_twin(row: FeedRow, child: ChildFacts) -> bool:
