@@ -5,13 +5,15 @@
     python bench/feeds.py delta --children N --rows M --out FILE --truth TRUTH.csv
     python bench/feeds.py measure --database URL --children N [--initial [--jobs N]]  # all of it, timed
     python bench/feeds.py score --database URL --source NAME --delta FILE --truth TRUTH.csv
+    python bench/feeds.py shield --database URL [--shield-every 200]  # shield one child in 200
 
 The reference and the files must be made with the same --children, --seed and --today, so the school,
 GP and authority codes in the files exist in the database. `measure` needs a new, empty database
 (a SQLite path that does not exist yet, or an empty PostgreSQL database): it writes the reference,
 generates a file, registers a national source and times `cpserver feed load` on it (first load:
-every row a new child, by the initial path with --initial; second: every row unchanged), then a
-delta of a fifth of the children, and scores the matcher's decisions on it against the truth (`score`:
+every row a new child, by the initial path with --initial; second: every row unchanged), shields
+one child in 200 (`--shield-every`; a feed cannot shield), then a delta of a fifth of the children,
+and scores the matcher's decisions on it against the truth (`score`:
 precision = automatic decisions that were right; recall = rows decided right without a person, a
 row held for review counting as not decided; then over the decided rows only: match precision,
 recall of the known children and new precision; and the wrong or held rows counted by kind).
@@ -158,6 +160,8 @@ def _measure(args: argparse.Namespace) -> int:
                 f"{label}: exit {loaded.returncode}, {args.children:,} rows in {seconds:.1f} s "
                 f"({args.children / seconds:,.0f} rows/s with start-up); {last}"
             )
+        if args.shield_every:
+            _shield(args)
         # A day's changes: a fifth of the children (updates, moves, births, doubtful rows).
         args.rows, args.truth = args.children // 5, Path(folder) / "truth.csv"
         args.delta_seed = None
@@ -190,6 +194,30 @@ def _measure(args: argparse.Namespace) -> int:
             check=False,
         )
         print("\n".join(scored.stdout.strip().splitlines()[-3:]))
+    return 0
+
+
+def _shield(args: argparse.Namespace) -> int:
+    """Shield every `--shield-every`th child (by key), as a management team would, so that the
+    delta's score shows whether a shielded child is ever matched wrongly or made a new record
+    (a feed cannot set a shield, so a directory loaded from feeds holds none). The triggers copy
+    the shield onto the children's carers, as for any write."""
+    from sqlalchemy import text
+
+    from cpserver.store.database import make_engine
+
+    engine = make_engine(args.database)
+    review = _today(args) + dt.timedelta(days=365)
+    with engine.begin() as connection:
+        shielded = connection.execute(
+            text(
+                "UPDATE children SET shielded = true, shield_ground = 'significant_harm', "
+                "shield_review_date = :review WHERE id % :every = 0 AND NOT shielded"
+            ),
+            {"every": args.shield_every, "review": review},
+        ).rowcount
+    engine.dispose()
+    print(f"{shielded:,} children shielded (one in {args.shield_every})", file=sys.stderr)
     return 0
 
 
@@ -426,7 +454,17 @@ def main() -> int:
     measure.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     measure.add_argument("--initial", action="store_true", help="the first load with `feed load --initial`")
     measure.add_argument("--jobs", type=int, default=1, help="with --initial: loading processes")
+    measure.add_argument(
+        "--shield-every",
+        type=int,
+        default=200,
+        help="before the delta, shield one child in this many (0: none); see `shield`",
+    )
     measure.set_defaults(run=_measure)
+    shield = commands.add_parser("shield", help="shield one child in N of a loaded directory")
+    shield.add_argument("--database", required=True)
+    shield.add_argument("--shield-every", type=int, default=200)
+    shield.set_defaults(run=_shield)
     score = commands.add_parser("score", help="precision and recall of a loaded delta against its truth")
     score.add_argument("--database", required=True)
     score.add_argument("--source", default="bench-census")
