@@ -389,16 +389,24 @@ def test_a_shielded_child_who_fled_under_a_new_name_with_other_carers_is_held(
         postcode="",
         carers=[kinship],
     )
+    # The school keyed her name in capitals and did not record her gender.
+    fled_unsaid = shielded_row(
+        source_record_id="CB-FLED-3",
+        given_name=" ROWAN ",
+        family_name="Pascoe",
+        gender="not_specified",
+        carers=[kinship],
+    )
     before = children(db)
-    report = load(db, census, jsonl(fled, fled_no_home))
-    assert (report.rows_held, report.rows_created, report.rows_matched) == (2, 0, 0), report.as_dict()
+    report = load(db, census, jsonl(fled, fled_no_home, fled_unsaid))
+    assert (report.rows_held, report.rows_created, report.rows_matched) == (3, 0, 0), report.as_dict()
     assert children(db) == before
     reviews = db.scalars(select(MatchReview)).all()
     assert {(r.held_because, r.candidate_child_pk, r.local_authority_id) for r in reviews} == {
         ("shielded_candidate", shielded.id, shielded.local_authority_id)
     }
     for insider in ("practitioner", world.CMT_SOUTH):
-        for family in ("Trevithick", "Penrose"):
+        for family in ("Trevithick", "Penrose", "Pascoe"):
             response = client.post(
                 "/api/v1/searches",
                 json={"given": "Rowan", "family": family, "date_of_birth": world.SHIELDED_DOB.isoformat()},

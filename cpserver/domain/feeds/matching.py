@@ -322,12 +322,13 @@ def _known_given_names() -> frozenset[str]:
 
 
 def _same_person_facts(row: FeedRow, child: ChildFacts) -> bool:
-    """Does the row share exactly the facts a child keeps when she flees: given name, date of
-    birth and gender? With a shielded child, such a row is held however little else agrees
+    """Does the row share exactly the facts a child keeps when she flees: given name (as
+    normalised: case, accents, spacing), date of birth and gender (a gender not specified on
+    either side agrees)? With a shielded child, such a row is held however little else agrees
     (a new surname, home and carers are what fleeing changes; the model alone scores it ~2e-5)."""
     return (
         row.date_of_birth == child.date_of_birth
-        and row.gender == child.gender
+        and (row.gender == child.gender or "not_specified" in (row.gender, child.gender))
         and normalise_name(row.given_name) == child.given_norm
     )
 
