@@ -59,7 +59,7 @@ from cpserver.store.models import (
 )
 
 if TYPE_CHECKING:
-    from cpserver.domain.feeds.delta import LinkRow
+    from cpserver.domain.feeds.delta import LinkRow, PlainWrites
 
 # The fields under the winning rule, in the order they are applied.
 FIELDS: Final = (
@@ -154,24 +154,14 @@ class BulkWrites:
     # Provenance rows re-set by this chunk (by key), by column name: one bulk UPDATE, not an ORM
     # flush per row.
     provenance_updates: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-    # Known children's changed columns and links' changed columns, by key (by column name), from
-    # the plain-row path (`delta.apply_known`): one `update_rows` each, before anything else.
-    child_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
-    link_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # What the plain-row path (`delta.apply_known`) changed on known children: written first.
+    plain: PlainWrites | None = None
 
     def write(self, session: Session) -> None:
         from cpserver.domain.feeds.initial import write_models
 
-        if self.child_updates or self.link_updates:
-            from cpserver.domain.feeds.bulk_update import update_rows
-
-            for table, updates in (
-                (Child.__table__, self.child_updates),
-                (SourceRecord.__table__, self.link_updates),
-            ):
-                if updates:
-                    update_rows(session, table, ("id",), list(updates.values()))  # type: ignore[arg-type]
-                    updates.clear()
+        if self.plain is not None:
+            self.plain.write(session)
         if self.former_names or self.provenance or self.carers or self.links or self.carers_replaced:
             session.flush()  # what the session holds first (the children these rows name)
         for model, rows in (

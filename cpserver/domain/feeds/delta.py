@@ -19,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Date, Integer, String, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.apply import (
@@ -133,6 +133,144 @@ class LinkRow:
     original: tuple[int, str, int] = (0, "", 0)
 
 
+@dataclass
+class PlainWrites:
+    """What `apply_known` changed, written together (`BulkWrites.write` writes it first): the
+    children's changed columns and the links' (by key, by column name), and the provenance of the
+    fields each child's row won (by child: the fields, and the row's `as_of`; the source, batch,
+    priority and time are the chunk's)."""
+
+    child_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    link_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # (source id, batch id, priority, set at) -> child -> (fields won, as_of)
+    provenance: dict[tuple[int, int, int, dt.datetime], dict[int, tuple[list[str], dt.date]]] = field(
+        default_factory=dict
+    )
+
+    def write(self, session: Session) -> None:
+        from cpserver.domain.feeds.bulk_update import update_rows
+
+        for table, updates in (
+            (Child.__table__, self.child_updates),
+            (SourceRecord.__table__, self.link_updates),
+        ):
+            if updates:
+                update_rows(session, table, ("id",), list(updates.values()))  # type: ignore[arg-type]
+                updates.clear()
+        for (source_id, batch_id, priority, set_at), won in self.provenance.items():
+            _write_provenance(session, source_id, batch_id, priority, set_at, won)
+        self.provenance.clear()
+
+
+def _write_provenance(
+    session: Session,
+    source_id: int,
+    batch_id: int,
+    priority: int,
+    set_at: dt.datetime,
+    won: dict[int, tuple[list[str], dt.date]],
+) -> None:
+    """Each child's won fields' provenance rows re-set: on PostgreSQL one UPDATE for the chunk with
+    one array entry per child (its fields as one string), not one per field; else by `update_rows`."""
+    from cpserver.domain.feeds.bulk_update import update_rows
+
+    if not won:
+        return
+    columns = FieldProvenance.__table__.c
+    if session.get_bind().dialect.name != "postgresql":
+        update_rows(
+            session,
+            FieldProvenance.__table__,  # type: ignore[arg-type]
+            ("child_id", "field"),
+            [
+                {
+                    "child_id": pk,
+                    "field": name,
+                    "source_id": source_id,
+                    "batch_id": batch_id,
+                    "priority": priority,
+                    "as_of": as_of,
+                    "set_at": set_at,
+                }
+                for pk, (names, as_of) in won.items()
+                for name in names
+            ],
+        )
+        return
+    statement = text(
+        "UPDATE field_provenance AS p SET source_id = :source_id, batch_id = :batch_id, "
+        "priority = :priority, as_of = v.as_of, set_at = :set_at "
+        "FROM unnest(:ids, :fields, :as_ofs) AS v(id, fields, as_of) "
+        "WHERE p.child_id = v.id AND p.field = ANY(string_to_array(v.fields, ','))"
+    ).bindparams(
+        bindparam("source_id", type_=columns["source_id"].type),
+        bindparam("batch_id", type_=columns["batch_id"].type),
+        bindparam("priority", type_=columns["priority"].type),
+        bindparam("set_at", type_=columns["set_at"].type),
+        bindparam("ids", type_=ARRAY(Integer())),
+        bindparam("fields", type_=ARRAY(String())),
+        bindparam("as_ofs", type_=ARRAY(Date())),
+    )
+    session.execute(
+        statement,
+        {
+            "source_id": source_id,
+            "batch_id": batch_id,
+            "priority": priority,
+            "set_at": set_at,
+            "ids": list(won),
+            "fields": [",".join(names) for names, _as_of in won.values()],
+            "as_ofs": [as_of for _names, as_of in won.values()],
+        },
+    )
+
+
+def read_provenance(
+    session: Session, pks: Collection[int]
+) -> dict[int, dict[str, FieldProvenance | ProvenanceRow]]:
+    """The children's provenance by field (priority and as_of: what the rule reads), in one query.
+
+    On PostgreSQL one row per child (its fields aggregated into one string), each distinct string
+    parsed once: most children's provenance reads alike. The rows are shared: read, never changed.
+    """
+    held: dict[int, dict[str, FieldProvenance | ProvenanceRow]] = {pk: {} for pk in pks}
+    if not pks:
+        return held
+    if session.get_bind().dialect.name != "postgresql":
+        for pk, name, priority, as_of in session.execute(
+            select(
+                FieldProvenance.child_pk,
+                FieldProvenance.field,
+                FieldProvenance.priority,
+                FieldProvenance.as_of,
+            ).where(among(session, FieldProvenance.child_pk, pks))
+        ).tuples():
+            held[pk][name] = ProvenanceRow(pk, name, priority, as_of)
+        return held
+    summary = func.string_agg(
+        FieldProvenance.field
+        + " "
+        + func.cast(FieldProvenance.priority, String())
+        + " "
+        + func.to_char(FieldProvenance.as_of, "YYYY-MM-DD"),
+        ",",
+    )
+    parsed: dict[str, dict[str, FieldProvenance | ProvenanceRow]] = {}
+    for pk, line in session.execute(
+        select(FieldProvenance.child_pk, summary)
+        .where(among(session, FieldProvenance.child_pk, pks))
+        .group_by(FieldProvenance.child_pk)
+    ).tuples():
+        rows = parsed.get(line)
+        if rows is None:
+            rows = parsed[line] = {}
+            for item in line.split(","):
+                name, priority, as_of = item.split(" ")
+                rows[name] = ProvenanceRow(0, name, int(priority), dt.date.fromisoformat(as_of))
+        held[pk] = rows
+    return held
+
+
 def read_links(session: Session, source: FeedSource, record_ids: Collection[str]) -> dict[str, LinkRow]:
     """The source's links for `record_ids`, by record id, in one query."""
     links: dict[str, LinkRow] = {}
@@ -165,7 +303,9 @@ def queue_links(bulk: BulkWrites, links: Collection[LinkRow]) -> None:
             if value != before
         }
         if changes:
-            bulk.link_updates[link.id] = {"id": link.id, **changes}
+            if bulk.plain is None:
+                bulk.plain = PlainWrites()
+            bulk.plain.link_updates[link.id] = {"id": link.id, **changes}
 
 
 _READ: Final = (Child.id, Child.cp_id, Child.shielded, *(getattr(Child, name) for name in WRITTEN))
@@ -210,6 +350,8 @@ def apply_known(
         raise RowRejected("new_identity_reuses_record_id")
     said = _said(row)
     before_authority = child.local_authority_id
+    won: list[str] = []  # fields whose provenance row is re-set
+    plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
     for name in FIELDS:
         if name not in said:
             continue
@@ -221,16 +363,7 @@ def apply_known(
         if current is None:
             bulk.provenance.append(_provenance(cast(Child, child), name, source, batch, row, now))
         else:
-            current.priority, current.as_of = source.priority, row.as_of
-            bulk.provenance_updates[(current.child_pk, current.field)] = {
-                "child_id": current.child_pk,
-                "field": current.field,
-                "source_id": source.id,
-                "batch_id": batch.id,
-                "priority": source.priority,
-                "as_of": row.as_of,
-                "set_at": now,
-            }
+            won.append(name)
     if source.kind == "local_authority":
         services = [_service_values(cast(Child, child), source, service) for service in row.services]
         bulk.services_replaced[(child.id, source.id)] = (row.as_of, services)
@@ -251,7 +384,10 @@ def apply_known(
         link.child_pk, link.row_digest, link.last_batch_id = child.id, digest, batch.id
     changes = child.changes()
     if changes:
-        bulk.child_updates[child.id] = {"id": child.id, **changes}
+        plain.child_updates[child.id] = {"id": child.id, **changes}
+    if won:
+        chunk = plain.provenance.setdefault((source.id, batch.id, source.priority, now), {})
+        chunk[child.id] = (won, row.as_of)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
         # `_audit_move` reads the child's key and shield only.
@@ -264,14 +400,7 @@ def _held(session: Session, stats: ApplyStats, pk: int) -> dict[str, Any]:
     taken) read now."""
     if stats.provenance is not None and pk in stats.provenance:
         return stats.provenance.pop(pk)
-    return {
-        name: ProvenanceRow(pk, name, priority, as_of)
-        for name, priority, as_of in session.execute(
-            select(FieldProvenance.field, FieldProvenance.priority, FieldProvenance.as_of).where(
-                FieldProvenance.child_pk == pk
-            )
-        ).tuples()
-    }
+    return read_provenance(session, [pk])[pk]
 
 
 def _write(

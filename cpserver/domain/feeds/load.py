@@ -33,7 +33,6 @@ from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
     ApplyStats,
     BulkWrites,
-    ProvenanceRow,
     RowRejected,
     among,
     apply_row,
@@ -43,7 +42,14 @@ from cpserver.domain.feeds.apply import (
     source_username,
 )
 from cpserver.domain.feeds.bulk_update import BulkChildUpdates
-from cpserver.domain.feeds.delta import LinkRow, apply_known, queue_links, read_children, read_links
+from cpserver.domain.feeds.delta import (
+    LinkRow,
+    apply_known,
+    queue_links,
+    read_children,
+    read_links,
+    read_provenance,
+)
 from cpserver.domain.feeds.format import FeedRefused, Format, Parsed, ReadContext, Rejection, read_feed
 from cpserver.domain.feeds.initial import (
     BackgroundWriter,
@@ -59,7 +65,6 @@ from cpserver.store.models import (
     Child,
     FeedBatch,
     FeedSource,
-    FieldProvenance,
     LocalAuthority,
     MatchReview,
     SourceRecord,
@@ -438,17 +443,8 @@ def _load_chunk(
     touched: set[int] = set()
     stats.links = known
     stats.unlinked = {row.source_record_id for row in unknown}
-    stats.provenance = {pk: {} for pk in changed}
-    if changed:
-        for child_pk, name, priority, as_of in session.execute(
-            select(
-                FieldProvenance.child_pk,
-                FieldProvenance.field,
-                FieldProvenance.priority,
-                FieldProvenance.as_of,
-            ).where(among(session, FieldProvenance.child_pk, changed))
-        ).tuples():
-            stats.provenance[child_pk][name] = ProvenanceRow(child_pk, name, priority, as_of)
+    # Their provenance (what the rule reads), for `apply_known` (`dict` of shared rows: read only).
+    stats.provenance = read_provenance(session, changed)
     for number, row in rows:
         report.rows_read += 1
         record: LinkRow | SourceRecord | None = known.get(row.source_record_id)
