@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Final, cast
 
 from sqlalchemy import ARRAY, Date, Integer, String, bindparam, func, select, text
@@ -39,10 +40,13 @@ from cpserver.domain.feeds.apply import (
     _wins,
     among,
     name_keys,
+    new_child_values,
+    new_cp_ids,
     postcode_forms,
     row_digest,
     standard_telephone,
 )
+from cpserver.domain.feeds.initial import _BLANK, _child_keys, _values, write_models
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.former_names import former_name_rows
 from cpserver.store.models import (
@@ -140,6 +144,8 @@ class PlainWrites:
     fields each child's row won (by child: the fields, and the row's `as_of`; the source, batch,
     priority and time are the chunk's)."""
 
+    # New children's rows (their columns once their row is applied), written before anything else.
+    new_children: list[dict[str, Any]] = field(default_factory=list)
     child_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     link_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     # (source id, batch id, priority, set at) -> child -> (fields won, as_of)
@@ -150,6 +156,9 @@ class PlainWrites:
     def write(self, session: Session) -> None:
         from cpserver.domain.feeds.bulk_update import update_rows
 
+        if self.new_children:
+            write_models(session, Child, self.new_children)
+            self.new_children.clear()
         for table, updates in (
             (Child.__table__, self.child_updates),
             (SourceRecord.__table__, self.link_updates),
@@ -223,6 +232,36 @@ def _write_provenance(
             "as_ofs": [as_of for _names, as_of in won.values()],
         },
     )
+
+
+def new_plain_children(session: Session, rows: list[FeedRow]) -> list[SimpleNamespace | RowRejected]:
+    """A new, still empty child for each row (or why the row cannot be applied), as `new_children`
+    makes them, but plain objects with their keys drawn from the sequence, nothing written: the
+    loader applies each row to its child (`apply_row(..., created=True)`), then `queue_new_child`."""
+    made: list[SimpleNamespace | RowRejected] = []
+    good: list[SimpleNamespace] = []
+    cp_ids = iter(new_cp_ids(session, len(rows)))
+    for row in rows:
+        try:
+            _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+            _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+            authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
+            child = SimpleNamespace(**(_BLANK | new_child_values(row, authority_id, next(cp_ids))), id=0)
+        except RowRejected as rejected:
+            made.append(rejected)
+            continue
+        made.append(child)
+        good.append(child)
+    if good:
+        for child, key in zip(good, _child_keys(session, len(good)), strict=True):
+            child.id = key
+    return made
+
+
+def queue_new_child(bulk: BulkWrites, child: SimpleNamespace) -> None:
+    """A new child, its row applied, put in the chunk's bulk writes (written before its links)."""
+    plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
+    plain.new_children.append(_values(child))
 
 
 def read_provenance(
