@@ -301,7 +301,12 @@ def _add_feed_commands(commands: Any) -> None:
     load.add_argument("--source", required=True)
     load.add_argument("--format", choices=("csv", "jsonl"), default=None, help="by default, from the suffix")
     load.add_argument("--database", default=DEFAULT_DATABASE_URL)
-    load.add_argument("--chunk-rows", type=int, default=1_000, help="rows per transaction")
+    load.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=None,
+        help="rows per transaction (by default 1,000 with --initial, 5,000 otherwise)",
+    )
     load.add_argument("--progress-every", type=int, default=10_000, help="rows between progress lines")
     load.add_argument(
         "--initial",

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from cpserver.domain.errors import DomainError
+from cpserver.domain.feeds import matching
 from cpserver.domain.feeds.load import LoadReport, load_feed
 from cpserver.domain.feeds.sources import add_source
 from cpserver.seed.feed_file import child_rows, reference_in_memory, write_jsonl, write_reference_only
@@ -177,10 +178,21 @@ def test_the_initial_path_stores_what_the_ordinary_path_stores(
 
     for engine in updates:
         sa.event.listen(engine, "before_cursor_execute", count_updates)
-    ordinary = _load(ordinary_engine, ordinary_source, data, initial=False)
-    initial = _load(initial_engine, initial_source, data, initial=True)
-    # The bulk path was taken: the ordinary path inserts children, then updates them field by field.
-    assert updates[ordinary_engine] > 0 and updates[initial_engine] == 0, updates
+    classified = [0]
+    classify = matching.classify
+
+    def counted(*args: Any, **kwargs: Any) -> list[matching.Classification]:
+        classified[0] += 1
+        return classify(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching, "classify", counted)
+        ordinary = _load(ordinary_engine, ordinary_source, data, initial=False)
+        asked = classified[0]
+        initial = _load(initial_engine, initial_source, data, initial=True)
+    # The bulk path was taken: the ordinary path asks the matcher about new record ids (and writes
+    # new children in bulk too, feeds/delta.py); the initial path neither asks nor updates.
+    assert asked > 0 and classified[0] == asked and updates[initial_engine] == 0, (asked, updates)
     children = data.count(b"\n") - 2  # the generated rows and the new identity
     assert children > 12 and ordinary.rows_created == children and ordinary.rows_rejected == 2, (
         ordinary.as_dict()

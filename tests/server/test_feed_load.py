@@ -665,3 +665,38 @@ def test_a_deltas_statements_do_not_grow_with_its_rows(db: Session, engine: Engi
     statements(rows[22:], 1)  # the session's first delta also reads the code tables (kept)
     few, many = statements(rows[:2], 2), statements(rows[2:22], 3)
     assert many == few, (few, many)
+
+
+def test_a_deltas_children_are_written_in_bulk_not_by_the_orms_flush(db: Session) -> None:
+    """A delta's changed, matched and new children are applied as plain rows and written in bulk
+    (feeds/delta.py): the session's flushes hold no child, link or provenance object of theirs."""
+    census, _ = source(db)
+    rows = distinct_rows(6)
+    assert load(db, census, jsonl(*rows[:3])).rows_created == 3
+    later = (world.TODAY + dt.timedelta(days=1)).isoformat()
+    changed = [
+        {**item, "as_of": later, "telephone": "01632 960999", "local_authority": "SWV"} for item in rows[:2]
+    ]
+    matched = {**rows[2], "source_record_id": "CX-001", "as_of": later}
+    flushed: list[str] = []
+
+    def held(session: Session, *_args: Any) -> None:
+        flushed.extend(
+            type(item).__name__
+            for item in (*session.new, *session.dirty)
+            if isinstance(item, Child | SourceRecord | FieldProvenance)
+        )
+
+    sa.event.listen(db, "before_flush", held)
+    try:
+        report = load(db, census, jsonl(*changed, matched, *rows[3:]))
+    finally:
+        sa.event.remove(db, "before_flush", held)
+    assert (report.rows_updated, report.rows_matched, report.rows_created) == (3, 1, 3)
+    assert report.records_moved == 2
+    assert flushed == []
+    db.expire_all()
+    assert child_of(db, census.id, "CX-001").id == child_of(db, census.id, rows[2]["source_record_id"]).id
+    assert {child_of(db, census.id, item["source_record_id"]).telephone for item in changed} == {
+        "01632 960999"
+    }

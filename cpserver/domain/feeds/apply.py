@@ -28,9 +28,9 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import any_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -57,6 +57,9 @@ from cpserver.store.models import (
     RetiredCpId,
     SourceRecord,
 )
+
+if TYPE_CHECKING:
+    from cpserver.domain.feeds.delta import LinkRow, PlainWrites
 
 # The fields under the winning rule, in the order they are applied.
 FIELDS: Final = (
@@ -151,10 +154,14 @@ class BulkWrites:
     # Provenance rows re-set by this chunk (by key), by column name: one bulk UPDATE, not an ORM
     # flush per row.
     provenance_updates: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    # What the plain-row path (`delta.apply_known`) changed on known children: written first.
+    plain: PlainWrites | None = None
 
     def write(self, session: Session) -> None:
         from cpserver.domain.feeds.initial import write_models
 
+        if self.plain is not None:
+            self.plain.write(session)
         if self.former_names or self.provenance or self.carers or self.links or self.carers_replaced:
             session.flush()  # what the session holds first (the children these rows name)
         for model, rows in (
@@ -209,7 +216,7 @@ class ApplyStats:
     # What the loader read for its chunk in one query each: the provenance of the children of
     # changed known records (used for a `settled` child), and the source's known record ids.
     provenance: dict[int, dict[str, FieldProvenance | ProvenanceRow]] | None = None
-    links: dict[str, SourceRecord] | None = None
+    links: Mapping[str, SourceRecord | LinkRow] | None = None
     # Record ids the loader found linked to nothing (its chunk's unknown rows): `_link` links them
     # without looking first, and takes each out as it links it (a repeat in the chunk looks again).
     unlinked: set[str] | None = None
@@ -906,7 +913,7 @@ def _link(
     *,
     fresh: bool,
     bulk: BulkWrites | None,
-    links: dict[str, SourceRecord] | None,
+    links: Mapping[str, SourceRecord | LinkRow] | None,
     unlinked: set[str] | None = None,
 ) -> None:
     digest = row_digest(row)

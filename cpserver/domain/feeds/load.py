@@ -19,7 +19,7 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -33,16 +33,24 @@ from cpserver.domain.feeds.apply import (
     FEED_ORIGIN,
     ApplyStats,
     BulkWrites,
-    ProvenanceRow,
     RowRejected,
     among,
     apply_row,
-    new_children,
     notify_moves,
     row_digest,
     source_username,
 )
 from cpserver.domain.feeds.bulk_update import BulkChildUpdates
+from cpserver.domain.feeds.delta import (
+    LinkRow,
+    apply_known,
+    new_plain_children,
+    queue_links,
+    queue_new_child,
+    read_children,
+    read_links,
+    read_provenance,
+)
 from cpserver.domain.feeds.format import FeedRefused, Format, Parsed, ReadContext, Rejection, read_feed
 from cpserver.domain.feeds.initial import (
     BackgroundWriter,
@@ -58,7 +66,6 @@ from cpserver.store.models import (
     Child,
     FeedBatch,
     FeedSource,
-    FieldProvenance,
     LocalAuthority,
     MatchReview,
     SourceRecord,
@@ -67,6 +74,9 @@ from cpserver.store.models import (
 from cpserver.store.system import get_mode, is_locked_down
 
 CHUNK_ROWS: Final = 1_000
+# An ordinary (delta) load's chunk: larger, as its fixed costs per chunk (the matcher's scoring
+# above all, ~0.2 s a call whatever its size) are paid once for this many rows.
+DELTA_CHUNK_ROWS: Final = 5_000
 # The report keeps the first this many rejections (the count is always complete).
 MAX_REJECTIONS_KEPT: Final = 10_000
 
@@ -138,7 +148,7 @@ def load_feed(
     via: str,
     mailer: Mailer,
     settings: Settings | None = None,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
     now: Callable[[], dt.datetime] = utcnow,
     initial: bool = False,
@@ -161,6 +171,8 @@ def load_feed(
 
     if initial and jobs > 1 and path is None:
         raise ValueError("a load with several jobs needs the file's path")
+    if chunk_rows is None:
+        chunk_rows = CHUNK_ROWS if initial else DELTA_CHUNK_ROWS
     try:
         refuse_closed(session)
         if initial:
@@ -402,15 +414,7 @@ def _load_chunk(
 ) -> None:
     if not rows:
         return
-    known = {
-        record.source_record_id: record
-        for record in session.scalars(
-            select(SourceRecord).where(
-                SourceRecord.source_id == source.id,
-                among(session, SourceRecord.source_record_id, {row.source_record_id for _n, row in rows}),
-            )
-        )
-    }
+    known = read_links(session, source, {row.source_record_id for _n, row in rows})
     unknown = [row for _n, row in rows if row.source_record_id not in known]
     decided = dict(zip((id(row) for row in unknown), matching.classify(session, unknown), strict=True))
     # The chunk's new children are made together (one statement), each for the first row of its
@@ -419,10 +423,11 @@ def _load_chunk(
     for row in unknown:
         if row.source_record_id not in creating and _creates(decided[id(row)]):
             creating[row.source_record_id] = row
+    # Plain objects, written once their row is applied (`queue_new_child`).
     made = dict(
         zip(
             (id(row) for row in creating.values()),
-            new_children(session, list(creating.values())),
+            new_plain_children(session, list(creating.values())),
             strict=True,
         )
     )
@@ -430,9 +435,9 @@ def _load_chunk(
     # The children of known records whose row changed, loaded in one query; `touched`: children
     # this chunk has written to (their pending writes must be flushed before they are read again).
     changed = {
-        record.child_pk
+        link.child_pk
         for _n, row in rows
-        if (record := known.get(row.source_record_id)) is not None and record.row_digest != row_digest(row)
+        if (link := known.get(row.source_record_id)) is not None and link.row_digest != row_digest(row)
     }
     # ... and the children the matcher matched unknown rows to, the same way.
     matched = {
@@ -441,28 +446,15 @@ def _load_chunk(
         if decision.decision == "match" and decision.best is not None
     }
     changed |= matched
-    children = (
-        {child.id: child for child in session.scalars(select(Child).where(among(session, Child.id, changed)))}
-        if changed
-        else {}
-    )
+    children = read_children(session, changed)  # plain rows: applied by `apply_known`
     touched: set[int] = set()
     stats.links = known
     stats.unlinked = {row.source_record_id for row in unknown}
-    stats.provenance = {pk: {} for pk in changed}
-    if changed:
-        for child_pk, name, priority, as_of in session.execute(
-            select(
-                FieldProvenance.child_pk,
-                FieldProvenance.field,
-                FieldProvenance.priority,
-                FieldProvenance.as_of,
-            ).where(among(session, FieldProvenance.child_pk, changed))
-        ).tuples():
-            stats.provenance[child_pk][name] = ProvenanceRow(child_pk, name, priority, as_of)
+    # Their provenance (what the rule reads), for `apply_known` (`dict` of shared rows: read only).
+    stats.provenance = read_provenance(session, changed)
     for number, row in rows:
         report.rows_read += 1
-        record = known.get(row.source_record_id)
+        record: LinkRow | SourceRecord | None = known.get(row.source_record_id)
         if record is None and row.source_record_id in linked:
             if stats.bulk is not None:
                 stats.bulk.write(session)  # the link made earlier in this chunk is pending there
@@ -476,23 +468,50 @@ def _load_chunk(
                 if record.row_digest == row_digest(row):
                     report.rows_unchanged += 1
                     continue
-                child = children.get(record.child_pk) or session.get(Child, record.child_pk)
-                apply_row(
-                    session,
-                    source=source,
-                    batch=batch,
-                    row=row,
-                    child=child,
-                    now=now,
-                    stats=stats,
-                    settled=record.child_pk not in touched and row.source_record_id not in linked,
-                )
+                plain = children.get(record.child_pk)
+                if isinstance(record, LinkRow) and plain is not None and record.child_pk not in touched:
+                    apply_known(
+                        session,
+                        source=source,
+                        batch=batch,
+                        row=row,
+                        child=plain,
+                        link=record,
+                        now=now,
+                        stats=stats,
+                    )
+                else:  # written to earlier in the chunk: through the ORM, after the pending writes
+                    assert stats.bulk is not None
+                    stats.bulk.write(session)  # what the plain rows wrote, before the child is read
+                    apply_row(
+                        session,
+                        source=source,
+                        batch=batch,
+                        row=row,
+                        child=session.get(Child, record.child_pk),
+                        now=now,
+                        stats=stats,
+                    )
                 touched.add(record.child_pk)
                 report.rows_updated += 1
                 continue
             prepared = made.get(id(row))
             if isinstance(prepared, RowRejected):
                 raise prepared
+            decision = decided[id(row)]
+            best = decision.best.child_pk if decision.decision == "match" and decision.best else None
+            plain = children.get(best) if best is not None and best not in touched else None
+            if plain is not None and row.source_record_id in (stats.unlinked or ()):
+                apply_known(
+                    session, source=source, batch=batch, row=row, child=plain, link=None, now=now, stats=stats
+                )
+                report.rows_updated += 1
+                report.rows_matched += 1
+                touched.add(plain.id)
+                linked.add(row.source_record_id)
+                continue
+            if best is not None and stats.bulk is not None:
+                stats.bulk.write(session)  # what the plain rows wrote, before the child is read
             written = _decide(
                 session,
                 source,
@@ -503,15 +522,18 @@ def _load_chunk(
                 report,
                 stats,
                 now,
-                prepared,
-                children,
-                touched,
+                cast(Child | None, prepared),
             )
+            if prepared is not None and written is not None:
+                assert stats.bulk is not None
+                queue_new_child(stats.bulk, prepared)
             if written is not None:
                 touched.add(written)
             linked.add(row.source_record_id)
         except RowRejected as rejected:
             report.reject(number, rejected.code)
+    assert stats.bulk is not None
+    queue_links(stats.bulk, known.values())
 
 
 def _decide(

@@ -1,0 +1,489 @@
+"""A daily delta's known children, applied as plain rows (no ORM object, no flush per row).
+
+Most rows of an ordinary load change a child already on the directory (its record id is linked, or
+the matcher matched it). The loader reads those children for its chunk in one query as `PlainChild`
+rows, and `apply_known` applies the winning rule (apply.py, "Which source wins") to them: the
+changed columns go to the chunk's `BulkWrites.child_updates` (one `UPDATE ... FROM unnest` per set
+of changed columns), the links to `link_updates` / `links`, the provenance, carers, services and
+former names to the chunk's other bulk writes, exactly as `apply_row` leaves them for an ORM child.
+So the chunk-end flush has nothing to do, and what is stored is what `apply_row` stores.
+
+Only a child the chunk has not touched yet is applied here (`settled`); a child written to twice in
+one chunk, and every new child, goes through `apply_row` (after the pending writes are written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Final, cast
+
+from sqlalchemy import ARRAY, Date, Integer, String, bindparam, func, select, text
+from sqlalchemy.orm import Session
+
+from cpserver.domain.feeds.apply import (
+    FIELDS,
+    NEW_IDENTITY,
+    ApplyStats,
+    BulkWrites,
+    Move,
+    ProvenanceRow,
+    RowRejected,
+    _audit_move,
+    _carer_values,
+    _code_id,
+    _provenance,
+    _said,
+    _service_values,
+    _wins,
+    among,
+    name_keys,
+    new_child_values,
+    new_cp_ids,
+    postcode_forms,
+    row_digest,
+    standard_telephone,
+)
+from cpserver.domain.feeds.initial import _BLANK, _child_keys, _values, write_models
+from cpserver.domain.feeds.rows import FeedRow
+from cpserver.domain.former_names import former_name_rows
+from cpserver.store.models import (
+    Child,
+    EducationSetting,
+    FeedBatch,
+    FeedSource,
+    FieldProvenance,
+    GpPractice,
+    LocalAuthority,
+    SourceRecord,
+)
+
+# The columns a feed may write on a known child (besides these, `id`, `cp_id` and `shielded` are
+# read: the move's audit row and message need them).
+WRITTEN: Final = (
+    "given_name",
+    "given_norm",
+    "given_key",
+    "middle_names",
+    "family_name",
+    "family_norm",
+    "family_key",
+    "date_of_birth",
+    "gender",
+    "consent_to_25",
+    "address_line1",
+    "address_line2",
+    "town",
+    "postcode",
+    "postcode_norm",
+    "address_status",
+    "telephone",
+    "local_authority_id",
+    "education_setting_id",
+    "education_start_date",
+    "gp_practice_id",
+    "former_names",
+)
+
+
+@dataclass(slots=True)
+class PlainChild:
+    """A known child's columns as read for the chunk; `changes` says which the rule has changed."""
+
+    id: int
+    cp_id: str
+    shielded: bool
+    given_name: str
+    given_norm: str
+    given_key: str
+    middle_names: str
+    family_name: str
+    family_norm: str
+    family_key: str
+    date_of_birth: dt.date
+    gender: str
+    consent_to_25: bool
+    address_line1: str
+    address_line2: str
+    town: str
+    postcode: str
+    postcode_norm: str
+    address_status: str
+    telephone: str
+    local_authority_id: int
+    education_setting_id: int | None
+    education_start_date: dt.date | None
+    gp_practice_id: int | None
+    former_names: list[str]
+    original: dict[str, Any] = field(default_factory=dict)
+
+    def changes(self) -> dict[str, Any]:
+        """The columns whose value differs from the one read (as the ORM's history would say)."""
+        return {name: value for name in WRITTEN if (value := getattr(self, name)) != self.original[name]}
+
+
+@dataclass(slots=True)
+class LinkRow:
+    """A source record's link as read for the chunk (a plain row, not an ORM object); what
+    `_link` changes on it is written at the chunk's end (`queue_links`)."""
+
+    id: int
+    source_record_id: str
+    child_pk: int
+    row_digest: str
+    last_batch_id: int
+    original: tuple[int, str, int] = (0, "", 0)
+
+
+@dataclass
+class PlainWrites:
+    """What `apply_known` changed, written together (`BulkWrites.write` writes it first): the
+    children's changed columns and the links' (by key, by column name), and the provenance of the
+    fields each child's row won (by child: the fields, and the row's `as_of`; the source, batch,
+    priority and time are the chunk's)."""
+
+    # New children's rows (their columns once their row is applied), written before anything else.
+    new_children: list[dict[str, Any]] = field(default_factory=list)
+    child_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    link_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # (source id, batch id, priority, set at) -> child -> (fields won, as_of)
+    provenance: dict[tuple[int, int, int, dt.datetime], dict[int, tuple[list[str], dt.date]]] = field(
+        default_factory=dict
+    )
+
+    def write(self, session: Session) -> None:
+        from cpserver.domain.feeds.bulk_update import update_rows
+
+        if self.new_children:
+            write_models(session, Child, self.new_children)
+            self.new_children.clear()
+        for table, updates in (
+            (Child.__table__, self.child_updates),
+            (SourceRecord.__table__, self.link_updates),
+        ):
+            if updates:
+                update_rows(session, table, ("id",), list(updates.values()))  # type: ignore[arg-type]
+                updates.clear()
+        for (source_id, batch_id, priority, set_at), won in self.provenance.items():
+            _write_provenance(session, source_id, batch_id, priority, set_at, won)
+        self.provenance.clear()
+
+
+def _write_provenance(
+    session: Session,
+    source_id: int,
+    batch_id: int,
+    priority: int,
+    set_at: dt.datetime,
+    won: dict[int, tuple[list[str], dt.date]],
+) -> None:
+    """Each child's won fields' provenance rows re-set: on PostgreSQL one UPDATE for the chunk with
+    one array entry per child (its fields as one string), not one per field; else by `update_rows`."""
+    from cpserver.domain.feeds.bulk_update import update_rows
+
+    if not won:
+        return
+    columns = FieldProvenance.__table__.c
+    if session.get_bind().dialect.name != "postgresql":
+        update_rows(
+            session,
+            FieldProvenance.__table__,  # type: ignore[arg-type]
+            ("child_id", "field"),
+            [
+                {
+                    "child_id": pk,
+                    "field": name,
+                    "source_id": source_id,
+                    "batch_id": batch_id,
+                    "priority": priority,
+                    "as_of": as_of,
+                    "set_at": set_at,
+                }
+                for pk, (names, as_of) in won.items()
+                for name in names
+            ],
+        )
+        return
+    statement = text(
+        "UPDATE field_provenance AS p SET source_id = :source_id, batch_id = :batch_id, "
+        "priority = :priority, as_of = v.as_of, set_at = :set_at "
+        "FROM unnest(:ids, :fields, :as_ofs) AS v(id, fields, as_of) "
+        "WHERE p.child_id = v.id AND p.field = ANY(string_to_array(v.fields, ','))"
+    ).bindparams(
+        bindparam("source_id", type_=columns["source_id"].type),
+        bindparam("batch_id", type_=columns["batch_id"].type),
+        bindparam("priority", type_=columns["priority"].type),
+        bindparam("set_at", type_=columns["set_at"].type),
+        bindparam("ids", type_=ARRAY(Integer())),
+        bindparam("fields", type_=ARRAY(String())),
+        bindparam("as_ofs", type_=ARRAY(Date())),
+    )
+    session.execute(
+        statement,
+        {
+            "source_id": source_id,
+            "batch_id": batch_id,
+            "priority": priority,
+            "set_at": set_at,
+            "ids": list(won),
+            "fields": [",".join(names) for names, _as_of in won.values()],
+            "as_ofs": [as_of for _names, as_of in won.values()],
+        },
+    )
+
+
+def new_plain_children(session: Session, rows: list[FeedRow]) -> list[SimpleNamespace | RowRejected]:
+    """A new, still empty child for each row (or why the row cannot be applied), as `new_children`
+    makes them, but plain objects with their keys drawn from the sequence, nothing written: the
+    loader applies each row to its child (`apply_row(..., created=True)`), then `queue_new_child`."""
+    made: list[SimpleNamespace | RowRejected] = []
+    good: list[SimpleNamespace] = []
+    cp_ids = iter(new_cp_ids(session, len(rows)))
+    for row in rows:
+        try:
+            _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+            _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+            authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
+            child = SimpleNamespace(**(_BLANK | new_child_values(row, authority_id, next(cp_ids))), id=0)
+        except RowRejected as rejected:
+            made.append(rejected)
+            continue
+        made.append(child)
+        good.append(child)
+    if good:
+        for child, key in zip(good, _child_keys(session, len(good)), strict=True):
+            child.id = key
+    return made
+
+
+def queue_new_child(bulk: BulkWrites, child: SimpleNamespace) -> None:
+    """A new child, its row applied, put in the chunk's bulk writes (written before its links)."""
+    plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
+    plain.new_children.append(_values(child))
+
+
+def read_provenance(
+    session: Session, pks: Collection[int]
+) -> dict[int, dict[str, FieldProvenance | ProvenanceRow]]:
+    """The children's provenance by field (priority and as_of: what the rule reads), in one query.
+
+    On PostgreSQL one row per child (its fields aggregated into one string), each distinct string
+    parsed once: most children's provenance reads alike. The rows are shared: read, never changed.
+    """
+    held: dict[int, dict[str, FieldProvenance | ProvenanceRow]] = {pk: {} for pk in pks}
+    if not pks:
+        return held
+    if session.get_bind().dialect.name != "postgresql":
+        for pk, name, priority, as_of in session.execute(
+            select(
+                FieldProvenance.child_pk,
+                FieldProvenance.field,
+                FieldProvenance.priority,
+                FieldProvenance.as_of,
+            ).where(among(session, FieldProvenance.child_pk, pks))
+        ).tuples():
+            held[pk][name] = ProvenanceRow(pk, name, priority, as_of)
+        return held
+    summary = func.string_agg(
+        FieldProvenance.field
+        + " "
+        + func.cast(FieldProvenance.priority, String())
+        + " "
+        + func.to_char(FieldProvenance.as_of, "YYYY-MM-DD"),
+        ",",
+    )
+    parsed: dict[str, dict[str, FieldProvenance | ProvenanceRow]] = {}
+    for pk, line in session.execute(
+        select(FieldProvenance.child_pk, summary)
+        .where(among(session, FieldProvenance.child_pk, pks))
+        .group_by(FieldProvenance.child_pk)
+    ).tuples():
+        rows = parsed.get(line)
+        if rows is None:
+            rows = parsed[line] = {}
+            for item in line.split(","):
+                name, priority, as_of = item.split(" ")
+                rows[name] = ProvenanceRow(0, name, int(priority), dt.date.fromisoformat(as_of))
+        held[pk] = rows
+    return held
+
+
+def read_links(session: Session, source: FeedSource, record_ids: Collection[str]) -> dict[str, LinkRow]:
+    """The source's links for `record_ids`, by record id, in one query."""
+    links: dict[str, LinkRow] = {}
+    for pk, record_id, child_pk, digest, batch_id in session.execute(
+        select(
+            SourceRecord.id,
+            SourceRecord.source_record_id,
+            SourceRecord.child_pk,
+            SourceRecord.row_digest,
+            SourceRecord.last_batch_id,
+        ).where(
+            SourceRecord.source_id == source.id, among(session, SourceRecord.source_record_id, record_ids)
+        )
+    ).tuples():
+        links[record_id] = LinkRow(pk, record_id, child_pk, digest, batch_id, (child_pk, digest, batch_id))
+    return links
+
+
+def queue_links(bulk: BulkWrites, links: Collection[LinkRow]) -> None:
+    """The links changed since they were read, put in the chunk's bulk writes (their columns)."""
+    for link in links:
+        changes = {
+            column: value
+            for column, value, before in zip(
+                ("child_id", "row_digest", "last_batch_id"),
+                (link.child_pk, link.row_digest, link.last_batch_id),
+                link.original,
+                strict=True,
+            )
+            if value != before
+        }
+        if changes:
+            if bulk.plain is None:
+                bulk.plain = PlainWrites()
+            bulk.plain.link_updates[link.id] = {"id": link.id, **changes}
+
+
+_READ: Final = (Child.id, Child.cp_id, Child.shielded, *(getattr(Child, name) for name in WRITTEN))
+
+
+def read_children(session: Session, pks: Collection[int]) -> dict[int, PlainChild]:
+    """The children with keys `pks` as plain rows, in one query."""
+    if not pks:
+        return {}
+    children: dict[int, PlainChild] = {}
+    for line in session.execute(select(*_READ).where(among(session, Child.id, pks))).tuples():
+        pk, cp_id, shielded, *values = line
+        named = dict(zip(WRITTEN, values, strict=True))
+        named["former_names"] = list(named["former_names"] or [])
+        children[pk] = PlainChild(pk, cp_id, shielded, **named, original=dict(named))
+    return children
+
+
+def apply_known(
+    session: Session,
+    *,
+    source: FeedSource,
+    batch: FeedBatch,
+    row: FeedRow,
+    child: PlainChild,
+    link: LinkRow | None,
+    now: dt.datetime,
+    stats: ApplyStats,
+) -> None:
+    """`apply_row` for a known child nothing in the chunk has written to yet, as plain rows.
+
+    `link`: the row's record's link (None: the record id is linked now, to `child`). Raises
+    `RowRejected` (before writing anything) as `apply_row` does.
+    """
+    bulk = stats.bulk
+    assert bulk is not None
+    setting_id = _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+    gp_id = _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+    authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
+    held = _held(session, stats, child.id)
+    if row.new_identity and NEW_IDENTITY not in held:
+        raise RowRejected("new_identity_reuses_record_id")
+    said = _said(row)
+    before_authority = child.local_authority_id
+    won: list[str] = []  # fields whose provenance row is re-set
+    plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
+    for name in FIELDS:
+        if name not in said:
+            continue
+        current = held.get(name)
+        if current is not None and not _wins(source.priority, row.as_of, current):
+            stats.fields_kept += 1
+            continue
+        _write(child, name, row, bulk, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id)
+        if current is None:
+            bulk.provenance.append(_provenance(cast(Child, child), name, source, batch, row, now))
+        else:
+            won.append(name)
+    if source.kind == "local_authority":
+        services = [_service_values(cast(Child, child), source, service) for service in row.services]
+        bulk.services_replaced[(child.id, source.id)] = (row.as_of, services)
+    digest = row_digest(row)
+    if link is None:
+        assert stats.unlinked is not None
+        stats.unlinked.discard(row.source_record_id)
+        bulk.links.append(
+            {
+                "source_id": source.id,
+                "source_record_id": row.source_record_id,
+                "child_pk": child.id,
+                "row_digest": digest,
+                "last_batch_id": batch.id,
+            }
+        )
+    else:
+        link.child_pk, link.row_digest, link.last_batch_id = child.id, digest, batch.id
+    changes = child.changes()
+    if changes:
+        plain.child_updates[child.id] = {"id": child.id, **changes}
+    if won:
+        chunk = plain.provenance.setdefault((source.id, batch.id, source.priority, now), {})
+        chunk[child.id] = (won, row.as_of)
+    if authority_id is not None and before_authority not in (None, child.local_authority_id):
+        move = Move(child.cp_id, before_authority, child.local_authority_id)
+        # `_audit_move` reads the child's key and shield only.
+        _audit_move(session, source, batch, cast(Child, child), move, stats.audit)
+        stats.moves.append(move)
+
+
+def _held(session: Session, stats: ApplyStats, pk: int) -> dict[str, Any]:
+    """The child's provenance by field: read with the chunk's, else (a row rejected after it was
+    taken) read now."""
+    if stats.provenance is not None and pk in stats.provenance:
+        return stats.provenance.pop(pk)
+    return read_provenance(session, [pk])[pk]
+
+
+def _write(
+    child: PlainChild,
+    name: str,
+    row: FeedRow,
+    bulk: BulkWrites,
+    *,
+    setting_id: int | None,
+    gp_id: int | None,
+    authority_id: int | None,
+) -> None:
+    """apply.py's `_write` for a known child in the loader's chunk (carers and former names at the
+    chunk's end, as there)."""
+    if name == "given_name":
+        child.given_name = row.given_name
+        child.given_norm, child.given_key = name_keys(row.given_name)
+    elif name == "family_name":
+        child.family_name = row.family_name
+        child.family_norm, child.family_key = name_keys(row.family_name)
+    elif name == "middle_names":
+        child.middle_names = row.middle_names
+    elif name == "date_of_birth":
+        child.date_of_birth = row.date_of_birth
+    elif name == "gender":
+        child.gender = row.gender
+    elif name == "consent_to_25":
+        child.consent_to_25 = row.consent_to_25
+    elif name == "address":
+        child.address_line1, child.address_line2, child.town = row.address_line1, row.address_line2, row.town
+        child.postcode, child.postcode_norm = postcode_forms(row.postcode)
+        child.address_status = "current"
+    elif name == "telephone":
+        child.telephone = standard_telephone(row.telephone)
+    elif name == "local_authority":
+        assert authority_id is not None
+        child.local_authority_id = authority_id
+    elif name == "education_setting":
+        if child.education_setting_id != setting_id:
+            child.education_setting_id, child.education_start_date = setting_id, None
+    elif name == "gp_practice":
+        child.gp_practice_id = gp_id
+    elif name == "former_names":
+        rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
+        bulk.former_names_replaced[child.id] = rows
+    elif name == "carers":
+        bulk.carers_replaced[child.id] = [_carer_values(cast(Child, child), carer) for carer in row.carers]
