@@ -605,6 +605,33 @@ def _write(
     bulk: BulkWrites | None,
     later: BulkWrites | None = None,
 ) -> None:
+    if set_column_field(child, name, row, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id):
+        return
+    if name == "former_names":
+        if bulk is None and later is not None:  # a known child, in the loader's chunk: as carers
+            rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
+            later.former_names_replaced[child.id] = rows
+        elif bulk is None:
+            replace_former_names(session, child, row.former_names)
+        else:  # a new child: nothing to replace
+            rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
+            bulk.former_names.extend(rows)
+    elif name == "carers":
+        _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk, later=later)
+
+
+def set_column_field(
+    child: Any,
+    name: str,
+    row: FeedRow,
+    *,
+    setting_id: int | None,
+    gp_id: int | None,
+    authority_id: int | None,
+) -> bool:
+    """Set field `name` of `child` (an ORM `Child` or a plain row with its attributes) from `row`
+    when the field is the child's own columns; False for a field kept in other tables (former
+    names, carers), which the caller writes its own way. The one place a field's columns are set."""
     if name == "given_name":
         child.given_name = row.given_name
         child.given_norm, child.given_key = name_keys(row.given_name)
@@ -627,17 +654,9 @@ def _write(
             child.education_setting_id, child.education_start_date = setting_id, None
     elif name == "gp_practice":
         child.gp_practice_id = gp_id
-    elif name == "former_names":
-        if bulk is None and later is not None:  # a known child, in the loader's chunk: as carers
-            rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
-            later.former_names_replaced[child.id] = rows
-        elif bulk is None:
-            replace_former_names(session, child, row.former_names)
-        else:  # a new child: nothing to replace
-            rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
-            bulk.former_names.extend(rows)
-    elif name == "carers":
-        _replace_carers(session, child, row.carers, fresh=fresh, bulk=bulk, later=later)
+    else:
+        return False
+    return True
 
 
 def _put(

@@ -39,12 +39,10 @@ from cpserver.domain.feeds.apply import (
     _service_values,
     _wins,
     among,
-    name_keys,
     new_child_values,
     new_cp_ids,
-    postcode_forms,
     row_digest,
-    standard_telephone,
+    set_column_field,
 )
 from cpserver.domain.feeds.initial import _BLANK, _child_keys, _values, write_models
 from cpserver.domain.feeds.rows import FeedRow
@@ -452,37 +450,11 @@ def _write(
     gp_id: int | None,
     authority_id: int | None,
 ) -> None:
-    """apply.py's `_write` for a known child in the loader's chunk (carers and former names at the
-    chunk's end, as there)."""
-    if name == "given_name":
-        child.given_name = row.given_name
-        child.given_norm, child.given_key = name_keys(row.given_name)
-    elif name == "family_name":
-        child.family_name = row.family_name
-        child.family_norm, child.family_key = name_keys(row.family_name)
-    elif name == "middle_names":
-        child.middle_names = row.middle_names
-    elif name == "date_of_birth":
-        child.date_of_birth = row.date_of_birth
-    elif name == "gender":
-        child.gender = row.gender
-    elif name == "consent_to_25":
-        child.consent_to_25 = row.consent_to_25
-    elif name == "address":
-        child.address_line1, child.address_line2, child.town = row.address_line1, row.address_line2, row.town
-        child.postcode, child.postcode_norm = postcode_forms(row.postcode)
-        child.address_status = "current"
-    elif name == "telephone":
-        child.telephone = standard_telephone(row.telephone)
-    elif name == "local_authority":
-        assert authority_id is not None
-        child.local_authority_id = authority_id
-    elif name == "education_setting":
-        if child.education_setting_id != setting_id:
-            child.education_setting_id, child.education_start_date = setting_id, None
-    elif name == "gp_practice":
-        child.gp_practice_id = gp_id
-    elif name == "former_names":
+    """apply.py's `_write` for a known child in the loader's chunk: the child's columns set by the
+    same `set_column_field`; carers and former names at the chunk's end, as there."""
+    if set_column_field(child, name, row, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id):
+        return
+    if name == "former_names":
         rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
         bulk.former_names_replaced[child.id] = rows
     elif name == "carers":
