@@ -25,7 +25,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Collection, Sequence
@@ -37,6 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
+from cpserver.domain.feeds.digest import canonical_json
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow, FeedService
 from cpserver.domain.former_names import former_name_rows, replace_former_names
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
@@ -226,8 +226,7 @@ def row_digest(row: FeedRow) -> str:
 
     Kept for the last rows asked (a frozen row is its own key): the loader asks up to three times
     for a known record's row (is it changed, is it unchanged, the link's digest)."""
-    canonical = json.dumps(_plain(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
 
 
 def _plain(value: Any) -> Any:

@@ -30,6 +30,7 @@ import queue
 import threading
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -47,7 +48,7 @@ from cpserver.domain.feeds.apply import (
     new_cp_ids,
 )
 from cpserver.domain.feeds.rows import FeedRow
-from cpserver.store.bulk_load import write_rows
+from cpserver.store.bulk_load import write_columns, write_rows
 from cpserver.store.models import (
     Carer,
     Child,
@@ -141,7 +142,7 @@ def prepare_chunk(
     bulk = stats.bulk
     return PreparedChunk(
         tables=[
-            (Child, [_values(child) for child in children]),
+            (Child, [vars(child) for child in children]),
             (FormerName, bulk.former_names),
             (FieldProvenance, bulk.provenance),
             (Carer, bulk.carers),
@@ -242,44 +243,61 @@ class BackgroundWriter:
 _BLANK: dict[str, Any] = {prop.key: None for prop in inspect(Child).column_attrs if prop.key != "id"}
 
 
-def _values(child: SimpleNamespace) -> dict[str, Any]:
-    return {key: getattr(child, key) for key in (*_BLANK, "id")}
-
-
 def write_models(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
     """Write `rows` (attribute names → values) into `model`'s table by COPY / executemany.
 
     Values go through each column's own bind processing (dates, JSON, UTC datetimes), and a column
     a row leaves unset gets its Python default, so the stored rows are those the ORM would write.
+    Built a column at a time (one list per column, not one tuple per row): on PostgreSQL the
+    columns become one COPY text buffer (`write_columns`), the cheapest form to build in Python.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    columns: list[tuple[str, Column[Any], Any]] = []
+    names: list[str] = []
+    values: list[list[Any]] = []
+    first = rows[0]
     for prop in inspect(model).column_attrs:
         column = prop.columns[0]
-        if prop.key not in rows[0] and (column.primary_key or column.default is None):
+        key = prop.key
+        if key not in first and (column.primary_key or column.default is None):
             continue  # the key from its sequence; a server default
-        columns.append((prop.key, column, column.type.bind_processor(dialect)))
+        names.append(column.name)
+        values.append(_column_values(rows, key, column, column.type.bind_processor(dialect)))
+    table = model.__table__.name
+    if dialect.name == "postgresql":
+        write_columns(connection, table, names, values)
+    else:
+        write_rows(connection, table, names, list(zip(*values, strict=True)))
+
+
+def _column_values(rows: list[dict[str, Any]], key: str, column: Column[Any], process: Any) -> list[Any]:
+    """One column's values for `rows`: the row's (or the column's default), bind-processed."""
+    try:
+        found = list(map(itemgetter(key), rows))
+    except KeyError:  # a row leaves it unset
+        found = [values.get(key) for values in rows]
+    default = column.default
+    if default is not None and None in found:
+        made = default.arg if default.is_callable else None  # type: ignore[attr-defined]
+        fixed = default.arg  # type: ignore[attr-defined]
+        found = [
+            value if value is not None else (made(None) if made is not None else fixed) for value in found
+        ]
+    if process is None:
+        return found
     # A column's converted values, by value: a chunk repeats the same dates, times and codes.
-    memos: list[dict[Any, Any]] = [{} for _ in columns]
-    converted = []
-    for values in rows:
-        line = []
-        for (key, column, process), memo in zip(columns, memos, strict=True):
-            value = values.get(key)
-            if value is None and column.default is not None:
-                default = column.default
-                value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-            if process is not None and value is not None:
-                if isinstance(value, Hashable):
-                    done = memo.get(value, memo)
-                    if done is memo:
-                        done = memo[value] = process(value)
-                    value = done
-                else:
-                    value = process(value)
-            line.append(value)
-        converted.append(tuple(line))
-    write_rows(connection, model.__table__.name, [column.name for _key, column, _p in columns], converted)
+    memo: dict[Any, Any] = {}
+    out = []
+    for value in found:
+        if value is None:
+            out.append(None)
+        elif isinstance(value, Hashable):
+            done = memo.get(value, memo)
+            if done is memo:
+                done = memo[value] = process(value)
+            out.append(done)
+        else:
+            out.append(process(value))
+    return out
