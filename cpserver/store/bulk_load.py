@@ -60,7 +60,7 @@ class BulkLoad:
         with connection.begin():
             self.indexes = drop_secondary_indexes(connection)
             if self.postgresql:
-                self.foreign_keys = _drop_foreign_keys(connection)
+                self.foreign_keys = drop_foreign_keys(connection, BULK_TABLES)
                 for table in BULK_TABLES:
                     connection.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             else:
@@ -227,14 +227,14 @@ def _drop_triggers(connection: Connection) -> list[str]:
     return [definition for _name, definition in found]
 
 
-def _drop_foreign_keys(connection: Connection) -> list[tuple[str, str, str]]:
-    """PostgreSQL: drop the bulk tables' own foreign keys; return (table, name, definition) of each."""
+def drop_foreign_keys(connection: Connection, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+    """PostgreSQL: drop `tables`' own foreign keys; return (table, name, definition) of each."""
     found = connection.execute(
         text(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE contype = 'f' AND conrelid::regclass::text IN :tables ORDER BY conname"
         ).bindparams(bindparam("tables", expanding=True)),
-        {"tables": list(BULK_TABLES)},
+        {"tables": list(tables)},
     ).all()
     for table, name, _definition in found:
         connection.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
