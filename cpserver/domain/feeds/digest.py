@@ -18,13 +18,35 @@ import json
 import types
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from cpserver.domain.feeds.rows import FeedRow
 
 # The same text as json.dumps(..., separators=(",", ":"), ensure_ascii=False) of a dict whose keys
-# are in sorted order; one encoder, not one made per call as json.dumps with arguments does.
-_encode: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# are in sorted order. `json`'s C encoder made once (json.dumps with arguments makes a Python
+# encoder, which makes a C one, each call), without the circular-reference check (rows are trees).
+_C_ENCODER: Final = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+
+
+def _encoder_function() -> Callable[[Any], str]:
+    standard = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    if _C_ENCODER is None:  # a Python without the C accelerator
+        return standard.encode
+    chunks = _C_ENCODER(
+        None,
+        standard.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,  # type: ignore[attr-defined]
+    )
+    return lambda value: "".join(chunks(value, 0))
+
+
+_encode: Final = _encoder_function()
 
 
 def canonical_json(row: FeedRow) -> str:
