@@ -41,7 +41,7 @@ def _encoder_function() -> Callable[[Any], str]:
         ",",
         False,
         False,
-        True,  # type: ignore[attr-defined]
+        True,
     )
     return lambda value: "".join(chunks(value, 0))
 

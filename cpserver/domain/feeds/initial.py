@@ -25,14 +25,16 @@ the ordinary path (`cpserver feed load` without `--initial`): every row already 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import queue
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from sqlalchemy import Column, Engine, func, inspect, select, text, update
 from sqlalchemy.orm import Session
@@ -181,6 +183,24 @@ def write_chunk(session: Session, prepared: PreparedChunk) -> None:
         write_models(session, model, rows)
 
 
+# The cyclic collector's thresholds during an initial load: a chunk makes hundreds of thousands of
+# short-lived containers (dicts, rows) that reference counting frees; with the default thresholds
+# (700, 10, 10) the collector walks the young ones every 700 and the whole heap often, about a
+# fifth of the loader's time, for no garbage. Measured: 42-55 µs a row to prepare instead of 60-72.
+BULK_GC_THRESHOLD: Final = (100_000, 50, 100)
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while a bulk load runs (the thresholds above)."""
+    before = gc.get_threshold()
+    gc.set_threshold(*BULK_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 class BackgroundWriter:
     """PostgreSQL: writes each prepared chunk (and the batch's counters) on a connection of its own,
     one transaction a chunk, while the loader prepares the next one: the database's work and
@@ -198,6 +218,9 @@ class BackgroundWriter:
         # Triggers and foreign keys run as for any write (no `session_replication_role = replica`):
         # a trigger may maintain facts other tables rely on (the household shield's).
         self._thread = threading.Thread(target=self._run, name="feed-initial-writer", daemon=True)
+        # For the load's length: it ends with `close`.
+        self._collections: contextlib.AbstractContextManager[None] | None = fewer_collections()
+        self._collections.__enter__()
         self._thread.start()
 
     def put(self, prepared: PreparedChunk, counters: dict[str, Any]) -> None:
@@ -222,6 +245,9 @@ class BackgroundWriter:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+        if self._collections is not None:
+            self._collections.__exit__(None, None, None)
+            self._collections = None
         self._raise()
 
     def _raise(self) -> None:

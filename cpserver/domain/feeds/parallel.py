@@ -43,7 +43,7 @@ from cpserver.audit import chain
 from cpserver.domain.feeds.apply import ApplyStats, BulkWrites, Move
 from cpserver.domain.feeds.bulk_update import BulkChildUpdates
 from cpserver.domain.feeds.format import FeedRefused, Format, ReadContext, Rejection, read_feed
-from cpserver.domain.feeds.initial import prepare_chunk, write_chunk
+from cpserver.domain.feeds.initial import fewer_collections, prepare_chunk, write_chunk
 from cpserver.domain.feeds.load import BATCH_COUNTERS
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.store.bulk_load import drop_foreign_keys, drop_secondary_indexes
@@ -138,7 +138,7 @@ def load_slice(task: SliceTask, messages: Any) -> None:
     lane_k, lanes = task.lane
     engine = make_engine(task.url)
     try:
-        with make_session_factory(engine)() as session, BulkChildUpdates(session):
+        with make_session_factory(engine)() as session, BulkChildUpdates(session), fewer_collections():
             result = _load_slice(session, task, lambda done: messages.put(("progress", lane_k, done)))
         messages.put(("done", lane_k, result))
     except BaseException as failed:
