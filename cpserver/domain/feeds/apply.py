@@ -226,6 +226,12 @@ def row_digest(row: FeedRow) -> str:
 
     Kept for the last rows asked (a frozen row is its own key): the loader asks up to three times
     for a known record's row (is it changed, is it unchanged, the link's digest)."""
+    return fresh_row_digest(row)
+
+
+def fresh_row_digest(row: FeedRow) -> str:
+    """`row_digest` not kept: a new child's row is digested once (its link), and hashing the row
+    for the cache costs a third of the digest."""
     return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
 
 
@@ -908,7 +914,7 @@ def _link(
     links: dict[str, SourceRecord] | None,
     unlinked: set[str] | None = None,
 ) -> None:
-    digest = row_digest(row)
+    digest = fresh_row_digest(row) if fresh else row_digest(row)
     # A new child is made only for a record id not linked yet (the loader looks first; a held row
     # is never linked); the unique index on (source, record id) stands behind that.
     record = None if fresh else (links or {}).get(row.source_record_id)
