@@ -32,7 +32,7 @@ import queue
 import threading
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from types import SimpleNamespace
 from typing import Any, Final, cast
 
@@ -158,8 +158,8 @@ def prepare_chunk(
             (SourceRecord, bulk.links),
         ],
         created=len(children),
-        record_ids={str(link["source_record_id"]) for link in bulk.links},
-        cp_ids={str(child.cp_id) for child in children},
+        record_ids=set(map(itemgetter("source_record_id"), bulk.links)),
+        cp_ids=set(map(attrgetter("cp_id"), children)),
     )
 
 
@@ -231,11 +231,11 @@ class BackgroundWriter:
 
     def pending_record_ids(self) -> set[str]:
         with self._lock:
-            return {record for chunk in self._in_flight for record in chunk.record_ids}
+            return set().union(*(chunk.record_ids for chunk in self._in_flight))
 
     def pending_cp_ids(self) -> set[str]:
         with self._lock:
-            return {cp_id for chunk in self._in_flight for cp_id in chunk.cp_ids}
+            return set().union(*(chunk.cp_ids for chunk in self._in_flight))
 
     def drain(self) -> None:
         """Wait until every chunk handed over is committed."""
