@@ -25,7 +25,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import json
 import re
 import secrets
 from collections.abc import Collection, Mapping, Sequence
@@ -37,6 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
+from cpserver.domain.feeds.digest import canonical_json
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow, FeedService
 from cpserver.domain.former_names import former_name_rows, replace_former_names
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
@@ -233,8 +233,13 @@ def row_digest(row: FeedRow) -> str:
 
     Kept for the last rows asked (a frozen row is its own key): the loader asks up to three times
     for a known record's row (is it changed, is it unchanged, the link's digest)."""
-    canonical = json.dumps(_plain(row), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return fresh_row_digest(row)
+
+
+def fresh_row_digest(row: FeedRow) -> str:
+    """`row_digest` not kept: a new child's row is digested once (its link), and hashing the row
+    for the cache costs a third of the digest."""
+    return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -935,7 +940,7 @@ def _link(
     links: Mapping[str, SourceRecord | LinkRow] | None,
     unlinked: set[str] | None = None,
 ) -> None:
-    digest = row_digest(row)
+    digest = fresh_row_digest(row) if fresh else row_digest(row)
     # A new child is made only for a record id not linked yet (the loader looks first; a held row
     # is never linked); the unique index on (source, record id) stands behind that.
     record = None if fresh else (links or {}).get(row.source_record_id)

@@ -423,7 +423,8 @@ def _fields(
         if not isinstance(value, str):
             raise _RowProblem("wrong_type")
         value = value.strip()
-        _check_storable(value)
+        if not value.isascii() or "\x00" in value:  # `_check_storable`, its usual case inline (hot)
+            _check_storable(value)
         if len(value) > limit:
             raise _RowProblem("too_long")
         if value or name in required:

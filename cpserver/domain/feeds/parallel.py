@@ -17,11 +17,12 @@ the workers' reports (counts, rejections by row number) and tells the management
 Triggers and foreign keys run as for any write.
 
 **Indexes.** A first load into an empty children table drops the search indexes of the bulk tables
-(non-unique ones only: no constraint, no unique index, no trigger is touched), loads, and rebuilds
-them from their exact definitions before the command ends. The definitions are kept in
-`system_settings` (`feeds.dropped_index.<n>`) in the same transaction as the drop, and every feed
-load first rebuilds any index kept there: after a crash, the next load (the same file without
-`--initial`) puts them back before it matches anything.
+(non-unique ones only: no unique index, no trigger is touched) and, on PostgreSQL, the foreign keys
+of the tables it writes, loads, and rebuilds them from their exact definitions before the command
+ends (each foreign key validated once over its whole table). The definitions are kept in
+`system_settings` (`feeds.dropped_index.<n>`, then `feeds.dropped_index.fk.<n>`) in the same
+transaction as the drop, and every feed load first rebuilds any index (and key) kept there: after
+a crash, the next load (the same file without `--initial`) puts them back before it matches anything.
 """
 
 from __future__ import annotations
@@ -42,29 +43,51 @@ from cpserver.audit import chain
 from cpserver.domain.feeds.apply import ApplyStats, BulkWrites, Move
 from cpserver.domain.feeds.bulk_update import BulkChildUpdates
 from cpserver.domain.feeds.format import FeedRefused, Format, ReadContext, Rejection, read_feed
-from cpserver.domain.feeds.initial import prepare_chunk, write_chunk
+from cpserver.domain.feeds.initial import fewer_collections, prepare_chunk, write_chunk
 from cpserver.domain.feeds.load import BATCH_COUNTERS
 from cpserver.domain.feeds.rows import FeedRow
-from cpserver.store.bulk_load import drop_secondary_indexes
+from cpserver.store.bulk_load import drop_foreign_keys, drop_secondary_indexes
 from cpserver.store.models import FeedBatch, FeedSource, SystemSetting, utcnow
 
 DROPPED_INDEX: Final = "feeds.dropped_index."
+# The tables an initial load writes (their own foreign keys are dropped during it).
+INITIAL_TABLES: Final = (
+    "children",
+    "carers",
+    "involvements",
+    "former_names",
+    "field_provenance",
+    "source_records",
+)
 
 
 # --- indexes -----------------------------------------------------------------------------------
 
 
 def drop_search_indexes(session: Session) -> None:
-    """Drop the bulk tables' non-unique indexes, keeping their definitions; commits."""
+    """Drop the bulk tables' non-unique indexes, and on PostgreSQL the foreign keys of the tables
+    an initial load writes, keeping their definitions; commits.
+
+    The foreign keys are checked row by row otherwise (a query per row: about forty a child, as
+    much of the database's time as the rows themselves); re-added, each is validated once over the
+    whole table. Kept as `ALTER TABLE ... ADD CONSTRAINT` statements, after the indexes' (`fk.`
+    sorts after the numbers): rebuilt in that order. Triggers are never touched.
+    """
     restore_search_indexes(session)  # a crashed load's first
     connection = session.connection()
     for number, definition in enumerate(drop_secondary_indexes(connection)):
         session.add(SystemSetting(key=f"{DROPPED_INDEX}{number:04d}", value=definition))
+    if connection.dialect.name == "postgresql":
+        dropped = drop_foreign_keys(connection, INITIAL_TABLES)
+        for number, (table, name, definition) in enumerate(dropped):
+            statement = f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
+            session.add(SystemSetting(key=f"{DROPPED_INDEX}fk.{number:04d}", value=statement))
     session.commit()
 
 
 def restore_search_indexes(session: Session) -> int:
-    """Rebuild every index a (crashed) initial load dropped; commits. Returns how many."""
+    """Rebuild every index (then foreign key) a (crashed) initial load dropped; commits. Returns how
+    many."""
     kept = session.execute(
         select(SystemSetting.key, SystemSetting.value).where(SystemSetting.key.startswith(DROPPED_INDEX))
     ).all()
@@ -115,7 +138,7 @@ def load_slice(task: SliceTask, messages: Any) -> None:
     lane_k, lanes = task.lane
     engine = make_engine(task.url)
     try:
-        with make_session_factory(engine)() as session, BulkChildUpdates(session):
+        with make_session_factory(engine)() as session, BulkChildUpdates(session), fewer_collections():
             result = _load_slice(session, task, lambda done: messages.put(("progress", lane_k, done)))
         messages.put(("done", lane_k, result))
     except BaseException as failed:

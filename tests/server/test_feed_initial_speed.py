@@ -1,0 +1,178 @@
+"""The initial load's cheaper forms keep its results: the row digest is the same text hashed as before
+(digests stored by older loads still match), the COPY text escapes what it must, and the foreign
+keys dropped around a PostgreSQL initial load come back exactly (and after a crash)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from cpserver.domain.feeds.apply import row_digest
+from cpserver.domain.feeds.digest import canonical_json
+from cpserver.domain.feeds.format import ReadContext, read_feed
+from cpserver.domain.feeds.parallel import DROPPED_INDEX, drop_search_indexes
+from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow, FeedService
+from cpserver.store.bulk_load import copy_text
+from cpserver.store.database import make_session_factory
+from cpserver.store.models import SystemSetting
+from tests.server.test_feed_initial import TABLES, _file, _load, _prepare, _stored, two_databases
+
+__all__ = ["two_databases"]  # the fixture, shared with test_feed_initial
+
+ODD = 'Ann \\ O\'Neil\t"Zoë"\n\r\u2028 \x01 end'
+ODD_ROW = FeedRow(
+    source_record_id="R-1",
+    given_name=ODD,
+    family_name="Smith",
+    date_of_birth=dt.date(2015, 3, 4),
+    gender="female",
+    as_of=dt.date(2026, 12, 1),
+    middle_names="Ünïcode ✓",
+    former_names=(FeedName(family_name="Jones", given_name="", closed_for_adoption=True),),
+    carers=(FeedCarer(given_name="A", family_name=ODD, relationship_to_child="Mother", postcode="ZZ1 1AA"),),
+    services=(
+        FeedService(
+            service_type="health_visitor",
+            organisation_name="Org",
+            practitioner_name="P",
+            started_on=dt.date(2024, 1, 2),
+            ended_on=None,
+            lead_professional=True,
+        ),
+    ),
+    consent_to_25=True,
+)
+
+
+def _reference_json(row: FeedRow) -> str:
+    """The digest's text as the loader has always made it (through `FeedRow.to_json`)."""
+    return json.dumps(row.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_the_row_digest_hashes_the_same_text_as_before() -> None:
+    rows = [ODD_ROW, dataclasses.replace(ODD_ROW, former_names=(), carers=(), services=())]
+    for services in (False, True):
+        data = _file(services=services)
+        authorities = {json.loads(line).get("local_authority", "") for line in data.splitlines()} - {""}
+        context = ReadContext(
+            "local_authority" if services else "national",
+            authorities=authorities,
+            source_authority=sorted(authorities)[0] if services else None,
+        )
+        parsed = read_feed(io.BytesIO(data), "jsonl", context)
+        rows += [row for _n, row in parsed if isinstance(row, FeedRow)]
+    assert any(row.services for row in rows)
+    assert len(rows) > 100
+    for row in rows:
+        assert canonical_json(row) == _reference_json(row)
+        assert row_digest(row) == hashlib.sha256(_reference_json(row).encode("utf-8")).hexdigest()
+    # A digest stored by the loader before this change (so rows loaded then are still unchanged).
+    assert row_digest(ODD_ROW) == "3dfb7a467752b283ab9d8fa0542fb0e632be8204a219fbdda233ccf8b8caa8f8"
+
+
+def test_copy_text_escapes_what_copy_reads_as_special() -> None:
+    when = dt.datetime(2026, 12, 1, 10, 30, tzinfo=dt.UTC)
+    text = copy_text(
+        [
+            ["a\\b", "tab\there", "line\nbreak\rcr", "plain"],
+            [1, None, 3, 4],
+            [True, False, None, True],
+            [dt.date(2020, 1, 2), None, dt.date(2021, 3, 4), None],
+            [when, when, None, when],
+            [None, "", "x", "y"],
+        ]
+    )
+    assert text.split("\n") == [
+        "a\\\\b\t1\tt\t2020-01-02\t2026-12-01T10:30:00+00:00\t\\N",
+        "tab\\there\t\\N\tf\t\\N\t2026-12-01T10:30:00+00:00\t",
+        "line\\nbreak\\rcr\t3\t\\N\t2021-03-04\t\\N\tx",
+        "plain\t4\tt\t\\N\t2026-12-01T10:30:00+00:00\ty",
+        "",
+    ]
+    with pytest.raises(ValueError, match="NUL"):
+        copy_text([["a\x00b", "c"]])
+
+
+def test_text_with_copys_special_characters_is_stored_as_the_ordinary_path_stores_it(
+    two_databases: tuple[str, str],
+) -> None:
+    lines = _file(services=False).splitlines()
+    odd = [
+        json.dumps(
+            json.loads(line)
+            | {"given_name": f"Ann{character}Marie", "address_line1": f"1{character}Road \\N"},
+            ensure_ascii=False,
+        ).encode("utf-8")
+        for line, character in zip(lines[:4], ("\\", "\t", "\n", "\r"), strict=True)
+    ]
+    data = b"\n".join(odd + lines[4:]) + b"\n"
+    ordinary_engine, ordinary_source, _ = _prepare(two_databases[0], kind="national")
+    initial_engine, initial_source, _ = _prepare(two_databases[1], kind="national")
+    _load(ordinary_engine, ordinary_source, data, initial=False)
+    _load(initial_engine, initial_source, data, initial=True)
+    expected, got = _stored(ordinary_engine), _stored(initial_engine)
+    for table in TABLES:
+        assert got[table] == expected[table], table
+    with initial_engine.connect() as connection:
+        names = set(connection.execute(sa.text("SELECT given_name FROM children")).scalars())
+    assert {"Ann\\Marie", "Ann\tMarie", "Ann\nMarie", "Ann\rMarie"} <= names
+    ordinary_engine.dispose()
+    initial_engine.dispose()
+
+
+def _foreign_keys(engine: Engine) -> list[tuple[str, str, str, bool]]:
+    with engine.connect() as connection:
+        return sorted(
+            connection.execute(
+                sa.text(
+                    "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated "
+                    "FROM pg_constraint WHERE contype = 'f'"
+                )
+            ).tuples()
+        )
+
+
+def _kept(engine: Engine) -> list[str]:
+    with make_session_factory(engine)() as session:
+        return list(
+            session.scalars(sa.select(SystemSetting.value).where(SystemSetting.key.startswith(DROPPED_INDEX)))
+        )
+
+
+@pytest.mark.postgres
+def test_the_foreign_keys_dropped_around_an_initial_load_come_back_exactly(
+    two_databases: tuple[str, str], tmp_path: Path
+) -> None:
+    if not two_databases[0].startswith("postgresql"):
+        pytest.skip("the foreign keys are dropped on PostgreSQL only")
+    data = _file(services=False)
+    engine, source, _ = _prepare(two_databases[0], kind="national")
+    before = _foreign_keys(engine)
+    assert len(before) > 10
+    # As a crashed initial load leaves them: dropped, their definitions kept.
+    with make_session_factory(engine)() as session:
+        drop_search_indexes(session)
+    dropped = {(table, name) for table, name, _d, _v in before} - {
+        (table, name) for table, name, _d, _v in _foreign_keys(engine)
+    }
+    assert ("field_provenance", "fk_field_provenance_child_id_children") in dropped
+    assert sum("FOREIGN KEY" in kept for kept in _kept(engine)) == len(dropped)
+    # The next load (the ordinary path) puts them back before it writes.
+    report = _load(engine, source, data, initial=False)
+    assert report.rows_created > 100
+    assert _foreign_keys(engine) == before and _kept(engine) == []
+    engine.dispose()
+    # An initial load: back as they were when it ends, and every row refers to a row.
+    other, other_source, _ = _prepare(two_databases[1], kind="national")
+    report = _load(other, other_source, data, initial=True)
+    assert report.rows_created > 100
+    assert _foreign_keys(other) == before and _kept(other) == []
+    other.dispose()
