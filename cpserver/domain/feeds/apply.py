@@ -21,7 +21,6 @@ its shield), involvements recorded by practitioners, archive state.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -240,35 +239,6 @@ def fresh_row_digest(row: FeedRow) -> str:
     """`row_digest` not kept: a new child's row is digested once (its link), and hashing the row
     for the cache costs a third of the digest."""
     return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
-
-
-def _plain(value: Any) -> Any:
-    """`FeedRow.to_json()`'s value, built without `dataclasses.asdict`'s deep copies (it is hot):
-    a string, number, boolean or None is returned as it is, without a test of each kind."""
-    kind = type(value)
-    if kind in _AS_IS:
-        return value
-    if kind is tuple or kind is list:
-        return [_plain(item) for item in value]
-    if kind is dt.date:
-        return value.isoformat()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        plain = {}
-        for name in _field_names(type(value)):
-            item = getattr(value, name)
-            plain[name] = item if type(item) in _AS_IS else _plain(item)
-        return plain
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-_AS_IS: Final = frozenset((str, bool, int, float, type(None)))
-
-
-@functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(item.name for item in dataclasses.fields(kind))
 
 
 def source_username(source: FeedSource) -> str:

@@ -44,7 +44,7 @@ from cpserver.domain.feeds.apply import (
     row_digest,
     set_column_field,
 )
-from cpserver.domain.feeds.initial import _BLANK, _child_keys, _values, write_models
+from cpserver.domain.feeds.initial import _BLANK, _child_keys, write_models
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.former_names import former_name_rows
 from cpserver.store.models import (
@@ -259,7 +259,7 @@ def new_plain_children(session: Session, rows: list[FeedRow]) -> list[SimpleName
 def queue_new_child(bulk: BulkWrites, child: SimpleNamespace) -> None:
     """A new child, its row applied, put in the chunk's bulk writes (written before its links)."""
     plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
-    plain.new_children.append(_values(child))
+    plain.new_children.append(dict(vars(child)))  # a copy: the row as applied now
 
 
 def read_provenance(
