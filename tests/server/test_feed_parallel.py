@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,15 +21,18 @@ from cpserver.domain.feeds.format import ReadContext
 from cpserver.domain.feeds.load import LoadReport, load_feed
 from cpserver.domain.feeds.parallel import (
     DROPPED_INDEX,
+    LoaderGone,
     SliceTask,
     _load_slice,
     drop_search_indexes,
 )
-from cpserver.domain.feeds.sources import source_authority_code
-from cpserver.store.database import make_session_factory
+from cpserver.domain.feeds.sources import add_source, source_authority_code
+from cpserver.seed.feed_file import child_rows, reference_in_memory, write_jsonl, write_reference_only
+from cpserver.store.database import make_engine, make_session_factory
+from cpserver.store.migrate import upgrade
 from cpserver.store.models import FeedBatch, FeedSource, LocalAuthority, SystemSetting
 from tests.server.feeds_support import KeptMail
-from tests.server.test_feed_initial import TABLES, _file, _prepare, _report, _stored, two_databases
+from tests.server.test_feed_initial import TABLES, TODAY, _file, _prepare, _report, _stored, two_databases
 
 __all__ = ["two_databases"]  # the fixture, shared with test_feed_initial
 
@@ -183,3 +191,91 @@ def test_several_jobs_need_the_files_path(two_databases: tuple[str, str]) -> Non
             jobs=2,
         )
     engine.dispose()
+
+
+def test_a_worker_whose_loader_is_gone_writes_nothing_more(
+    two_databases: tuple[str, str], tmp_path: Path
+) -> None:
+    """A worker checks, before each chunk, that the process that started it is still its parent;
+    when it is not (the loader was killed), it stops without writing: nothing goes on loading that
+    no loader reports on or rebuilds the dropped indexes after."""
+    if not two_databases[0].startswith("postgresql"):
+        pytest.skip("several jobs run on PostgreSQL only")
+    path = tmp_path / "feed.jsonl"
+    path.write_bytes(_file(services=False))
+    engine, found, _ = _prepare(two_databases[0], kind="national")
+    with make_session_factory(engine)() as session:
+        source = session.merge(found)
+        batch = FeedBatch(
+            source_id=source.id,
+            via="file",
+            digest="",
+            status="running",
+            received_at=dt.datetime.now(dt.UTC),
+            rejections=[],
+        )
+        session.add(batch)
+        session.commit()
+        context = ReadContext(
+            source.kind,
+            set(session.scalars(sa.select(LocalAuthority.code))),
+            source_authority_code(session, source),
+        )
+        url = engine.url.render_as_string(hide_password=False)
+        not_my_loader = os.getpid()  # this process is the worker here; its parent is pytest's
+        with pytest.raises(LoaderGone):
+            _load_slice(
+                session,
+                SliceTask(url, source.id, batch.id, str(path), "jsonl", context, (0, 2), 20, not_my_loader),
+                lambda _n: None,
+            )
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM children")).scalar() == 0
+    engine.dispose()
+
+
+def test_killing_the_loader_stops_its_workers(two_databases: tuple[str, str], tmp_path: Path) -> None:
+    """End to end: `cpserver feed load --initial --jobs 2` killed (SIGKILL, no clean-up) while its
+    workers load; the workers stop within a chunk and the children stop growing, short of the file."""
+    if not two_databases[0].startswith("postgresql"):
+        pytest.skip("several jobs run on PostgreSQL only")
+    children = 3_000
+    reference = reference_in_memory(children=children, random_seed=11, today=TODAY)
+    path = tmp_path / "feed.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        write_jsonl(child_rows(reference, children=children, random_seed=11, today=TODAY), out)
+    engine = make_engine(two_databases[0])
+    upgrade(engine)
+    write_reference_only(engine, children=children, random_seed=11, today=TODAY)
+    with make_session_factory(engine)() as session:
+        add_source(session, name="census", kind="national", priority=50, local_authority=None)
+        session.commit()
+
+    def count() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(sa.text("SELECT count(*) FROM children")).scalar() or 0)
+
+    loader = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "cpserver.cli", "feed", "load", "--initial", "--jobs", "2"),
+            *("--chunk-rows", "10", "--source", "census", "--database", two_databases[0], str(path)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while count() == 0 and loader.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert loader.poll() is None, "the load ended before it could be killed: make the file larger"
+        loader.send_signal(signal.SIGKILL)
+        loader.wait()
+        time.sleep(3)  # a chunk of 10 rows takes milliseconds: every worker has seen it by now
+        stopped = count()
+        time.sleep(2)
+        assert count() == stopped
+        assert stopped < children
+    finally:
+        if loader.poll() is None:
+            loader.kill()
+        engine.dispose()

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,6 +117,13 @@ class SliceTask:
     context: ReadContext
     lane: tuple[int, int]
     chunk_rows: int
+    # The loader's process id: a worker whose loader is gone (killed, crashed) stops at its next
+    # chunk, so nothing goes on writing that no loader will report, restore indexes for, or stop.
+    loader_pid: int | None = None
+
+
+class LoaderGone(Exception):
+    """The worker's loader process is gone (the worker stops; its current chunk is not written)."""
 
 
 @dataclass
@@ -141,6 +149,8 @@ def load_slice(task: SliceTask, messages: Any) -> None:
         with make_session_factory(engine)() as session, BulkChildUpdates(session), fewer_collections():
             result = _load_slice(session, task, lambda done: messages.put(("progress", lane_k, done)))
         messages.put(("done", lane_k, result))
+    except LoaderGone:
+        messages.cancel_join_thread()  # nobody reads the queue any more: exit without waiting
     except BaseException as failed:
         messages.put(("failed", lane_k, type(failed).__name__))
     finally:
@@ -166,6 +176,9 @@ def _load_slice(session: Session, task: SliceTask, progress: Callable[[int], Non
         )
         try:
             for chunk in _chunks(parsed, size):
+                if task.loader_pid is not None and os.getppid() != task.loader_pid:
+                    session.rollback()
+                    raise LoaderGone()
                 rows = [(n, r) for n, r in chunk if isinstance(r, FeedRow)]
                 done: LoadReport | None = None
                 stats = ApplyStats(bulk=BulkWrites(), audit=[])
@@ -256,7 +269,9 @@ def load_in_parallel(
         spawn.Process(
             target=load_slice,
             args=(
-                SliceTask(url, source.id, batch.id, str(path), fmt, context, (k, jobs), chunk_rows),
+                SliceTask(
+                    url, source.id, batch.id, str(path), fmt, context, (k, jobs), chunk_rows, os.getpid()
+                ),
                 messages,
             ),
             name=f"feed-initial-{k}",
