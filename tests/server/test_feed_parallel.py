@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.format import ReadContext
 from cpserver.domain.feeds.load import LoadReport, load_feed
@@ -129,6 +130,28 @@ def test_a_crash_with_the_indexes_dropped_is_repaired_by_the_next_load(
 
 
 @pytest.mark.postgres
+def _worker_task(session: Session, engine: Engine, found: FeedSource, path: Path) -> SliceTask:
+    """Worker 0 of 2's task for a new running batch of `found`, as `load_in_parallel` makes it."""
+    source = session.merge(found)
+    batch = FeedBatch(
+        source_id=source.id,
+        via="file",
+        digest="",
+        status="running",
+        received_at=dt.datetime.now(dt.UTC),
+        rejections=[],
+    )
+    session.add(batch)
+    session.commit()
+    context = ReadContext(
+        source.kind,
+        set(session.scalars(sa.select(LocalAuthority.code))),
+        source_authority_code(session, source),
+    )
+    url = engine.url.render_as_string(hide_password=False)
+    return SliceTask(url, source.id, batch.id, str(path), "jsonl", context, (0, 2), 20)
+
+
 def test_an_interrupted_parallel_load_is_completed_by_loading_the_file_again(
     two_databases: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -142,28 +165,7 @@ def test_an_interrupted_parallel_load_is_completed_by_loading_the_file_again(
     cut_engine, cut_source, _ = _prepare(two_databases[1], kind="national")
     whole = _load_file(whole_engine, whole_source, path, initial=True)
     with make_session_factory(cut_engine)() as session:
-        source = session.merge(cut_source)
-        batch = FeedBatch(
-            source_id=source.id,
-            via="file",
-            digest="",
-            status="running",
-            received_at=dt.datetime.now(dt.UTC),
-            rejections=[],
-        )
-        session.add(batch)
-        session.commit()
-        context = ReadContext(
-            source.kind,
-            set(session.scalars(sa.select(LocalAuthority.code))),
-            source_authority_code(session, source),
-        )
-        url = cut_engine.url.render_as_string(hide_password=False)
-        half = _load_slice(
-            session,
-            SliceTask(url, source.id, batch.id, str(path), "jsonl", context, (0, 2), 20),
-            lambda _n: None,
-        )
+        half = _load_slice(session, _worker_task(session, cut_engine, cut_source, path), lambda _n: None)
     assert 0 < half.counts["rows_created"] < whole.rows_created
     again = _load_file(cut_engine, cut_source, path, initial=False)
     assert again.rows_unchanged == half.counts["rows_created"]
@@ -205,30 +207,10 @@ def test_a_worker_whose_loader_is_gone_writes_nothing_more(
     path.write_bytes(_file(services=False))
     engine, found, _ = _prepare(two_databases[0], kind="national")
     with make_session_factory(engine)() as session:
-        source = session.merge(found)
-        batch = FeedBatch(
-            source_id=source.id,
-            via="file",
-            digest="",
-            status="running",
-            received_at=dt.datetime.now(dt.UTC),
-            rejections=[],
-        )
-        session.add(batch)
-        session.commit()
-        context = ReadContext(
-            source.kind,
-            set(session.scalars(sa.select(LocalAuthority.code))),
-            source_authority_code(session, source),
-        )
-        url = engine.url.render_as_string(hide_password=False)
-        not_my_loader = os.getpid()  # this process is the worker here; its parent is pytest's
+        task = _worker_task(session, engine, found, path)
+        task.loader_pid = os.getpid()  # this process is the worker here; its parent is pytest's
         with pytest.raises(LoaderGone):
-            _load_slice(
-                session,
-                SliceTask(url, source.id, batch.id, str(path), "jsonl", context, (0, 2), 20, not_my_loader),
-                lambda _n: None,
-            )
+            _load_slice(session, task, lambda _n: None)
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM children")).scalar() == 0
     engine.dispose()

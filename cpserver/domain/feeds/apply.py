@@ -275,10 +275,10 @@ def apply_row(
             stats.bulk.write(session)
         session.flush()  # what earlier rows wrote for this child is seen by the lookups below
     with session.no_autoflush:  # one flush per row at most: the rest is written in batches
-        return _apply(session, source, batch, row, child, now, mailer, stats, created, settled)
+        return apply_to_child(session, source, batch, row, child, now, mailer, stats, created, settled)
 
 
-def _apply(
+def apply_to_child(
     session: Session,
     source: FeedSource,
     batch: FeedBatch,
@@ -292,9 +292,9 @@ def _apply(
 ) -> Child:
     fresh = child is None or created
     bulk = stats.bulk if fresh else None
-    setting_id = _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
-    gp_id = _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
-    authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
+    setting_id = code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+    gp_id = code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+    authority_id = code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
     if child is None:
         child = _new_child(session, row, authority_id)
         session.flush()
@@ -303,7 +303,7 @@ def _apply(
         if row.new_identity:
             # Marks the record as an adopted child's new identity, so that no later row can tie
             # it to a record id (or a child) it did not start with.
-            _add_provenance(session, bulk, _provenance(child, NEW_IDENTITY, source, batch, row, now))
+            _add_provenance(session, bulk, provenance_values(child, NEW_IDENTITY, source, batch, row, now))
     elif settled and stats.provenance is not None and child.id in stats.provenance:
         held = stats.provenance.pop(child.id)
     else:
@@ -314,13 +314,13 @@ def _apply(
     if not fresh and row.new_identity and NEW_IDENTITY not in held:
         # The new identity sent under a record id (or to a child) of the birth identity.
         raise RowRejected("new_identity_reuses_record_id")
-    said = _said(row)
+    said = said_fields(row)
     before_authority = child.local_authority_id
     for name in FIELDS:
         if name not in said:
             continue
         current = held.get(name)
-        if current is not None and not _wins(source.priority, row.as_of, current):
+        if current is not None and not source_wins(source.priority, row.as_of, current):
             stats.fields_kept += 1
             continue
         _write(
@@ -336,7 +336,7 @@ def _apply(
             later=stats.bulk,
         )
         if current is None:
-            _add_provenance(session, bulk, _provenance(child, name, source, batch, row, now))
+            _add_provenance(session, bulk, provenance_values(child, name, source, batch, row, now))
         elif isinstance(current, ProvenanceRow) and stats.bulk is not None:
             current.priority, current.as_of = source.priority, row.as_of
             stats.bulk.provenance_updates[(current.child_pk, current.field)] = {
@@ -367,7 +367,7 @@ def _apply(
     )
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
-        _audit_move(session, source, batch, child, move, stats.audit)
+        audit_move(session, source, batch, child, move, stats.audit)
         if mailer is not None:
             notify_moves(session, mailer, [move])
         else:
@@ -382,7 +382,7 @@ def _add_provenance(session: Session, bulk: BulkWrites | None, provenance: dict[
         bulk.provenance.append(provenance)
 
 
-def _provenance(
+def provenance_values(
     child: Child, name: str, source: FeedSource, batch: FeedBatch, row: FeedRow, now: dt.datetime
 ) -> dict[str, Any]:
     return {
@@ -396,11 +396,11 @@ def _provenance(
     }
 
 
-def _wins(priority: int, as_of: dt.date, current: FieldProvenance | ProvenanceRow) -> bool:
+def source_wins(priority: int, as_of: dt.date, current: FieldProvenance | ProvenanceRow) -> bool:
     return priority > current.priority or (priority == current.priority and as_of >= current.as_of)
 
 
-def _said(row: FeedRow) -> set[str]:
+def said_fields(row: FeedRow) -> set[str]:
     """The fields this row says something about (an empty optional field says nothing)."""
     said = {"given_name", "family_name", "date_of_birth", "gender", "local_authority"}
     if row.middle_names:
@@ -415,7 +415,7 @@ def _said(row: FeedRow) -> set[str]:
     return said
 
 
-def _code_id(session: Session, model: Any, code: str, problem: str) -> int | None:
+def code_id(session: Session, model: Any, code: str, problem: str) -> int | None:
     """The id of the setting, practice or authority with `code` (cached for the session), or None."""
     if not code:
         return None
@@ -446,9 +446,9 @@ def new_children(session: Session, rows: Sequence[FeedRow]) -> list[Child | RowR
     with session.no_autoflush:
         for row in rows:
             try:
-                _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
-                _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
-                authority_id = _code_id(
+                code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+                code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+                authority_id = code_id(
                     session, LocalAuthority, row.local_authority, "unknown_local_authority"
                 )
                 made.append(_new_child(session, row, authority_id, next(cp_ids)))
@@ -653,7 +653,7 @@ def _replace_carers(
     bulk: BulkWrites | None,
     later: BulkWrites | None = None,
 ) -> None:
-    values = [_carer_values(child, carer) for carer in carers]
+    values = [carer_values(child, carer) for carer in carers]
     if fresh:
         for carer in values:
             _put(session, bulk, Carer, bulk.carers if bulk is not None else [], carer)
@@ -668,7 +668,7 @@ def _replace_carers(
         diff_carers(session, {child.id: values})
 
 
-def _carer_values(child: Child, carer: FeedCarer) -> dict[str, Any]:
+def carer_values(child: Child, carer: FeedCarer) -> dict[str, Any]:
     """A carer row's columns as the feed sends it (the stored forms of postcode and telephone)."""
     return {
         "child_pk": child.id,
@@ -764,7 +764,7 @@ def _replace_services(
     A new child's are inserted. A known child's are diffed against what the source sent before
     (`diff_services`): at the chunk's end when the loader gives `later`, else at once.
     """
-    services = [_service_values(child, source, service) for service in row.services]
+    services = [service_values(child, source, service) for service in row.services]
     if fresh:
         for values in services:
             values["started_on"] = values["started_on"] or row.as_of
@@ -781,7 +781,7 @@ def _replace_services(
         )
 
 
-def _service_values(child: Child, source: FeedSource, service: FeedService) -> dict[str, Any]:
+def service_values(child: Child, source: FeedSource, service: FeedService) -> dict[str, Any]:
     """An involvement's columns for a fed service (`started_on` None when the row gives none)."""
     return {
         "child_pk": child.id,
@@ -940,7 +940,7 @@ def _link(
         record.child_pk, record.row_digest, record.last_batch_id = child.id, digest, batch.id
 
 
-def _audit_move(
+def audit_move(
     session: Session,
     source: FeedSource,
     batch: FeedBatch,

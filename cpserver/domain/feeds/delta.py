@@ -31,20 +31,20 @@ from cpserver.domain.feeds.apply import (
     Move,
     ProvenanceRow,
     RowRejected,
-    _audit_move,
-    _carer_values,
-    _code_id,
-    _provenance,
-    _said,
-    _service_values,
-    _wins,
     among,
+    audit_move,
+    carer_values,
+    code_id,
     new_child_values,
     new_cp_ids,
+    provenance_values,
     row_digest,
+    said_fields,
+    service_values,
     set_column_field,
+    source_wins,
 )
-from cpserver.domain.feeds.initial import _BLANK, _child_keys, write_models
+from cpserver.domain.feeds.initial import BLANK_CHILD, child_keys, write_models
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.former_names import former_name_rows
 from cpserver.store.models import (
@@ -241,17 +241,17 @@ def new_plain_children(session: Session, rows: list[FeedRow]) -> list[SimpleName
     cp_ids = iter(new_cp_ids(session, len(rows)))
     for row in rows:
         try:
-            _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
-            _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
-            authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
-            child = SimpleNamespace(**(_BLANK | new_child_values(row, authority_id, next(cp_ids))), id=0)
+            code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+            code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+            authority_id = code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
+            child = SimpleNamespace(**(BLANK_CHILD | new_child_values(row, authority_id, next(cp_ids))), id=0)
         except RowRejected as rejected:
             made.append(rejected)
             continue
         made.append(child)
         good.append(child)
     if good:
-        for child, key in zip(good, _child_keys(session, len(good)), strict=True):
+        for child, key in zip(good, child_keys(session, len(good)), strict=True):
             child.id = key
     return made
 
@@ -379,13 +379,13 @@ def apply_known(
     """
     bulk = stats.bulk
     assert bulk is not None
-    setting_id = _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
-    gp_id = _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
-    authority_id = _code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
+    setting_id = code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+    gp_id = code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+    authority_id = code_id(session, LocalAuthority, row.local_authority, "unknown_local_authority")
     held = _held(session, stats, child.id)
     if row.new_identity and NEW_IDENTITY not in held:
         raise RowRejected("new_identity_reuses_record_id")
-    said = _said(row)
+    said = said_fields(row)
     before_authority = child.local_authority_id
     won: list[str] = []  # fields whose provenance row is re-set
     plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
@@ -393,16 +393,16 @@ def apply_known(
         if name not in said:
             continue
         current = held.get(name)
-        if current is not None and not _wins(source.priority, row.as_of, current):
+        if current is not None and not source_wins(source.priority, row.as_of, current):
             stats.fields_kept += 1
             continue
         _write(child, name, row, bulk, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id)
         if current is None:
-            bulk.provenance.append(_provenance(cast(Child, child), name, source, batch, row, now))
+            bulk.provenance.append(provenance_values(cast(Child, child), name, source, batch, row, now))
         else:
             won.append(name)
     if source.kind == "local_authority":
-        services = [_service_values(cast(Child, child), source, service) for service in row.services]
+        services = [service_values(cast(Child, child), source, service) for service in row.services]
         bulk.services_replaced[(child.id, source.id)] = (row.as_of, services)
     digest = row_digest(row)
     if link is None:
@@ -427,8 +427,8 @@ def apply_known(
         chunk[child.id] = (won, row.as_of)
     if authority_id is not None and before_authority not in (None, child.local_authority_id):
         move = Move(child.cp_id, before_authority, child.local_authority_id)
-        # `_audit_move` reads the child's key and shield only.
-        _audit_move(session, source, batch, cast(Child, child), move, stats.audit)
+        # `audit_move` reads the child's key and shield only.
+        audit_move(session, source, batch, cast(Child, child), move, stats.audit)
         stats.moves.append(move)
 
 
@@ -458,4 +458,4 @@ def _write(
         rows, child.former_names = former_name_rows(child.id, child.date_of_birth, row.former_names)
         bulk.former_names_replaced[child.id] = rows
     elif name == "carers":
-        bulk.carers_replaced[child.id] = [_carer_values(cast(Child, child), carer) for carer in row.carers]
+        bulk.carers_replaced[child.id] = [carer_values(cast(Child, child), carer) for carer in row.carers]

@@ -44,8 +44,8 @@ from cpserver.domain.feeds.apply import (
     ApplyStats,
     BulkWrites,
     RowRejected,
-    _apply,
-    _code_id,
+    apply_to_child,
+    code_id,
     new_child_values,
     new_cp_ids,
 )
@@ -80,7 +80,7 @@ def refuse_unless_empty(session: Session, source: FeedSource) -> None:
         )
 
 
-def _child_keys(session: Session, count: int) -> list[int]:
+def child_keys(session: Session, count: int) -> list[int]:
     """`count` new keys for children, taken before the rows are written."""
     if session.get_bind().dialect.name == "postgresql":
         return list(
@@ -121,7 +121,7 @@ def prepare_chunk(
     """
     stats = ApplyStats(bulk=BulkWrites())
     assert stats.bulk is not None
-    keys = iter(_child_keys(session, len(rows)))
+    keys = iter(child_keys(session, len(rows)))
     cp_ids = iter(new_cp_ids(session, len(rows), exclude=taken, lane=lane))
     children: list[SimpleNamespace] = []
     # Plain copies of the source's and batch's columns the rule reads (ten times a child): an ORM
@@ -131,16 +131,16 @@ def prepare_chunk(
     with session.no_autoflush:
         for number, row in rows:
             try:
-                _code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
-                _code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
+                code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
+                code_id(session, GpPractice, row.gp_practice, "unknown_gp_practice")
                 authority = row.local_authority
-                authority_id = _code_id(session, LocalAuthority, authority, "unknown_local_authority")
+                authority_id = code_id(session, LocalAuthority, authority, "unknown_local_authority")
                 # A plain object, not a `Child`: the rule sets its attributes without the ORM's
                 # instrumentation, and its columns are read back for the bulk write.
                 child = SimpleNamespace(
-                    **(_BLANK | new_child_values(row, authority_id, next(cp_ids))), id=next(keys)
+                    **(BLANK_CHILD | new_child_values(row, authority_id, next(cp_ids))), id=next(keys)
                 )
-                _apply(
+                apply_to_child(
                     session, plain_source, plain_batch, row, cast(Child, child), now, None, stats, True, False
                 )
             except RowRejected as rejected:
@@ -277,7 +277,7 @@ class BackgroundWriter:
                 self._queue.task_done()
 
 
-_BLANK: dict[str, Any] = {prop.key: None for prop in inspect(Child).column_attrs if prop.key != "id"}
+BLANK_CHILD: dict[str, Any] = {prop.key: None for prop in inspect(Child).column_attrs if prop.key != "id"}
 
 
 def write_models(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
