@@ -928,16 +928,24 @@ def _link(
             bulk,
             SourceRecord,
             bulk.links if bulk is not None else [],
-            {
-                "source_id": source.id,
-                "source_record_id": row.source_record_id,
-                "child_pk": child.id,
-                "row_digest": digest,
-                "last_batch_id": batch.id,
-            },
+            link_values(source, batch, row, child.id, digest),
         )
     else:
         record.child_pk, record.row_digest, record.last_batch_id = child.id, digest, batch.id
+
+
+def link_values(
+    source: FeedSource, batch: FeedBatch, row: FeedRow, child_pk: int, digest: str
+) -> dict[str, Any]:
+    """A new source-record link's values: the source's record id tied to the child, with the digest
+    of the row last applied and its batch."""
+    return {
+        "source_id": source.id,
+        "source_record_id": row.source_record_id,
+        "child_pk": child_pk,
+        "row_digest": digest,
+        "last_batch_id": batch.id,
+    }
 
 
 def audit_move(

@@ -35,6 +35,7 @@ from cpserver.domain.feeds.apply import (
     audit_move,
     carer_values,
     code_id,
+    link_values,
     new_child_values,
     new_cp_ids,
     provenance_values,
@@ -408,15 +409,7 @@ def apply_known(
     if link is None:
         assert stats.unlinked is not None
         stats.unlinked.discard(row.source_record_id)
-        bulk.links.append(
-            {
-                "source_id": source.id,
-                "source_record_id": row.source_record_id,
-                "child_pk": child.id,
-                "row_digest": digest,
-                "last_batch_id": batch.id,
-            }
-        )
+        bulk.links.append(link_values(source, batch, row, child.id, digest))
     else:
         link.child_pk, link.row_digest, link.last_batch_id = child.id, digest, batch.id
     changes = child.changes()
