@@ -6,6 +6,7 @@
     python bench/feeds.py measure --database URL --children N [--initial [--jobs N]]  # all of it, timed
     python bench/feeds.py score --database URL --source NAME --delta FILE --truth TRUTH.csv
     python bench/feeds.py shield --database URL [--shield-every 200]  # shield one child in 200
+    python bench/feeds.py rebuild --database URL [--jobs 1 2] [--repeat 2]  # the initial load's end phase
 
 The reference and the files must be made with the same --children, --seed and --today, so the school,
 GP and authority codes in the files exist in the database. `measure` needs a new, empty database
@@ -415,6 +416,50 @@ def _likeness(row: dict[str, object], child: tuple[str, str, str, str], name: An
     return f"given {names(row_given, given)}, family {names(row_family, family)}, dob {dob}, postcode {home}"
 
 
+def _rebuild(args: argparse.Namespace) -> int:
+    """Time the initial load's end phase on a loaded directory: drop the search indexes and foreign
+    keys as an initial load does, then rebuild them, alternately the way before session 6 (one
+    transaction, one connection, the server's memory) and shared by each --jobs count, --repeat
+    times, pair by pair."""
+    from sqlalchemy import delete, select
+
+    from cpserver.domain.feeds.parallel import DROPPED_INDEX, drop_search_indexes, restore_search_indexes
+    from cpserver.store.database import make_engine, make_session_factory
+    from cpserver.store.models import SystemSetting
+
+    def before(session: Any) -> int:
+        kept = session.execute(
+            select(SystemSetting.key, SystemSetting.value).where(SystemSetting.key.startswith(DROPPED_INDEX))
+        ).all()
+        connection = session.connection()
+        for _key, definition in sorted(kept):
+            connection.exec_driver_sql(definition)
+        session.execute(delete(SystemSetting).where(SystemSetting.key.startswith(DROPPED_INDEX)))
+        session.commit()
+        return len(kept)
+
+    engine = make_engine(args.database)
+    factory = make_session_factory(engine)
+    ways: list[tuple[str, Any]] = [("before (one transaction)", before)]
+    ways += [
+        (f"--jobs {jobs}", lambda session, jobs=jobs: restore_search_indexes(session, jobs=jobs))
+        for jobs in args.jobs
+    ]
+    for round_ in range(1, args.repeat + 1):
+        for label, rebuild in ways:
+            with factory() as session:
+                drop_search_indexes(session)
+            started = time.monotonic()
+            with factory() as session:
+                count = rebuild(session)
+            print(
+                f"round {round_}: {label}: {count} indexes and keys in {time.monotonic() - started:.1f} s",
+                flush=True,
+            )
+    engine.dispose()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -465,6 +510,11 @@ def main() -> int:
     shield.add_argument("--database", required=True)
     shield.add_argument("--shield-every", type=int, default=200)
     shield.set_defaults(run=_shield)
+    rebuild = commands.add_parser("rebuild", help="time the initial load's end phase (indexes and keys)")
+    rebuild.add_argument("--database", required=True)
+    rebuild.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    rebuild.add_argument("--repeat", type=int, default=2)
+    rebuild.set_defaults(run=_rebuild)
     score = commands.add_parser("score", help="precision and recall of a loaded delta against its truth")
     score.add_argument("--database", required=True)
     score.add_argument("--source", default="bench-census")

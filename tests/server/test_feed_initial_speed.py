@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from cpserver.domain.feeds.apply import row_digest
 from cpserver.domain.feeds.digest import canonical_json
 from cpserver.domain.feeds.format import ReadContext, read_feed
-from cpserver.domain.feeds.parallel import DROPPED_INDEX, drop_search_indexes
+from cpserver.domain.feeds.parallel import DROPPED_INDEX, drop_search_indexes, restore_search_indexes
 from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow, FeedService
 from cpserver.store.bulk_load import copy_text
 from cpserver.store.database import make_session_factory
@@ -176,3 +176,63 @@ def test_the_foreign_keys_dropped_around_an_initial_load_come_back_exactly(
     assert report.rows_created > 100
     assert _foreign_keys(other) == before and _kept(other) == []
     other.dispose()
+
+
+def _indexes(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            query = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+        else:
+            query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        return sorted(connection.execute(sa.text(query)).tuples())
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_a_rebuild_shared_by_several_connections_puts_back_every_index_and_key(
+    two_databases: tuple[str, str], jobs: int
+) -> None:
+    engine, source, _ = _prepare(two_databases[0], kind="national")
+    _load(engine, source, _file(services=False), initial=False)
+    indexes, keys = _indexes(engine), _foreign_keys(engine) if engine.dialect.name == "postgresql" else []
+    with make_session_factory(engine)() as session:
+        drop_search_indexes(session)
+    dropped = len(_kept(engine))
+    assert len(_indexes(engine)) < len(indexes) and dropped > 5
+    with make_session_factory(engine)() as session:
+        assert restore_search_indexes(session, jobs=jobs) == dropped
+    assert _indexes(engine) == indexes and _kept(engine) == []
+    if keys:
+        assert _foreign_keys(engine) == keys  # the same definitions, every one validated
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_rebuild_that_fails_keeps_only_what_is_still_to_do_and_the_next_one_finishes_it(
+    two_databases: tuple[str, str],
+) -> None:
+    if not two_databases[0].startswith("postgresql"):
+        pytest.skip("the foreign keys are dropped on PostgreSQL only")
+    engine, source, _ = _prepare(two_databases[0], kind="national")
+    _load(engine, source, _file(services=False), initial=False)
+    indexes, keys = _indexes(engine), _foreign_keys(engine)
+    with make_session_factory(engine)() as session:
+        drop_search_indexes(session)
+    # A carer whose child is not there (written while the keys were away): its key cannot validate.
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE carers SET child_id = -5 WHERE id = (SELECT MIN(id) FROM carers)"))
+    with make_session_factory(engine)() as session, pytest.raises(sa.exc.IntegrityError):
+        restore_search_indexes(session, jobs=2)
+    assert _indexes(engine) == indexes  # every index was rebuilt and its definition let go
+    left = _kept(engine)
+    assert left and all("VALIDATE CONSTRAINT" in kept for kept in left)
+    assert any(kept.startswith("ALTER TABLE carers ") for kept in left)
+    # Every key is in place again; those kept are not validated yet (so a new row is checked).
+    now = {(t, n, d.removesuffix(" NOT VALID"), v) for t, n, d, v in _foreign_keys(engine)}
+    assert {(t, n, d) for t, n, d, _v in now} == {(t, n, d) for t, n, d, _v in keys}
+    assert {n for _t, n, _d, valid in now if not valid} == {kept.split('"')[1] for kept in left}
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM carers WHERE child_id = -5"))
+    with make_session_factory(engine)() as session:
+        assert restore_search_indexes(session, jobs=2) == len(left)
+    assert _foreign_keys(engine) == keys and _kept(engine) == []
+    engine.dispose()

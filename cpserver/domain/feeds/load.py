@@ -298,7 +298,7 @@ def load_feed(
             writer.close()
         if initial:
             session.rollback()
-            restore_search_indexes(session)
+            restore_search_indexes(session, jobs=jobs)
     batch.digest = hashing.sha.hexdigest()
     batch.finished_at = now()
     _save(batch, report)

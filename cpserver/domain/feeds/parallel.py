@@ -23,6 +23,8 @@ ends (each foreign key validated once over its whole table). The definitions are
 `system_settings` (`feeds.dropped_index.<n>`, then `feeds.dropped_index.fk.<n>`) in the same
 transaction as the drop, and every feed load first rebuilds any index (and key) kept there: after
 a crash, the next load (the same file without `--initial`) puts them back before it matches anything.
+On PostgreSQL the rebuild is shared by `--jobs` connections (`restore_search_indexes`): the
+indexes side by side, then the keys, added unvalidated at once and validated table by table.
 """
 
 from __future__ import annotations
@@ -31,12 +33,14 @@ import io
 import multiprocessing
 import os
 import queue
+import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,6 +55,13 @@ from cpserver.store.bulk_load import drop_foreign_keys, drop_secondary_indexes
 from cpserver.store.models import FeedBatch, FeedSource, SystemSetting, utcnow
 
 DROPPED_INDEX: Final = "feeds.dropped_index."
+DROPPED_FOREIGN_KEY: Final = f"{DROPPED_INDEX}fk."
+# Each rebuilding connection's memory to sort in (PostgreSQL's `maintenance_work_mem`, which also
+# serves a foreign key's validating join); the server's default, 64 MB, sorts 11M rows on disk.
+REBUILD_MEMORY: Final = "512MB"
+_ADD_KEY: Final = re.compile(r'^ALTER TABLE (\S+) ADD CONSTRAINT "([^"]+)" ')
+_VALIDATE_KEY: Final = re.compile(r'^ALTER TABLE (\S+) VALIDATE CONSTRAINT "([^"]+)"$')
+_INDEX_ON: Final = re.compile(r" ON (?:ONLY )?(?:public\.)?(\S+) USING ")
 # The tables an initial load writes (their own foreign keys are dropped during it).
 INITIAL_TABLES: Final = (
     "children",
@@ -82,24 +93,108 @@ def drop_search_indexes(session: Session) -> None:
         dropped = drop_foreign_keys(connection, INITIAL_TABLES)
         for number, (table, name, definition) in enumerate(dropped):
             statement = f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
-            session.add(SystemSetting(key=f"{DROPPED_INDEX}fk.{number:04d}", value=statement))
+            session.add(SystemSetting(key=f"{DROPPED_FOREIGN_KEY}{number:04d}", value=statement))
     session.commit()
 
 
-def restore_search_indexes(session: Session) -> int:
+def restore_search_indexes(session: Session, *, jobs: int = 1) -> int:
     """Rebuild every index (then foreign key) a (crashed) initial load dropped; commits. Returns how
-    many."""
-    kept = session.execute(
-        select(SystemSetting.key, SystemSetting.value).where(SystemSetting.key.startswith(DROPPED_INDEX))
-    ).all()
+    many.
+
+    On PostgreSQL the work is shared by `jobs` connections (at least one), each with
+    `REBUILD_MEMORY` to sort in, biggest table first: the indexes, each alone; then every foreign
+    key added `NOT VALID` (a catalogue change, at once); then the keys validated, one table's keys
+    on one connection (a table's validations would wait for each other). Each step commits with the
+    removal of its kept definition (an added key's is replaced by its `VALIDATE`), so a crash
+    leaves only what is still to do. On SQLite, one transaction rebuilds them all.
+    """
+    kept = sorted(
+        session.execute(
+            select(SystemSetting.key, SystemSetting.value).where(SystemSetting.key.startswith(DROPPED_INDEX))
+        )
+        .tuples()
+        .all()
+    )
     if not kept:
         return 0
     connection = session.connection()
-    for _key, definition in sorted(kept):
-        connection.exec_driver_sql(definition)
-    session.execute(delete(SystemSetting).where(SystemSetting.key.startswith(DROPPED_INDEX)))
-    session.commit()
+    if connection.dialect.name != "postgresql":
+        for _key, definition in kept:
+            connection.exec_driver_sql(definition)
+        session.execute(delete(SystemSetting).where(SystemSetting.key.startswith(DROPPED_INDEX)))
+        session.commit()
+        return len(kept)
+    engine = connection.engine
+    sizes = dict(
+        connection.execute(
+            text(
+                "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+                "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            )
+        )
+        .tuples()
+        .all()
+    )
+    session.commit()  # the lanes take their locks on their own connections
+    indexes = [(key, value) for key, value in kept if not key.startswith(DROPPED_FOREIGN_KEY)]
+    keys = [(key, value) for key, value in kept if key.startswith(DROPPED_FOREIGN_KEY)]
+    _in_lanes(engine, [[item] for item in indexes], jobs, lambda task: sizes.get(_table_of(task[0][1]), 0))
+    validations: dict[str, list[tuple[str, str]]] = {}
+    with engine.begin() as adding:
+        for key, kept_statement in keys:
+            table, name = _table_of(kept_statement), _constraint_of(kept_statement)
+            statement = kept_statement
+            if _ADD_KEY.match(kept_statement):
+                adding.exec_driver_sql(f"{kept_statement} NOT VALID")
+                statement = f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"'
+                adding.execute(update(SystemSetting).where(SystemSetting.key == key).values(value=statement))
+            validations.setdefault(table, []).append((key, statement))
+    _in_lanes(engine, list(validations.values()), jobs, lambda task: sizes.get(_table_of(task[0][1]), 0))
     return len(kept)
+
+
+def _table_of(statement: str) -> str:
+    found = _ADD_KEY.match(statement) or _VALIDATE_KEY.match(statement) or _INDEX_ON.search(statement)
+    if found is None:
+        raise ValueError("not a kept index or foreign key statement")
+    return found.group(1).removeprefix("public.")
+
+
+def _constraint_of(statement: str) -> str:
+    found = _ADD_KEY.match(statement) or _VALIDATE_KEY.match(statement)
+    if found is None:
+        raise ValueError("not a kept foreign key statement")
+    return found.group(2)
+
+
+def _in_lanes(
+    engine: Any, tasks: list[list[tuple[str, str]]], jobs: int, size: Callable[[list[tuple[str, str]]], int]
+) -> None:
+    """Run each task's statements in order on one connection, `jobs` tasks at a time, biggest
+    first; each statement commits with the removal of its kept key. The first failure is raised
+    once the running tasks end (no new task starts after it)."""
+    failed: list[BaseException] = []
+
+    def run(task: list[tuple[str, str]]) -> None:
+        for key, statement in task:
+            if failed:
+                return
+            with engine.begin() as lane:
+                lane.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{REBUILD_MEMORY}'")
+                lane.exec_driver_sql(statement)
+                lane.execute(delete(SystemSetting).where(SystemSetting.key == key))
+
+    def guarded(task: list[tuple[str, str]]) -> None:
+        try:
+            run(task)
+        except BaseException as error:
+            failed.append(error)
+
+    ordered = sorted(tasks, key=size, reverse=True)
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="rebuild") as pool:
+        list(pool.map(guarded, ordered))
+    if failed:
+        raise failed[0]
 
 
 # --- workers -----------------------------------------------------------------------------------
