@@ -506,6 +506,7 @@ def _load_chunk(
         )
     )
     linked: set[str] = set()  # record ids first linked in this chunk (a row sent twice in one file)
+    holds: dict[str, dict[str, Any]] = {}  # the chunk's held rows by record id, written at its end
     # The children of known records whose row changed, loaded in one query; `touched`: children
     # this chunk has written to (their pending writes must be flushed before they are read again).
     changed = {
@@ -597,6 +598,7 @@ def _load_chunk(
                 stats,
                 now,
                 cast(Child | None, prepared),
+                holds=holds,
             )
             if prepared is not None and written is not None:
                 assert stats.bulk is not None
@@ -606,6 +608,7 @@ def _load_chunk(
             linked.add(row.source_record_id)
         except RowRejected as rejected:
             report.reject(number, rejected.code)
+    write_holds(session, source, holds)
     assert stats.bulk is not None
     queue_links(stats.bulk, known.values())
 
@@ -623,11 +626,13 @@ def _decide(
     prepared: Child | None = None,
     children: dict[int, Child] | None = None,
     touched: set[int] | None = None,
+    holds: dict[str, dict[str, Any]] | None = None,
 ) -> int | None:
     """Apply, create or hold the row; returns the key of the child written to (None: held).
 
     `children`: matched children loaded for the chunk; `touched`: children the chunk has written to
-    (any other loaded child is applied without a flush, its provenance read with the chunk's).
+    (any other loaded child is applied without a flush, its provenance read with the chunk's);
+    `holds`: a held row is put there (`write_holds` at the chunk's end), else written now.
     """
     shielded = next((candidate for candidate in decision.candidates if candidate.shielded), None)
     if decision.decision == "match" and decision.best is not None:
@@ -654,19 +659,20 @@ def _decide(
         report.rows_created += 1
         return created.id
     if shielded is not None and decision.decision == "new":
-        _hold(session, source, batch, number, row, shielded, "shielded_candidate")
+        _hold(source, batch, number, row, shielded, "shielded_candidate", holds, session)
         report.rows_held += 1
     else:
         candidate = shielded or decision.best
         assert candidate is not None
         _hold(
-            session,
             source,
             batch,
             number,
             row,
             candidate,
             "shielded_candidate" if shielded is not None else "possible_match",
+            holds,
+            session,
         )
         report.rows_held += 1
     return None
@@ -678,22 +684,18 @@ def _creates(decision: matching.Classification) -> bool:
 
 
 def _hold(
-    session: Session,
     source: FeedSource,
     batch: FeedBatch,
     number: int,
     row: FeedRow,
     candidate: matching.Candidate,
     because: str,
+    holds: dict[str, dict[str, Any]] | None,
+    session: Session | None = None,
 ) -> None:
-    """Queue the row for the candidate authority's management team (one open review per record id)."""
-    review = session.scalar(
-        select(MatchReview).where(
-            MatchReview.source_id == source.id,
-            MatchReview.source_record_id == row.source_record_id,
-            MatchReview.status == "open",
-        )
-    )
+    """Queue the row for the candidate authority's management team: its review's columns put in
+    `holds` (by record id: a later held row under the same id replaces them, as it would update the
+    review), written by `write_holds`; with no `holds`, written now by `session`."""
     fields = {
         "batch_id": batch.id,
         "row_number": number,
@@ -703,11 +705,33 @@ def _hold(
         "held_because": because,
         "local_authority_id": candidate.local_authority_id,
     }
-    if review is None:
-        session.add(
-            MatchReview(source_id=source.id, source_record_id=row.source_record_id, status="open", **fields)
-        )
+    if holds is not None:
+        holds[row.source_record_id] = fields
     else:
-        for name, value in fields.items():
-            setattr(review, name, value)
+        assert session is not None
+        write_holds(session, source, {row.source_record_id: fields})
+
+
+def write_holds(session: Session, source: FeedSource, holds: dict[str, dict[str, Any]]) -> None:
+    """The held rows' reviews (one open review per record id: an open one is updated, else one is
+    added), their open reviews read in one query and written in one flush."""
+    if not holds:
+        return
+    reviews = {
+        review.source_record_id: review
+        for review in session.scalars(
+            select(MatchReview).where(
+                MatchReview.source_id == source.id,
+                among(session, MatchReview.source_record_id, holds),
+                MatchReview.status == "open",
+            )
+        )
+    }
+    for record_id, fields in holds.items():
+        review = reviews.get(record_id)
+        if review is None:
+            session.add(MatchReview(source_id=source.id, source_record_id=record_id, status="open", **fields))
+        else:
+            for name, value in fields.items():
+                setattr(review, name, value)
     session.flush()
