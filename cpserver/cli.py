@@ -208,7 +208,7 @@ def _feed_source_rotate(args: argparse.Namespace) -> int:
 
 def _feed_load(args: argparse.Namespace) -> int:
     """Exit 0 when every row was accepted (applied, unchanged or held), 1 when any row was
-    rejected, 2 when the file or the command was refused."""
+    rejected, 2 when the file or the command was refused, 3 when a worker failed (`--jobs`)."""
     import json
 
     from cpserver.domain.errors import DomainError
@@ -223,6 +223,12 @@ def _feed_load(args: argparse.Namespace) -> int:
         print("cpserver: say which format the file is in: --format csv or --format jsonl", file=sys.stderr)
         return 2
     engine, factory = _feed_session(args.database)
+    if args.jobs > 1 and engine.dialect.name != "postgresql":
+        print(
+            f"cpserver: --jobs {args.jobs} ignored: {engine.dialect.name} takes one writer at a time, "
+            "so the file is loaded by this one process",
+            file=sys.stderr,
+        )
     started = time.monotonic()
     shown = [0]
 
@@ -269,6 +275,13 @@ def _feed_load(args: argparse.Namespace) -> int:
     )
     if report.refused is not None:
         return 2
+    if report.failed is not None:
+        print(
+            f"cpserver: batch {report.batch_id} failed: {report.failed}. The chunks committed stay "
+            "(the report counts them); load the same file again to complete the batch.",
+            file=sys.stderr,
+        )
+        return 3
     return 1 if report.rows_rejected else 0
 
 
@@ -318,7 +331,10 @@ def _add_feed_commands(commands: Any) -> None:
         "--jobs",
         type=int,
         default=1,
-        help="with --initial on PostgreSQL: this many loading processes, each taking a share of the file",
+        help="on PostgreSQL: this many loading processes. With --initial each takes a share of the file; "
+        "without, this process reads the file and hands each row to one of them: a linked record's rows "
+        "by its child, the matcher's by the year of birth (see docs/feed-format.md). A failed worker "
+        "stops the load (exit 3; load the file again to complete it). On SQLite: one process",
     )
     load.set_defaults(run=_feed_load)
 

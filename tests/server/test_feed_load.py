@@ -338,6 +338,34 @@ def test_a_row_like_an_existing_child_is_matched_or_held(db: Session) -> None:
     assert counts(db)["match_reviews"] == 1
 
 
+def test_a_held_row_sent_twice_in_one_chunk_is_one_review_of_the_later_row(db: Session) -> None:
+    """A chunk's held rows are written together at its end: two held rows under one record id are
+    still one open review, holding the later row (as when the second updated the first's)."""
+    census, _ = source(db)
+    doubtful = row(
+        source_record_id="CB-DOUBT",
+        given_name="Amelia",
+        family_name=world.ORDINARY_FAMILY,
+        date_of_birth=world.ORDINARY_DOB.isoformat(),
+        postcode="",
+        carers=[],
+    )
+    other = row(
+        source_record_id="CB-OTHER",
+        given_name="Amelia",
+        family_name=world.ORDINARY_FAMILY,
+        date_of_birth=world.ORDINARY_DOB.isoformat(),
+        postcode="",
+        carers=[],
+    )
+    report = load(db, census, jsonl(doubtful, other, {**doubtful, "telephone": "01632 960123"}))
+    assert (report.rows_held, report.rows_created) == (3, 0)
+    reviews = {review.source_record_id: review for review in db.scalars(select(MatchReview))}
+    assert sorted(reviews) == ["CB-DOUBT", "CB-OTHER"]
+    assert (reviews["CB-DOUBT"].row_number, reviews["CB-DOUBT"].incoming["telephone"]) == (3, "01632 960123")
+    assert reviews["CB-OTHER"].row_number == 2 and reviews["CB-DOUBT"].status == "open"
+
+
 def test_a_move_changes_authority_keeps_the_rest_and_tells_both_teams(db: Session) -> None:
     census, _ = source(db, priority=90)
     mail = KeptMail()

@@ -233,13 +233,17 @@ def _write_provenance(
     )
 
 
-def new_plain_children(session: Session, rows: list[FeedRow]) -> list[SimpleNamespace | RowRejected]:
+def new_plain_children(
+    session: Session, rows: list[FeedRow], lane: tuple[int, int] = (0, 1)
+) -> list[SimpleNamespace | RowRejected]:
     """A new, still empty child for each row (or why the row cannot be applied), as `new_children`
     makes them, but plain objects with their keys drawn from the sequence, nothing written: the
-    loader applies each row to its child (`apply_row(..., created=True)`), then `queue_new_child`."""
+    loader applies each row to its child (`apply_row(..., created=True)`), then `queue_new_child`.
+
+    `lane`: the ContactPoint IDs' lane (`new_cp_ids`; a delta's worker k of n, `--jobs`)."""
     made: list[SimpleNamespace | RowRejected] = []
     good: list[SimpleNamespace] = []
-    cp_ids = iter(new_cp_ids(session, len(rows)))
+    cp_ids = iter(new_cp_ids(session, len(rows), lane=lane))
     for row in rows:
         try:
             code_id(session, EducationSetting, row.education_setting, "unknown_education_setting")
@@ -349,12 +353,20 @@ def queue_links(bulk: BulkWrites, links: Collection[LinkRow]) -> None:
 _READ: Final = (Child.id, Child.cp_id, Child.shielded, *(getattr(Child, name) for name in WRITTEN))
 
 
-def read_children(session: Session, pks: Collection[int]) -> dict[int, PlainChild]:
-    """The children with keys `pks` as plain rows, in one query."""
+def read_children(session: Session, pks: Collection[int], *, lock: bool = False) -> dict[int, PlainChild]:
+    """The children with keys `pks` as plain rows, in one query.
+
+    `lock` (PostgreSQL): their rows locked until the chunk commits, taken in key order (so two
+    loaders locking overlapping sets wait for each other rather than deadlock): a delta's worker
+    then reads a child another worker is writing only once that worker's chunk is committed.
+    """
     if not pks:
         return {}
     children: dict[int, PlainChild] = {}
-    for line in session.execute(select(*_READ).where(among(session, Child.id, pks))).tuples():
+    query = select(*_READ).where(among(session, Child.id, pks))
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.order_by(Child.id).with_for_update(of=Child.__table__)
+    for line in session.execute(query).tuples():
         pk, cp_id, shielded, *values = line
         named = dict(zip(WRITTEN, values, strict=True))
         named["former_names"] = list(named["former_names"] or [])

@@ -98,6 +98,8 @@ class LoadReport:
     records_moved: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)
     refused: str | None = None
+    # Why a load with several workers stopped (status "failed"; kinds and numbers, never a value).
+    failed: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -164,10 +166,14 @@ def load_feed(
     (`training_database`), during a national lockdown (`locked_down`), and for `initial` when the
     directory is not empty (`initial_load_not_empty`, see `initial.py`).
 
-    `jobs` > 1 (with `initial`, on PostgreSQL): that many worker processes load the file at `path`
-    (the same file as `stream`), see `parallel.py`; elsewhere the load runs in this process.
+    `jobs` > 1 on PostgreSQL: that many worker processes load the batch. With `initial`, they read
+    the file at `path` (the same file as `stream`), see `parallel.py`; without, this process reads
+    `stream` and hands each row to a worker, see `parallel_delta.py` (a worker that fails stops the
+    load: the report's status is then "failed", the chunks committed stay, and the same file loaded
+    again completes it). On SQLite (one writer at a time) the load runs in this process.
     """
     from cpserver.domain.feeds.parallel import drop_search_indexes, load_in_parallel, restore_search_indexes
+    from cpserver.domain.feeds.parallel_delta import WorkerFailed
 
     if initial and jobs > 1 and path is None:
         raise ValueError("a load with several jobs needs the file's path")
@@ -204,6 +210,7 @@ def load_feed(
     if initial:
         drop_search_indexes(session)  # rebuilt before this returns (or by the next load)
     parallel = initial and jobs > 1 and postgresql
+    delta_jobs = not initial and jobs > 1 and postgresql
     writer = (
         BackgroundWriter(bind, batch.id)
         if initial and isinstance(bind, Engine) and postgresql and not parallel
@@ -235,7 +242,11 @@ def load_feed(
                 raise FeedRefused(sliced.refused, "")
             check_no_retired_ids(session)
         parsed = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
-        for chunk in _chunks(parsed, chunk_rows) if not parallel else ():
+        if delta_jobs:
+            _load_delta_in_parallel(
+                session, source, batch, parsed, report, jobs, chunk_rows, settings, mailer, progress
+            )
+        for chunk in _chunks(parsed, chunk_rows) if not (parallel or delta_jobs) else ():
             stats = ApplyStats(bulk=BulkWrites(), audit=[])
             for _number, item in chunk:
                 if isinstance(item, Rejection):
@@ -290,6 +301,11 @@ def load_feed(
     except FeedRefused as refused:
         session.rollback()
         report.status, report.refused = "refused", refused.code
+    except WorkerFailed as failed:
+        session.rollback()
+        report.status, report.failed = "failed", str(failed)
+        for _block in iter(lambda: hashing.read(1 << 20), b""):
+            pass  # the batch's digest is the whole file's
     else:
         report.status = "done"
     finally:
@@ -313,6 +329,59 @@ def load_feed(
     )
     session.commit()
     return report
+
+
+def _load_delta_in_parallel(
+    session: Session,
+    source: FeedSource,
+    batch: FeedBatch,
+    parsed: Iterator[Parsed],
+    report: LoadReport,
+    jobs: int,
+    chunk_rows: int,
+    settings: Settings | None,
+    mailer: Mailer,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """A delta applied by `jobs` workers (`parallel_delta.py`), their chunks' counts and rejections
+    merged into `report`, the rows this process rejected added to them. The counters are then read
+    back from the batch row (the workers add theirs with each chunk they commit), also when a worker
+    failed (`WorkerFailed`, re-raised): the report says exactly what was committed."""
+    from cpserver.domain.feeds.parallel_delta import ChunkDone, load_delta_in_parallel
+
+    own = LoadReport(batch_id=batch.id)  # the rows this process rejected
+
+    def rejected(number: int, code: str) -> None:
+        own.rows_read += 1
+        own.rows_rejected += 1
+        report.rows_read += 1
+        report.reject(number, code)
+
+    def committed(done: ChunkDone) -> None:
+        for name, value in done.counts.items():
+            setattr(report, name, getattr(report, name) + value)
+        room = MAX_REJECTIONS_KEPT - len(report.rejections)
+        report.rejections.extend(done.rejections[: max(room, 0)])
+
+    try:
+        load_delta_in_parallel(
+            session,
+            source=source,
+            batch_id=batch.id,
+            parsed=parsed,
+            jobs=jobs,
+            chunk_rows=chunk_rows,
+            settings=settings,
+            mailer=mailer,
+            rejected=rejected,
+            committed=committed,
+            progress=(lambda: progress(report.rows_read)) if progress is not None else None,
+        )
+    finally:
+        session.rollback()
+        session.refresh(batch)
+        for name in BATCH_COUNTERS:
+            setattr(report, name, getattr(batch, name) + getattr(own, name))
 
 
 def _tell_practitioners(
@@ -411,7 +480,12 @@ def _load_chunk(
     report: LoadReport,
     stats: ApplyStats,
     now: dt.datetime,
+    *,
+    lane: tuple[int, int] = (0, 1),
+    lock: bool = False,
 ) -> None:
+    """Apply one chunk's parsed rows (the ordinary path). `lane`: the new ContactPoint IDs' lane;
+    `lock`: the known and matched children's rows locked (`read_children`): several workers."""
     if not rows:
         return
     known = read_links(session, source, {row.source_record_id for _n, row in rows})
@@ -427,11 +501,12 @@ def _load_chunk(
     made = dict(
         zip(
             (id(row) for row in creating.values()),
-            new_plain_children(session, list(creating.values())),
+            new_plain_children(session, list(creating.values()), lane),
             strict=True,
         )
     )
     linked: set[str] = set()  # record ids first linked in this chunk (a row sent twice in one file)
+    holds: dict[str, dict[str, Any]] = {}  # the chunk's held rows by record id, written at its end
     # The children of known records whose row changed, loaded in one query; `touched`: children
     # this chunk has written to (their pending writes must be flushed before they are read again).
     changed = {
@@ -446,7 +521,7 @@ def _load_chunk(
         if decision.decision == "match" and decision.best is not None
     }
     changed |= matched
-    children = read_children(session, changed)  # plain rows: applied by `apply_known`
+    children = read_children(session, changed, lock=lock)  # plain rows: applied by `apply_known`
     touched: set[int] = set()
     stats.links = known
     stats.unlinked = {row.source_record_id for row in unknown}
@@ -523,6 +598,7 @@ def _load_chunk(
                 stats,
                 now,
                 cast(Child | None, prepared),
+                holds=holds,
             )
             if prepared is not None and written is not None:
                 assert stats.bulk is not None
@@ -532,6 +608,7 @@ def _load_chunk(
             linked.add(row.source_record_id)
         except RowRejected as rejected:
             report.reject(number, rejected.code)
+    write_holds(session, source, holds)
     assert stats.bulk is not None
     queue_links(stats.bulk, known.values())
 
@@ -549,11 +626,13 @@ def _decide(
     prepared: Child | None = None,
     children: dict[int, Child] | None = None,
     touched: set[int] | None = None,
+    holds: dict[str, dict[str, Any]] | None = None,
 ) -> int | None:
     """Apply, create or hold the row; returns the key of the child written to (None: held).
 
     `children`: matched children loaded for the chunk; `touched`: children the chunk has written to
-    (any other loaded child is applied without a flush, its provenance read with the chunk's).
+    (any other loaded child is applied without a flush, its provenance read with the chunk's);
+    `holds`: a held row is put there (`write_holds` at the chunk's end), else written now.
     """
     shielded = next((candidate for candidate in decision.candidates if candidate.shielded), None)
     if decision.decision == "match" and decision.best is not None:
@@ -580,19 +659,20 @@ def _decide(
         report.rows_created += 1
         return created.id
     if shielded is not None and decision.decision == "new":
-        _hold(session, source, batch, number, row, shielded, "shielded_candidate")
+        _hold(source, batch, number, row, shielded, "shielded_candidate", holds, session)
         report.rows_held += 1
     else:
         candidate = shielded or decision.best
         assert candidate is not None
         _hold(
-            session,
             source,
             batch,
             number,
             row,
             candidate,
             "shielded_candidate" if shielded is not None else "possible_match",
+            holds,
+            session,
         )
         report.rows_held += 1
     return None
@@ -604,22 +684,18 @@ def _creates(decision: matching.Classification) -> bool:
 
 
 def _hold(
-    session: Session,
     source: FeedSource,
     batch: FeedBatch,
     number: int,
     row: FeedRow,
     candidate: matching.Candidate,
     because: str,
+    holds: dict[str, dict[str, Any]] | None,
+    session: Session | None = None,
 ) -> None:
-    """Queue the row for the candidate authority's management team (one open review per record id)."""
-    review = session.scalar(
-        select(MatchReview).where(
-            MatchReview.source_id == source.id,
-            MatchReview.source_record_id == row.source_record_id,
-            MatchReview.status == "open",
-        )
-    )
+    """Queue the row for the candidate authority's management team: its review's columns put in
+    `holds` (by record id: a later held row under the same id replaces them, as it would update the
+    review), written by `write_holds`; with no `holds`, written now by `session`."""
     fields = {
         "batch_id": batch.id,
         "row_number": number,
@@ -629,11 +705,33 @@ def _hold(
         "held_because": because,
         "local_authority_id": candidate.local_authority_id,
     }
-    if review is None:
-        session.add(
-            MatchReview(source_id=source.id, source_record_id=row.source_record_id, status="open", **fields)
-        )
+    if holds is not None:
+        holds[row.source_record_id] = fields
     else:
-        for name, value in fields.items():
-            setattr(review, name, value)
+        assert session is not None
+        write_holds(session, source, {row.source_record_id: fields})
+
+
+def write_holds(session: Session, source: FeedSource, holds: dict[str, dict[str, Any]]) -> None:
+    """The held rows' reviews (one open review per record id: an open one is updated, else one is
+    added), their open reviews read in one query and written in one flush."""
+    if not holds:
+        return
+    reviews = {
+        review.source_record_id: review
+        for review in session.scalars(
+            select(MatchReview).where(
+                MatchReview.source_id == source.id,
+                among(session, MatchReview.source_record_id, holds),
+                MatchReview.status == "open",
+            )
+        )
+    }
+    for record_id, fields in holds.items():
+        review = reviews.get(record_id)
+        if review is None:
+            session.add(MatchReview(source_id=source.id, source_record_id=record_id, status="open", **fields))
+        else:
+            for name, value in fields.items():
+                setattr(review, name, value)
     session.flush()
