@@ -24,7 +24,6 @@ from sqlalchemy import ARRAY, Date, Integer, String, bindparam, func, select, te
 from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.apply import (
-    FIELDS,
     NEW_IDENTITY,
     ApplyStats,
     BulkWrites,
@@ -33,8 +32,10 @@ from cpserver.domain.feeds.apply import (
     RowRejected,
     among,
     audit_move,
+    by_field,
     carer_values,
     code_id,
+    default_field,
     link_values,
     new_child_values,
     new_cp_ids,
@@ -43,7 +44,7 @@ from cpserver.domain.feeds.apply import (
     said_fields,
     service_values,
     set_column_field,
-    source_wins,
+    settle,
 )
 from cpserver.domain.feeds.initial import BLANK_CHILD, child_keys, write_models
 from cpserver.domain.feeds.rows import FeedRow
@@ -266,7 +267,8 @@ def queue_new_child(bulk: BulkWrites, child: SimpleNamespace) -> None:
 def read_provenance(
     session: Session, pks: Collection[int]
 ) -> dict[int, dict[str, FieldProvenance | ProvenanceRow]]:
-    """The children's provenance by field (priority and as_of: what the rule reads), in one query.
+    """The children's provenance by field (priority and as_of: what the rule reads), in one query;
+    a field with no row of its own is given its child's default row (`by_field`).
 
     On PostgreSQL one row per child (its fields aggregated into one string), each distinct string
     parsed once: most children's provenance reads alike. The rows are shared: read, never changed.
@@ -275,6 +277,7 @@ def read_provenance(
     if not pks:
         return held
     if session.get_bind().dialect.name != "postgresql":
+        rows: dict[int, list[ProvenanceRow]] = {}
         for pk, name, priority, as_of in session.execute(
             select(
                 FieldProvenance.child_pk,
@@ -283,7 +286,8 @@ def read_provenance(
                 FieldProvenance.as_of,
             ).where(among(session, FieldProvenance.child_pk, pks))
         ).tuples():
-            held[pk][name] = ProvenanceRow(pk, name, priority, as_of)
+            rows.setdefault(pk, []).append(ProvenanceRow(pk, name, priority, as_of))
+        held.update((pk, by_field(found)) for pk, found in rows.items())
         return held
     summary = func.string_agg(
         FieldProvenance.field
@@ -299,13 +303,13 @@ def read_provenance(
         .where(among(session, FieldProvenance.child_pk, pks))
         .group_by(FieldProvenance.child_pk)
     ).tuples():
-        rows = parsed.get(line)
-        if rows is None:
-            rows = parsed[line] = {}
-            for item in line.split(","):
-                name, priority, as_of = item.split(" ")
-                rows[name] = ProvenanceRow(0, name, int(priority), dt.date.fromisoformat(as_of))
-        held[pk] = rows
+        found = parsed.get(line)
+        if found is None:
+            found = parsed[line] = by_field(
+                ProvenanceRow(0, name, int(priority), dt.date.fromisoformat(as_of))
+                for name, priority, as_of in (item.split(" ") for item in line.split(","))
+            )
+        held[pk] = found
     return held
 
 
@@ -386,22 +390,18 @@ def apply_known(
     held = _held(session, stats, child.id)
     if row.new_identity and NEW_IDENTITY not in held:
         raise RowRejected("new_identity_reuses_record_id")
-    said = said_fields(row)
     before_authority = child.local_authority_id
-    won: list[str] = []  # fields whose provenance row is re-set
     plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
-    for name in FIELDS:
-        if name not in said:
-            continue
-        current = held.get(name)
-        if current is not None and not source_wins(source.priority, row.as_of, current):
-            stats.fields_kept += 1
-            continue
+    settled = settle(held, said_fields(row), source.priority, row.as_of)
+    stats.fields_kept += settled.kept
+    for name in settled.written:
         _write(child, name, row, bulk, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id)
-        if current is None:
-            bulk.provenance.append(provenance_values(cast(Child, child), name, source, batch, row, now))
-        else:
-            won.append(name)
+    if settled.default:
+        name = default_field(settled.default)
+        bulk.provenance.append(provenance_values(cast(Child, child), name, source, batch, row, now))
+    for name in settled.own:  # a field only the default row stood for: a row of its own
+        bulk.provenance.append(provenance_values(cast(Child, child), name, source, batch, row, now))
+    won = [current.field for current in settled.reset]  # rows re-set: the child's own, its default
     if source.kind == "local_authority":
         services = [service_values(cast(Child, child), source, service) for service in row.services]
         bulk.services_replaced[(child.id, source.id)] = (row.as_of, services)
