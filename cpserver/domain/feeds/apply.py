@@ -211,8 +211,7 @@ def settle(
     """The winning rule, field by field, for a row from a source of `priority` saying `said` as of
     `as_of`, on a child whose provenance is `held` (`by_field`)."""
     settled: Settled[Provenance] = Settled([], 0, [], [], [])
-    default: Provenance | None = None
-    covered: list[str] = []  # fields won whose provenance is the default row
+    covered: dict[int, tuple[Provenance, list[str]]] = {}  # fields won from each default row
     unset: list[str] = []  # fields won that no source has set
     for name in FIELDS:
         if name not in said:
@@ -225,14 +224,14 @@ def settle(
         if current is None:
             unset.append(name)
         elif current.field.startswith(DEFAULT):
-            default = current
-            covered.append(name)
+            covered.setdefault(id(current), (current, []))[1].append(name)
         else:
             settled.reset.append(current)
-    if default is not None and len(covered) == sum(1 for row in held.values() if row is default):
-        settled.reset.append(default)  # every field it stands for won: the one row re-set
-    else:
-        settled.own.extend(covered)
+    for default, names in covered.values():
+        if len(names) == sum(1 for row in held.values() if row is default):
+            settled.reset.append(default)  # every field it stands for won: the one row re-set
+        else:
+            settled.own.extend(names)
     if any(row.field.startswith(DEFAULT) for row in held.values()):
         settled.own.extend(unset)
     else:
