@@ -170,7 +170,8 @@ def covered_fields(default: str) -> frozenset[str]:
 
 def by_field(rows: Iterable[Provenance]) -> dict[str, Provenance]:
     """A child's provenance rows by field: its own row, else its default row (for the fields the
-    default row covers); a field no source has set is absent. A new-identity mark is kept by name."""
+    default row covers; a child's default rows, if ever several, cover fields apart); a field no
+    source has set is absent. A new-identity mark is kept by its name."""
     held: dict[str, Provenance] = {}
     defaults: list[Provenance] = []
     for row in rows:

@@ -148,7 +148,7 @@ class PlainWrites:
     new_children: list[dict[str, Any]] = field(default_factory=list)
     child_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     link_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # (source id, batch id, priority, set at) -> child -> (fields won, as_of)
+    # (source id, batch id, priority, set at) -> child -> (stored `field`s of the rows re-set, as_of)
     provenance: dict[tuple[int, int, int, dt.datetime], dict[int, tuple[list[str], dt.date]]] = field(
         default_factory=dict
     )
@@ -179,8 +179,10 @@ def _write_provenance(
     set_at: dt.datetime,
     won: dict[int, tuple[list[str], dt.date]],
 ) -> None:
-    """Each child's won fields' provenance rows re-set: on PostgreSQL one UPDATE for the chunk with
-    one array entry per child (its fields as one string), not one per field; else by `update_rows`."""
+    """Each child's provenance rows its row re-set (its own rows, and its default row when the row
+    won every field that row stands for: `settle`), by their stored `field`: on PostgreSQL one
+    UPDATE for the chunk with one array entry per child (the fields as one string), not one per
+    field; else by `update_rows`. Fields that need a row of their own are INSERTed (COPY) instead."""
     from cpserver.domain.feeds.bulk_update import update_rows
 
     if not won:
