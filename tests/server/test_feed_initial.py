@@ -279,3 +279,19 @@ def test_the_initial_path_never_issues_a_retired_contactpoint_id(
         issued = set(connection.execute(sa.text("SELECT cp_id FROM children")).scalars())
     assert len(issued) == CHILDREN + 1 and not issued & set(retired)
     engine.dispose()
+
+
+def test_an_initial_load_stores_one_provenance_row_per_child(two_databases: tuple[str, str]) -> None:
+    """Each child's default row stands for every field its row said (docs/feed-format.md, "How
+    provenance is stored"); the adopted child's new-identity mark is its one other row."""
+    engine, source, _ = _prepare(two_databases[0], kind="national")
+    report = _load(engine, source, _file(services=False), initial=True)
+    assert report.rows_created == CHILDREN + 1
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT child_id, field FROM field_provenance")).all()
+        children = connection.execute(sa.text("SELECT count(*) FROM children")).scalar_one()
+    defaults = [child for child, field in rows if field.startswith("*")]
+    assert len(rows) == children + 1 == CHILDREN + 2, len(rows)
+    assert len(defaults) == len(set(defaults)) == children
+    assert sorted(field for _child, field in rows if not field.startswith("*")) == ["new_identity"]
+    engine.dispose()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cpserver.config import Settings
 from cpserver.domain import notices
+from cpserver.domain.feeds.apply import child_provenance
 from cpserver.domain.feeds.load import load_feed
 from cpserver.store.models import (
     AuditEvent,
@@ -96,9 +97,7 @@ def test_a_new_child_is_created_with_its_keys_carers_and_provenance(db: Session)
         ("Hazel", "Mother", "ZZ1 7XY")
     ]
     assert child.former_names == ["Pippa Oakhurst"]
-    provenance = {
-        p.field: p for p in db.scalars(select(FieldProvenance).where(FieldProvenance.child_pk == child.id))
-    }
+    provenance = child_provenance(db, child.id)
     assert {"given_name", "family_name", "address", "carers", "former_names", "education_setting"} <= set(
         provenance
     )
@@ -193,7 +192,7 @@ def test_the_winning_rule(db: Session) -> None:
     load(db, benefit, jsonl(row(source_record_id="B-1", telephone="01632 960004", as_of=newer)))
     updated = child_of(db, census.id, "CB-000001")
     assert updated.telephone == "01632 960004"
-    telephone = db.get(FieldProvenance, (updated.id, "telephone"))
+    telephone = child_provenance(db, updated.id).get("telephone")
     assert telephone is not None and (telephone.source_id, telephone.as_of.isoformat()) == (benefit.id, newer)
     # An empty field says nothing: the stored telephone stays.
     load(db, census, jsonl(row(telephone="", as_of=(world.TODAY + dt.timedelta(days=2)).isoformat())))

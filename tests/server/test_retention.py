@@ -264,16 +264,17 @@ def test_the_purge_leaves_nothing_about_the_child(db, settings):
             )
         )
         replace_former_names(db, child, [FeedName("Old"), FeedName("Birth", closed_for_adoption=True)])
-        db.add(
-            FieldProvenance(
-                child_pk=child.id,
-                field="address",
-                source_id=source.id,
-                batch_id=batch.id,
-                priority=10,
-                as_of=TODAY,
+        for field in ("address", "*acdeh"):  # a row of its own, and the child's default row
+            db.add(
+                FieldProvenance(
+                    child_pk=child.id,
+                    field=field,
+                    source_id=source.id,
+                    batch_id=batch.id,
+                    priority=10,
+                    as_of=TODAY,
+                )
             )
-        )
         db.add(
             SourceRecord(
                 source_id=source.id,

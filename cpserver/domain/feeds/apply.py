@@ -4,7 +4,12 @@ The winning rule (docs/feed-format.md, "Which source wins"): a field is overwrit
 incoming source's priority is higher than the priority of the source that set it, or equal and the
 incoming row's `as_of` is the same day or later; otherwise the stored value is kept (and counted).
 A field no source has set yet (a seeded or new child) is always written. Each field written gets
-its `FieldProvenance` row (source, batch, priority, as_of, when).
+its provenance (source, batch, priority, as_of, when) in `FieldProvenance`, compactly: a child's
+*default row* (`field` "*" followed by the codes of the fields it covers, `FIELD_CODES`) stands for
+each field it covers that has no row of its own. The row that first sets a child's fields writes one
+default row for them all (an initial load: one row a child, not thirteen); a later row that wins
+every field the default row covers re-sets that one row, else each field it wins gets (or re-sets)
+a row of its own and the default row stays for the others (`settle`).
 
 A row says nothing about an optional field it leaves empty (an empty telephone does not clear the
 stored one), so a national source that does not know a child's GP never erases it.
@@ -26,9 +31,9 @@ import functools
 import hashlib
 import re
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from sqlalchemy import any_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -76,6 +81,25 @@ FIELDS: Final = (
     "former_names",
     "carers",
 )
+# Each field's letter in a default provenance row's `field` ("*" and the letters of the fields it
+# covers). Stored: a letter is never given to another field.
+FIELD_CODES: Final = {
+    "given_name": "a",
+    "middle_names": "b",
+    "family_name": "c",
+    "date_of_birth": "d",
+    "gender": "e",
+    "address": "f",
+    "telephone": "g",
+    "local_authority": "h",
+    "education_setting": "i",
+    "gp_practice": "j",
+    "consent_to_25": "k",
+    "former_names": "l",
+    "carers": "m",
+}
+_BY_CODE: Final = {code: name for name, code in FIELD_CODES.items()}
+DEFAULT: Final = "*"
 # The provenance row that marks a record created as an adopted child's new identity.
 NEW_IDENTITY: Final = "new_identity"
 # Where a feed session is seen in the audit trail (no workstation, no network address of a person).
@@ -128,6 +152,92 @@ class ProvenanceRow:
     field: str
     priority: int
     as_of: dt.date
+
+
+Provenance = TypeVar("Provenance", bound=FieldProvenance | ProvenanceRow)
+
+
+def default_field(names: Iterable[str]) -> str:
+    """The `field` of a default row covering `names`."""
+    return DEFAULT + "".join(sorted(FIELD_CODES[name] for name in names))
+
+
+@functools.lru_cache(maxsize=1 << 10)
+def covered_fields(default: str) -> frozenset[str]:
+    """The fields a default row's `field` covers."""
+    return frozenset(_BY_CODE[code] for code in default[1:])
+
+
+def by_field(rows: Iterable[Provenance]) -> dict[str, Provenance]:
+    """A child's provenance rows by field: its own row, else its default row (for the fields the
+    default row covers; a child's default rows, if ever several, cover fields apart); a field no
+    source has set is absent. A new-identity mark is kept by its name."""
+    held: dict[str, Provenance] = {}
+    defaults: list[Provenance] = []
+    for row in rows:
+        if row.field.startswith(DEFAULT):
+            defaults.append(row)
+        else:
+            held[row.field] = row
+    for default in defaults:
+        for name in covered_fields(default.field):
+            held.setdefault(name, default)
+    return held
+
+
+def child_provenance(session: Session, child_pk: int) -> dict[str, FieldProvenance]:
+    """Which source, batch, priority and as_of stand for each field of the child (`by_field`)."""
+    return by_field(session.scalars(select(FieldProvenance).where(FieldProvenance.child_pk == child_pk)))
+
+
+@dataclass(slots=True)
+class Settled(Generic[Provenance]):
+    """What a row does to a child by the winning rule (`settle`): the fields it writes, how many it
+    keeps, and their provenance: the rows re-set (the child's own rows, and its default row when
+    the row wins every field the default row stands for), the fields that get a row of their own
+    (a field won from the default row when it does not win them all; a field no source has set,
+    on a child with a default row), and the fields that go into a new default row (fields no
+    source has set, on a child with no default row: a new child's row writes just that)."""
+
+    written: list[str]
+    kept: int
+    reset: list[Provenance]
+    own: list[str]
+    default: list[str]
+
+
+def settle(
+    held: Mapping[str, Provenance], said: Collection[str], priority: int, as_of: dt.date
+) -> Settled[Provenance]:
+    """The winning rule, field by field, for a row from a source of `priority` saying `said` as of
+    `as_of`, on a child whose provenance is `held` (`by_field`)."""
+    settled: Settled[Provenance] = Settled([], 0, [], [], [])
+    covered: dict[int, tuple[Provenance, list[str]]] = {}  # fields won from each default row
+    unset: list[str] = []  # fields won that no source has set
+    for name in FIELDS:
+        if name not in said:
+            continue
+        current = held.get(name)
+        if current is not None and not source_wins(priority, as_of, current):
+            settled.kept += 1
+            continue
+        settled.written.append(name)
+        if current is None:
+            unset.append(name)
+        elif current.field.startswith(DEFAULT):
+            covered.setdefault(id(current), (current, []))[1].append(name)
+        else:
+            settled.reset.append(current)
+    for default, names in covered.values():
+        if len(names) == sum(1 for row in held.values() if row is default):
+            settled.reset.append(default)  # every field it stands for won: the one row re-set
+        else:
+            settled.own.extend(names)
+    if any(row.field.startswith(DEFAULT) for row in held.values()):
+        settled.own.extend(unset)
+    else:
+        settled.default = unset
+    return settled
 
 
 @dataclass
@@ -299,7 +409,7 @@ def apply_to_child(
         child = _new_child(session, row, authority_id)
         session.flush()
     if fresh:
-        held: dict[str, FieldProvenance | ProvenanceRow] = {}
+        held: Mapping[str, FieldProvenance | ProvenanceRow] = {}
         if row.new_identity:
             # Marks the record as an adopted child's new identity, so that no later row can tie
             # it to a record id (or a child) it did not start with.
@@ -307,22 +417,14 @@ def apply_to_child(
     elif settled and stats.provenance is not None and child.id in stats.provenance:
         held = stats.provenance.pop(child.id)
     else:
-        held = {
-            prov.field: prov
-            for prov in session.scalars(select(FieldProvenance).where(FieldProvenance.child_pk == child.id))
-        }
+        held = child_provenance(session, child.id)
     if not fresh and row.new_identity and NEW_IDENTITY not in held:
         # The new identity sent under a record id (or to a child) of the birth identity.
         raise RowRejected("new_identity_reuses_record_id")
-    said = said_fields(row)
     before_authority = child.local_authority_id
-    for name in FIELDS:
-        if name not in said:
-            continue
-        current = held.get(name)
-        if current is not None and not source_wins(source.priority, row.as_of, current):
-            stats.fields_kept += 1
-            continue
+    settled_fields = settle(held, said_fields(row), source.priority, row.as_of)
+    stats.fields_kept += settled_fields.kept
+    for name in settled_fields.written:
         _write(
             session,
             child,
@@ -335,12 +437,16 @@ def apply_to_child(
             bulk=bulk,
             later=stats.bulk,
         )
-        if current is None:
-            _add_provenance(session, bulk, provenance_values(child, name, source, batch, row, now))
-        elif isinstance(current, ProvenanceRow) and stats.bulk is not None:
-            current.priority, current.as_of = source.priority, row.as_of
-            stats.bulk.provenance_updates[(current.child_pk, current.field)] = {
-                "child_id": current.child_pk,  # by column name (written by `update_rows`)
+    if settled_fields.default:
+        name = default_field(settled_fields.default)
+        _add_provenance(session, bulk, provenance_values(child, name, source, batch, row, now))
+    for name in settled_fields.own:
+        _add_provenance(session, bulk, provenance_values(child, name, source, batch, row, now))
+    for current in settled_fields.reset:
+        if isinstance(current, ProvenanceRow) and stats.bulk is not None:
+            # A shared row as read for the chunk (never changed): re-set at the chunk's end.
+            stats.bulk.provenance_updates[(child.id, current.field)] = {
+                "child_id": child.id,  # by column name (written by `update_rows`)
                 "field": current.field,
                 "source_id": source.id,
                 "batch_id": batch.id,
@@ -348,16 +454,15 @@ def apply_to_child(
                 "as_of": row.as_of,
                 "set_at": now,
             }
-        else:
-            stored = (
-                current
-                if isinstance(current, FieldProvenance)
-                else session.get(FieldProvenance, (current.child_pk, current.field))
-            )
-            assert stored is not None
-            stored.source_id, stored.batch_id = source.id, batch.id
-            stored.priority, stored.as_of, stored.set_at = source.priority, row.as_of, now
-            current.priority, current.as_of = source.priority, row.as_of
+            continue
+        stored = (
+            current
+            if isinstance(current, FieldProvenance)
+            else session.get(FieldProvenance, (child.id, current.field))
+        )
+        assert stored is not None
+        stored.source_id, stored.batch_id = source.id, batch.id
+        stored.priority, stored.as_of, stored.set_at = source.priority, row.as_of, now
     if source.kind == "local_authority":
         _replace_services(
             session, child, source, row, fresh=fresh, bulk=bulk, later=stats.bulk, changes=stats.services

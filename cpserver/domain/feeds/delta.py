@@ -24,7 +24,6 @@ from sqlalchemy import ARRAY, Date, Integer, String, bindparam, func, select, te
 from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.apply import (
-    FIELDS,
     NEW_IDENTITY,
     ApplyStats,
     BulkWrites,
@@ -33,8 +32,10 @@ from cpserver.domain.feeds.apply import (
     RowRejected,
     among,
     audit_move,
+    by_field,
     carer_values,
     code_id,
+    default_field,
     link_values,
     new_child_values,
     new_cp_ids,
@@ -43,7 +44,7 @@ from cpserver.domain.feeds.apply import (
     said_fields,
     service_values,
     set_column_field,
-    source_wins,
+    settle,
 )
 from cpserver.domain.feeds.initial import BLANK_CHILD, child_keys, write_models
 from cpserver.domain.feeds.rows import FeedRow
@@ -147,7 +148,7 @@ class PlainWrites:
     new_children: list[dict[str, Any]] = field(default_factory=list)
     child_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     link_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
-    # (source id, batch id, priority, set at) -> child -> (fields won, as_of)
+    # (source id, batch id, priority, set at) -> child -> (stored `field`s of the rows re-set, as_of)
     provenance: dict[tuple[int, int, int, dt.datetime], dict[int, tuple[list[str], dt.date]]] = field(
         default_factory=dict
     )
@@ -178,8 +179,10 @@ def _write_provenance(
     set_at: dt.datetime,
     won: dict[int, tuple[list[str], dt.date]],
 ) -> None:
-    """Each child's won fields' provenance rows re-set: on PostgreSQL one UPDATE for the chunk with
-    one array entry per child (its fields as one string), not one per field; else by `update_rows`."""
+    """Each child's provenance rows its row re-set (its own rows, and its default row when the row
+    won every field that row stands for: `settle`), by their stored `field`: on PostgreSQL one
+    UPDATE for the chunk with one array entry per child (the fields as one string), not one per
+    field; else by `update_rows`. Fields that need a row of their own are INSERTed (COPY) instead."""
     from cpserver.domain.feeds.bulk_update import update_rows
 
     if not won:
@@ -270,7 +273,8 @@ def queue_new_child(bulk: BulkWrites, child: SimpleNamespace) -> None:
 def read_provenance(
     session: Session, pks: Collection[int]
 ) -> dict[int, dict[str, FieldProvenance | ProvenanceRow]]:
-    """The children's provenance by field (priority and as_of: what the rule reads), in one query.
+    """The children's provenance by field (priority and as_of: what the rule reads), in one query;
+    a field with no row of its own is given its child's default row (`by_field`).
 
     On PostgreSQL one row per child (its fields aggregated into one string), each distinct string
     parsed once: most children's provenance reads alike. The rows are shared: read, never changed.
@@ -279,6 +283,7 @@ def read_provenance(
     if not pks:
         return held
     if session.get_bind().dialect.name != "postgresql":
+        rows: dict[int, list[ProvenanceRow]] = {}
         for pk, name, priority, as_of in session.execute(
             select(
                 FieldProvenance.child_pk,
@@ -287,7 +292,8 @@ def read_provenance(
                 FieldProvenance.as_of,
             ).where(among(session, FieldProvenance.child_pk, pks))
         ).tuples():
-            held[pk][name] = ProvenanceRow(pk, name, priority, as_of)
+            rows.setdefault(pk, []).append(ProvenanceRow(pk, name, priority, as_of))
+        held.update((pk, by_field(found)) for pk, found in rows.items())
         return held
     summary = func.string_agg(
         FieldProvenance.field
@@ -303,13 +309,13 @@ def read_provenance(
         .where(among(session, FieldProvenance.child_pk, pks))
         .group_by(FieldProvenance.child_pk)
     ).tuples():
-        rows = parsed.get(line)
-        if rows is None:
-            rows = parsed[line] = {}
-            for item in line.split(","):
-                name, priority, as_of = item.split(" ")
-                rows[name] = ProvenanceRow(0, name, int(priority), dt.date.fromisoformat(as_of))
-        held[pk] = rows
+        found = parsed.get(line)
+        if found is None:
+            found = parsed[line] = by_field(
+                ProvenanceRow(0, name, int(priority), dt.date.fromisoformat(as_of))
+                for name, priority, as_of in (item.split(" ") for item in line.split(","))
+            )
+        held[pk] = found
     return held
 
 
@@ -398,22 +404,18 @@ def apply_known(
     held = _held(session, stats, child.id)
     if row.new_identity and NEW_IDENTITY not in held:
         raise RowRejected("new_identity_reuses_record_id")
-    said = said_fields(row)
     before_authority = child.local_authority_id
-    won: list[str] = []  # fields whose provenance row is re-set
     plain = bulk.plain = bulk.plain if bulk.plain is not None else PlainWrites()
-    for name in FIELDS:
-        if name not in said:
-            continue
-        current = held.get(name)
-        if current is not None and not source_wins(source.priority, row.as_of, current):
-            stats.fields_kept += 1
-            continue
+    settled = settle(held, said_fields(row), source.priority, row.as_of)
+    stats.fields_kept += settled.kept
+    for name in settled.written:
         _write(child, name, row, bulk, setting_id=setting_id, gp_id=gp_id, authority_id=authority_id)
-        if current is None:
-            bulk.provenance.append(provenance_values(cast(Child, child), name, source, batch, row, now))
-        else:
-            won.append(name)
+    if settled.default:
+        name = default_field(settled.default)
+        bulk.provenance.append(provenance_values(cast(Child, child), name, source, batch, row, now))
+    for name in settled.own:  # a field only the default row stood for: a row of its own
+        bulk.provenance.append(provenance_values(cast(Child, child), name, source, batch, row, now))
+    won = [current.field for current in settled.reset]  # rows re-set: the child's own, its default
     if source.kind == "local_authority":
         services = [service_values(cast(Child, child), source, service) for service in row.services]
         bulk.services_replaced[(child.id, source.id)] = (row.as_of, services)
