@@ -48,8 +48,10 @@ _GIVEN_VARIANTS: Final[tuple[tuple[str, str], ...]] = (
     (r"ie$", "ey"),  # Charlie, Charley
     (r"([^aeiouy])y$", r"\1ie"),  # Molly, Mollie
     (r"ey$", "ie"),  # Bailey, Bailie
-    (r"ai", "ay"),  # Aiden, Ayden
+    (r"ai", "ay"),  # Caiden, Cayden
     (r"ay", "ai"),  # Kayla, Kaila
+    (r"^Ai", "Ay"),  # Aiden, Ayden
+    (r"^Ay", "Ai"),  # Ayesha, Aiesha
     (r"en$", "an"),  # Aiden, Aidan
     (r"an$", "en"),  # Rowan, Rowen
     (r"ph", "f"),  # Sophia, Sofia
