@@ -92,7 +92,7 @@ class NewNames(Names):
             return by_sex[sex](random_)
 
         def family() -> str:
-            if random_() < 0.02:
+            if random_() >= 0.98:
                 return f"{family_draw(random_)}-{family_draw(random_)}"
             return family_draw(random_)
 

@@ -338,7 +338,9 @@ class ChildStream:
 
     def _family_name(self) -> str:
         random_ = self.random
-        if random_() < _DOUBLE_BARRELLED_SHARE:
+        # Double-barrelled on the same rolls as before the name pools (the top 2%), so that every
+        # other draw, and so every birthday and address, stays what it was.
+        if random_() >= 1 - _DOUBLE_BARRELLED_SHARE:
             return f"{self.family.draw(random_)}-{self.family.draw(random_)}"
         return self.family.draw(random_)
 
