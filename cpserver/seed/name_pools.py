@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from itertools import accumulate
+from math import ceil, floor
 from typing import Final
 
 from cpserver.domain.names import phonetic_key
@@ -123,10 +124,16 @@ _PATRONYMIC_NAMES: Final = 120  # "Jackson", "Harrisons": from the first male gi
 
 @dataclass(frozen=True)
 class NamePool:
-    """Names and their cumulative weights: `draw` takes one random number."""
+    """Names and their cumulative weights: `draw` takes one random number.
+
+    `slots` cuts [0, 1) into a power of two of equal slots, each holding the name whose interval
+    covers the whole slot (None where two names meet): a draw is then one index, the bisection only
+    for the few draws that fall in a shared slot, and the answer is the bisection's either way.
+    """
 
     names: tuple[str, ...]
     cumulative: tuple[float, ...]
+    slots: tuple[str | None, ...]
 
     @classmethod
     def of(cls, weighted: Iterable[tuple[str, float]]) -> NamePool:
@@ -136,10 +143,20 @@ class NamePool:
         total = sum(merged.values())
         cumulative = [value / total for value in accumulate(merged.values())]
         cumulative[-1] = float("inf")  # a draw never falls past the end
-        return cls(tuple(merged), tuple(cumulative))
+        size = 1 << max(10, (16 * len(merged)).bit_length())
+        slots: list[str | None] = [None] * size
+        start = 0.0
+        for name, end in zip(merged, cumulative, strict=True):
+            # Slot j is [j/size, (j+1)/size) (exact: size is a power of two); wholly in [start, end).
+            first, last = ceil(start * size), min(size, floor(end * size)) if end < 1 else size
+            if last > first:
+                slots[first:last] = [name] * (last - first)
+            start = end
+        return cls(tuple(merged), tuple(cumulative), tuple(slots))
 
     def draw(self, random_: Callable[[], float]) -> str:
-        return self.names[bisect(self.cumulative, random_())]
+        point = random_()
+        return self.slots[int(point * len(self.slots))] or self.names[bisect(self.cumulative, point)]
 
     def shares(self) -> dict[str, float]:
         """Each name's share of draws (for benchmarks and tests)."""
