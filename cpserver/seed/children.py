@@ -21,6 +21,7 @@ from typing import Final
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.domain.retention import years_before
 from cpserver.domain.service_types import SERVICE_TYPES
+from cpserver.seed.name_pools import NamePool, name_pools
 from cpserver.seed.reference import (
     DEFAULT_PROFILE,
     MAX_AGE_YEARS,
@@ -29,7 +30,6 @@ from cpserver.seed.reference import (
     Practitioner,
     Reference,
     fictitious_postcode,
-    read_list,
 )
 from cpserver.seed.training_contract import (
     COMMON_NAME_CHILDREN,
@@ -51,6 +51,7 @@ _SHIELDED_SHARE = 0.005
 _NO_EDUCATION_SHARE = 0.02
 _CONSENT_TO_25_SHARE = 0.01
 _NOT_SPECIFIED_GENDER_SHARE = 0.005
+_DOUBLE_BARRELLED_SHARE = 0.02
 _GP_SHARE = 0.95
 _HOUSEHOLD_SIZES = (1, 2, 3, 4)
 _HOUSEHOLD_SIZE_WEIGHTS = (55, 30, 12, 3)
@@ -206,13 +207,9 @@ class ChildStream:
         self.rng = random.Random(f"{random_seed}:children")  # noqa: S311 - fictitious data, not secrets
         self.random = self.rng.random
         self.keys = _NameKeys()
-        self.female = read_list("given_female.txt")
-        self.male = read_list("given_male.txt")
-        self.neutral = read_list("given_neutral.txt")
-        self.common_family = read_list("family_common.txt")
-        self.family_cum = list(accumulate(1.0 / (rank + 8) for rank in range(len(self.common_family))))
-        stems, endings = read_list("family_stems.txt"), read_list("family_endings.txt")
-        self.invented_family = [stem + ending for stem in stems for ending in endings]
+        pools = name_pools()
+        self.female, self.male, self.neutral = pools.female, pools.male, pools.neutral
+        self.family = pools.family
         self.authority_cum = list(accumulate(_AUTHORITY_WEIGHTS[: len(reference.authorities)]))
         self.town_cum = list(accumulate(_TOWN_WEIGHTS))
         self.relationship_cum = list(accumulate(weight for *_rest, weight in _RELATIONSHIPS_PRIMARY))
@@ -340,14 +337,12 @@ class ChildStream:
     # -- households
 
     def _family_name(self) -> str:
-        rng = self.rng
-        roll = rng.random()
-        if roll < 0.70:
-            return self.common_family[bisect(self.family_cum, rng.random() * self.family_cum[-1])]
-        if roll < 0.98:
-            return self.invented_family[self._below(len(self.invented_family))]
-        first = self.common_family[bisect(self.family_cum, rng.random() * self.family_cum[-1])]
-        return f"{first}-{self.invented_family[self._below(len(self.invented_family))]}"
+        random_ = self.random
+        # Double-barrelled on the same rolls as before the name pools (the top 2%), so that every
+        # other draw, and so every birthday and address, stays what it was.
+        if random_() >= 1 - _DOUBLE_BARRELLED_SHARE:
+            return f"{self.family.draw(random_)}-{self.family.draw(random_)}"
+        return self.family.draw(random_)
 
     def _address(self, authority: int) -> tuple[str, str, str, str]:
         rng = self.rng
@@ -386,7 +381,7 @@ class ChildStream:
         names = self.female if gender == "female" else self.male
         carers = [
             Carer(
-                names[self._below(len(names))],
+                names.draw(self.random),
                 family if same_name else self._family_name(),
                 relationship,
                 int(responsibility),
@@ -405,7 +400,7 @@ class ChildStream:
             other_address = address if rng.random() < 0.75 else self._address(authority)
             carers.append(
                 Carer(
-                    other_names[self._below(len(other_names))],
+                    other_names.draw(self.random),
                     self._family_name() if step or rng.random() < 0.15 else family,
                     other,
                     0 if step else 1,
@@ -450,18 +445,19 @@ class ChildStream:
         rng = self.rng
         random_ = rng.random
         roll = random_()
+        names: NamePool
         if roll < _NOT_SPECIFIED_GENDER_SHARE:
             gender, names = "not_specified", self.neutral
         elif roll < 0.5 + _NOT_SPECIFIED_GENDER_SHARE / 2:
             gender, names = "female", self.female
         else:
             gender, names = "male", self.male
-        given = names[self._below(len(names))]
+        given = names.draw(random_)
         roll = random_()
         if roll < 0.65:
-            middle = names[self._below(len(names))]
+            middle = names.draw(random_)
         elif roll < 0.75:
-            middle = f"{names[self._below(len(names))]} {names[self._below(len(names))]}"
+            middle = f"{names.draw(random_)} {names.draw(random_)}"
         else:
             middle = ""
         if random_() < 0.1 and born_days_ago is None:

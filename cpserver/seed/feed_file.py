@@ -26,7 +26,8 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from cpserver.seed.children import CARER_COLUMNS, CHILD_COLUMNS, INVOLVEMENT_COLUMNS, ChildStream, Counts
-from cpserver.seed.reference import Reference, gp_code, read_list, setting_code, write_reference
+from cpserver.seed.name_pools import name_pools
+from cpserver.seed.reference import Reference, gp_code, setting_code, write_reference
 from cpserver.store import models
 from cpserver.store.system import set_mode
 
@@ -270,12 +271,15 @@ def delta_rows(
     """
     rng = random.Random(f"{random_seed}:delta")  # noqa: S311 - fictitious data
     as_of = (today + dt.timedelta(days=1)).isoformat()
-    names = {
-        "female": read_list("given_female.txt"),
-        "male": read_list("given_male.txt"),
-        "not_specified": read_list("given_neutral.txt"),
-    }
-    families = read_list("family_common.txt")
+    pools = name_pools()
+    names = {"female": pools.female, "male": pools.male, "not_specified": pools.neutral}
+    draw = rng.random
+
+    def other_family(than: str) -> str:
+        while (family := pools.family.draw(draw)) == than:
+            pass
+        return family
+
     made = 0
     births = 0
 
@@ -292,7 +296,7 @@ def delta_rows(
             address = {name: row[name] for name in ("address_line1", "address_line2", "town", "postcode")}
             telephone = row["telephone"]
         else:
-            family = rng.choice([name for name in families if name != row["family_name"]])
+            family = other_family(row["family_name"])
             telephone = f"07700 900{rng.randrange(1000):03d}"
             street = (row["address_line2"] or row["address_line1"]).split(" ", 1)[-1]
             address = {
@@ -303,7 +307,7 @@ def delta_rows(
             }
             carers = [
                 {
-                    "given_name": rng.choice(names["female"]),
+                    "given_name": names["female"].draw(draw),
                     "family_name": family,
                     "relationship_to_child": "Mother",
                     "parental_responsibility": True,
@@ -313,13 +317,14 @@ def delta_rows(
             ]
             if rng.random() < 0.55:
                 carers.append(
-                    {**carers[0], "given_name": rng.choice(names["male"]), "relationship_to_child": "Father"}
+                    {**carers[0], "given_name": names["male"].draw(draw), "relationship_to_child": "Father"}
                 )
-        given = rng.choice([name for name in names[gender] if name.lower() not in taken])
+        while (given := names[gender].draw(draw)).lower() in taken:
+            pass
         new = {
             "source_record_id": f"{id_prefix}-N{births:08d}",
             "given_name": given,
-            "middle_names": rng.choice(names[gender]) if rng.random() < 0.65 else "",
+            "middle_names": names[gender].draw(draw) if rng.random() < 0.65 else "",
             "family_name": family,
             "date_of_birth": born.isoformat(),
             "gender": gender,
@@ -377,9 +382,7 @@ def delta_rows(
                 elif variety == "swapped":
                     changed["given_name"], changed["family_name"] = row["family_name"], row["given_name"]
                 elif variety == "renamed":
-                    changed["family_name"] = rng.choice(
-                        [name for name in families if name != row["family_name"]]
-                    )
+                    changed["family_name"] = other_family(row["family_name"])
                     changed["former_names"] = [
                         {"given_name": row["given_name"], "family_name": row["family_name"]}
                     ]

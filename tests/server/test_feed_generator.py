@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from cpserver.domain.feeds.load import load_feed
 from cpserver.domain.feeds.sources import add_source
+from cpserver.domain.names import phonetic_key
 from cpserver.seed.feed_file import (
     child_rows,
     delta_rows,
@@ -24,6 +26,8 @@ from cpserver.seed.feed_file import (
     write_jsonl,
     write_reference_only,
 )
+from cpserver.seed.name_pools import name_pools
+from cpserver.seed.training_contract import TRAINING_SCENARIOS
 from cpserver.store.database import make_engine, make_session_factory
 from cpserver.store.migrate import upgrade
 from cpserver.store.models import Child, Involvement
@@ -191,3 +195,42 @@ def test_a_generated_birth_is_a_newborn_with_a_name_of_its_own() -> None:
 
 def _home(item: dict[str, object]) -> tuple[object, ...]:
     return tuple(item[name] for name in ("address_line1", "address_line2", "town", "postcode"))
+
+
+def test_generated_children_have_names_as_varied_as_real_ones() -> None:
+    """The seed drew given names uniformly from 100 a sex and family names mostly from 249, so at
+    11M about 7.7 children shared each given name, birthday and gender, and the matching benchmark
+    held thousands of newborns for the names alone. Real names: thousands of given names a year,
+    the top one about 1.5-2% of a sex's births; Smith about 1.1% of people; a long tail."""
+    children = 10_000
+    reference = reference_in_memory(children=children, random_seed=3, today=TODAY)
+    rows = list(child_rows(reference, children=children, random_seed=3, today=TODAY))
+    for gender in ("female", "male"):
+        given = Counter(row["given_name"] for row in rows if row["gender"] == gender)
+        assert len(given) > 1_000  # the old lists: 100
+        top = given.most_common(1)[0][1] / given.total()
+        assert 0.008 < top < 0.03
+        assert 0.35 < sum(count for _name, count in given.most_common(100)) / given.total() < 0.65
+    # Households share a family name, so count households' names (the first child of each).
+    families = Counter(row["family_name"] for row in {_home(row): row for row in rows}.values())
+    assert len(families) > 0.6 * families.total()  # a long tail (the old lists: about 0.3)
+    assert families.most_common(1)[0][0] == "Smith"
+    assert families["Smith"] / families.total() < 0.02  # the old lists: 2.5%
+
+    # Spelling variants, the hard cases real records have, are in the pools.
+    pools = name_pools()
+    assert {"Aiden", "Aidan", "Ayden"} <= set(pools.male.names)
+    assert {"Isla", "Islay", "Millie", "Milly"} <= set(pools.female.names)
+    assert {"McDonald", "Macdonald", "Smith", "Smyth", "Thompson", "Thomson"} <= set(pools.family.names)
+
+
+def test_no_seeded_family_name_sounds_like_a_training_scenarios_family() -> None:
+    """The training scenarios (`phonetic`: a family name that sounds the same) must find only their
+    planted child, however many children are seeded: no family name in the pool has their key."""
+    planted = {
+        phonetic_key(criteria["family"])
+        for name, criteria in TRAINING_SCENARIOS.items()
+        if "family" in criteria and name != "common_name"
+    }
+    assert planted
+    assert not {name for name in name_pools().family.names if phonetic_key(name) in planted}
