@@ -283,12 +283,17 @@ class SearchPage(QWidget):
         try:
             found: SearchResults = await self._calls.run(partial(self._api.search, criteria))
         except RequestRejected as error:
+            self._set_searching(False)
             self.status.clear()
             self.summary.show_problems([Problem(error.message, self._field_for(error.field))])
         except ApiError as error:
+            self._set_searching(False)
             self.status.clear()
             self.summary.show_problems([Problem(error.message)])
         else:
+            # The buttons change with the answer, not a loop turn later when the task's done
+            # callback runs: no moment shows results beside a live Cancel button.
+            self._set_searching(False)
             self._show(found)
 
     def _search_done(self, task: asyncio.Task[None]) -> None:
