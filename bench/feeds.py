@@ -240,7 +240,11 @@ def _score(args: argparse.Namespace) -> int:
     from cpserver.store.database import make_engine, make_session_factory
     from cpserver.store.models import Child, FeedSource, MatchReview, SourceRecord
 
-    rows = [json.loads(line) for line in args.delta.open(encoding="utf-8")]
+    with args.delta.open(encoding="utf-8", newline="") as handle:  # the plain fields are all it reads
+        if args.delta.suffix == ".csv":
+            rows: list[dict[str, Any]] = list(csv.DictReader(handle))
+        else:
+            rows = [json.loads(line) for line in handle]
     record_ids = [row["source_record_id"] for row in rows]
     with args.truth.open(encoding="utf-8") as handle:
         truths = list(csv.DictReader(handle))
