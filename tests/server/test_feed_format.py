@@ -3,6 +3,7 @@ and the published JSON Schema (docs/feed-schema.json) agreeing with the reader."
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import json
@@ -55,8 +56,6 @@ def as_csv(*rows: dict[str, Any]) -> bytes:
         flat_rows.append(flat)
     header = list(dict.fromkeys(key for flat in flat_rows for key in flat))
     out = io.StringIO()
-    import csv
-
     writer = csv.writer(out)
     writer.writerow(header)
     for flat in flat_rows:
@@ -150,6 +149,28 @@ def test_csv_columns_outside_the_schema_refuse_rows_that_fill_them() -> None:
     assert isinstance(items[1], FeedRow)  # the column is there, but this row carries nothing in it
     numbered = as_csv(row(carers=[{**NEW_CHILD["carers"][0], "religion": "x"}]))
     assert codes(numbered, "csv") == ["unknown_field"]
+
+
+def test_csv_numbered_columns_become_members_in_order_and_blank_cells_are_left_out() -> None:
+    hazel = NEW_CHILD["carers"][0]
+    rowan = {"given_name": "Rowan", "family_name": "Fernsworth", "relationship_to_child": "Father"}
+    plain = [key for key in NEW_CHILD if key not in ("carers", "former_names")]
+    numbered = [f"carer{number}_{field}" for number in (3, 1, 2, 11) for field in hazel]
+    cells = {f"carer3_{field}": _cell(value) for field, value in rowan.items()}
+    cells |= {f"carer1_{field}": _cell(value) for field, value in hazel.items()}
+    cells |= {"carer2_given_name": "   ", "carer3_telephone": " \t"}  # blank: no member, no field
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*plain, *numbered])
+    for extra in ({}, {"carer11_given_name": "Ash"}):
+        writer.writerow(
+            [*(_cell(NEW_CHILD[key]) for key in plain), *((cells | extra).get(c, "") for c in numbered)]
+        )
+    items = parsed(out.getvalue().encode(), "csv")
+    assert isinstance(items[0], FeedRow)
+    assert [carer.given_name for carer in items[0].carers] == ["Hazel", "Rowan"]
+    assert items[0].carers[1].telephone == ""
+    assert isinstance(items[1], Rejection) and items[1].code == "too_many"  # past the tenth carer
 
 
 @pytest.mark.parametrize(
