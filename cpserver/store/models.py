@@ -232,9 +232,10 @@ class Child(Base):
         Index("ix_children_family_norm_dob", "family_norm", "date_of_birth"),
         # The matcher's "same names, born the same year" block (cpserver.domain.feeds.matching).
         Index("ix_children_names_dob", "family_norm", "given_norm", "date_of_birth"),
-        # Its "same given name, same birthday" block: a surname changed or shortened, sent with no
-        # postcode or former name (migration 0012_given_name_dob).
-        Index("ix_children_given_norm_dob", "given_norm", "date_of_birth"),
+        # Its "given name sounding the same, same birthday" block: a surname changed or shortened,
+        # the given name perhaps mistyped too, sent with no postcode or former name (migration
+        # 0013_given_key_dob, replacing 0012's index on the exact given name).
+        Index("ix_children_given_key_dob", "given_key", "date_of_birth"),
         Index("ix_children_postcode_norm", "postcode_norm"),
         Index("ix_children_la_education", "local_authority_id", "education_setting_id"),
         # The retention run's purge looks for records archived long enough (few rows: partial).

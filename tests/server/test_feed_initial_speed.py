@@ -198,6 +198,9 @@ def test_a_rebuild_shared_by_several_connections_puts_back_every_index_and_key(
         drop_search_indexes(session)
     dropped = len(_kept(engine))
     assert len(_indexes(engine)) < len(indexes) and dropped > 5
+    # The matcher's blocks among them (the given-name block's too, migration 0013_given_key_dob).
+    for block in ("ix_children_family_key_dob", "ix_children_given_key_dob", "ix_children_postcode_norm"):
+        assert sum(block in kept for kept in _kept(engine)) == 1, block
     with make_session_factory(engine)() as session:
         assert restore_search_indexes(session, jobs=jobs) == dropped
     assert _indexes(engine) == indexes and _kept(engine) == []

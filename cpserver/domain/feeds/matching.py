@@ -18,19 +18,25 @@ How it works, for a batch of rows:
    transposed; the same family and given name born the same year (ix_children_names_dob,
    migration 0007_matching: a slip in the day or month of a child who has also moved); the same
    postcode (ix_children_postcode_norm); a former family name with the row's family key and date
-   of birth (ix_former_names_family_key_dob); the same normalised given name and date of birth
-   (ix_children_given_norm_dob, migration 0012_given_name_dob): a surname changed outright ("Davies"
-   sent as "Morgan") or one that lost a part (the directory's "Davies-Smith" sent as "Davies"), sent
-   with no postcode or former name, which no other block finds. That block holds a handful of
-   children per key at national scale (the seed: 100 given names per gender over ~6,600 birthdays);
-   its candidates are scored like any other, so one with another surname is never matched without
-   a person (the family name's "different" level costs ~7.6 bits): with a carer or a part of the
-   name in common the row goes to review; with only given name, birthday and gender in common it is
-   "new" (probability ~0.001, under REVIEW_FLOOR), unless the child is shielded (over
-   SHIELDED_FLOOR: held). Sent with other carers (or another postcode) as well, a shielded child
-   scores ~2e-5, under SHIELDED_FLOOR: such a row is held all the same (`_same_person_facts`:
-   exactly her given name, date of birth and gender), because a new surname, home and carers are
-   what a child who fled has. Still not found: a surname changed and the given name misspelt too.
+   of birth (ix_former_names_family_key_dob); the same Soundex given-name key and date of birth
+   (ix_children_given_key_dob, migration 0013_given_key_dob, which replaced 0012_given_name_dob's
+   block on the exact normalised given name): a surname changed outright ("Davies" sent as
+   "Morgan") or one that lost a part (the directory's "Davies-Smith" sent as "Davies"), the given
+   name perhaps mistyped as well ("Olivai" for "Olivia": both O410), sent with no postcode or
+   former name, which no other block finds. That block holds a handful of children per key at
+   national scale: about 8 a row on average, the commonest keys (J200: Jack, Jake, ...) about 30,
+   where the exact given name held about 3.6 and at most 16 (the seed's name pools,
+   `cpserver/seed/name_pools.py`, over ~1,700 births a day); its candidates are scored like any
+   other, so one with another surname is never matched without a person (the family name's
+   "different" level costs ~7.6 bits): with a carer, the postcode or a part of the name in common
+   the row goes to review; with only given name, birthday and gender in common it is "new"
+   (probability ~0.001 with the exact given name, ~0.0007 one edit away, under REVIEW_FLOOR),
+   unless the child is shielded (over SHIELDED_FLOOR: held). Sent with other carers (or another
+   postcode) as well, a shielded child scores ~2e-5, under SHIELDED_FLOOR: such a row is held all
+   the same (`_same_person_facts`: exactly her given name, date of birth and gender), because a new
+   surname, home and carers are what a child who fled has; with her given name mistyped as well it
+   is not held (a slip, a new surname, home and carers together are for the directory's duplicate
+   search).
    "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
    a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
@@ -415,6 +421,7 @@ _CHILD_COLUMNS: Final = (
     Child.id,
     Child.family_name,
     Child.given_norm,
+    Child.given_key,
     Child.family_norm,
     Child.family_key,
     Child.date_of_birth,
@@ -432,7 +439,7 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
     names_year: dict[tuple[str, str, int], set[int]] = defaultdict(set)
     postcode: dict[str, set[int]] = defaultdict(set)
     former_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
-    given_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
+    given_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
     for index, row in rows.items():
         born = row.date_of_birth
         dates = [born, *filter(None, [_transposed(born)])]
@@ -451,8 +458,8 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
         family_norm, given_norm = normalise_name(row.family_name), normalise_name(row.given_name)
         if family_norm and given_norm:
             names_year[(family_norm, given_norm, born.year)].add(index)
-        if given_norm:
-            given_dob[(given_norm, born)].add(index)
+        if given_key := phonetic_key(row.given_name):
+            given_key_dob[(given_key, born)].add(index)
         if code := normalise_postcode(row.postcode):
             postcode[code].add(index)
         if family_key := phonetic_key(row.family_name):
@@ -463,9 +470,9 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
 
     statements: Iterable[Any]
     if session.get_bind().dialect.name == "postgresql":
-        statements = _postgres_blocks(key_dob, names_year, postcode, former_key_dob, given_dob)
+        statements = _postgres_blocks(key_dob, names_year, postcode, former_key_dob, given_key_dob)
     else:
-        statements = _portable_blocks(session, key_dob, names_year, postcode, former_key_dob, given_dob)
+        statements = _portable_blocks(session, key_dob, names_year, postcode, former_key_dob, given_key_dob)
     for statement in statements:
         for child in session.execute(statement).all():
             # The rows any block of the child's own keys asked for (whichever block found it).
@@ -473,7 +480,7 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
                 key_dob.get((child.family_key, child.date_of_birth), set())
                 | postcode.get(child.postcode_norm, set())
                 | names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year), set())
-                | given_dob.get((child.given_norm, child.date_of_birth), set())
+                | given_key_dob.get((child.given_key, child.date_of_birth), set())
             )
             if "former_key" in child._fields:
                 indexes = indexes | former_key_dob.get((child.former_key, child.date_of_birth), set())
@@ -509,7 +516,7 @@ def _postgres_blocks(
     names_year: dict[tuple[str, str, int], set[int]],
     postcode: dict[str, set[int]],
     former_key_dob: dict[tuple[str, dt.date], set[int]],
-    given_dob: dict[tuple[str, dt.date], set[int]],
+    given_key_dob: dict[tuple[str, dt.date], set[int]],
 ) -> list[Any]:
     """One statement per block, its keys as array parameters joined through `unnest` (PostgreSQL).
 
@@ -580,11 +587,11 @@ def _postgres_blocks(
             .join(Child, Child.id == FormerName.child_pk)
             .where(FormerName.closed_for_adoption.is_(False))
         )
-    if given_dob:
+    if given_key_dob:
         g = (
             func.unnest(
-                keys("given_names", [given for given, _day in given_dob], String()),
-                keys("given_days", [day for _given, day in given_dob], Date()),
+                keys("given_keys", [given for given, _day in given_key_dob], String()),
+                keys("given_days", [day for _given, day in given_key_dob], Date()),
             )
             .table_valued("given", "day")
             .render_derived(name="g")
@@ -592,7 +599,7 @@ def _postgres_blocks(
         statements.append(
             select(*_CHILD_COLUMNS)
             .select_from(g)
-            .join(Child, and_(Child.given_norm == g.c.given, Child.date_of_birth == g.c.day))
+            .join(Child, and_(Child.given_key == g.c.given, Child.date_of_birth == g.c.day))
         )
     return statements
 
@@ -603,7 +610,7 @@ def _portable_blocks(
     names_year: dict[tuple[str, str, int], set[int]],
     postcode: dict[str, set[int]],
     former_key_dob: dict[tuple[str, dt.date], set[int]],
-    given_dob: dict[tuple[str, dt.date], set[int]],
+    given_key_dob: dict[tuple[str, dt.date], set[int]],
 ) -> Iterable[Any]:
     """The same blocks in portable SQL (SQLite): row-value IN lists and OR'd ranges, in chunks."""
     for chunk in _chunks(list(key_dob)):
@@ -629,8 +636,8 @@ def _portable_blocks(
                 tuple_(FormerName.family_key, FormerName.date_of_birth).in_(chunk),
             )
         )
-    for chunk in _chunks(list(given_dob)):
-        yield select(*_CHILD_COLUMNS).where(tuple_(Child.given_norm, Child.date_of_birth).in_(chunk))
+    for chunk in _chunks(list(given_key_dob)):
+        yield select(*_CHILD_COLUMNS).where(tuple_(Child.given_key, Child.date_of_birth).in_(chunk))
 
 
 def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[str]]:

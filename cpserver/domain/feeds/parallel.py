@@ -30,7 +30,6 @@ indexes side by side, then the keys, added unvalidated at once and validated tab
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import queue
 import re
@@ -51,6 +50,7 @@ from cpserver.domain.feeds.format import FeedRefused, Format, ReadContext, Rejec
 from cpserver.domain.feeds.initial import fewer_collections, prepare_chunk, write_chunk
 from cpserver.domain.feeds.load import BATCH_COUNTERS
 from cpserver.domain.feeds.rows import FeedRow
+from cpserver.domain.feeds.workers import Workers
 from cpserver.store.bulk_load import drop_foreign_keys, drop_secondary_indexes
 from cpserver.store.models import FeedBatch, FeedSource, SystemSetting, utcnow
 
@@ -355,27 +355,19 @@ def load_in_parallel(
     Raises `RuntimeError` (after stopping the others) when a worker fails; what the workers
     committed stays, as after a crash.
     """
-    bind = session.get_bind()
-    url = bind.url.render_as_string(hide_password=False)  # type: ignore[union-attr]
-    session.commit()
-    spawn = multiprocessing.get_context("spawn")
-    messages: Any = spawn.Queue()
-    workers = [
-        spawn.Process(
-            target=load_slice,
-            args=(
-                SliceTask(
-                    url, source.id, batch.id, str(path), fmt, context, (k, jobs), chunk_rows, os.getpid()
-                ),
-                messages,
+    workers = Workers(session)
+    workers.start(
+        jobs,
+        "feed-initial",
+        load_slice,
+        lambda k: (
+            SliceTask(
+                workers.url, source.id, batch.id, str(path), fmt, context, (k, jobs), chunk_rows, os.getpid()
             ),
-            name=f"feed-initial-{k}",
-            daemon=True,
-        )
-        for k in range(jobs)
-    ]
-    for worker in workers:
-        worker.start()
+            workers.messages,
+        ),
+    )
+    messages = workers.messages
     merged = SliceResult()
     finished: set[int] = set()
     read = 0
@@ -385,9 +377,9 @@ def load_in_parallel(
             try:
                 kind, lane_k, payload = messages.get(timeout=1.0)
             except queue.Empty:
-                dead = [k for k, w in enumerate(workers) if k not in finished and w.exitcode is not None]
-                if dead:
-                    failure = f"worker {dead[0]} stopped"
+                dead = workers.first_stopped(finished)
+                if dead is not None:
+                    failure = f"worker {dead} stopped"
                 continue
             if kind == "progress":
                 read += payload
@@ -403,12 +395,7 @@ def load_in_parallel(
                 merged.moves.extend(payload.moves)
                 merged.refused = merged.refused or payload.refused
     finally:
-        if failure is not None:
-            for worker in workers:
-                if worker.is_alive():
-                    worker.terminate()
-        for worker in workers:
-            worker.join()
+        workers.stop(failed=failure is not None)
         messages.close()
     if failure is not None:
         raise RuntimeError(f"the initial load's {failure}")

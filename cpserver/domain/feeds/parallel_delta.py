@@ -38,7 +38,6 @@ whose loader is gone stops (`parallel.LoaderGone`).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import queue
 import random
@@ -59,6 +58,7 @@ from cpserver.domain.feeds.format import FeedRefused, Parsed, Rejection
 from cpserver.domain.feeds.initial import fewer_collections
 from cpserver.domain.feeds.parallel import LoaderGone, _add_counters
 from cpserver.domain.feeds.rows import FeedRow
+from cpserver.domain.feeds.workers import Workers
 from cpserver.domain.notify import Mailer
 from cpserver.store.models import FeedBatch, FeedSource, utcnow
 
@@ -240,27 +240,19 @@ def load_delta_in_parallel(
     Raises `WorkerFailed` (the others stopped) when a worker fails; `FeedRefused` from `parsed`
     once the workers have applied what they were given.
     """
-    bind = session.get_bind()
-    url = bind.url.render_as_string(hide_password=False)  # type: ignore[union-attr]
-    session.commit()
-    spawn = multiprocessing.get_context("spawn")
-    messages: Any = spawn.Queue()
-    inboxes: list[Any] = [spawn.Queue(maxsize=QUEUED) for _ in range(jobs)]
-    workers = [
-        spawn.Process(
-            target=delta_worker,
-            args=(
-                DeltaTask(url, source.id, batch_id, (k, jobs), chunk_rows, settings, os.getpid()),
-                inboxes[k],
-                messages,
-            ),
-            name=f"feed-delta-{k}",
-            daemon=True,
-        )
-        for k in range(jobs)
-    ]
-    for worker in workers:
-        worker.start()
+    workers = Workers(session)
+    messages = workers.messages
+    inboxes: list[Any] = [workers.queue(maxsize=QUEUED) for _ in range(jobs)]
+    workers.start(
+        jobs,
+        "feed-delta",
+        delta_worker,
+        lambda k: (
+            DeltaTask(workers.url, source.id, batch_id, (k, jobs), chunk_rows, settings, os.getpid()),
+            inboxes[k],
+            messages,
+        ),
+    )
     finished: set[int] = set()
     failure: list[str] = []
 
@@ -270,9 +262,9 @@ def load_delta_in_parallel(
             try:
                 kind, lane_k, payload = messages.get(timeout=wait) if wait else messages.get_nowait()
             except queue.Empty:
-                dead = [k for k, w in enumerate(workers) if k not in finished and w.exitcode is not None]
-                if dead and not failure:
-                    failure.append(f"worker {dead[0]} stopped")
+                dead = workers.first_stopped(finished)
+                if dead is not None and not failure:
+                    failure.append(f"worker {dead} stopped")
                 return
             wait = 0
             if kind == "chunk":
@@ -327,12 +319,7 @@ def load_delta_in_parallel(
         failure.append("the loader stopped")
         raise
     finally:
-        if failure:
-            for worker in workers:
-                if worker.is_alive():
-                    worker.terminate()
-        for worker in workers:
-            worker.join()
+        workers.stop(failed=bool(failure))
         # What the workers committed before they stopped (a message cut short by a stopped worker
         # is dropped: the batch's counters are complete, `load._load_delta_in_parallel`).
         with contextlib.suppress(EOFError, OSError, ValueError):
