@@ -418,6 +418,32 @@ def test_a_shielded_child_who_fled_under_a_new_name_with_other_carers_is_held(
                 assert secret not in response.content.lower()
 
 
+def test_a_shielded_child_who_fled_with_her_given_name_mistyped_is_held(
+    client: TestClient, db: Session
+) -> None:
+    """The fled child again, her given name keyed with a slip as well (letters swapped, one wrong,
+    one doubled): new surname, home and carers and a one-letter slip left nothing the hold asked
+    for (it wanted her given name exactly), and she was created visible at her new address."""
+    census, _ = source(db)
+    shielded = db.scalar(select(Child).where(Child.cp_id == world.SHIELDED))
+    assert shielded is not None
+    kinship = {"given_name": "Morwenna", "family_name": "Trevithick", "relationship_to_child": "Aunt"}
+    rows = [
+        shielded_row(
+            source_record_id=f"CB-SLIP-{number}", given_name=given, family_name=family, carers=[kinship]
+        )
+        for number, (given, family) in enumerate(
+            [("Rowna", "Trevithick"), ("Rowen", "Penrose"), ("Rowann", "Pascoe")], start=1
+        )
+    ]
+    before = children(db)
+    report = load(db, census, jsonl(*rows))
+    assert (report.rows_held, report.rows_created, report.rows_matched) == (3, 0, 0), report.as_dict()
+    assert children(db) == before
+    reviews = db.scalars(select(MatchReview)).all()
+    assert {(r.held_because, r.candidate_child_pk) for r in reviews} == {("shielded_candidate", shielded.id)}
+
+
 def test_a_child_sharing_a_shielded_childs_given_name_and_birthday_but_not_gender_is_created(
     db: Session,
 ) -> None:

@@ -33,10 +33,8 @@ How it works, for a batch of rows:
    (probability ~0.001 with the exact given name, ~0.0007 one edit away, under REVIEW_FLOOR),
    unless the child is shielded (over SHIELDED_FLOOR: held). Sent with other carers (or another
    postcode) as well, a shielded child scores ~2e-5, under SHIELDED_FLOOR: such a row is held all
-   the same (`_same_person_facts`: exactly her given name, date of birth and gender), because a new
-   surname, home and carers are what a child who fled has; with her given name mistyped as well it
-   is not held (a slip, a new surname, home and carers together are for the directory's duplicate
-   search).
+   the same (`_same_person_facts`: her given name, or one slip from it, date of birth and
+   gender), because a new surname, home and carers are what a child who fled has.
    "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
    a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
@@ -328,14 +326,23 @@ def _known_given_names() -> frozenset[str]:
 
 
 def _same_person_facts(row: FeedRow, child: ChildFacts) -> bool:
-    """Does the row share exactly the facts a child keeps when she flees: given name (as
-    normalised: case, accents, spacing), date of birth and gender (a gender not specified on
+    """Does the row share the facts a child keeps when she flees: given name (as normalised: case,
+    accents, spacing; or one slip away, below), date of birth and gender (a gender not specified on
     either side agrees)? With a shielded child, such a row is held however little else agrees
-    (a new surname, home and carers are what fleeing changes; the model alone scores it ~2e-5)."""
-    return (
-        row.date_of_birth == child.date_of_birth
-        and (row.gender == child.gender or "not_specified" in (row.gender, child.gender))
-        and normalise_name(row.given_name) == child.given_norm
+    (a new surname, home and carers are what fleeing changes; the model alone scores it ~2e-5).
+
+    One slip: a letter swapped, wrong, missing or extra ("Rowna", "Rowen", "Rowann" for "Rowan"),
+    in names of three letters or more. A school keying a new pupil's name makes such slips, and a
+    fled child's row with one was created visible at her new address. Another real name one letter
+    away (Ava for Eva) is held too: a person decides, as for twins."""
+    if row.date_of_birth != child.date_of_birth or not (
+        row.gender == child.gender or "not_specified" in (row.gender, child.gender)
+    ):
+        return False
+    given = normalise_name(row.given_name)
+    return given == child.given_norm or (
+        min(len(given), len(child.given_norm)) >= 3
+        and jellyfish.damerau_levenshtein_distance(given, child.given_norm) <= 1
     )
 
 
