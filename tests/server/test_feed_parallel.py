@@ -20,14 +20,9 @@ from sqlalchemy.orm import Session
 
 from cpserver.domain.feeds.format import ReadContext
 from cpserver.domain.feeds.load import LoadReport, load_feed
-from cpserver.domain.feeds.parallel import (
-    DROPPED_INDEX,
-    LoaderGone,
-    SliceTask,
-    _load_slice,
-    drop_search_indexes,
-)
+from cpserver.domain.feeds.parallel import DROPPED_INDEX, SliceTask, _load_slice, drop_search_indexes
 from cpserver.domain.feeds.sources import add_source, source_authority_code
+from cpserver.domain.feeds.workers import LoaderGone
 from cpserver.seed.feed_file import child_rows, reference_in_memory, write_jsonl, write_reference_only
 from cpserver.store.database import make_engine, make_session_factory
 from cpserver.store.migrate import upgrade

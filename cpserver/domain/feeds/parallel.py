@@ -45,12 +45,11 @@ from sqlalchemy.orm import Session
 
 from cpserver.audit import chain
 from cpserver.domain.feeds.apply import ApplyStats, BulkWrites, Move
-from cpserver.domain.feeds.bulk_update import BulkChildUpdates
 from cpserver.domain.feeds.format import FeedRefused, Format, ReadContext, Rejection, read_feed
-from cpserver.domain.feeds.initial import fewer_collections, prepare_chunk, write_chunk
+from cpserver.domain.feeds.initial import prepare_chunk, write_chunk
 from cpserver.domain.feeds.load import BATCH_COUNTERS
 from cpserver.domain.feeds.rows import FeedRow
-from cpserver.domain.feeds.workers import Workers
+from cpserver.domain.feeds.workers import LoaderGone, Workers, run_worker
 from cpserver.store.bulk_load import drop_foreign_keys, drop_secondary_indexes
 from cpserver.store.models import FeedBatch, FeedSource, SystemSetting, utcnow
 
@@ -217,10 +216,6 @@ class SliceTask:
     loader_pid: int | None = None
 
 
-class LoaderGone(Exception):
-    """The worker's loader process is gone (the worker stops; its current chunk is not written)."""
-
-
 @dataclass
 class SliceResult:
     """What a worker did: counters, rejections (row numbers and codes), moves to tell."""
@@ -232,25 +227,14 @@ class SliceResult:
 
 
 def load_slice(task: SliceTask, messages: Any) -> None:
-    """A worker process's body: load its chunks, report progress and the result on `messages`.
-
-    A failure is reported by its kind only (a database error's text can quote a row's values).
-    """
-    from cpserver.store.database import make_engine, make_session_factory
-
-    lane_k, lanes = task.lane
-    engine = make_engine(task.url)
-    try:
-        with make_session_factory(engine)() as session, BulkChildUpdates(session), fewer_collections():
-            result = _load_slice(session, task, lambda done: messages.put(("progress", lane_k, done)))
-        messages.put(("done", lane_k, result))
-    except LoaderGone:
-        messages.cancel_join_thread()  # nobody reads the queue any more: exit without waiting
-    except BaseException as failed:
-        messages.put(("failed", lane_k, type(failed).__name__))
-    finally:
-        engine.dispose()
-    del lanes
+    """A worker process's body: load its chunks, report progress and the result on `messages`."""
+    lane_k = task.lane[0]
+    run_worker(
+        task.url,
+        lane_k,
+        messages,
+        lambda session: _load_slice(session, task, lambda done: messages.put(("progress", lane_k, done))),
+    )
 
 
 def _load_slice(session: Session, task: SliceTask, progress: Callable[[int], None]) -> SliceResult:

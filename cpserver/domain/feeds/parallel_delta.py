@@ -32,7 +32,7 @@ worker got there first) is rolled back and applied again (a few times): no row i
 is counted twice. Any other failure stops the worker; the loader then stops the others and marks
 the batch `failed` (its counters are those of the chunks committed); the same file loaded again
 completes it, every row already applied counted unchanged (record ids and row digests). A worker
-whose loader is gone stops (`parallel.LoaderGone`).
+whose loader is gone stops (`workers.LoaderGone`).
 """
 
 from __future__ import annotations
@@ -52,13 +52,11 @@ from sqlalchemy.orm import Session
 from cpserver.audit import chain
 from cpserver.config import Settings
 from cpserver.domain.feeds.apply import ApplyStats, BulkWrites, Move, notify_moves
-from cpserver.domain.feeds.bulk_update import BulkChildUpdates
 from cpserver.domain.feeds.delta import read_links
 from cpserver.domain.feeds.format import FeedRefused, Parsed, Rejection
-from cpserver.domain.feeds.initial import fewer_collections
-from cpserver.domain.feeds.parallel import LoaderGone, _add_counters
+from cpserver.domain.feeds.parallel import _add_counters
 from cpserver.domain.feeds.rows import FeedRow
-from cpserver.domain.feeds.workers import Workers
+from cpserver.domain.feeds.workers import LoaderGone, Workers, run_worker
 from cpserver.domain.notify import Mailer
 from cpserver.store.models import FeedBatch, FeedSource, utcnow
 
@@ -95,27 +93,19 @@ class ChunkDone:
 
 def delta_worker(task: DeltaTask, rows: Any, messages: Any) -> None:
     """A worker process's body: apply the row lists read from `rows` (None: the end), report each
-    committed chunk, then ("done", lane), on `messages`. A failure is reported by its kind only (a
-    database error's text can quote a row's values)."""
-    from cpserver.store.database import make_engine, make_session_factory
-
+    committed chunk, then ("done", lane), on `messages`."""
     lane_k = task.lane[0]
-    engine = make_engine(task.url)
-    try:
-        with make_session_factory(engine)() as session, BulkChildUpdates(session), fewer_collections():
-            run_lane(
-                session,
-                task,
-                _received(rows, task.loader_pid),
-                lambda done: messages.put(("chunk", lane_k, done)),
-            )
-        messages.put(("done", lane_k, None))
-    except LoaderGone:
-        messages.cancel_join_thread()  # nobody reads the queue any more: exit without waiting
-    except BaseException as failed:
-        messages.put(("failed", lane_k, type(failed).__name__))
-    finally:
-        engine.dispose()
+    run_worker(
+        task.url,
+        lane_k,
+        messages,
+        lambda session: run_lane(
+            session,
+            task,
+            _received(rows, task.loader_pid),
+            lambda done: messages.put(("chunk", lane_k, done)),
+        ),
+    )
 
 
 def _received(rows: Any, loader_pid: int | None) -> Iterator[list[tuple[int, FeedRow]]]:

@@ -16,6 +16,33 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cpserver.domain.feeds.bulk_update import BulkChildUpdates
+from cpserver.domain.feeds.initial import fewer_collections
+
+
+class LoaderGone(Exception):
+    """The worker's loader process is gone (the worker stops; its current chunk is not written)."""
+
+
+def run_worker(url: str, lane_k: int, messages: Any, body: Callable[[Session], object]) -> None:
+    """A worker process's frame around `body(session)`: its own engine and session (bulk child
+    updates, the collector run less often), then ("done", lane, what `body` returned) on
+    `messages`. A failure is reported by its kind only (a database error's text can quote a row's
+    values); a worker whose loader is gone exits without waiting on a queue nobody reads."""
+    from cpserver.store.database import make_engine, make_session_factory
+
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session, BulkChildUpdates(session), fewer_collections():
+            result = body(session)
+        messages.put(("done", lane_k, result))
+    except LoaderGone:
+        messages.cancel_join_thread()  # nobody reads the queue any more: exit without waiting
+    except BaseException as failed:
+        messages.put(("failed", lane_k, type(failed).__name__))
+    finally:
+        engine.dispose()
+
 
 class Workers:
     """The spawn context, the database URL and the message queue of one load's workers, and, once
