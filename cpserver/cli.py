@@ -333,7 +333,7 @@ def _add_feed_commands(commands: Any) -> None:
         default=1,
         help="on PostgreSQL: this many loading processes. With --initial each takes a share of the file; "
         "without, this process reads the file and hands each row to one of them: a linked record's rows "
-        "by its child, the matcher's by the year of birth (see docs/feed-format.md). A failed worker "
+        "by its child, the matcher's by the birthday (see docs/feed-format.md). A failed worker "
         "stops the load (exit 3; load the file again to complete it). On SQLite: one process",
     )
     load.set_defaults(run=_feed_load)

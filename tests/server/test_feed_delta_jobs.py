@@ -324,3 +324,21 @@ def test_the_command_loads_a_delta_with_jobs_and_says_so_on_sqlite(
     ignored = "--jobs 2 ignored" in loaded.stderr
     assert ignored == (engine.dialect.name == "sqlite"), loaded.stderr
     engine.dispose()
+
+
+@pytest.mark.parametrize("jobs", [2, 3, 4])
+def test_a_days_births_spread_over_the_workers_and_a_transposed_birthday_keeps_its_worker(jobs: int) -> None:
+    """The matcher's rows of a delta are nearly all the day's births: by year alone they all went to
+    one worker (at 11M children, one worker busy, the other mostly waiting). By birthday they spread;
+    a date with day and month transposed (a block of the matcher) stays with its worker."""
+    from cpserver.domain.feeds.parallel_delta import birthday_lane
+
+    births = [dt.date(2026, 10, 1) + dt.timedelta(days=day) for day in range(60)]
+    counts = [0] * jobs
+    for born in births:
+        counts[birthday_lane(born, jobs)] += 1
+    assert min(counts) >= len(births) / jobs / 2, counts
+    for born in births:
+        if born.day <= 12:
+            transposed = born.replace(month=born.day, day=born.month)
+            assert birthday_lane(transposed, jobs) == birthday_lane(born, jobs), born
