@@ -367,18 +367,18 @@ def _same_person_facts(row: FeedRow, child: ChildFacts | Any) -> bool:
 
 
 _DOUBLED: Final = re.compile(r"(.)\1+")
-_SOFT_C: Final = re.compile(r"c(?!h)")
+_C_NOT_CH: Final = re.compile(r"c(?!h)")
 
 
 def spelling_fold(norm: str) -> str:
-    """A normalised given name with its spelling variants folded: "ph" as "f", a hard "c" (and
-    "ck") as "k", "y" as "i", doubled letters single ("Philippa" and "Filipa" -> "filipa",
-    "Caitlin" and "Kaitlyn" -> "kaitlin"). Among the seed's 877 given names it makes only three
-    pairs of other names equal that one slip did not already (Dani/Danny, Rafael/Raphael,
-    Sofia/Sophia): the shield's hold grows by 0.4%, not by the 50-60% a phonetic code would add
-    (Metaphone drops vowels: Aaron/Ronnie, Bella/Billy)."""
+    """A normalised given name with its spelling variants folded: "ph" as "f", "ck" and every "c"
+    not before "h" as "k" (a soft "c" too: both sides are folded alike), "y" as "i", doubled
+    letters single ("Philippa" and "Filipa" -> "filipa", "Caitlin" and "Kaitlyn" -> "kaitlin").
+    Among the seed's 877 given names it makes only three pairs of other names equal that one slip
+    did not already (Dani/Danny, Rafael/Raphael, Sofia/Sophia): 0.4% more pairs of names, where a
+    phonetic code would add 50-60% (Metaphone drops vowels: Aaron/Ronnie, Bella/Billy)."""
     folded = norm.replace("ph", "f").replace("ck", "k")
-    folded = _SOFT_C.sub("k", folded).replace("y", "i")
+    folded = _C_NOT_CH.sub("k", folded).replace("y", "i")
     return _DOUBLED.sub(r"\1", folded)
 
 
