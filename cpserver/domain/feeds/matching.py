@@ -15,33 +15,34 @@ How it works, for a batch of rows:
    family key and date of birth (ix_children_family_key_dob), also under the row's given name
    (swapped names), its open former family names, each part of a double-barrelled family name
    ("Davies-Smith": a Soundex key of its own, D122, where "Davies" is D120), and its day and month
-   transposed; the same family and given name born the same year (ix_children_names_dob,
-   migration 0007_matching: a slip in the day or month of a child who has also moved); the same
-   postcode (ix_children_postcode_norm); a former family name with the row's family key and date
-   of birth (ix_former_names_family_key_dob); the same Soundex given-name key and date of birth
-   (ix_children_given_key_dob, migration 0013_given_key_dob, which replaced 0012_given_name_dob's
-   block on the exact normalised given name): a surname changed outright ("Davies" sent as
-   "Morgan") or one that lost a part (the directory's "Davies-Smith" sent as "Davies"), the given
-   name perhaps mistyped as well ("Olivai" for "Olivia": both O410), sent with no postcode or
-   former name, which no other block finds. That block holds a handful of children per key at
-   national scale: about 8 a row on average, the commonest keys (J200: Jack, Jake, ...) about 30,
-   where the exact given name held about 3.6 and at most 16 (the seed's name pools,
-   `cpserver/seed/name_pools.py`, over ~1,700 births a day); its candidates are scored like any
-   other, so one with another surname is never matched without a person (the family name's
-   "different" level costs ~7.6 bits): with a carer, the postcode or a part of the name in common
-   the row goes to review; with only given name, birthday and gender in common it is "new"
-   (probability ~0.001 with the exact given name, ~0.0007 one edit away, under REVIEW_FLOOR),
-   unless the child is shielded (over SHIELDED_FLOOR: held). Sent with other carers (or another
-   postcode) as well, a shielded child scores ~2e-5, under SHIELDED_FLOOR: such a row is held all
-   the same (`_same_person_facts`: her given name, or one slip from it, or a spelling variant,
-   date of birth and gender), because a new surname, home and carers are what a child who fled
-   has. And so that such a row is held whatever the blocks found, the shield sweep reads the
+   transposed; the same family and given name born the same year (ix_children_names_dob, migration
+   0007_matching: a slip in the day or month of a child who has also moved); the same postcode
+   (ix_children_postcode_norm), only the children there born within a year of the row
+   (POSTCODE_BORN_WITHIN) or with its given name, and every shielded child there; a former family
+   name with the row's family key and date of birth (ix_former_names_family_key_dob); the same
+   Soundex given-name key and date of birth (ix_children_given_key_dob, migration
+   0013_given_key_dob, which replaced 0012_given_name_dob's block on the exact normalised given
+   name): a surname changed outright ("Davies" sent as "Morgan") or one that lost a part (the
+   directory's "Davies-Smith" sent as "Davies"), the given name perhaps mistyped as well ("Olivai"
+   for "Olivia": both O410), sent with no postcode or former name, which no other block finds. That
+   block holds a handful of children per key at national scale: about 8 a row on average, the
+   commonest keys (J200: Jack, Jake, ...) about 30, where the exact given name held about 3.6 and at
+   most 16 (the seed's name pools, `cpserver/seed/name_pools.py`, over ~1,700 births a day); its
+   candidates are scored like any other, so one with another surname is never matched without a
+   person (the family name's "different" level costs ~7.6 bits): with a carer, the postcode or a
+   part of the name in common the row goes to review; with only given name, birthday and gender in
+   common it is "new" (probability ~0.001 with the exact given name, ~0.0007 one edit away, under
+   REVIEW_FLOOR), unless the child is shielded (over SHIELDED_FLOOR: held). Sent with other carers
+   (or another postcode) as well, a shielded child scores ~2e-5, under SHIELDED_FLOOR: such a row is
+   held all the same (`_same_person_facts`: her given name, or one slip from it, or a spelling
+   variant, date of birth and gender), because a new surname, home and carers are what a child who
+   fled has. And so that such a row is held whatever the blocks found, the shield sweep reads the
    shielded children born on each row's birthday (ix_children_shielded_dob, migration
    0014_shielded_dob, which holds only them: about 8 a day at national scale) and pairs a row with
    those whose facts it shares: a slip that changes the given name's Soundex key ("Kaitlyn" for
    "Caitlin") left her found by no block.
-   "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children
-   a day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
+   "Same date of birth" alone is not a block: it has no index of its own and holds ~1,700 children a
+   day at national scale; "same family key, same year" neither: ~6,000 for a common surname.
 2. Scoring: the rows are linked against their candidates with splink's DuckDB linker
    (`link_only`; the blocking rule pairs each row with the candidates its blocks found), with the
    model in `COMPARISONS` (given name, family name with former names, swaps and the parts of a
@@ -131,6 +132,14 @@ REVIEW_FLOOR: Final = 0.05
 # is never "new" (the loader holds it for that authority's management team, never creating a new
 # visible record for what may be a shielded child, or a new twin in a shielded household).
 SHIELDED_FLOOR: Final = 1e-4
+
+# The postcode block holds the children at the row's postcode born within this of its date of
+# birth or with its given name, and every shielded child there. At the synthetic directory's 11M
+# children a postcode holds ~46 children (240,000 postcodes), where England's ~1.7M hold ~7: all
+# of them made ~50 pairs a row to read and score, nearly all brothers and sisters or neighbours
+# years apart, which the name and birthday blocks do not need the postcode to find. A year either
+# side keeps a slipped day, month or year's last digit; the given name, a year keyed wrong.
+POSTCODE_BORN_WITHIN: Final = dt.timedelta(days=366)
 
 # --- the model -------------------------------------------------------------------------------------
 
@@ -265,10 +274,11 @@ def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
     linkable = {index: row for index, row in enumerate(rows) if not row.new_identity}
     children = _fetch_candidates(session, linkable)
     pairs = [(index, child) for index, found in children.items() for child in found]
+    records = _ChildRecords()
     scores = (
         _Scorer.for_this_thread().score(
             [record_of_row(index, row) for index, row in linkable.items() if children.get(index)],
-            [record_of_child(index, child) for index, child in pairs],
+            [records.paired(index, child) for index, child in pairs],
         )
         if pairs
         else {}
@@ -481,6 +491,9 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
     key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
     names_year: dict[tuple[str, str, int], set[int]] = defaultdict(set)
     postcode: dict[str, set[int]] = defaultdict(set)
+    # The postcode block's keys: the postcode, the dates of birth within a year of the row's, and
+    # its given name (`_at_the_postcode`).
+    postcode_near: set[tuple[str, dt.date, dt.date, str]] = set()
     former_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
     given_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
     # The shield sweep: the shielded children born on each row's birthday (a partial index).
@@ -508,6 +521,10 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
             given_key_dob[(given_key, born)].add(index)
         if code := normalise_postcode(row.postcode):
             postcode[code].add(index)
+            # (No given name: "" would find the children at the postcode whose given name is unknown.)
+            postcode_near.add(
+                (code, born - POSTCODE_BORN_WITHIN, born + POSTCODE_BORN_WITHIN, given_norm or "-")
+            )
         if family_key := phonetic_key(row.family_name):
             former_key_dob[(family_key, born)].add(index)
 
@@ -516,16 +533,18 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
 
     statements: Iterable[Any]
     if session.get_bind().dialect.name == "postgresql":
-        statements = _postgres_blocks(key_dob, names_year, postcode, former_key_dob, given_key_dob)
+        statements = _postgres_blocks(key_dob, names_year, postcode_near, former_key_dob, given_key_dob)
     else:
-        statements = _portable_blocks(session, key_dob, names_year, postcode, former_key_dob, given_key_dob)
+        statements = _portable_blocks(
+            session, key_dob, names_year, postcode_near, former_key_dob, given_key_dob
+        )
     statements = [*statements, *_shielded_sweep(session, list(shielded_born))]
     for statement in statements:
         for child in session.execute(statement).all():
             # The rows any block of the child's own keys asked for (whichever block found it).
             indexes = (
                 key_dob.get((child.family_key, child.date_of_birth), set())
-                | postcode.get(child.postcode_norm, set())
+                | _at_the_postcode(rows, postcode.get(child.postcode_norm, ()), child)
                 | names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year), set())
                 | given_key_dob.get((child.given_key, child.date_of_birth), set())
             )
@@ -566,10 +585,23 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
     return by_row
 
 
+def _at_the_postcode(rows: dict[int, FeedRow], indexes: Iterable[int], child: Any) -> set[int]:
+    """The rows of `indexes` (at the child's postcode) the postcode block pairs with the child: those
+    born within POSTCODE_BORN_WITHIN of it or with its given name; all of them if she is shielded."""
+    if child.shielded:
+        return set(indexes)
+    return {
+        index
+        for index in indexes
+        if abs(rows[index].date_of_birth - child.date_of_birth) <= POSTCODE_BORN_WITHIN
+        or (normalise_name(rows[index].given_name) or "-") == child.given_norm
+    }
+
+
 def _postgres_blocks(
     key_dob: dict[tuple[str, dt.date], set[int]],
     names_year: dict[tuple[str, str, int], set[int]],
-    postcode: dict[str, set[int]],
+    postcode_near: Collection[tuple[str, dt.date, dt.date, str]],
     former_key_dob: dict[tuple[str, dt.date], set[int]],
     given_key_dob: dict[tuple[str, dt.date], set[int]],
 ) -> list[Any]:
@@ -620,10 +652,31 @@ def _postgres_blocks(
                 ),
             )
         )
-    if postcode:
+    if postcode_near:
+        near_keys = list(postcode_near)
+        p = (
+            func.unnest(
+                keys("codes", [near[0] for near in near_keys], String()),
+                keys("codes_from", [near[1] for near in near_keys], Date()),
+                keys("codes_to", [near[2] for near in near_keys], Date()),
+                keys("codes_given", [near[3] for near in near_keys], String()),
+            )
+            .table_valued("code", "born_from", "born_to", "given")
+            .render_derived(name="p")
+        )
         statements.append(
-            select(*_CHILD_COLUMNS).where(
-                Child.postcode_norm == any_(keys("codes", list(postcode), String()))
+            select(*_CHILD_COLUMNS)
+            .select_from(p)
+            .join(
+                Child,
+                and_(
+                    Child.postcode_norm == p.c.code,
+                    or_(
+                        Child.date_of_birth.between(p.c.born_from, p.c.born_to),
+                        Child.given_norm == p.c.given,
+                        Child.shielded.is_(True),
+                    ),
+                ),
             )
         )
     if former_key_dob:
@@ -663,7 +716,7 @@ def _portable_blocks(
     session: Session,
     key_dob: dict[tuple[str, dt.date], set[int]],
     names_year: dict[tuple[str, str, int], set[int]],
-    postcode: dict[str, set[int]],
+    postcode_near: Collection[tuple[str, dt.date, dt.date, str]],
     former_key_dob: dict[tuple[str, dt.date], set[int]],
     given_key_dob: dict[tuple[str, dt.date], set[int]],
 ) -> Iterable[Any]:
@@ -680,8 +733,19 @@ def _portable_blocks(
             for family, given, year in chunk
         )
         yield select(*_CHILD_COLUMNS).where(or_(*ranges))
-    for chunk in _chunks(list(postcode), _LIST_CHUNK):
-        yield select(*_CHILD_COLUMNS).where(_one_of(session, Child.postcode_norm, chunk))
+    for chunk in _chunks(sorted(postcode_near)):
+        near = (
+            and_(
+                Child.postcode_norm == code,
+                or_(
+                    Child.date_of_birth.between(born_from, born_to),
+                    Child.given_norm == given,
+                    Child.shielded.is_(True),
+                ),
+            )
+            for code, born_from, born_to, given in chunk
+        )
+        yield select(*_CHILD_COLUMNS).where(or_(*near))
     for chunk in _chunks(list(former_key_dob)):
         yield (
             select(*_CHILD_COLUMNS, FormerName.family_key.label("former_key"))
@@ -770,19 +834,54 @@ def record_of_row(index: int, row: FeedRow) -> dict[str, Any]:
 
 def record_of_child(index: int, child: ChildFacts) -> dict[str, Any]:
     """A candidate child as the model's right-hand record, paired with the row at `index`."""
-    return {
-        "uid": f"{index}:{child.child_pk}",
-        "row_key": index,
-        **_name_fields(child.given_norm, child.family_norm),
-        "dob": child.date_of_birth,
-        "gender": None if child.gender in _UNKNOWN_GENDERS else child.gender,
-        "postcode": child.postcode_norm or None,
-        "district": _district(child.postcode_norm),
-        "former": sorted(set(child.former_families) - {""}),
-        "family_parts": (family_parts(child.family_name) if child.family_name else [child.family_norm])
-        or None,
-        "carers": _carer_names(child.carers),
-    }
+    return _ChildRecords().paired(index, child)
+
+
+class _ChildRecords:
+    """The candidates' right-hand records for one `classify` call: a child's fields are made once
+    however many rows it is paired with, and a name's phonetic keys once however many children
+    bear it (the fields are shared between a child's pairs: read, never changed). Kept for the
+    call only: nothing outlives the rows it was made for."""
+
+    def __init__(self) -> None:
+        self._of_child: dict[int, dict[str, Any]] = {}
+        self._keys: dict[str, tuple[str | None, str | None]] = {}
+        self._carers: dict[tuple[tuple[str, str], ...], list[str] | None] = {}
+
+    def paired(self, index: int, child: ChildFacts) -> dict[str, Any]:
+        fields = self._of_child.get(child.child_pk)
+        if fields is None:
+            fields = self._of_child[child.child_pk] = self._fields(child)
+        return {"uid": f"{index}:{child.child_pk}", "row_key": index, **fields}
+
+    def _name_keys(self, norm: str) -> tuple[str | None, str | None]:
+        keys = self._keys.get(norm)
+        if keys is None:
+            keys = self._keys[norm] = (phonetic_key(norm) or None, _metaphone(norm))
+        return keys
+
+    def _fields(self, child: ChildFacts) -> dict[str, Any]:
+        given_sdx, given_mp = self._name_keys(child.given_norm)
+        family_sdx, family_mp = self._name_keys(child.family_norm)
+        carers = self._carers.get(child.carers, ())
+        if carers == ():
+            carers = self._carers[child.carers] = _carer_names(child.carers)
+        return {
+            "given": child.given_norm or None,
+            "family": child.family_norm or None,
+            "given_sdx": given_sdx,
+            "family_sdx": family_sdx,
+            "given_mp": given_mp,
+            "family_mp": family_mp,
+            "dob": child.date_of_birth,
+            "gender": None if child.gender in _UNKNOWN_GENDERS else child.gender,
+            "postcode": child.postcode_norm or None,
+            "district": _district(child.postcode_norm),
+            "former": sorted(set(child.former_families) - {""}),
+            "family_parts": (family_parts(child.family_name) if child.family_name else [child.family_norm])
+            or None,
+            "carers": carers,
+        }
 
 
 def _carer_names(names: Iterable[tuple[str, str]]) -> list[str] | None:
