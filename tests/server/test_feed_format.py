@@ -247,6 +247,50 @@ def test_reading_streams(fmt: feed_format.Format) -> None:
     assert feed.served < 2 * 2000 * len(line) + 1_000_000
 
 
+def test_loaders_shares_of_a_csv_together_are_the_whole_read() -> None:
+    """`--jobs N`: each loader reads the whole file and parses only its share, numbering the others'
+    rows without tokenising them (a line with no quote). Quoted fields over several lines, blank and
+    comma-only lines (not records), a line too long, a broken quote and short rows fall where a
+    whole read puts them, so the shares together are the whole read, row for row."""
+    header, good = as_csv(row()).split(b"\n", 1)
+    good = good.rstrip(b"\r\n")
+    mill = row(source_record_id="CB-Q", address_line1='4 "The Mill",\nLower Lane')
+    quoted = as_csv(mill).split(b"\n", 1)[1]
+    lines = [
+        header,
+        good,
+        b"",
+        b",,,,",
+        quoted.rstrip(b"\r\n"),
+        b"CB-3,only,three",
+        b"  ,  ,",
+        b"x" * (feed_format.MAX_LINE_BYTES + 10),
+        good.replace(b"CB-", b"CB-Z", 1),
+        b'CB-4,"never closed,' + b"a" * 10,
+        b"CB-5,on the last line,",
+        good.replace(b"CB-", b"CB-Y", 1),
+    ]
+    data = b"\r\n".join(lines * 3) + b"\r\n"
+    whole = list(read_feed(io.BytesIO(data), "csv", NATIONAL))
+    assert len(whole) > 12 and {"too_long", "wrong_field_count"} <= {
+        item.code for _n, item in whole if isinstance(item, Rejection)
+    }
+    for lanes in (2, 3):
+        for size in (1, 2):
+            shares = [
+                list(
+                    read_feed(
+                        io.BytesIO(data),
+                        "csv",
+                        NATIONAL,
+                        keep=lambda number, k=k, n=lanes, size=size: ((number - 1) // size) % n == k,
+                    )
+                )
+                for k in range(lanes)
+            ]
+            assert sorted(itertools.chain(*shares), key=lambda parsed: parsed[0]) == whole
+
+
 # --- the published schema agrees with the reader --------------------------------------------------
 
 
