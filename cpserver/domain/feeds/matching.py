@@ -135,10 +135,11 @@ SHIELDED_FLOOR: Final = 1e-4
 
 # The postcode block holds the children at the row's postcode born within this of its date of
 # birth or with its given name, and every shielded child there. At the synthetic directory's 11M
-# children a postcode holds ~46 children (240,000 postcodes), where England's ~1.7M hold ~7: all
-# of them made ~50 pairs a row to read and score, nearly all brothers and sisters or neighbours
-# years apart, which the name and birthday blocks do not need the postcode to find. A year either
-# side keeps a slipped day, month or year's last digit; the given name, a year keyed wrong.
+# children a postcode holds ~46 children (240,000 postcodes), where the UK's ~1.7M hold ~7: all
+# of them made 59 of a delta row's 75 pairs to read and score (20 now), nearly all brothers and
+# sisters or neighbours years apart, whom the name and birthday blocks find without the postcode
+# when they are the row's child. A year either side keeps a slipped day, month or year's last
+# digit; the given name, a year keyed wrong.
 POSTCODE_BORN_WITHIN: Final = dt.timedelta(days=366)
 
 # --- the model -------------------------------------------------------------------------------------
