@@ -80,7 +80,7 @@ import datetime as dt
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -540,8 +540,9 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
             session, key_dob, names_year, postcode_near, former_key_dob, given_key_dob
         )
     statements = [*statements, *_shielded_sweep(session, list(shielded_born))]
+    read = _reader(session)
     for statement in statements:
-        for child in session.execute(statement).all():
+        for child in read(statement):
             # The rows any block of the child's own keys asked for (whichever block found it).
             indexes = (
                 key_dob.get((child.family_key, child.date_of_birth), set())
@@ -563,8 +564,8 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
                 facts[child.id] = child
                 found[child.id] |= indexes
 
-    former_of = _former_families(session, list(facts))
-    carers_of = _carers(session, list(facts))
+    former_of = _former_families(session, read, list(facts))
+    carers_of = _carers(session, read, list(facts))
     by_row: dict[int, list[ChildFacts]] = defaultdict(list)
     for child_pk in sorted(found):
         child = facts[child_pk]
@@ -584,6 +585,16 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
         for index in sorted(found[child_pk]):
             by_row[index].append(child_facts)
     return by_row
+
+
+def _reader(session: Session) -> Callable[[Any], list[Any]]:
+    """The blocks' statements run on the session's connection, in its transaction: plain rows, without
+    the ORM's result processing (a third of reading the ~50,000 rows a 1,000-row batch reads). What
+    the session holds unwritten is flushed first, as `session.execute` would."""
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    return lambda statement: list(connection.execute(statement).all())
 
 
 def _at_the_postcode(rows: dict[int, FeedRow], indexes: Iterable[int], child: Any) -> set[int]:
@@ -770,25 +781,29 @@ def _shielded_sweep(session: Session, days: list[dt.date]) -> Iterable[Any]:
         yield select(*_CHILD_COLUMNS).where(shielded, _one_of(session, Child.date_of_birth, chunk))
 
 
-def _former_families(session: Session, child_pks: list[int]) -> dict[int, list[str]]:
+def _former_families(
+    session: Session, read: Callable[[Any], list[Any]], child_pks: list[int]
+) -> dict[int, list[str]]:
     """Each child's former family names, normalised; identities closed for adoption left out."""
     names: dict[int, list[str]] = defaultdict(list)
     for chunk in _chunks(child_pks, _LIST_CHUNK):
         statement = select(FormerName.child_pk, FormerName.family_norm).where(
             _one_of(session, FormerName.child_pk, chunk), FormerName.closed_for_adoption.is_(False)
         )
-        for child_pk, family_norm in session.execute(statement).all():
+        for child_pk, family_norm in read(statement):
             names[child_pk].append(family_norm)
     return names
 
 
-def _carers(session: Session, child_pks: list[int]) -> dict[int, list[tuple[str, str]]]:
+def _carers(
+    session: Session, read: Callable[[Any], list[Any]], child_pks: list[int]
+) -> dict[int, list[tuple[str, str]]]:
     names: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for chunk in _chunks(child_pks, _LIST_CHUNK):
         statement = select(Carer.child_pk, Carer.given_name, Carer.family_name).where(
             _one_of(session, Carer.child_pk, chunk)
         )
-        for child_pk, given, family in session.execute(statement).all():
+        for child_pk, given, family in read(statement):
             names[child_pk].append((given, family))
     return names
 
