@@ -543,3 +543,30 @@ def test_a_childs_names_at_her_postcode_are_found_whatever_the_date_of_birth(db:
     assert plain.decision != "new" and held.decision != "new"
     assert plain.best is not None and plain.best.child_pk == olivia.id
     assert held.best is not None and held.best.child_pk == shielded.id and held.best.shielded
+
+
+def test_the_blocks_see_what_the_session_has_not_written_yet(db: Session) -> None:
+    """The blocks read on the session's connection (plain rows): what the session holds unwritten
+    is flushed first, as `session.execute` would, so a child added in the same transaction is
+    found (and a row for her is hers, never a second record)."""
+    north = db.scalars(select(LocalAuthority).where(LocalAuthority.code == "NMR")).one()
+    born = dt.date(2018, 6, 9)
+    wren = Child(
+        cp_id=f"CPM{next(_numbers):08d}",
+        given_name="Wren",
+        family_name="Holloway",
+        family_norm="holloway",
+        family_key=phonetic_key("Holloway"),
+        given_norm="wren",
+        given_key=phonetic_key("Wren"),
+        gender="female",
+        date_of_birth=born,
+        postcode="ZZ7 9QR",
+        postcode_norm="ZZ79QR",
+        local_authority_id=north.id,
+    )
+    db.add(wren)
+    assert wren.id is None  # not written yet
+    (result,) = classify(db, [row("Wren", "Holloway", born, "ZZ7 9QR")])
+    assert wren.id is not None and matched(result, wren)
+    db.rollback()
