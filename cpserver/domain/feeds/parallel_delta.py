@@ -24,7 +24,8 @@ What a cross-partition case costs: (1) two rows for the same new child born on b
 different lanes (a day, a month or a year typed wrong, found only by the names-and-year block or the
 postcode block) can both be decided at once by two workers, each before the other's child is
 committed: two children may be created where one process would have matched or held the second (one
-process has the same gap within one chunk); the directory's duplicate search finds them. (2) The
+process has the same gap within one chunk); a practitioner's report ("the same child as another
+record") brings them to the authority's data-matching queue. (2) The
 matcher can match a new record id to a child whose known rows another worker applies: the workers
 lock the children they write (`read_children` with `lock`, in key order) and the second waits for
 the first's chunk to commit, then reads the child afresh, so no field is lost. Shielded candidates,
