@@ -275,11 +275,11 @@ def classify(session: Session, rows: Sequence[FeedRow]) -> list[Classification]:
     linkable = {index: row for index, row in enumerate(rows) if not row.new_identity}
     children = _fetch_candidates(session, linkable)
     pairs = [(index, child) for index, found in children.items() for child in found]
-    records = _ChildRecords()
+    keys: NameKeys = {}
     scores = (
         _Scorer.for_this_thread().score(
             [record_of_row(index, row) for index, row in linkable.items() if children.get(index)],
-            [records.paired(index, child) for index, child in pairs],
+            [record_of_child(index, child, keys) for index, child in pairs],
         )
         if pairs
         else {}
@@ -820,14 +820,29 @@ def _metaphone(norm: str) -> str | None:
     return (jellyfish.metaphone(norm) or None) if norm else None
 
 
-def _name_fields(given_norm: str, family_norm: str) -> dict[str, Any]:
+# A normalised name's Soundex and Metaphone keys, kept for one `classify` call.
+NameKeys = dict[str, tuple[str | None, str | None]]
+
+
+def _name_keys(norm: str, keys: NameKeys | None) -> tuple[str | None, str | None]:
+    found = keys.get(norm) if keys is not None else None
+    if found is None:
+        found = (phonetic_key(norm) or None, _metaphone(norm))
+        if keys is not None:
+            keys[norm] = found
+    return found
+
+
+def _name_fields(given_norm: str, family_norm: str, keys: NameKeys | None = None) -> dict[str, Any]:
+    given_sdx, given_mp = _name_keys(given_norm, keys)
+    family_sdx, family_mp = _name_keys(family_norm, keys)
     return {
         "given": given_norm or None,
         "family": family_norm or None,
-        "given_sdx": phonetic_key(given_norm) or None,
-        "family_sdx": phonetic_key(family_norm) or None,
-        "given_mp": _metaphone(given_norm),
-        "family_mp": _metaphone(family_norm),
+        "given_sdx": given_sdx,
+        "family_sdx": family_sdx,
+        "given_mp": given_mp,
+        "family_mp": family_mp,
     }
 
 
@@ -848,56 +863,24 @@ def record_of_row(index: int, row: FeedRow) -> dict[str, Any]:
     }
 
 
-def record_of_child(index: int, child: ChildFacts) -> dict[str, Any]:
-    """A candidate child as the model's right-hand record, paired with the row at `index`."""
-    return _ChildRecords().paired(index, child)
+def record_of_child(index: int, child: ChildFacts, keys: NameKeys | None = None) -> dict[str, Any]:
+    """A candidate child as the model's right-hand record, paired with the row at `index`.
 
-
-class _ChildRecords:
-    """The candidates' right-hand records for one `classify` call: a child's fields are made once
-    however many rows it is paired with, and a name's phonetic keys once however many children
-    bear it (the fields are shared between a child's pairs: read, never changed). Kept for the
-    call only: nothing outlives the rows it was made for."""
-
-    def __init__(self) -> None:
-        self._of_child: dict[int, dict[str, Any]] = {}
-        self._keys: dict[str, tuple[str | None, str | None]] = {}
-        self._carers: dict[tuple[tuple[str, str], ...], list[str] | None] = {}
-
-    def paired(self, index: int, child: ChildFacts) -> dict[str, Any]:
-        fields = self._of_child.get(child.child_pk)
-        if fields is None:
-            fields = self._of_child[child.child_pk] = self._fields(child)
-        return {"uid": f"{index}:{child.child_pk}", "row_key": index, **fields}
-
-    def _name_keys(self, norm: str) -> tuple[str | None, str | None]:
-        keys = self._keys.get(norm)
-        if keys is None:
-            keys = self._keys[norm] = (phonetic_key(norm) or None, _metaphone(norm))
-        return keys
-
-    def _fields(self, child: ChildFacts) -> dict[str, Any]:
-        given_sdx, given_mp = self._name_keys(child.given_norm)
-        family_sdx, family_mp = self._name_keys(child.family_norm)
-        carers = self._carers.get(child.carers, ())
-        if carers == ():
-            carers = self._carers[child.carers] = _carer_names(child.carers)
-        return {
-            "given": child.given_norm or None,
-            "family": child.family_norm or None,
-            "given_sdx": given_sdx,
-            "family_sdx": family_sdx,
-            "given_mp": given_mp,
-            "family_mp": family_mp,
-            "dob": child.date_of_birth,
-            "gender": None if child.gender in _UNKNOWN_GENDERS else child.gender,
-            "postcode": child.postcode_norm or None,
-            "district": _district(child.postcode_norm),
-            "former": sorted(set(child.former_families) - {""}),
-            "family_parts": (family_parts(child.family_name) if child.family_name else [child.family_norm])
-            or None,
-            "carers": carers,
-        }
+    `keys`: the phonetic keys of the names met so far in this `classify` call (a call pairs ~20,000
+    candidates, most of them bearing names another already bore)."""
+    return {
+        "uid": f"{index}:{child.child_pk}",
+        "row_key": index,
+        **_name_fields(child.given_norm, child.family_norm, keys),
+        "dob": child.date_of_birth,
+        "gender": None if child.gender in _UNKNOWN_GENDERS else child.gender,
+        "postcode": child.postcode_norm or None,
+        "district": _district(child.postcode_norm),
+        "former": sorted(set(child.former_families) - {""}),
+        "family_parts": (family_parts(child.family_name) if child.family_name else [child.family_norm])
+        or None,
+        "carers": _carer_names(child.carers),
+    }
 
 
 def _carer_names(names: Iterable[tuple[str, str]]) -> list[str] | None:
