@@ -491,9 +491,10 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
     # Each block: its keys, and for each key the rows that asked for it.
     key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
     names_year: dict[tuple[str, str, int], set[int]] = defaultdict(set)
-    postcode: dict[str, set[int]] = defaultdict(set)
+    # The rows at each postcode, with the given name the postcode block looks for (`_at_the_postcode`).
+    postcode: dict[str, dict[int, str]] = defaultdict(dict)
     # The postcode block's keys: the postcode, the dates of birth within a year of the row's, and
-    # its given name (`_at_the_postcode`).
+    # its given name.
     postcode_near: set[tuple[str, dt.date, dt.date, str]] = set()
     former_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
     given_key_dob: dict[tuple[str, dt.date], set[int]] = defaultdict(set)
@@ -521,10 +522,11 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
         if given_key := phonetic_key(row.given_name):
             given_key_dob[(given_key, born)].add(index)
         if code := normalise_postcode(row.postcode):
-            postcode[code].add(index)
-            # (No given name: "" would find the children at the postcode whose given name is unknown.)
+            # No given name: "-", which no normalised name is ("" would find the children at the
+            # postcode whose given name is unknown).
+            postcode[code][index] = given_norm or "-"
             postcode_near.add(
-                (code, born - POSTCODE_BORN_WITHIN, born + POSTCODE_BORN_WITHIN, given_norm or "-")
+                (code, born - POSTCODE_BORN_WITHIN, born + POSTCODE_BORN_WITHIN, postcode[code][index])
             )
         if family_key := phonetic_key(row.family_name):
             former_key_dob[(family_key, born)].add(index)
@@ -546,7 +548,7 @@ def _fetch_candidates(session: Session, rows: dict[int, FeedRow]) -> dict[int, l
             # The rows any block of the child's own keys asked for (whichever block found it).
             indexes = (
                 key_dob.get((child.family_key, child.date_of_birth), set())
-                | _at_the_postcode(rows, postcode.get(child.postcode_norm, ()), child)
+                | _at_the_postcode(rows, postcode.get(child.postcode_norm, {}), child)
                 | names_year.get((child.family_norm, child.given_norm, child.date_of_birth.year), set())
                 | given_key_dob.get((child.given_key, child.date_of_birth), set())
             )
@@ -597,16 +599,17 @@ def _reader(session: Session) -> Callable[[Any], list[Any]]:
     return lambda statement: list(connection.execute(statement).all())
 
 
-def _at_the_postcode(rows: dict[int, FeedRow], indexes: Iterable[int], child: Any) -> set[int]:
-    """The rows of `indexes` (at the child's postcode) the postcode block pairs with the child: those
-    born within POSTCODE_BORN_WITHIN of it or with its given name; all of them if she is shielded."""
+def _at_the_postcode(rows: dict[int, FeedRow], at: dict[int, str], child: Any) -> set[int]:
+    """The rows `at` the child's postcode (index: the given name looked for) that the postcode block
+    pairs with the child: those born within POSTCODE_BORN_WITHIN of it or with its given name; all
+    of them if she is shielded."""
     if child.shielded:
-        return set(indexes)
+        return set(at)
     return {
         index
-        for index in indexes
-        if abs(rows[index].date_of_birth - child.date_of_birth) <= POSTCODE_BORN_WITHIN
-        or (normalise_name(rows[index].given_name) or "-") == child.given_norm
+        for index, given in at.items()
+        if given == child.given_norm
+        or abs(rows[index].date_of_birth - child.date_of_birth) <= POSTCODE_BORN_WITHIN
     }
 
 
