@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from cpserver.audit import trail
-from cpserver.domain.feeds.digest import canonical_json
+from cpserver.domain.feeds.digest import canonical_utf8
 from cpserver.domain.feeds.rows import FeedCarer, FeedRow, FeedService
 from cpserver.domain.former_names import former_name_rows, replace_former_names
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
@@ -348,7 +348,7 @@ def row_digest(row: FeedRow) -> str:
 def fresh_row_digest(row: FeedRow) -> str:
     """`row_digest` not kept: a new child's row is digested once (its link), and hashing the row
     for the cache costs a third of the digest."""
-    return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_utf8(row)).hexdigest()
 
 
 def source_username(source: FeedSource) -> str:

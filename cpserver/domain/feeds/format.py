@@ -21,74 +21,38 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Final, Literal
 
+from cpserver.domain.feeds.csv_quick import QuickRows
 from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow, FeedService
+from cpserver.domain.feeds.schema import (
+    CARER_ALLOWED,
+    CARER_BOOLS,
+    CARER_REQUIRED,
+    CARER_TEXT,
+    FORMER_NAME_ALLOWED,
+    FORMER_NAME_BOOLS,
+    FORMER_NAME_REQUIRED,
+    FORMER_NAME_TEXT,
+    GENDERS,
+    MAX_GROUP,
+    ROW_ALLOWED,
+    ROW_BOOLS,
+    ROW_DATES,
+    ROW_GROUPS,
+    ROW_REQUIRED,
+    ROW_TEXT,
+    SERVICE_ALLOWED,
+    SERVICE_BOOLS,
+    SERVICE_DATES,
+    SERVICE_REQUIRED,
+    SERVICE_TEXT,
+)
 from cpserver.domain.service_types import BY_CODE as SERVICE_TYPES
 
 Format = Literal["csv", "jsonl"]
 FORMATS: Final = ("csv", "jsonl")
 
-GENDERS: Final = ("female", "male", "not_specified")
 # The longest line (JSON Lines) or field (CSV) read; a longer one is refused `too_long` unread.
 MAX_LINE_BYTES: Final = 64 * 1024
-# How many of each repeated group one row may carry (CSV columns are numbered 1..N).
-MAX_GROUP: Final = {"former_name": 10, "carer": 10, "service": 20}
-
-# Text fields: name -> longest length (the column's).
-ROW_TEXT: Final = {
-    "source_record_id": 64,
-    "given_name": 100,
-    "middle_names": 200,
-    "family_name": 100,
-    "address_line1": 200,
-    "address_line2": 200,
-    "town": 100,
-    "postcode": 10,
-    "telephone": 40,
-    "local_authority": 16,
-    "education_setting": 20,
-    "gp_practice": 20,
-    "gender": 16,
-}
-ROW_REQUIRED: Final = ("source_record_id", "given_name", "family_name", "date_of_birth", "gender", "as_of")
-ROW_DATES: Final = ("date_of_birth", "as_of")
-ROW_BOOLS: Final = ("consent_to_25", "new_identity")
-ROW_GROUPS: Final = {"former_names": "former_name", "carers": "carer", "services": "service"}
-
-FORMER_NAME_TEXT: Final = {"family_name": 100, "given_name": 100}
-FORMER_NAME_REQUIRED: Final = ("family_name",)
-FORMER_NAME_BOOLS: Final = ("closed_for_adoption",)
-
-CARER_TEXT: Final = {
-    "given_name": 100,
-    "family_name": 100,
-    "relationship_to_child": 60,
-    "address_line1": 200,
-    "address_line2": 200,
-    "town": 100,
-    "postcode": 10,
-    "telephone": 40,
-}
-CARER_REQUIRED: Final = ("given_name", "family_name", "relationship_to_child")
-CARER_BOOLS: Final = ("parental_responsibility",)
-
-SERVICE_TEXT: Final = {
-    "service_type": 40,
-    "organisation_name": 200,
-    "practitioner_name": 200,
-    "practitioner_role": 200,
-    "telephone": 40,
-    "email": 200,
-}
-SERVICE_REQUIRED: Final = ("service_type", "organisation_name", "practitioner_name")
-SERVICE_DATES: Final = ("started_on", "ended_on")
-SERVICE_BOOLS: Final = ("lead_professional", "assessment_completed", "consent_recorded")
-
-# Each object's allowed keys (one set each, not one a row).
-_ROW_ALLOWED: Final = frozenset((*ROW_TEXT, *ROW_DATES, *ROW_BOOLS, *ROW_GROUPS))
-_FORMER_NAME_ALLOWED: Final = frozenset(FORMER_NAME_TEXT) | frozenset(FORMER_NAME_BOOLS)
-_CARER_ALLOWED: Final = frozenset(CARER_TEXT) | frozenset(CARER_BOOLS)
-_SERVICE_ALLOWED: Final = frozenset(SERVICE_TEXT) | frozenset(SERVICE_DATES) | frozenset(SERVICE_BOOLS)
-
 _GROUP_COLUMN = re.compile(r"^(former_name|carer|service)([1-9][0-9]?)_([a-z_0-9]+)$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -256,6 +220,9 @@ def _csv_records(
             "(source_record_id, given_name, family_name, date_of_birth, gender, as_of).",
         )
     layout = _CsvLayout.of(header)
+    quick = QuickRows.of(
+        header, list(layout.grouped), list(layout.beyond), context.authorities, context.source_authority
+    )
     number = 0
     while True:
         line = next(lines, None)
@@ -290,6 +257,9 @@ def _csv_records(
             continue  # another loader's row: numbered, not parsed
         if len(values) != len(header):
             yield number, Rejection(number, "wrong_field_count")
+            continue
+        if quick is not None and (clean := quick.row(values)) is not None:
+            yield number, clean  # what the full checks below make of it, read the short way
             continue
         try:
             data = layout.unflatten(values)
@@ -376,7 +346,7 @@ def _parsed(number: int, data: dict[str, Any], context: ReadContext, *, typed: b
 
 
 def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
-    allowed = _ROW_ALLOWED
+    allowed = ROW_ALLOWED
     if not typed:
         # An empty CSV cell in a column outside the schema carries nothing; a value is refused.
         data = {key: value for key, value in data.items() if key in allowed or str(value).strip()}
@@ -397,7 +367,7 @@ def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
         FeedName(
             **_fields(
                 item,
-                _FORMER_NAME_ALLOWED,
+                FORMER_NAME_ALLOWED,
                 FORMER_NAME_TEXT,
                 FORMER_NAME_REQUIRED,
                 (),
@@ -411,7 +381,7 @@ def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
         FeedCarer(
             **_fields(
                 item,
-                _CARER_ALLOWED,
+                CARER_ALLOWED,
                 CARER_TEXT,
                 CARER_REQUIRED,
                 (),
@@ -432,7 +402,7 @@ def _row(data: dict[str, Any], context: ReadContext, *, typed: bool) -> FeedRow:
 
 def _service(item: Mapping[str, Any], *, typed: bool) -> FeedService:
     fields = _fields(
-        item, _SERVICE_ALLOWED, SERVICE_TEXT, SERVICE_REQUIRED, SERVICE_DATES, SERVICE_BOOLS, typed=typed
+        item, SERVICE_ALLOWED, SERVICE_TEXT, SERVICE_REQUIRED, SERVICE_DATES, SERVICE_BOOLS, typed=typed
     )
     kind = SERVICE_TYPES.get(fields["service_type"])
     if kind is None:
