@@ -47,6 +47,15 @@ Base.metadata.naming_convention = {
 }
 
 
+def Key(length: int) -> Any:  # noqa: N802  (a column type, named like one)
+    """Text compared byte by byte (collation "C" on PostgreSQL; SQLite's default is already that):
+    for machine keys, not words: identifiers, normalised names, phonetic keys, postcodes, telephone
+    numbers. Their indexes sort with memcmp and abbreviated keys instead of the locale's strcoll
+    (migration 0015_key_collation: an 11M-row name index built in 16 s instead of 25 s, a postcode
+    index in 8 s instead of 19 s, with the database's C.UTF-8; more under en_GB)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 def utcnow() -> dt.datetime:
     """Timezone-aware now, in UTC."""
     return dt.datetime.now(dt.UTC)
@@ -189,16 +198,16 @@ class Child(Base):
     __tablename__ = "children"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The ContactPoint ID, the only identifier the API exposes.
-    cp_id: Mapped[str] = mapped_column(String(20), unique=True)
+    cp_id: Mapped[str] = mapped_column(Key(20), unique=True)
     given_name: Mapped[str] = mapped_column(String(100))
     middle_names: Mapped[str] = mapped_column(String(200), default="")
     family_name: Mapped[str] = mapped_column(String(100))
     former_names: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Search keys: normalised names and their phonetic (Soundex) codes.
-    family_norm: Mapped[str] = mapped_column(String(100))
-    family_key: Mapped[str] = mapped_column(String(8))
-    given_norm: Mapped[str] = mapped_column(String(100))
-    given_key: Mapped[str] = mapped_column(String(8))
+    family_norm: Mapped[str] = mapped_column(Key(100))
+    family_key: Mapped[str] = mapped_column(Key(8))
+    given_norm: Mapped[str] = mapped_column(Key(100))
+    given_key: Mapped[str] = mapped_column(Key(8))
     gender: Mapped[str] = mapped_column(String(16))
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
     address_status: Mapped[str] = mapped_column(String(16), default="current")
@@ -206,8 +215,8 @@ class Child(Base):
     address_line2: Mapped[str] = mapped_column(String(200), default="")
     town: Mapped[str] = mapped_column(String(100), default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
-    postcode_norm: Mapped[str] = mapped_column(String(10), default="")
-    telephone: Mapped[str] = mapped_column(String(40), default="")
+    postcode_norm: Mapped[str] = mapped_column(Key(10), default="")
+    telephone: Mapped[str] = mapped_column(Key(40), default="")
     left_england: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_to_25: Mapped[bool] = mapped_column(Boolean, default=False)
     local_authority_id: Mapped[int] = mapped_column(ForeignKey("local_authorities.id"))
@@ -261,8 +270,8 @@ class Carer(Base):
     address_line1: Mapped[str] = mapped_column(String(200), default="")
     address_line2: Mapped[str] = mapped_column(String(200), default="")
     town: Mapped[str] = mapped_column(String(100), default="")
-    postcode: Mapped[str] = mapped_column(String(10), default="")
-    telephone: Mapped[str] = mapped_column(String(40), default="")
+    postcode: Mapped[str] = mapped_column(Key(10), default="")
+    telephone: Mapped[str] = mapped_column(Key(40), default="")
     # The child's `shielded`, copied by triggers on every write (migration 0011_shielded_facts), so the
     # household probe finds a shielded household's carers in a partial index. Never written here.
     child_shielded: Mapped[bool] = mapped_column(Boolean, server_default=false())
@@ -459,9 +468,9 @@ class FormerName(Base):
     child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), index=True)
     given_name: Mapped[str] = mapped_column(String(100), default="")
     family_name: Mapped[str] = mapped_column(String(100))
-    family_norm: Mapped[str] = mapped_column(String(100))
-    family_key: Mapped[str] = mapped_column(String(8))
-    given_norm: Mapped[str] = mapped_column(String(100), default="")
+    family_norm: Mapped[str] = mapped_column(Key(100))
+    family_key: Mapped[str] = mapped_column(Key(8))
+    given_norm: Mapped[str] = mapped_column(Key(100), default="")
     # The child's date of birth, so a search by former name is one index range like a search by
     # name (migration 0009: triggers keep it equal to `children.date_of_birth` when that changes).
     date_of_birth: Mapped[dt.date] = mapped_column(Date)
@@ -481,7 +490,7 @@ class RetiredCpId(Base):
     """
 
     __tablename__ = "retired_cp_ids"
-    cp_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    cp_id: Mapped[str] = mapped_column(Key(20), primary_key=True)
     retired_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -540,7 +549,7 @@ class SourceRecord(Base):
     __tablename__ = "source_records"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("feed_sources.id"))
-    source_record_id: Mapped[str] = mapped_column(String(64))
+    source_record_id: Mapped[str] = mapped_column(Key(64))
     child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), index=True)
     # SHA-256 of the row as last applied: an identical row again is counted unchanged and skipped.
     row_digest: Mapped[str] = mapped_column(String(64))
@@ -554,7 +563,7 @@ class FieldProvenance(Base):
 
     __tablename__ = "field_provenance"
     child_pk: Mapped[int] = mapped_column("child_id", ForeignKey("children.id"), primary_key=True)
-    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    field: Mapped[str] = mapped_column(Key(40), primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("feed_sources.id"))
     batch_id: Mapped[int] = mapped_column(ForeignKey("feed_batches.id"))
     # The source's priority when it set the field, and the date the source says the fact is from.

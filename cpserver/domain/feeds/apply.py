@@ -61,6 +61,7 @@ from cpserver.store.models import (
     RetiredCpId,
     SourceRecord,
 )
+from cpserver.store.types import uncollated
 
 if TYPE_CHECKING:
     from cpserver.domain.feeds.delta import LinkRow, PlainWrites
@@ -625,7 +626,7 @@ def among(session: Session, column: Any, values: Collection[Any]) -> Any:
     """`column IN values`; on PostgreSQL `column = ANY(array)`: one parameter, not one per value
     (a thousand-value IN list costs more to send and plan than the lookup itself)."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return column == any_(bindparam(None, list(values), type_=ARRAY(uncollated(column.type))))
     return column.in_(values)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from cpserver.store.models import Child, SourceRecord
+from cpserver.store.types import uncollated
 
 BATCH: Final = 1_000
 
@@ -78,9 +79,8 @@ def update_rows(session: Session, table: Table, keys: Sequence[str], rows: list[
                     arrays[f"a{number}"] = (
                         process(first) if process is not None and first is not None else first
                     )
-                    sets_pg.append(
-                        f"{column.name} = CAST(:a{number} AS {column.type.compile(dialect=dialect)})"
-                    )
+                    sql_type = uncollated(column.type).compile(dialect=dialect)
+                    sets_pg.append(f"{column.name} = CAST(:a{number} AS {sql_type})")
                     continue
                 if isinstance(column.type, JSON):
                     arrays[f"a{number}"] = [None if v is None else json.dumps(v) for v in values]
@@ -91,7 +91,7 @@ def update_rows(session: Session, table: Table, keys: Sequence[str], rows: list[
                     arrays[f"a{number}"] = [
                         process(v) if process is not None and v is not None else v for v in values
                     ]
-                    casts.append(f"CAST(:a{number} AS {column.type.compile(dialect=dialect)}[])")
+                    casts.append(f"CAST(:a{number} AS {uncollated(column.type).compile(dialect=dialect)}[])")
                     value_sql = f"v.c{number}"
                 unnested.append(f"c{number}")
                 if number >= len(keys):

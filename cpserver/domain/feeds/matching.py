@@ -93,6 +93,7 @@ from sqlalchemy.orm import Session
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.names import normalise_name, normalise_postcode, phonetic_key
 from cpserver.store.models import Carer, Child, FormerName
+from cpserver.store.types import uncollated
 
 Decision = Literal["match", "new", "review"]
 
@@ -444,7 +445,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 def _one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
     """`column IN values`: on PostgreSQL as `= ANY(array)`, one parameter however many values."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+        return column == any_(bindparam(None, list(values), type_=ARRAY(uncollated(column.type))))
     return column.in_(values)
 
 
