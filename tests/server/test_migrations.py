@@ -123,3 +123,54 @@ def test_0011_flags_the_carers_of_the_shielded_from_the_data_and_comes_off_clean
             ),
             {"c": world.NO_SCHOOL},
         ).scalar_one()
+
+
+def _collations(connection: sa.Connection) -> dict[tuple[str, str], str | None]:
+    rows = connection.exec_driver_sql(
+        "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+        "WHERE table_schema = 'public'"
+    )
+    return {(table, column): collation for table, column, collation in rows}
+
+
+def _keys() -> set[tuple[str, str]]:
+    """The columns the models declare as machine keys (`models.Key`: "C" on PostgreSQL)."""
+    found = set()
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            variant = getattr(column.type, "_variant_mapping", {}).get("postgresql")
+            if getattr(variant, "collation", None) == "C":
+                found.add((table.name, column.name))
+    return found
+
+
+def test_0015_compares_machine_keys_byte_by_byte_and_keeps_the_retired_id_guard(engine) -> None:
+    """Upgraded, the keys collate "C" (the IDs, record ids, normalised names, phonetic keys,
+    postcodes and telephones of children, carers and former names, provenance codes); nothing
+    else changes collation; the retired-ID trigger, which depends on `cp_id`, is made again and
+    still refuses a retired ID; down to 0014 and up again round trips."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite compares text byte by byte already (BINARY)")
+    keys = _keys()
+    assert {
+        ("children", "cp_id"),
+        ("children", "family_norm"),
+        ("source_records", "source_record_id"),
+    } <= keys
+    assert len(keys) == 16
+    with engine.connect() as connection:
+        collations = _collations(connection)
+    assert {column for column, collation in collations.items() if collation == "C"} == keys
+    _migrate(engine, "downgrade", "0014_shielded_dob")
+    with engine.connect() as connection:
+        assert "C" not in _collations(connection).values()
+    _migrate(engine, "upgrade", "head")
+    with engine.begin() as connection:
+        assert {column for column, collation in _collations(connection).items() if collation == "C"} == keys
+        connection.exec_driver_sql(
+            "INSERT INTO retired_cp_ids (cp_id, retired_at) VALUES ('CP9999999999', now())"
+        )
+        with pytest.raises(sa.exc.DBAPIError, match="cp_id_retired"), connection.begin_nested():
+            connection.exec_driver_sql(
+                "UPDATE children SET cp_id = 'CP9999999999' WHERE id = (SELECT MIN(id) FROM children)"
+            )
