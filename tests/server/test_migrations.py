@@ -157,7 +157,7 @@ def test_0015_compares_machine_keys_byte_by_byte_and_keeps_the_retired_id_guard(
         ("children", "family_norm"),
         ("source_records", "source_record_id"),
     } <= keys
-    assert len(keys) == 16
+    assert len(keys) == 15
     with engine.connect() as connection:
         collations = _collations(connection)
     assert {column for column, collation in collations.items() if collation == "C"} == keys
