@@ -18,7 +18,6 @@ Services (local authority feeds) are always left to the full path: such feeds ar
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Collection
 from dataclasses import MISSING, fields
 from typing import Any, Final
@@ -32,16 +31,16 @@ from cpserver.domain.feeds.schema import (
     FORMER_NAME_REQUIRED,
     FORMER_NAME_TEXT,
     GENDERS,
+    ISO_DATE,
     ROW_ALLOWED,
     ROW_BOOLS,
     ROW_DATES,
     ROW_REQUIRED,
     ROW_TEXT,
+    UNSTORABLE,
 )
 
 # What the full path refuses as unstorable or badly encoded (a NUL, a surrogate): left to it.
-_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
-_ISO_DATE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TRUE: Final = ("true", "1")
 _FALSE: Final = ("false", "0", "")
 
@@ -57,7 +56,7 @@ def _text(value: str, limit: int, required: bool) -> str:
     value = value.strip()
     if len(value) > limit or (not value and required) or "\x00" in value:
         raise _Unclear
-    if not value.isascii() and _UNSTORABLE.search(value) is not None:
+    if not value.isascii() and UNSTORABLE.search(value) is not None:
         raise _Unclear
     return value
 
@@ -73,7 +72,7 @@ def _bool(value: str) -> bool:
 
 def _date(value: str) -> dt.date:
     value = value.strip()
-    if not _ISO_DATE.match(value):
+    if not ISO_DATE.match(value):
         raise _Unclear
     try:
         found = dt.date.fromisoformat(value)

@@ -33,6 +33,7 @@ from cpserver.domain.feeds.schema import (
     FORMER_NAME_REQUIRED,
     FORMER_NAME_TEXT,
     GENDERS,
+    ISO_DATE,
     MAX_GROUP,
     ROW_ALLOWED,
     ROW_BOOLS,
@@ -45,6 +46,7 @@ from cpserver.domain.feeds.schema import (
     SERVICE_DATES,
     SERVICE_REQUIRED,
     SERVICE_TEXT,
+    UNSTORABLE,
 )
 from cpserver.domain.service_types import BY_CODE as SERVICE_TYPES
 
@@ -54,7 +56,6 @@ FORMATS: Final = ("csv", "jsonl")
 # The longest line (JSON Lines) or field (CSV) read; a longer one is refused `too_long` unread.
 MAX_LINE_BYTES: Final = 64 * 1024
 _GROUP_COLUMN = re.compile(r"^(former_name|carer|service)([1-9][0-9]?)_([a-z_0-9]+)$")
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass(frozen=True)
@@ -468,17 +469,12 @@ def _fields(
     return out
 
 
-# A NUL or a lone surrogate: the first one found decides the code (an undecodable byte, read as a
-# surrogate in U+DC80..U+DCFF, is bad_encoding; any other is unstorable_text).
-_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
-
-
 def _check_storable(value: str) -> None:
     if value.isascii():  # the usual case: only a NUL can be wrong
         if "\x00" in value:
             raise _RowProblem("unstorable_text")
         return
-    found = _UNSTORABLE.search(value)
+    found = UNSTORABLE.search(value)
     if found is not None:
         raise _RowProblem("bad_encoding" if "\udc80" <= found.group() <= "\udcff" else "unstorable_text")
 
@@ -488,7 +484,7 @@ def _date(value: Any) -> dt.date:
         raise _RowProblem("wrong_type")
     value = value.strip()
     _check_storable(value)
-    if not _ISO_DATE.match(value):
+    if not ISO_DATE.match(value):
         raise _RowProblem("bad_date")
     try:
         found = dt.date.fromisoformat(value)

@@ -5,6 +5,7 @@ rows against these; docs/feed-schema.json publishes them (a test holds the two t
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 GENDERS: Final = ("female", "male", "not_specified")
@@ -66,3 +67,9 @@ ROW_ALLOWED: Final = frozenset((*ROW_TEXT, *ROW_DATES, *ROW_BOOLS, *ROW_GROUPS))
 FORMER_NAME_ALLOWED: Final = frozenset(FORMER_NAME_TEXT) | frozenset(FORMER_NAME_BOOLS)
 CARER_ALLOWED: Final = frozenset(CARER_TEXT) | frozenset(CARER_BOOLS)
 SERVICE_ALLOWED: Final = frozenset(SERVICE_TEXT) | frozenset(SERVICE_DATES) | frozenset(SERVICE_BOOLS)
+
+# A date's one written form (YYYY-MM-DD).
+ISO_DATE: Final = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# What no stored text may hold: a NUL or a lone surrogate (an undecodable byte, read as a surrogate
+# in U+DC80..U+DCFF, is bad_encoding; any other is unstorable_text).
+UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
