@@ -15,14 +15,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from cpserver.domain.feeds.load import LoadReport, load_feed
-from cpserver.seed.feed_file import child_rows, delta_rows, reference_in_memory, write_jsonl
+from cpserver.seed.feed_file import child_rows, delta_rows, reference_in_memory, write_csv, write_jsonl
 from cpserver.store.database import make_session_factory
 from cpserver.store.models import FeedBatch, FeedSource
 from tests.server.feeds_support import KeptMail
@@ -102,13 +102,14 @@ def _load(
     jobs: int,
     chunk_rows: int = 7,
     mail: KeptMail | None = None,
+    fmt: Literal["csv", "jsonl"] = "jsonl",
 ) -> LoadReport:
     with make_session_factory(engine)() as session:
         return load_feed(
             session,
             source=session.merge(source),
             stream=io.BytesIO(data),
-            fmt="jsonl",
+            fmt=fmt,
             via="file",
             mailer=mail or KeptMail(),
             chunk_rows=chunk_rows,
@@ -190,6 +191,97 @@ def test_a_delta_with_two_jobs_stores_and_reports_what_one_job_does(two_database
         2,
     ), again.as_dict()
     assert again.rows_held == one.rows_held and again.rows_rejected == one.rows_rejected
+    assert _report(again) == _report(again_one)
+    assert _state(two_engine) == _state(one_engine)
+    one_engine.dispose()
+    two_engine.dispose()
+
+
+def _delta_csv() -> bytes:
+    """`_delta` as CSV, then rows only a CSV file can have, each refused or read by a worker as one
+    process would: a cell holding a NUL (`unstorable_text`), a new record id with a date that is
+    not one (no birthday to choose its worker by), a known record id with spaces round it (the
+    worker of that child), a quoted address over two lines, record ids the database cannot hold (a
+    NUL, 65 characters: never looked up), a row with a cell too many (the loader's
+    `wrong_field_count`) and a record id that is not UTF-8."""
+    rows = [json.loads(line) for line in _delta().decode().splitlines()]
+    out = io.StringIO()
+    write_csv(rows, out)
+    known = _known(rows)
+    extra = [
+        {**rows[2], "family_name": "Nul\x00l"},
+        {**rows[5], "source_record_id": "NEW-NODATE", "date_of_birth": "2021-13-01"},
+        {**known, "source_record_id": f"  {known['source_record_id']} ", "town": "Elsewhere"},
+        {  # a new child (no other row is hers: two workers decide it as one process does)
+            **rows[6],
+            "source_record_id": "NEW-TWO-LINES",
+            "given_name": "Tamsin",
+            "family_name": "Quillfeather",
+            "date_of_birth": "2026-10-03",
+            "address_line2": "Flat 2\nBack Lane",
+            "postcode": "ZZ1 1ZZ",
+            "carers": [],
+        },
+        {**rows[7], "source_record_id": "NEW-\x00"},
+        {**rows[8], "source_record_id": "N" * 65},
+    ]
+    write_csv(extra, tail := io.StringIO())
+    lines = tail.getvalue().split("\n", 1)[1]  # without its header
+    too_many = out.getvalue().splitlines()[3] + ",surplus\n"
+    fifth = out.getvalue().splitlines()[5].encode()  # the header first: its record id leads
+    undecodable = b"\xff-1" + fifth[fifth.index(b",") :] + b"\n"
+    return (out.getvalue() + lines + too_many).encode() + undecodable
+
+
+def _known(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first of the rows for a record the directory already links (the initial file's ids)."""
+    return next(row for row in rows if row["source_record_id"].startswith("CB-"))
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 500])
+def test_a_csv_delta_is_parsed_by_the_workers_and_stores_what_one_job_does(
+    two_databases: tuple[str, str], chunk_rows: int
+) -> None:
+    """With `--jobs` a CSV file's records are tokenised by the loader and parsed by the workers
+    (`format.read_feed_unparsed`): what is stored, held, rejected (row numbers and codes, the
+    workers' and the loader's) and reported is what one process makes of the same file."""
+    data = _delta_csv()
+    spaced = _known([json.loads(line) for line in _delta().decode().splitlines()])["source_record_id"]
+    one_engine, one_source = _ready(two_databases[0])
+    two_engine, two_source = _ready(two_databases[1])
+    one = _load(one_engine, one_source, data, jobs=1, fmt="csv", chunk_rows=chunk_rows)
+    two = _load(two_engine, two_source, data, jobs=2, fmt="csv", chunk_rows=chunk_rows)
+    assert one.status == "done" and one.rows_updated > 50 and one.rows_created > 3, one.as_dict()
+    records = data.count(b"\n") - 2  # the header; the address over two lines
+    assert one.rows_read == records
+    codes = [item["code"] for item in one.as_dict()["rejections"]]
+    assert codes == [
+        "bad_date",
+        "unknown_education_setting",
+        "unstorable_text",
+        "bad_date",
+        "unstorable_text",
+        "too_long",
+        "wrong_field_count",
+        "bad_encoding",
+    ], codes
+    assert one.as_dict()["rejections"][-1]["row"] == records
+    assert _report(two) == _report(one)
+    assert _state(two_engine) == _state(one_engine)
+    with two_engine.connect() as connection:
+        town, line2 = connection.execute(
+            sa.text(
+                "SELECT c.town, (SELECT address_line2 FROM children n JOIN source_records t "
+                "ON t.child_id = n.id WHERE t.source_record_id = 'NEW-TWO-LINES') FROM children c "
+                "JOIN source_records s ON s.child_id = c.id WHERE s.source_record_id = :spaced"
+            ),
+            {"spaced": spaced},
+        ).one()
+    assert (town, line2) == ("Elsewhere", "Flat 2\nBack Lane")
+    # Again: all unchanged but the rows that update each other, as with one job.
+    again_one = _load(one_engine, one_source, data, jobs=1, fmt="csv", chunk_rows=chunk_rows)
+    again = _load(two_engine, two_source, data, jobs=2, fmt="csv", chunk_rows=chunk_rows)
+    assert again.status == "done" and again.rows_created == 0
     assert _report(again) == _report(again_one)
     assert _state(two_engine) == _state(one_engine)
     one_engine.dispose()

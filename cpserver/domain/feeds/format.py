@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Final, Literal
+from typing import IO, Any, Final, Literal, NamedTuple, cast
 
 from cpserver.domain.feeds.csv_quick import QuickRows
 from cpserver.domain.feeds.rows import FeedCarer, FeedName, FeedRow, FeedService
@@ -94,6 +94,23 @@ class _RowProblem(Exception):
 Parsed = tuple[int, FeedRow | Rejection]
 
 
+class Unparsed(NamedTuple):
+    """A CSV record read and tokenised but not parsed (`read_feed_unparsed`): a delta's worker
+    parses it (`CsvCells`), so the one process that reads the file only partitions its rows, by the
+    two cells it reads here. A NamedTuple: it crosses to a worker as a tuple of strings (a parsed
+    `FeedRow`, dates and nested carers, cost twice as much to pickle and unpickle, 29 µs a row)."""
+
+    header: tuple[str, ...]
+    values: list[str]
+    # The record id as a parsed row has it (the cell, stripped; "" when the row will be refused for
+    # it), and the date of birth when the cell is an ISO date (None: the row will be refused).
+    source_record_id: str
+    date_of_birth: dt.date | None
+
+
+Read = tuple[int, FeedRow | Rejection | Unparsed]
+
+
 def read_feed(
     stream: IO[bytes], fmt: Format, context: ReadContext, keep: Callable[[int], bool] | None = None
 ) -> Iterator[Parsed]:
@@ -102,10 +119,28 @@ def read_feed(
     `keep(number)`: only those rows (one of several loaders' share of the file, `--jobs`); the
     others are counted but neither parsed nor yielded, so every row is numbered as in a whole read.
     """
+    return cast(Iterator[Parsed], _read(stream, fmt, context, keep, unparsed=False))
+
+
+def read_feed_unparsed(stream: IO[bytes], fmt: Format, context: ReadContext) -> Iterator[Read]:
+    """`read_feed`, but a CSV record with the header's number of cells is yielded as `Unparsed`,
+    for a worker's `CsvCells.parse` to make of it what `read_feed` would have (a delta's workers,
+    `parallel_delta.py`). JSON Lines rows are parsed here as by `read_feed`."""
+    return _read(stream, fmt, context, None, unparsed=True)
+
+
+def _read(
+    stream: IO[bytes],
+    fmt: Format,
+    context: ReadContext,
+    keep: Callable[[int], bool] | None,
+    *,
+    unparsed: bool,
+) -> Iterator[Read]:
     if fmt == "jsonl":
-        found = _read_jsonl(stream, context, keep)
+        found: Iterator[Read] = _read_jsonl(stream, context, keep)
     elif fmt == "csv":
-        found = _read_csv(stream, context, keep)
+        found = _read_csv(stream, context, keep, unparsed=unparsed)
     else:
         raise FeedRefused("unknown_format", "The feed format must be csv or jsonl.")
     if keep is None:
@@ -178,19 +213,27 @@ def _read_jsonl(
 
 
 def _read_csv(
-    stream: IO[bytes], context: ReadContext, keep: Callable[[int], bool] | None = None
-) -> Iterator[Parsed]:
+    stream: IO[bytes],
+    context: ReadContext,
+    keep: Callable[[int], bool] | None = None,
+    *,
+    unparsed: bool = False,
+) -> Iterator[Read]:
     # Undecodable bytes become lone surrogates, refused per row as bad_encoding (the file reads on).
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     try:
-        yield from _csv_records(text, context, keep)
+        yield from _csv_records(text, context, keep, unparsed=unparsed)
     finally:
         text.detach()  # the caller owns the stream
 
 
 def _csv_records(
-    text: io.TextIOWrapper, context: ReadContext, keep: Callable[[int], bool] | None = None
-) -> Iterator[Parsed]:
+    text: io.TextIOWrapper,
+    context: ReadContext,
+    keep: Callable[[int], bool] | None = None,
+    *,
+    unparsed: bool = False,
+) -> Iterator[Read]:
     lines = _bounded(text)
     # The reader takes its lines from `given` (the line a record starts on), then from the file
     # (a quoted field's further lines): a line not given is never seen by it.
@@ -220,10 +263,9 @@ def _csv_records(
             "The first line must be the header, naming each column once, with every required column "
             "(source_record_id, given_name, family_name, date_of_birth, gender, as_of).",
         )
-    layout = _CsvLayout.of(header)
-    quick = QuickRows.of(
-        header, list(layout.grouped), list(layout.beyond), context.authorities, context.source_authority
-    )
+    cells = CsvCells(header, context)
+    header_t = tuple(header)
+    id_at, born_at = header.index("source_record_id"), header.index("date_of_birth")
     number = 0
     while True:
         line = next(lines, None)
@@ -259,15 +301,55 @@ def _csv_records(
         if len(values) != len(header):
             yield number, Rejection(number, "wrong_field_count")
             continue
-        if quick is not None and (clean := quick.row(values)) is not None:
-            yield number, clean  # what the full checks below make of it, read the short way
+        if unparsed:
+            born = _iso_date_or_none(values[born_at])
+            yield number, Unparsed(header_t, values, _record_id(values[id_at]), born)
             continue
+        yield number, cells.parse(number, values)
+
+
+class CsvCells:
+    """How the records under one CSV header are parsed: the quick path (`QuickRows`) for a clean
+    row, the full checks for any other (`_CsvLayout.unflatten`, then `_row`)."""
+
+    def __init__(self, header: list[str] | tuple[str, ...], context: ReadContext) -> None:
+        header = list(header)
+        self.layout = _CsvLayout.of(header)
+        self.quick = QuickRows.of(
+            header,
+            list(self.layout.grouped),
+            list(self.layout.beyond),
+            context.authorities,
+            context.source_authority,
+        )
+        self.context = context
+
+    def parse(self, number: int, values: list[str]) -> FeedRow | Rejection:
+        if self.quick is not None and (clean := self.quick.row(values)) is not None:
+            return clean  # what the full checks below make of it, read the short way
         try:
-            data = layout.unflatten(values)
+            data = self.layout.unflatten(values)
         except _RowProblem as problem:
-            yield number, Rejection(number, problem.code)
-            continue
-        yield number, _parsed(number, data, context, typed=False)
+            return Rejection(number, problem.code)
+        return _parsed(number, data, self.context, typed=False)
+
+
+def _record_id(value: str) -> str:
+    """The cell as a parsed row's record id, or "" where the row will be refused for it (too long,
+    or a character the database cannot store: never sent to it as a key to look up)."""
+    value = value.strip()
+    if len(value) > ROW_TEXT["source_record_id"] or (
+        "\x00" in value if value.isascii() else UNSTORABLE.search(value) is not None
+    ):
+        return ""
+    return value
+
+
+def _iso_date_or_none(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return None
 
 
 # Stands for a physical line longer than MAX_LINE_BYTES, skipped unread (NUL: never valid in a row).

@@ -51,7 +51,16 @@ from cpserver.domain.feeds.delta import (
     read_links,
     read_provenance,
 )
-from cpserver.domain.feeds.format import FeedRefused, Format, Parsed, ReadContext, Rejection, read_feed
+from cpserver.domain.feeds.format import (
+    FeedRefused,
+    Format,
+    Parsed,
+    Read,
+    ReadContext,
+    Rejection,
+    read_feed,
+    read_feed_unparsed,
+)
 from cpserver.domain.feeds.initial import (
     BackgroundWriter,
     check_no_retired_ids,
@@ -241,12 +250,23 @@ def load_feed(
             if sliced.refused is not None:
                 raise FeedRefused(sliced.refused, "")
             check_no_retired_ids(session)
-        parsed = read_feed(io.BufferedReader(hashing, buffer_size=256 * 1024), fmt, context)
-        if delta_jobs:
+        reading = io.BufferedReader(hashing, buffer_size=256 * 1024)
+        if delta_jobs:  # the workers parse a CSV file's records (this process reads and deals them)
             _load_delta_in_parallel(
-                session, source, batch, parsed, report, jobs, chunk_rows, settings, mailer, progress
+                session,
+                source,
+                batch,
+                read_feed_unparsed(reading, fmt, context),
+                context,
+                report,
+                jobs,
+                chunk_rows,
+                settings,
+                mailer,
+                progress,
             )
-        for chunk in _chunks(parsed, chunk_rows) if not (parallel or delta_jobs) else ():
+        parsed = read_feed(reading, fmt, context) if not (parallel or delta_jobs) else iter(())
+        for chunk in _chunks(parsed, chunk_rows):
             stats = ApplyStats(bulk=BulkWrites(), audit=[])
             for _number, item in chunk:
                 if isinstance(item, Rejection):
@@ -335,7 +355,8 @@ def _load_delta_in_parallel(
     session: Session,
     source: FeedSource,
     batch: FeedBatch,
-    parsed: Iterator[Parsed],
+    parsed: Iterator[Read],
+    context: ReadContext,
     report: LoadReport,
     jobs: int,
     chunk_rows: int,
@@ -369,6 +390,7 @@ def _load_delta_in_parallel(
             source=source,
             batch_id=batch.id,
             parsed=parsed,
+            context=context,
             jobs=jobs,
             chunk_rows=chunk_rows,
             settings=settings,

@@ -1,8 +1,11 @@
 """An ordinary (delta) load with several workers (`cpserver feed load --jobs N`, PostgreSQL).
 
-**Who reads what.** The loader (the parent process) reads and parses the file once (the batch's
-digest as it goes), counts the rows it rejects, and hands every other row, with its row number, to
-one of N worker processes; each worker applies its rows as the one-process path applies a chunk
+**Who reads what.** The loader (the parent process) reads the file once (the batch's digest as it
+goes), counts the rows it rejects, and hands every other row, with its row number, to one of N
+worker processes: a CSV record as its cells (`format.Unparsed`: the record id and the date of
+birth, all the loader needs, read from their cells), which the worker parses (`parse_sent`), so
+the one reading process neither parses nor pickles parsed rows (a JSON Lines row is parsed by the
+loader); each worker applies its rows as the one-process path applies a chunk
 (`load._load_chunk`: links, matcher, winning rule, new children, held rows), a chunk of
 `chunk_rows` of its rows per transaction, with the batch's counters added to in that transaction.
 The loader shows progress, tells the management teams of each committed chunk's moves as the
@@ -60,7 +63,7 @@ from cpserver.audit import chain
 from cpserver.config import Settings
 from cpserver.domain.feeds.apply import ApplyStats, BulkWrites, Move, notify_moves
 from cpserver.domain.feeds.delta import read_links
-from cpserver.domain.feeds.format import FeedRefused, Parsed, Rejection
+from cpserver.domain.feeds.format import CsvCells, FeedRefused, Read, ReadContext, Rejection, Unparsed
 from cpserver.domain.feeds.parallel import _add_counters
 from cpserver.domain.feeds.rows import FeedRow
 from cpserver.domain.feeds.workers import LoaderGone, Workers, run_worker
@@ -87,6 +90,12 @@ class DeltaTask:
     settings: Settings | None = None
     # The loader's process id: a worker whose loader is gone stops (nothing more is written).
     loader_pid: int | None = None
+    # What the rows the loader sends unparsed (`Unparsed`, a CSV file's) are checked against.
+    context: ReadContext | None = None
+
+
+# A row as the loader sends it: parsed (JSON Lines) or a CSV record's cells (parsed by the worker).
+Sent = tuple[int, FeedRow | Unparsed]
 
 
 @dataclass
@@ -115,7 +124,7 @@ def delta_worker(task: DeltaTask, rows: Any, messages: Any) -> None:
     )
 
 
-def _received(rows: Any, loader_pid: int | None) -> Iterator[list[tuple[int, FeedRow]]]:
+def _received(rows: Any, loader_pid: int | None) -> Iterator[list[Sent]]:
     """The row lists the loader sends, until its None; `LoaderGone` if the loader dies meanwhile."""
     while True:
         try:
@@ -132,27 +141,35 @@ def _received(rows: Any, loader_pid: int | None) -> Iterator[list[tuple[int, Fee
 def run_lane(
     session: Session,
     task: DeltaTask,
-    received: Iterator[list[tuple[int, FeedRow]]],
+    received: Iterator[list[Sent]],
     committed: Callable[[ChunkDone], None],
 ) -> None:
     """Apply the rows of `received` in chunks of `task.chunk_rows`, each committed (`apply_chunk`)
     then reported to `committed`."""
-    pending: list[tuple[int, FeedRow]] = []
+    pending: list[Sent] = []
+    parsers: dict[tuple[str, ...], CsvCells] = {}
     for part in received:
         pending.extend(part)
         while len(pending) >= task.chunk_rows:
-            committed(apply_chunk(session, task, pending[: task.chunk_rows]))
+            committed(apply_chunk(session, task, pending[: task.chunk_rows], parsers))
             del pending[: task.chunk_rows]
     if pending:
-        committed(apply_chunk(session, task, pending))
+        committed(apply_chunk(session, task, pending, parsers))
 
 
-def apply_chunk(session: Session, task: DeltaTask, rows: list[tuple[int, FeedRow]]) -> ChunkDone:
+def apply_chunk(
+    session: Session,
+    task: DeltaTask,
+    sent: list[Sent],
+    parsers: dict[tuple[str, ...], CsvCells] | None = None,
+) -> ChunkDone:
     """One chunk in one transaction, as the one-process path applies it, the batch's counters added
     to; applied again from the start (a fresh report) if the database refuses it for a reason in
-    `RETRIED`."""
+    `RETRIED`. A CSV record sent unparsed is parsed first (its rejection counted with the chunk).
+    `parsers`: a CSV header's parser, kept from chunk to chunk."""
     from cpserver.domain.feeds.load import BATCH_COUNTERS, LoadReport, _load_chunk, _tell_practitioners
 
+    rows, refused = parse_sent(sent, task.context, {} if parsers is None else parsers)
     for attempt in range(1, ATTEMPTS + 1):
         if task.loader_pid is not None and os.getppid() != task.loader_pid:
             session.rollback()
@@ -161,6 +178,9 @@ def apply_chunk(session: Session, task: DeltaTask, rows: list[tuple[int, FeedRow
         batch = session.get(FeedBatch, task.batch_id)
         assert source is not None and batch is not None
         done = LoadReport(batch_id=task.batch_id)
+        for rejected in refused:
+            done.rows_read += 1
+            done.reject(rejected.row, rejected.code)
         stats = ApplyStats(bulk=BulkWrites(), audit=[])
         now = utcnow()
         try:
@@ -183,6 +203,29 @@ def apply_chunk(session: Session, task: DeltaTask, rows: list[tuple[int, FeedRow
     raise AssertionError("unreachable")
 
 
+def parse_sent(
+    sent: list[Sent], context: ReadContext | None, parsers: dict[tuple[str, ...], CsvCells]
+) -> tuple[list[tuple[int, FeedRow]], list[Rejection]]:
+    """The rows as `read_feed` would have given them: each `Unparsed` parsed (by its header's
+    `CsvCells`, made once), in the order sent; the rows refused apart."""
+    rows: list[tuple[int, FeedRow]] = []
+    refused: list[Rejection] = []
+    for number, item in sent:
+        if isinstance(item, FeedRow):
+            rows.append((number, item))
+            continue
+        parser = parsers.get(item.header)
+        if parser is None:
+            assert context is not None, "a CSV record sent unparsed needs the task's context"
+            parser = parsers[item.header] = CsvCells(item.header, context)
+        parsed = parser.parse(number, item.values)
+        if isinstance(parsed, Rejection):
+            refused.append(parsed)
+        else:
+            rows.append((number, parsed))
+    return rows, refused
+
+
 def _sqlstate(failed: DBAPIError) -> str | None:
     return getattr(failed.orig, "sqlstate", None)
 
@@ -195,20 +238,23 @@ class Lanes:
     # Record ids first seen unlinked, and their worker: every later row under one goes there too.
     unlinked: dict[str, int] = field(default_factory=dict)
 
-    def split(
-        self, session: Session, source: FeedSource, rows: list[tuple[int, FeedRow]]
-    ) -> list[list[tuple[int, FeedRow]]]:
-        links = read_links(session, source, {row.source_record_id for _n, row in rows})
+    def split(self, session: Session, source: FeedSource, rows: list[Sent]) -> list[list[Sent]]:
+        links = read_links(session, source, {row.source_record_id for _n, row in rows} - {""})
         session.rollback()  # ends the read: the loader holds no snapshot while workers write
-        lanes: list[list[tuple[int, FeedRow]]] = [[] for _ in range(self.jobs)]
+        lanes: list[list[Sent]] = [[] for _ in range(self.jobs)]
         for number, row in rows:
             lane = self.unlinked.get(row.source_record_id)
+            if not row.source_record_id:  # an unparsed row its worker will refuse for its record id
+                lane = 0
             if lane is None:
                 link = links.get(row.source_record_id)
                 if link is not None:
                     lane = link.child_pk % self.jobs
                 else:
-                    lane = self.unlinked[row.source_record_id] = birthday_lane(row.date_of_birth, self.jobs)
+                    # No date (a row its worker will reject): any lane, remembered as any other.
+                    born = row.date_of_birth
+                    lane = birthday_lane(born, self.jobs) if born is not None else 0
+                    self.unlinked[row.source_record_id] = lane
             lanes[lane].append((number, row))
         return lanes
 
@@ -230,7 +276,8 @@ def load_delta_in_parallel(
     *,
     source: FeedSource,
     batch_id: int,
-    parsed: Iterator[Parsed],
+    parsed: Iterator[Read],
+    context: ReadContext,
     jobs: int,
     chunk_rows: int,
     settings: Settings | None,
@@ -241,7 +288,9 @@ def load_delta_in_parallel(
 ) -> None:
     """Read `parsed`, hand its rows to `jobs` workers, wait for them (see the module's doc).
 
-    `rejected(row, code)`: a row the loader rejected; `committed`: a worker's chunk, committed.
+    `parsed`: the rows, parsed or (a CSV file's, `format.read_feed_unparsed`) left to the workers
+    to parse. `rejected(row, code)`: a row the loader rejected; `committed`: a worker's chunk,
+    committed (with the rows its worker rejected).
     Raises `WorkerFailed` (the others stopped) when a worker fails; `FeedRefused` from `parsed`
     once the workers have applied what they were given.
     """
@@ -253,7 +302,9 @@ def load_delta_in_parallel(
         "feed-delta",
         delta_worker,
         lambda k: (
-            DeltaTask(workers.url, source.id, batch_id, (k, jobs), chunk_rows, settings, os.getpid()),
+            DeltaTask(
+                workers.url, source.id, batch_id, (k, jobs), chunk_rows, settings, os.getpid(), context
+            ),
             inboxes[k],
             messages,
         ),
@@ -284,7 +335,7 @@ def load_delta_in_parallel(
             else:
                 finished.add(lane_k)
 
-    def send(lane_k: int, item: list[tuple[int, FeedRow]] | None) -> None:
+    def send(lane_k: int, item: list[Sent] | None) -> None:
         while not failure:
             try:
                 inboxes[lane_k].put(item, timeout=0.2)
@@ -296,7 +347,7 @@ def load_delta_in_parallel(
     refused: FeedRefused | None = None
     try:
         try:
-            chunk: list[tuple[int, FeedRow]] = []
+            chunk: list[Sent] = []
             for number, item in parsed:
                 if isinstance(item, Rejection):
                     rejected(item.row, item.code)
