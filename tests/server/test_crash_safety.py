@@ -194,12 +194,31 @@ def _workers_of(parent: int) -> list[int]:
     return found
 
 
-def _started_at(pid: int) -> int:
-    """When a process started (clock ticks since boot: field 22 of /proc/PID/stat)."""
+def _started_at(pid: int) -> int | None:
+    """When a process started (clock ticks since boot: field 22 of /proc/PID/stat); None if it is
+    gone or dead and not yet reaped (a zombie: state Z)."""
     try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except FileNotFoundError:
-        return 0
+        return None
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def _kill_oldest_worker(parent: int, timeout: float = 60) -> None:
+    """SIGKILL the oldest live worker of `parent`. A worker listed but gone by the time it is read
+    or signalled (the one killed before, reaped meanwhile) is passed over, and the workers are
+    listed again: once, a vanished worker sorted first (start time read as 0) and the kill failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = {pid: at for pid in _workers_of(parent) if (at := _started_at(pid)) is not None}
+        if started:
+            try:
+                os.kill(min(started, key=started.__getitem__), signal.SIGKILL)
+                return
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"no live worker to kill within {timeout} s")
 
 
 def _assert_every_acknowledged_view_is_audited(db, engine, acknowledged: list[int], what: str) -> None:
@@ -229,8 +248,7 @@ def test_25_worker_kills_under_concurrent_views_lose_no_acknowledged_view(databa
             for _cycle in range(WORKER_KILLS):
                 # The oldest worker is the one most surely serving; the others carry the views
                 # while the supervisor starts its replacement.
-                oldest = min(_workers_of(server.pid), key=_started_at)
-                os.kill(oldest, signal.SIGKILL)
+                _kill_oldest_worker(server.pid)
                 killed += 1
                 load.wait_for(2)
                 print(f"  kill {killed}: {len(load.acknowledged)} acknowledged", flush=True)
