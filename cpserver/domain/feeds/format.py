@@ -338,11 +338,11 @@ def _record_id(value: str) -> str:
     """The cell as a parsed row's record id, or "" where the row will be refused for it (too long,
     or a character the database cannot store: never sent to it as a key to look up)."""
     value = value.strip()
-    if len(value) > ROW_TEXT["source_record_id"] or (
-        "\x00" in value if value.isascii() else UNSTORABLE.search(value) is not None
-    ):
+    try:
+        _check_storable(value)
+    except _RowProblem:
         return ""
-    return value
+    return value if len(value) <= ROW_TEXT["source_record_id"] else ""
 
 
 def _iso_date_or_none(value: str) -> dt.date | None:
